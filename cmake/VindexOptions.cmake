@@ -1,0 +1,19 @@
+# User-facing build options.
+option(VINDEX_BUILD_TESTS "Build the GoogleTest suite" ON)
+option(VINDEX_BUILD_BENCH "Build the benchmark binaries" ON)
+option(VINDEX_BUILD_EXAMPLES "Build the examples" ON)
+option(VINDEX_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
+option(VINDEX_TSAN "Build with ThreadSanitizer" OFF)
+set(VINDEX_CUDA "AUTO" CACHE STRING "Build the CUDA backend: ON, OFF or AUTO (when nvcc is found)")
+set_property(CACHE VINDEX_CUDA PROPERTY STRINGS ON OFF AUTO)
+# Optional reference libraries for bench/ann_bench (never required).
+set(FAISS_ROOT "" CACHE PATH "Prefix of a FAISS install to compare against (default: system libfaiss-dev if found)")
+
+if(VINDEX_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(VINDEX_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()

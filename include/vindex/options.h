@@ -1,0 +1,99 @@
+#ifndef VINDEX_OPTIONS_H_
+#define VINDEX_OPTIONS_H_
+
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+namespace vindex {
+
+class IdFilter;
+
+// How closeness is measured. Inside vindex smaller is always closer; the
+// distances a search returns are each metric's natural value:
+//   kL2:           squared Euclidean distance (ascending).
+//   kInnerProduct: the inner product <q, x> (descending: larger is closer).
+//   kCosine:       cosine similarity in [-1, 1] (descending). Vectors are
+//                  normalised when added and queries when searched; a zero
+//                  vector is rejected.
+enum class Metric : uint32_t { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
+
+// Where an index lives. kAuto picks the GPU when one is usable, else the CPU.
+enum class Device : uint32_t { kCpu = 0, kGpu = 1, kAuto = 2 };
+
+// The index families; the values are stored in saved files.
+enum class IndexFamily : uint32_t { kFlat = 1, kIvfFlat = 2, kIvfPq = 3, kHnsw = 4 };
+
+std::string_view MetricName(Metric metric);
+std::string_view DeviceName(Device device);
+std::string_view IndexFamilyName(IndexFamily family);
+
+// Exact search: every query is compared with every stored vector.
+struct FlatOptions {
+  int dim = 0;                  // Vector dimension, >= 1. Required.
+  Metric metric = Metric::kL2;  // See Metric.
+  Device device = Device::kCpu;
+};
+
+// Inverted file with exact vectors in each list: train a coarse quantizer of
+// `nlist` centroids, then scan the `nprobe` closest lists per query.
+struct IvfFlatOptions {
+  int dim = 0;
+  Metric metric = Metric::kL2;
+  Device device = Device::kCpu;
+  int nlist = 1024;                    // Lists (k-means centroids); more = finer, slower training.
+  int default_nprobe = 8;              // Lists scanned when SearchParams::nprobe is 0.
+  int kmeans_iterations = 10;          // Lloyd iterations when training.
+  int max_points_per_centroid = 256;   // Training sample is capped at nlist * this.
+  uint64_t seed = 1234;                // Makes training reproducible.
+};
+
+// Inverted file with product-quantized residuals (`pq_m` sub-quantizers of
+// `pq_bits` bits each: 8 = lookup-table scan, 4 = SIMD fast-scan), with an
+// optional exact re-rank from kept raw vectors.
+struct IvfPqOptions {
+  int dim = 0;
+  Metric metric = Metric::kL2;
+  Device device = Device::kCpu;
+  int nlist = 1024;
+  int pq_m = 16;                       // Sub-quantizers; must divide dim. Code bytes = pq_m * pq_bits / 8.
+  int pq_bits = 8;                     // 8 or 4 (4 uses the fast-scan layout).
+  bool keep_raw_vectors = false;       // Needed for exact re-rank; costs dim * 4 bytes per vector.
+  int default_nprobe = 8;
+  int default_rerank_factor = 0;       // 0 = no re-rank unless SearchParams asks.
+  int kmeans_iterations = 10;
+  int max_points_per_centroid = 256;
+  int pq_training_points = 65536;      // Cap on the PQ codebook training sample.
+  uint64_t seed = 1234;
+};
+
+// Hierarchical navigable small-world graph.
+struct HnswOptions {
+  enum class Traversal : uint32_t { kFloat = 0, kSq8 = 1, kFp16 = 2 };
+  int dim = 0;
+  Metric metric = Metric::kL2;
+  Device device = Device::kCpu;
+  int m = 32;                          // Links per node on upper levels (2 * m on level 0).
+  int ef_construction = 200;           // Candidate list size while inserting; higher = better graph, slower build.
+  int default_ef = 64;                 // Candidate list size when SearchParams::ef is 0 (always >= k).
+  uint64_t seed = 100;                 // Makes level assignment reproducible.
+  Traversal traversal = Traversal::kFloat;  // Quantized copy walked during search, then exact re-rank.
+};
+
+// The options of any family; MakeIndex(IndexSpec) builds the matching index.
+using IndexSpec = std::variant<FlatOptions, IvfFlatOptions, IvfPqOptions, HnswOptions>;
+
+// Per-call search parameters. Knobs an index does not use are ignored; 0
+// means "the index's default". Nothing here is stored on the index, so
+// concurrent searches may use different parameters.
+struct SearchParams {
+  int k = 10;                        // Results per query, >= 1. Missing results are padded.
+  const IdFilter* filter = nullptr;  // Optional; must outlive the call.
+  int nprobe = 0;                    // IVF: lists scanned per query.
+  int ef = 0;                        // HNSW: candidate list size (raised to k if smaller).
+  int rerank_factor = 0;             // IVF-PQ: re-rank k * rerank_factor candidates exactly.
+};
+
+}  // namespace vindex
+
+#endif  // VINDEX_OPTIONS_H_

@@ -1,0 +1,103 @@
+#include "index/brute_force.h"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "core/parallel.h"
+#include "core/topk.h"
+#include "kernels/kernels.h"
+#include "linalg/gemm.h"
+
+namespace vindex::internal {
+namespace {
+
+constexpr int64_t kScanBlock = 1024;
+
+inline int64_t IdOfRow(const BruteForceRows& r, int64_t row) {
+  if (r.mask != nullptr && !r.mask->Test(row)) return -1;
+  return r.ids != nullptr ? r.ids[row] : row;
+}
+
+void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q, int k,
+                  int64_t* out_ids, float* out_scores) {
+  const kernels::KernelTable& kt = kernels::Active();
+  TopK top(k);
+  std::vector<float> dist(kScanBlock);
+  std::vector<uint32_t> scratch(kScanBlock);
+  for (int64_t b0 = 0; b0 < rows.rows; b0 += kScanBlock) {
+    const int64_t bn = std::min(kScanBlock, rows.rows - b0);
+    const float* base = rows.data + b0 * rows.stride;
+    if (score == Score::kL2) {
+      kt.l2_sqr_rows(q, base, bn, rows.dim, rows.stride, dist.data());
+    } else {
+      kt.inner_product_rows(q, base, bn, rows.dim, rows.stride, dist.data());
+      for (int64_t i = 0; i < bn; ++i) dist[i] = -dist[i];
+    }
+    top.PushBlock(kt, dist.data(), bn, scratch.data(),
+                  [&](uint32_t i) { return IdOfRow(rows, b0 + i); });
+  }
+  top.Finish(out_ids, out_scores);
+}
+
+void GemmQueryTile(const BruteForceRows& rows, Score score,
+                   MatrixView<const float> queries, int64_t q0, int64_t qn,
+                   int k, BruteForceOutput out) {
+  const kernels::KernelTable& kt = kernels::Active();
+  std::vector<TopK> tops(qn);
+  for (auto& t : tops) t.Reset(k);
+  std::vector<float> qnorms(qn, 0.0f);
+  if (score == Score::kL2) {
+    linalg::RowSquaredNorms(queries.row(q0), qn, queries.cols,
+                            queries.row_stride(), qnorms.data());
+  }
+  std::vector<float> ip(qn * kGemmRowTile);
+  std::vector<uint32_t> scratch(kGemmRowTile);
+  for (int64_t b0 = 0; b0 < rows.rows; b0 += kGemmRowTile) {
+    const int64_t bn = std::min(kGemmRowTile, rows.rows - b0);
+    linalg::GemmABt(queries.row(q0), qn, queries.row_stride(),
+                    rows.data + b0 * rows.stride, bn, rows.stride, rows.dim,
+                    ip.data(), bn);
+    for (int64_t i = 0; i < qn; ++i) {
+      float* d = ip.data() + i * bn;
+      if (score == Score::kL2) {
+        kt.l2_from_ip(d, rows.sq_norms + b0, qnorms[i], bn, d);
+      } else {
+        for (int64_t j = 0; j < bn; ++j) d[j] = -d[j];
+      }
+      tops[i].PushBlock(kt, d, bn, scratch.data(),
+                        [&](uint32_t j) { return IdOfRow(rows, b0 + j); });
+    }
+  }
+  for (int64_t i = 0; i < qn; ++i) {
+    tops[i].Finish(out.ids + (q0 + i) * out.ids_stride,
+                   out.scores + (q0 + i) * out.scores_stride);
+  }
+}
+
+}  // namespace
+
+void BruteForceKnn(const BruteForceRows& rows, Score score,
+                   MatrixView<const float> queries, int k, BruteForceOutput out,
+                   Executor* executor, int force_gemm) {
+  const int64_t nq = queries.rows;
+  bool use_gemm = force_gemm < 0 ? nq >= kGemmMinQueries : force_gemm == 1;
+  if (score == Score::kL2 && rows.sq_norms == nullptr) use_gemm = false;
+  if (!use_gemm) {
+    ParallelFor(executor, nq, [&](int64_t i) {
+      ScanOneQuery(rows, score, queries.row(i), k, out.ids + i * out.ids_stride,
+                   out.scores + i * out.scores_stride);
+    });
+    return;
+  }
+  // Enough tiles to keep every thread busy, none larger than the cache tile.
+  const int64_t threads = NumThreads(executor);
+  const int64_t tile = std::clamp<int64_t>((nq + threads - 1) / threads, 1, kGemmQueryTile);
+  const int64_t tiles = (nq + tile - 1) / tile;
+  ParallelFor(executor, tiles, [&](int64_t t) {
+    const int64_t q0 = t * tile;
+    GemmQueryTile(rows, score, queries, q0, std::min(tile, nq - q0), k, out);
+  });
+}
+
+}  // namespace vindex::internal

@@ -1,0 +1,56 @@
+#ifndef VINDEX_SRC_INDEX_BRUTE_FORCE_H_
+#define VINDEX_SRC_INDEX_BRUTE_FORCE_H_
+
+// Exact k-nearest-neighbour search of a batch of queries against a matrix of
+// rows. Small batches scan with the SIMD one-query-against-rows kernels;
+// batches of at least kGemmMinQueries go through the GEMM wrapper over query
+// tile x row tile, with k-selection fused per tile (the full nq x n distance
+// matrix is never materialised). Used by FlatIndex, IVF coarse assignment,
+// k-means and tests.
+
+#include <cstdint>
+
+#include "core/row_mask.h"
+#include "vindex/executor.h"
+#include "vindex/matrix_view.h"
+
+namespace vindex::internal {
+
+// The internal score: smaller is closer.
+enum class Score { kL2, kNegativeInnerProduct };
+
+// Batches of at least this many queries use GEMM; measured with
+// bench/kernels_bench (BM_BruteForce*/path) on sift-like 128-d data.
+inline constexpr int64_t kGemmMinQueries = 8;
+// GEMM tile shape (queries x rows): the C tile (128 x 1024 floats = 512 KiB)
+// stays in L2 while k-selection reads it.
+inline constexpr int64_t kGemmQueryTile = 128;
+inline constexpr int64_t kGemmRowTile = 1024;
+
+struct BruteForceRows {
+  const float* data = nullptr;
+  int64_t rows = 0;
+  int64_t dim = 0;
+  int64_t stride = 0;                 // In floats, >= dim.
+  const float* sq_norms = nullptr;    // ||row||^2 per row; needed for kL2 GEMM.
+  const int64_t* ids = nullptr;       // Reported id per row; null = row index.
+  const RowMask* mask = nullptr;      // Allowed rows; null = all.
+};
+
+struct BruteForceOutput {
+  int64_t* ids;            // queries.rows x k, row stride ids_stride.
+  int64_t ids_stride;
+  float* scores;           // Internal scores (smaller is closer).
+  int64_t scores_stride;
+};
+
+// For every query, writes its k best rows, closest first (ties: smaller id),
+// padded with id -1 and +inf. `force_gemm` < 0 chooses by batch size; 0
+// forces the scan path and 1 the GEMM path (tests and benches).
+void BruteForceKnn(const BruteForceRows& rows, Score score,
+                   MatrixView<const float> queries, int k, BruteForceOutput out,
+                   Executor* executor, int force_gemm = -1);
+
+}  // namespace vindex::internal
+
+#endif  // VINDEX_SRC_INDEX_BRUTE_FORCE_H_

@@ -1,0 +1,255 @@
+#include "index/flat_index.h"
+
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+#include "core/metric_space.h"
+#include "core/row_mask.h"
+#include "core/status_macros.h"
+#include "core/validate.h"
+#include "index/brute_force.h"
+#include "linalg/gemm.h"
+
+namespace vindex {
+
+using internal::BruteForceKnn;
+
+absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(const FlatOptions& options) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckDimMetric(options.dim, options.metric));
+  if (options.device == Device::kGpu) {
+    return absl::InvalidArgumentError("FlatIndex is the CPU index; use MakeIndex for the GPU");
+  }
+  FlatOptions o = options;
+  o.device = Device::kCpu;
+  return std::unique_ptr<FlatIndex>(new FlatIndex(o));
+}
+
+IndexInfo FlatIndex::info() const {
+  std::shared_lock lock(mu_);
+  IndexInfo info;
+  info.family = IndexFamily::kFlat;
+  info.device = Device::kCpu;
+  info.metric = options_.metric;
+  info.dim = options_.dim;
+  info.size = static_cast<int64_t>(ids_.size());
+  info.trained = true;
+  info.memory_bytes = vectors_.capacity() * sizeof(float) +
+                      sq_norms_.capacity() * sizeof(float) +
+                      ids_.capacity() * sizeof(int64_t) +
+                      row_of_.capacity() * (sizeof(int64_t) * 2 + 1);
+  info.description = "Flat";
+  return info;
+}
+
+Capabilities FlatIndex::capabilities() const {
+  return Capabilities{.needs_training = false,
+                      .remove = true,
+                      .get_vectors = true,
+                      .filter = true,
+                      .add_during_search = true};
+}
+
+absl::Status FlatIndex::Train(MatrixView<const float> samples, Executor*) {
+  // Nothing to learn; still reject malformed input so misuse is visible.
+  return internal::CheckMatrix(samples, options_.dim, "training vector",
+                               /*allow_empty=*/true);
+}
+
+absl::Status FlatIndex::Add(MatrixView<const float> vectors,
+                            absl::Span<const int64_t> ids, Executor*) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(vectors, options_.dim, "vector"));
+  VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
+  const bool cosine = options_.metric == Metric::kCosine;
+  std::vector<float> rows;
+  std::vector<float> norms(vectors.rows);
+  try {
+    VINDEX_RETURN_IF_ERROR(internal::CopyRows(vectors, cosine, &rows, "vector"));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory copying vectors");
+  }
+  const int64_t d = options_.dim;
+  linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
+
+  std::unique_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (row_of_.contains(id)) {
+      return absl::InvalidArgumentError(absl::StrCat("id ", id, " is already in the index"));
+    }
+  }
+  const size_t old_rows = ids_.size();
+  try {
+    vectors_.reserve(vectors_.size() + rows.size());
+    sq_norms_.reserve(sq_norms_.size() + norms.size());
+    ids_.reserve(ids_.size() + ids.size());
+    row_of_.reserve(row_of_.size() + ids.size());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory growing the index");
+  }
+  // Nothing below allocates, so the index cannot be left half-updated.
+  vectors_.insert(vectors_.end(), rows.begin(), rows.end());
+  sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ids_.push_back(ids[i]);
+    row_of_.emplace(ids[i], static_cast<int64_t>(old_rows + i));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FlatIndex::Search(MatrixView<const float> queries,
+                               const SearchParams& params, SearchOutput out,
+                               Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(internal::CheckSearch(queries, params, out, options_.dim));
+  const Metric metric = options_.metric;
+  std::vector<float> normalized;
+  if (metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(internal::CopyRows(queries, true, &normalized, "query"));
+    queries = MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  std::shared_lock lock(mu_);
+  if (params.filter != nullptr && ids_.empty()) {
+    return absl::FailedPreconditionError("search with a filter on an empty index");
+  }
+  internal::RowMask mask;
+  if (params.filter != nullptr) {
+    mask = internal::BuildRowMask(*params.filter, ids_, row_of_);
+  }
+  internal::BruteForceRows rows;
+  rows.data = vectors_.data();
+  rows.rows = static_cast<int64_t>(ids_.size());
+  rows.dim = options_.dim;
+  rows.stride = options_.dim;
+  rows.sq_norms = sq_norms_.data();
+  rows.ids = ids_.data();
+  rows.mask = params.filter != nullptr ? &mask : nullptr;
+  const internal::Score score = metric == Metric::kL2
+                                    ? internal::Score::kL2
+                                    : internal::Score::kNegativeInnerProduct;
+  internal::BruteForceOutput bout{out.ids.data, out.ids.row_stride(),
+                                  out.distances.data, out.distances.row_stride()};
+  BruteForceKnn(rows, score, queries, params.k, bout, executor, force_gemm_);
+  for (int64_t i = 0; i < queries.rows; ++i) {
+    internal::ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
+  std::unique_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (!row_of_.contains(id)) {
+      return absl::NotFoundError(absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  const int64_t d = options_.dim;
+  for (int64_t id : ids) {
+    auto it = row_of_.find(id);
+    const int64_t row = it->second;
+    row_of_.erase(it);
+    const int64_t last = static_cast<int64_t>(ids_.size()) - 1;
+    if (row != last) {
+      std::memcpy(vectors_.data() + row * d, vectors_.data() + last * d, d * sizeof(float));
+      sq_norms_[row] = sq_norms_[last];
+      ids_[row] = ids_[last];
+      row_of_[ids_[row]] = row;
+    }
+    ids_.pop_back();
+    sq_norms_.pop_back();
+    vectors_.resize(vectors_.size() - d);
+  }
+  if (vectors_.capacity() > 2 * vectors_.size() + 4096) {
+    vectors_.shrink_to_fit();
+    sq_norms_.shrink_to_fit();
+    ids_.shrink_to_fit();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
+                                   MatrixView<float> out) const {
+  if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != options_.dim ||
+      (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "GetVectors output must be ", ids.size(), " x ", options_.dim));
+  }
+  std::shared_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (!row_of_.contains(id)) {
+      return absl::NotFoundError(absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  const int64_t d = options_.dim;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int64_t row = row_of_.at(ids[i]);
+    std::memcpy(out.row(i), vectors_.data() + row * d, d * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FlatIndex::Save(Writer& writer) const {
+  std::shared_lock lock(mu_);
+  io::ContainerWriter w(writer);
+  io::FileHeader h;
+  h.family = IndexFamily::kFlat;
+  h.dim = static_cast<uint32_t>(options_.dim);
+  h.metric = options_.metric;
+  h.count = ids_.size();
+  VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
+  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagIds, ids_.size() * sizeof(int64_t)));
+  VINDEX_RETURN_IF_ERROR(w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagVectors, vectors_.size() * sizeof(float)));
+  VINDEX_RETURN_IF_ERROR(w.WritePayload(vectors_.data(), vectors_.size() * sizeof(float)));
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  return w.Finish();
+}
+
+absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(const io::FileHeader& header,
+                                                       io::ContainerReader& reader) {
+  FlatOptions o;
+  o.dim = static_cast<int>(header.dim);
+  o.metric = header.metric;
+  VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FlatIndex> index, Create(o));
+  const uint64_t n = header.count;
+  const uint64_t d = header.dim;
+
+  VINDEX_ASSIGN_OR_RETURN(uint64_t ids_bytes, reader.BeginSection(io::kTagIds));
+  if (n > ids_bytes / sizeof(int64_t) || ids_bytes != n * sizeof(int64_t)) {
+    return absl::DataLossError(absl::StrCat("ids section has ", ids_bytes,
+                                            " bytes for ", n, " vectors"));
+  }
+  // BeginSection has checked ids_bytes against the bytes remaining, so this
+  // allocation is bounded by the input's size.
+  index->ids_.resize(n);
+  VINDEX_RETURN_IF_ERROR(reader.ReadPayload(index->ids_.data(), ids_bytes));
+  VINDEX_RETURN_IF_ERROR(reader.EndSection());
+
+  VINDEX_ASSIGN_OR_RETURN(uint64_t vec_bytes, reader.BeginSection(io::kTagVectors));
+  if (vec_bytes / sizeof(float) / d != n || vec_bytes != n * d * sizeof(float)) {
+    return absl::DataLossError(absl::StrCat("vectors section has ", vec_bytes,
+                                            " bytes for ", n, " x ", d, " floats"));
+  }
+  index->vectors_.resize(n * d);
+  VINDEX_RETURN_IF_ERROR(reader.ReadPayload(index->vectors_.data(), vec_bytes));
+  VINDEX_RETURN_IF_ERROR(reader.EndSection());
+  VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
+
+  index->row_of_.reserve(n);
+  for (uint64_t r = 0; r < n; ++r) {
+    const int64_t id = index->ids_[r];
+    if (id == -1 || !index->row_of_.emplace(id, static_cast<int64_t>(r)).second) {
+      return absl::DataLossError(absl::StrCat("ids section has invalid or repeated id ", id));
+    }
+  }
+  for (float v : index->vectors_) {
+    if (!std::isfinite(v)) return absl::DataLossError("vectors section has a non-finite value");
+  }
+  index->sq_norms_.resize(n);
+  linalg::RowSquaredNorms(index->vectors_.data(), n, d, d, index->sq_norms_.data());
+  return std::unique_ptr<Index>(std::move(index));
+}
+
+}  // namespace vindex

@@ -1,0 +1,56 @@
+#ifndef VINDEX_SRC_INDEX_FLAT_INDEX_H_
+#define VINDEX_SRC_INDEX_FLAT_INDEX_H_
+
+#include <memory>
+#include <shared_mutex>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "io/format.h"
+#include "vindex/index.h"
+
+namespace vindex {
+
+// Exact search over every stored vector. Vectors are kept dense in one
+// row-major array (normalised for cosine) with their squared norms; Remove
+// compacts the array by moving the last rows into the holes.
+// Thread safety: all methods may be called concurrently; Add and Remove take
+// an exclusive lock, searches a shared one, so a search sees an Add either
+// entirely or not at all.
+class FlatIndex final : public Index {
+ public:
+  static absl::StatusOr<std::unique_ptr<FlatIndex>> Create(const FlatOptions& options);
+  // Reads the sections after the header (see io/format.h).
+  static absl::StatusOr<std::unique_ptr<Index>> Load(const io::FileHeader& header,
+                                                     io::ContainerReader& reader);
+
+  IndexInfo info() const override;
+  Capabilities capabilities() const override;
+  absl::Status Train(MatrixView<const float> samples, Executor* executor) override;
+  absl::Status Add(MatrixView<const float> vectors, absl::Span<const int64_t> ids,
+                   Executor* executor) override;
+  absl::Status Search(MatrixView<const float> queries, const SearchParams& params,
+                      SearchOutput out, Executor* executor) const override;
+  absl::Status Save(Writer& writer) const override;
+  absl::Status Remove(absl::Span<const int64_t> ids) override;
+  absl::Status GetVectors(absl::Span<const int64_t> ids,
+                          MatrixView<float> out) const override;
+
+  // Test and bench hook: 0 forces the SIMD scan, 1 the GEMM path, -1 chooses.
+  void set_force_gemm_for_testing(int mode) { force_gemm_ = mode; }
+
+ private:
+  explicit FlatIndex(const FlatOptions& options) : options_(options) {}
+
+  FlatOptions options_;
+  int force_gemm_ = -1;
+  mutable std::shared_mutex mu_;
+  std::vector<float> vectors_;   // size() * dim floats.
+  std::vector<float> sq_norms_;  // ||row||^2, for the GEMM L2 path.
+  std::vector<int64_t> ids_;     // Caller id per row.
+  absl::flat_hash_map<int64_t, int64_t> row_of_;
+};
+
+}  // namespace vindex
+
+#endif  // VINDEX_SRC_INDEX_FLAT_INDEX_H_

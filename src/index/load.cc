@@ -1,0 +1,71 @@
+// LoadIndex: reads the container header and hands the sections to the
+// family's loader; plus atomic save to and load from files.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/status_macros.h"
+#include "index/flat_index.h"
+#include "io/format.h"
+#include "vindex/index.h"
+
+namespace vindex {
+
+absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
+  io::ContainerReader container(reader);
+  VINDEX_ASSIGN_OR_RETURN(io::FileHeader header, container.ReadHeader());
+  switch (header.family) {
+    case IndexFamily::kFlat:
+      return FlatIndex::Load(header, container);
+    case IndexFamily::kIvfFlat:
+    case IndexFamily::kIvfPq:
+    case IndexFamily::kHnsw:
+      break;
+  }
+  return absl::UnimplementedError(absl::StrCat(
+      "this build cannot load ", internal::Sv(IndexFamilyName(header.family)), " indexes"));
+}
+
+absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  // The temporary lives in the destination's folder so rename() is atomic.
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".",
+                                       counter.fetch_add(1));
+  absl::Status status;
+  {
+    auto writer = FileWriter::Create(tmp);
+    if (!writer.ok()) return writer.status();
+    status = index.Save(**writer);
+    if (status.ok()) status = (*writer)->Close();  // Flushes and fsyncs.
+  }
+  if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  if (!status.ok()) {
+    std::remove(tmp.c_str());
+    return status;
+  }
+  // Make the rename itself durable.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path) {
+  VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader, FileReader::Open(path));
+  return LoadIndex(*reader);
+}
+
+int CudaDeviceCount() { return 0; }  // Replaced by the CUDA backend when built.
+
+}  // namespace vindex

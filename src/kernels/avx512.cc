@@ -1,0 +1,140 @@
+// AVX-512 (F, BW, DQ, VL) kernels. Compiled with AVX-512 flags only in this
+// file; callers reach them through the kernel table after the CPU check.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace vindex::kernels::avx512 {
+namespace {
+
+inline __mmask16 TailMask(size_t r) {
+  return static_cast<__mmask16>((1u << r) - 1u);
+}
+
+struct L2Op {
+  static inline __m512 Step(__m512 acc, __m512 x, __m512 y) {
+    __m512 t = _mm512_sub_ps(x, y);
+    return _mm512_fmadd_ps(t, t, acc);
+  }
+};
+struct IpOp {
+  static inline __m512 Step(__m512 acc, __m512 x, __m512 y) {
+    return _mm512_fmadd_ps(x, y, acc);
+  }
+};
+
+template <typename Op>
+inline float Pair(const float* a, const float* b, size_t d) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  size_t j = 0;
+  for (; j + 64 <= d; j += 64) {
+    s0 = Op::Step(s0, _mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j));
+    s1 = Op::Step(s1, _mm512_loadu_ps(a + j + 16), _mm512_loadu_ps(b + j + 16));
+    s2 = Op::Step(s2, _mm512_loadu_ps(a + j + 32), _mm512_loadu_ps(b + j + 32));
+    s3 = Op::Step(s3, _mm512_loadu_ps(a + j + 48), _mm512_loadu_ps(b + j + 48));
+  }
+  for (; j + 16 <= d; j += 16) {
+    s0 = Op::Step(s0, _mm512_loadu_ps(a + j), _mm512_loadu_ps(b + j));
+  }
+  if (j < d) {
+    __mmask16 m = TailMask(d - j);
+    s1 = Op::Step(s1, _mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, b + j));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+template <typename Op>
+inline void Rows(const float* q, const float* rows, size_t n, size_t d,
+                 size_t stride, float* out) {
+  size_t i = 0;
+  const size_t full = d & ~size_t{15};
+  const __mmask16 tail = TailMask(d - full);
+  for (; i + 4 <= n; i += 4) {
+    const float* r0 = rows + i * stride;
+    const float* r1 = r0 + stride;
+    const float* r2 = r1 + stride;
+    const float* r3 = r2 + stride;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j < full; j += 16) {
+      __m512 x = _mm512_loadu_ps(q + j);
+      s0 = Op::Step(s0, x, _mm512_loadu_ps(r0 + j));
+      s1 = Op::Step(s1, x, _mm512_loadu_ps(r1 + j));
+      s2 = Op::Step(s2, x, _mm512_loadu_ps(r2 + j));
+      s3 = Op::Step(s3, x, _mm512_loadu_ps(r3 + j));
+    }
+    if (j < d) {
+      __m512 x = _mm512_maskz_loadu_ps(tail, q + j);
+      s0 = Op::Step(s0, x, _mm512_maskz_loadu_ps(tail, r0 + j));
+      s1 = Op::Step(s1, x, _mm512_maskz_loadu_ps(tail, r1 + j));
+      s2 = Op::Step(s2, x, _mm512_maskz_loadu_ps(tail, r2 + j));
+      s3 = Op::Step(s3, x, _mm512_maskz_loadu_ps(tail, r3 + j));
+    }
+    out[i] = _mm512_reduce_add_ps(s0);
+    out[i + 1] = _mm512_reduce_add_ps(s1);
+    out[i + 2] = _mm512_reduce_add_ps(s2);
+    out[i + 3] = _mm512_reduce_add_ps(s3);
+  }
+  for (; i < n; ++i) out[i] = Pair<Op>(q, rows + i * stride, d);
+}
+
+float L2Sqr(const float* a, const float* b, size_t d) { return Pair<L2Op>(a, b, d); }
+float InnerProduct(const float* a, const float* b, size_t d) {
+  return Pair<IpOp>(a, b, d);
+}
+void L2SqrRows(const float* q, const float* rows, size_t n, size_t d,
+               size_t stride, float* out) {
+  Rows<L2Op>(q, rows, n, d, stride, out);
+}
+void InnerProductRows(const float* q, const float* rows, size_t n, size_t d,
+                      size_t stride, float* out) {
+  Rows<IpOp>(q, rows, n, d, stride, out);
+}
+
+void L2FromIp(const float* ip, const float* norms, float qnorm, size_t n,
+              float* out) {
+  const __m512 qn = _mm512_set1_ps(qnorm);
+  const __m512 minus2 = _mm512_set1_ps(-2.0f);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 v = _mm512_add_ps(qn, _mm512_loadu_ps(norms + i));
+    _mm512_storeu_ps(out + i, _mm512_fmadd_ps(minus2, _mm512_loadu_ps(ip + i), v));
+  }
+  for (; i < n; ++i) out[i] = qnorm + norms[i] - 2.0f * ip[i];
+}
+
+size_t ThresholdFilter(const float* dist, size_t n, float threshold,
+                       uint32_t* out_idx) {
+  const __m512 t = _mm512_set1_ps(threshold);
+  size_t m = 0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint32_t lo = _mm512_cmp_ps_mask(_mm512_loadu_ps(dist + i), t, _CMP_LE_OQ);
+    uint32_t hi = _mm512_cmp_ps_mask(_mm512_loadu_ps(dist + i + 16), t, _CMP_LE_OQ);
+    uint32_t bits = lo | (hi << 16);
+    while (bits) {
+      out_idx[m++] = static_cast<uint32_t>(i + __builtin_ctz(bits));
+      bits &= bits - 1;
+    }
+  }
+  for (; i < n; ++i) {
+    if (dist[i] <= threshold) out_idx[m++] = static_cast<uint32_t>(i);
+  }
+  return m;
+}
+
+}  // namespace
+
+const KernelTable& Table() {
+  static const KernelTable table{
+      Isa::kAvx512, "avx512", L2Sqr,    InnerProduct,
+      L2SqrRows,    InnerProductRows, L2FromIp, ThresholdFilter};
+  return table;
+}
+
+}  // namespace vindex::kernels::avx512

@@ -1,0 +1,59 @@
+// The reference kernels: plain loops, the executable specification that every
+// SIMD variant is tested against.
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace vindex::kernels::scalar {
+namespace {
+
+float L2Sqr(const float* a, const float* b, size_t d) {
+  float s = 0;
+  for (size_t j = 0; j < d; ++j) {
+    float t = a[j] - b[j];
+    s += t * t;
+  }
+  return s;
+}
+
+float InnerProduct(const float* a, const float* b, size_t d) {
+  float s = 0;
+  for (size_t j = 0; j < d; ++j) s += a[j] * b[j];
+  return s;
+}
+
+void L2SqrRows(const float* q, const float* rows, size_t n, size_t d,
+               size_t stride, float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = L2Sqr(q, rows + i * stride, d);
+}
+
+void InnerProductRows(const float* q, const float* rows, size_t n, size_t d,
+                      size_t stride, float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = InnerProduct(q, rows + i * stride, d);
+}
+
+void L2FromIp(const float* ip, const float* norms, float qnorm, size_t n,
+              float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = qnorm + norms[i] - 2.0f * ip[i];
+}
+
+size_t ThresholdFilter(const float* dist, size_t n, float threshold,
+                       uint32_t* out_idx) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (dist[i] <= threshold) out_idx[m++] = static_cast<uint32_t>(i);
+  }
+  return m;
+}
+
+}  // namespace
+
+const KernelTable& Table() {
+  static const KernelTable table{
+      Isa::kScalar, "scalar",  L2Sqr,    InnerProduct,
+      L2SqrRows,    InnerProductRows,  L2FromIp, ThresholdFilter};
+  return table;
+}
+
+}  // namespace vindex::kernels::scalar

@@ -1,0 +1,70 @@
+#ifndef VINDEX_TESTS_TEST_UTIL_H_
+#define VINDEX_TESTS_TEST_UTIL_H_
+
+// Shared test helpers: data generators, a double-precision brute force,
+// recall, and access to the real datasets in ../shared/data.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vindex/index.h"
+
+namespace vindex::testing {
+
+// n x d floats, uniform in [-1, 1), reproducible from seed.
+std::vector<float> RandomVectors(int64_t n, int d, uint64_t seed);
+
+// n x d floats drawn around `clusters` random centres (Gaussian, sigma
+// relative to the centre spread): the shape of real embeddings, good for IVF.
+std::vector<float> ClusteredVectors(int64_t n, int d, int clusters, uint64_t seed,
+                                    float sigma = 0.15f);
+
+// Ids 0..n-1 (or offset..offset+n-1).
+std::vector<int64_t> SequentialIds(int64_t n, int64_t offset = 0);
+
+struct Neighbors {
+  std::vector<int64_t> ids;       // nq x k
+  std::vector<double> distances;  // nq x k, natural values
+};
+
+// Exact k-NN in double precision: the reference for every index test.
+// Ties go to the smaller id. `allowed` (if given) filters base ids.
+Neighbors BruteForce(const std::vector<float>& base, const std::vector<int64_t>& base_ids,
+                     const std::vector<float>& queries, int d, int k, Metric metric,
+                     const std::function<bool(int64_t)>& allowed = nullptr);
+
+// Mean fraction of the true top-k ids found in the returned top-k.
+double RecallAtK(const std::vector<int64_t>& truth, int truth_k,
+                 const std::vector<int64_t>& found, int found_k, int k);
+
+// Runs index.Search and returns ids and distances (nq x k).
+struct SearchResult {
+  std::vector<int64_t> ids;
+  std::vector<float> distances;
+  absl::Status status;
+};
+SearchResult RunSearch(const Index& index, const std::vector<float>& queries, int d,
+                       const SearchParams& params, Executor* executor = nullptr);
+
+// A TEXMEX dataset from ../shared/data (unpacked from .zst into the build
+// folder when needed). Absent data gives std::nullopt; tests then skip.
+struct Dataset {
+  std::string name;
+  int dim = 0;
+  Metric metric = Metric::kL2;
+  std::vector<float> base;
+  std::vector<float> queries;
+  std::vector<int32_t> groundtruth;  // nq x gt_k
+  int gt_k = 0;
+  int64_t num_base() const { return dim ? base.size() / dim : 0; }
+  int64_t num_queries() const { return dim ? queries.size() / dim : 0; }
+};
+std::optional<Dataset> LoadSharedDataset(const std::string& name,
+                                         int64_t max_queries = -1);
+
+}  // namespace vindex::testing
+
+#endif  // VINDEX_TESTS_TEST_UTIL_H_

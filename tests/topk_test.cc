@@ -1,0 +1,87 @@
+#include "core/topk.h"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace vindex::internal {
+namespace {
+
+// Sort-based reference: (distance, id) ascending, padded.
+void Reference(const std::vector<float>& d, const std::vector<int64_t>& ids, int k,
+               std::vector<int64_t>* out_ids, std::vector<float>* out_d) {
+  std::vector<std::pair<float, int64_t>> v;
+  for (size_t i = 0; i < d.size(); ++i) v.emplace_back(d[i], ids[i]);
+  std::sort(v.begin(), v.end());
+  out_ids->assign(k, -1);
+  out_d->assign(k, INFINITY);
+  for (int i = 0; i < k && i < static_cast<int>(v.size()); ++i) {
+    (*out_ids)[i] = v[i].second;
+    (*out_d)[i] = v[i].first;
+  }
+}
+
+class TopKTest : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(TopKTest, MatchesSortReference) {
+  const auto [n, ties] = GetParam();
+  std::mt19937 rng(n * 7 + ties);
+  std::vector<float> d(n);
+  std::vector<int64_t> ids(n);
+  for (int i = 0; i < n; ++i) {
+    d[i] = ties ? static_cast<float>(rng() % 5) : std::uniform_real_distribution<float>(0, 1)(rng);
+    ids[i] = static_cast<int64_t>(rng() % 1000000);
+  }
+  // Distinct ids so the reference order is total.
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  d.resize(ids.size());
+  std::shuffle(ids.begin(), ids.end(), rng);
+  const int m = static_cast<int>(ids.size());
+  for (int k : {1, 7, 100, 129, 300, m, m + 5}) {
+    if (k < 1) continue;
+    std::vector<int64_t> want_ids, got_ids(k);
+    std::vector<float> want_d, got_d(k);
+    Reference(d, ids, k, &want_ids, &want_d);
+    SelectTopK(d.data(), ids.data(), d.size(), k, got_ids.data(), got_d.data());
+    EXPECT_EQ(got_ids, want_ids) << "n=" << m << " k=" << k;
+    EXPECT_EQ(got_d, want_d) << "n=" << m << " k=" << k;
+
+    // Same through PushBlock with every ISA's threshold filter.
+    for (auto isa : {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
+      const kernels::KernelTable* kt = kernels::ForIsa(isa);
+      if (kt == nullptr) continue;
+      TopK top(k);
+      std::vector<uint32_t> scratch(64);
+      for (size_t b = 0; b < d.size(); b += 64) {
+        size_t bn = std::min<size_t>(64, d.size() - b);
+        top.PushBlock(*kt, d.data() + b, bn, scratch.data(),
+                      [&](uint32_t i) { return ids[b + i]; });
+      }
+      top.Finish(got_ids.data(), got_d.data());
+      EXPECT_EQ(got_ids, want_ids) << kt->name << " n=" << m << " k=" << k;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, TopKTest,
+                         ::testing::Combine(::testing::Values(1, 10, 257, 5000),
+                                            ::testing::Bool()));
+
+TEST(TopK, SkipsFilteredCandidates) {
+  std::vector<float> d = {3, 1, 2, 0};
+  TopK top(2);
+  std::vector<uint32_t> scratch(4);
+  top.PushBlock(kernels::Active(), d.data(), 4, scratch.data(),
+                [](uint32_t i) -> int64_t { return i == 3 ? int64_t{-1} : int64_t{i}; });
+  int64_t ids[2];
+  float dist[2];
+  top.Finish(ids, dist);
+  EXPECT_EQ(ids[0], 1);
+  EXPECT_EQ(ids[1], 2);
+}
+
+}  // namespace
+}  // namespace vindex::internal
