@@ -74,6 +74,8 @@ const KernelTable& Active() {
   return table;
 }
 
+Isa ActiveIsa() { return Active().isa; }
+
 }  // namespace vindex::kernels
 
 namespace vindex {

@@ -48,6 +48,13 @@ struct KernelTable {
 // environment variable VINDEX_ISA. Resolved once, thread-safely.
 const KernelTable& Active();
 
+// The ISA of Active(). Kernel tables of other concerns (kernels/pq_kernels.h,
+// kernels/sq_kernels.h, ...) follow the same pattern: files scalar_X.cc,
+// avx2_X.cc, avx512_X.cc each define a table, and the concern's own Active()
+// returns the one for ActiveIsa() (falling back to scalar where an ISA file
+// does not exist).
+Isa ActiveIsa();
+
 // The table for one ISA, or nullptr when this build or this CPU lacks it.
 // Tests use it to run every available ISA against scalar.
 const KernelTable* ForIsa(Isa isa);
