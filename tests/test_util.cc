@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,8 +10,6 @@
 #include <fstream>
 #include <functional>
 #include <random>
-
-#include <unistd.h>
 
 #include "absl/container/flat_hash_set.h"
 
@@ -23,8 +23,8 @@ std::vector<float> RandomVectors(int64_t n, int d, uint64_t seed) {
   return v;
 }
 
-std::vector<float> ClusteredVectors(int64_t n, int d, int clusters, uint64_t seed,
-                                    float sigma) {
+std::vector<float> ClusteredVectors(int64_t n, int d, int clusters,
+                                    uint64_t seed, float sigma) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::normal_distribution<float> g(0.0f, sigma);
@@ -45,8 +45,10 @@ std::vector<int64_t> SequentialIds(int64_t n, int64_t offset) {
   return ids;
 }
 
-Neighbors BruteForce(const std::vector<float>& base, const std::vector<int64_t>& base_ids,
-                     const std::vector<float>& queries, int d, int k, Metric metric,
+Neighbors BruteForce(const std::vector<float>& base,
+                     const std::vector<int64_t>& base_ids,
+                     const std::vector<float>& queries, int d, int k,
+                     Metric metric,
                      const std::function<bool(int64_t)>& allowed) {
   const int64_t n = base.size() / d;
   const int64_t nq = queries.size() / d;
@@ -57,7 +59,8 @@ Neighbors BruteForce(const std::vector<float>& base, const std::vector<int64_t>&
   if (metric == Metric::kCosine) {
     for (int64_t i = 0; i < n; ++i) {
       double s = 0;
-      for (int j = 0; j < d; ++j) s += double(base[i * d + j]) * base[i * d + j];
+      for (int j = 0; j < d; ++j)
+        s += double(base[i * d + j]) * base[i * d + j];
       base_norm[i] = std::sqrt(s);
     }
   }
@@ -91,7 +94,8 @@ Neighbors BruteForce(const std::vector<float>& base, const std::vector<int64_t>&
     std::partial_sort(scored.begin(), scored.begin() + kk, scored.end());
     for (size_t j = 0; j < kk; ++j) {
       out.ids[q * k + j] = scored[j].second;
-      out.distances[q * k + j] = metric == Metric::kL2 ? scored[j].first : -scored[j].first;
+      out.distances[q * k + j] =
+          metric == Metric::kL2 ? scored[j].first : -scored[j].first;
     }
   }
   return out;
@@ -109,16 +113,18 @@ double RecallAtK(const std::vector<int64_t>& truth, int truth_k,
   return hits / (double(nq) * k);
 }
 
-SearchResult RunSearch(const Index& index, const std::vector<float>& queries, int d,
-                       const SearchParams& params, Executor* executor) {
+SearchResult RunSearch(const Index& index, const std::vector<float>& queries,
+                       int d, const SearchParams& params, Executor* executor) {
   const int64_t nq = queries.size() / d;
+  const int k = std::max(params.k, 0);  // Bad k is passed on to be rejected.
   SearchResult r;
-  r.ids.assign(nq * params.k, -2);
-  r.distances.assign(nq * params.k, 0);
-  r.status = index.Search(MatrixView<const float>(queries.data(), nq, d), params,
-                          SearchOutput{MatrixView<int64_t>(r.ids.data(), nq, params.k),
-                                       MatrixView<float>(r.distances.data(), nq, params.k)},
-                          executor);
+  r.ids.assign(nq * k, -2);
+  r.distances.assign(nq * k, 0);
+  r.status =
+      index.Search(MatrixView<const float>(queries.data(), nq, d), params,
+                   SearchOutput{MatrixView<int64_t>(r.ids.data(), nq, k),
+                                MatrixView<float>(r.distances.data(), nq, k)},
+                   executor);
   return r;
 }
 
@@ -134,7 +140,8 @@ std::optional<std::filesystem::path> PlainFile(const std::string& file) {
   auto dir = SharedDataDir();
   if (std::filesystem::exists(dir / file)) return dir / file;
   if (!std::filesystem::exists(dir / (file + ".zst"))) return std::nullopt;
-  std::filesystem::path out = std::filesystem::path(VINDEX_BINARY_DIR) / "data" / file;
+  std::filesystem::path out =
+      std::filesystem::path(VINDEX_BINARY_DIR) / "data" / file;
   if (std::filesystem::exists(out)) return out;
   std::filesystem::create_directories(out.parent_path());
   std::string tmp = out.string() + ".part" + std::to_string(::getpid());
@@ -146,8 +153,8 @@ std::optional<std::filesystem::path> PlainFile(const std::string& file) {
 }
 
 template <typename T>
-bool ReadVecs(const std::filesystem::path& path, int64_t max_rows, std::vector<T>* out,
-              int* dim) {
+bool ReadVecs(const std::filesystem::path& path, int64_t max_rows,
+              std::vector<T>* out, int* dim) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
   int32_t d = 0;
@@ -159,25 +166,30 @@ bool ReadVecs(const std::filesystem::path& path, int64_t max_rows, std::vector<T
     *dim = d;
     size_t old = out->size();
     out->resize(old + d);
-    if (!in.read(reinterpret_cast<char*>(out->data() + old), d * sizeof(T))) return false;
+    if (!in.read(reinterpret_cast<char*>(out->data() + old), d * sizeof(T)))
+      return false;
   }
   return *dim > 0;
 }
 
 }  // namespace
 
-std::optional<Dataset> LoadSharedDataset(const std::string& name, int64_t max_queries) {
+std::optional<Dataset> LoadSharedDataset(const std::string& name,
+                                         int64_t max_queries) {
   auto base = PlainFile(name + "_base.fvecs");
   auto query = PlainFile(name + "_query.fvecs");
   auto gt = PlainFile(name + "_groundtruth.ivecs");
   if (!base || !query || !gt) return std::nullopt;
   Dataset ds;
   ds.name = name;
-  ds.metric = name.find("angular") != std::string::npos ? Metric::kInnerProduct : Metric::kL2;
+  ds.metric = name.find("angular") != std::string::npos ? Metric::kInnerProduct
+                                                        : Metric::kL2;
   int qd = 0;
   if (!ReadVecs(*base, -1, &ds.base, &ds.dim)) return std::nullopt;
-  if (!ReadVecs(*query, max_queries, &ds.queries, &qd) || qd != ds.dim) return std::nullopt;
-  if (!ReadVecs(*gt, max_queries, &ds.groundtruth, &ds.gt_k)) return std::nullopt;
+  if (!ReadVecs(*query, max_queries, &ds.queries, &qd) || qd != ds.dim)
+    return std::nullopt;
+  if (!ReadVecs(*gt, max_queries, &ds.groundtruth, &ds.gt_k))
+    return std::nullopt;
   return ds;
 }
 

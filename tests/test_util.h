@@ -19,8 +19,8 @@ std::vector<float> RandomVectors(int64_t n, int d, uint64_t seed);
 
 // n x d floats drawn around `clusters` random centres (Gaussian, sigma
 // relative to the centre spread): the shape of real embeddings, good for IVF.
-std::vector<float> ClusteredVectors(int64_t n, int d, int clusters, uint64_t seed,
-                                    float sigma = 0.15f);
+std::vector<float> ClusteredVectors(int64_t n, int d, int clusters,
+                                    uint64_t seed, float sigma = 0.15f);
 
 // Ids 0..n-1 (or offset..offset+n-1).
 std::vector<int64_t> SequentialIds(int64_t n, int64_t offset = 0);
@@ -32,8 +32,10 @@ struct Neighbors {
 
 // Exact k-NN in double precision: the reference for every index test.
 // Ties go to the smaller id. `allowed` (if given) filters base ids.
-Neighbors BruteForce(const std::vector<float>& base, const std::vector<int64_t>& base_ids,
-                     const std::vector<float>& queries, int d, int k, Metric metric,
+Neighbors BruteForce(const std::vector<float>& base,
+                     const std::vector<int64_t>& base_ids,
+                     const std::vector<float>& queries, int d, int k,
+                     Metric metric,
                      const std::function<bool(int64_t)>& allowed = nullptr);
 
 // Mean fraction of the true top-k ids found in the returned top-k.
@@ -46,8 +48,9 @@ struct SearchResult {
   std::vector<float> distances;
   absl::Status status;
 };
-SearchResult RunSearch(const Index& index, const std::vector<float>& queries, int d,
-                       const SearchParams& params, Executor* executor = nullptr);
+SearchResult RunSearch(const Index& index, const std::vector<float>& queries,
+                       int d, const SearchParams& params,
+                       Executor* executor = nullptr);
 
 // A TEXMEX dataset from ../shared/data (unpacked from .zst into the build
 // folder when needed). Absent data gives std::nullopt; tests then skip.

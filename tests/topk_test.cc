@@ -10,8 +10,9 @@ namespace vindex::internal {
 namespace {
 
 // Sort-based reference: (distance, id) ascending, padded.
-void Reference(const std::vector<float>& d, const std::vector<int64_t>& ids, int k,
-               std::vector<int64_t>* out_ids, std::vector<float>* out_d) {
+void Reference(const std::vector<float>& d, const std::vector<int64_t>& ids,
+               int k, std::vector<int64_t>* out_ids,
+               std::vector<float>* out_d) {
   std::vector<std::pair<float, int64_t>> v;
   for (size_t i = 0; i < d.size(); ++i) v.emplace_back(d[i], ids[i]);
   std::sort(v.begin(), v.end());
@@ -31,7 +32,8 @@ TEST_P(TopKTest, MatchesSortReference) {
   std::vector<float> d(n);
   std::vector<int64_t> ids(n);
   for (int i = 0; i < n; ++i) {
-    d[i] = ties ? static_cast<float>(rng() % 5) : std::uniform_real_distribution<float>(0, 1)(rng);
+    d[i] = ties ? static_cast<float>(rng() % 5)
+                : std::uniform_real_distribution<float>(0, 1)(rng);
     ids[i] = static_cast<int64_t>(rng() % 1000000);
   }
   // Distinct ids so the reference order is total.
@@ -50,7 +52,8 @@ TEST_P(TopKTest, MatchesSortReference) {
     EXPECT_EQ(got_d, want_d) << "n=" << m << " k=" << k;
 
     // Same through PushBlock with every ISA's threshold filter.
-    for (auto isa : {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
+    for (auto isa :
+         {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
       const kernels::KernelTable* kt = kernels::ForIsa(isa);
       if (kt == nullptr) continue;
       TopK top(k);
@@ -74,8 +77,9 @@ TEST(TopK, SkipsFilteredCandidates) {
   std::vector<float> d = {3, 1, 2, 0};
   TopK top(2);
   std::vector<uint32_t> scratch(4);
-  top.PushBlock(kernels::Active(), d.data(), 4, scratch.data(),
-                [](uint32_t i) -> int64_t { return i == 3 ? int64_t{-1} : int64_t{i}; });
+  top.PushBlock(
+      kernels::Active(), d.data(), 4, scratch.data(),
+      [](uint32_t i) -> int64_t { return i == 3 ? int64_t{-1} : int64_t{i}; });
   int64_t ids[2];
   float dist[2];
   top.Finish(ids, dist);

@@ -23,18 +23,19 @@ struct IndexInfo {
   Device device = Device::kCpu;  // kCpu or kGpu, never kAuto.
   Metric metric = Metric::kL2;
   int dim = 0;
-  int64_t size = 0;              // Vectors currently stored.
-  bool trained = false;          // Whether Add may be called.
-  uint64_t memory_bytes = 0;     // Bytes held for vectors, codes, ids and graph.
-  std::string description;       // The factory string that rebuilds it, e.g. "IVF1024,PQ16".
+  int64_t size = 0;           // Vectors currently stored.
+  bool trained = false;       // Whether Add may be called.
+  uint64_t memory_bytes = 0;  // Bytes held for vectors, codes, ids and graph.
+  std::string
+      description;  // The factory string that rebuilds it, e.g. "IVF1024,PQ16".
 };
 
 // Which optional operations an index supports.
 struct Capabilities {
   bool needs_training = false;  // Train must succeed before Add.
   bool remove = false;          // Remove works.
-  bool get_vectors = false;     // GetVectors works (exactly, not decoded codes).
-  bool filter = false;          // SearchParams::filter is honoured.
+  bool get_vectors = false;  // GetVectors works (exactly, not decoded codes).
+  bool filter = false;       // SearchParams::filter is honoured.
   bool add_during_search = false;  // Add may run while searches run.
 };
 
@@ -116,7 +117,8 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader);
 // synced and renamed over `path`, so a crash leaves the old file or the new
 // one, never a torn one.
 absl::Status SaveIndexToFile(const Index& index, const std::string& path);
-absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path);
+absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(
+    const std::string& path);
 
 // The SIMD level the CPU kernels run at: "scalar", "avx2", "avx512" or
 // "neon". The environment variable VINDEX_ISA (scalar|avx2|avx512|neon) caps

@@ -63,7 +63,8 @@ class MemoryReader final : public Reader {
 class FileWriter final : public Writer {
  public:
   // Creates or truncates `path`.
-  static absl::StatusOr<std::unique_ptr<FileWriter>> Create(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<FileWriter>> Create(
+      const std::string& path);
   ~FileWriter() override;
   absl::Status Write(const void* data, size_t size) override;
   absl::Status Flush() override;
@@ -80,7 +81,8 @@ class FileWriter final : public Writer {
 // Reads a file through a buffer.
 class FileReader final : public Reader {
  public:
-  static absl::StatusOr<std::unique_ptr<FileReader>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<FileReader>> Open(
+      const std::string& path);
   ~FileReader() override;
   absl::Status Read(void* data, size_t size) override;
   uint64_t remaining() const override { return size_ - pos_; }

@@ -19,14 +19,19 @@ struct MatrixView {
 
   MatrixView() = default;
   MatrixView(T* data, int64_t rows, int64_t cols, int64_t stride = 0)
-      : data(data), rows(rows), cols(cols), stride(stride == 0 ? cols : stride) {}
+      : data(data),
+        rows(rows),
+        cols(cols),
+        stride(stride == 0 ? cols : stride) {}
 
   // A view of const elements converts implicitly from a mutable view.
   template <typename U,
             typename = std::enable_if_t<std::is_same_v<const U, T> &&
                                         !std::is_same_v<U, T>>>
   MatrixView(const MatrixView<U>& other)  // NOLINT(google-explicit-constructor)
-      : data(other.data), rows(other.rows), cols(other.cols),
+      : data(other.data),
+        rows(other.rows),
+        cols(other.cols),
         stride(other.stride) {}
 
   int64_t row_stride() const { return stride == 0 ? cols : stride; }

@@ -22,7 +22,12 @@ enum class Metric : uint32_t { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
 enum class Device : uint32_t { kCpu = 0, kGpu = 1, kAuto = 2 };
 
 // The index families; the values are stored in saved files.
-enum class IndexFamily : uint32_t { kFlat = 1, kIvfFlat = 2, kIvfPq = 3, kHnsw = 4 };
+enum class IndexFamily : uint32_t {
+  kFlat = 1,
+  kIvfFlat = 2,
+  kIvfPq = 3,
+  kHnsw = 4
+};
 
 std::string_view MetricName(Metric metric);
 std::string_view DeviceName(Device device);
@@ -41,11 +46,13 @@ struct IvfFlatOptions {
   int dim = 0;
   Metric metric = Metric::kL2;
   Device device = Device::kCpu;
-  int nlist = 1024;                    // Lists (k-means centroids); more = finer, slower training.
-  int default_nprobe = 8;              // Lists scanned when SearchParams::nprobe is 0.
-  int kmeans_iterations = 10;          // Lloyd iterations when training.
-  int max_points_per_centroid = 256;   // Training sample is capped at nlist * this.
-  uint64_t seed = 1234;                // Makes training reproducible.
+  int nlist =
+      1024;  // Lists (k-means centroids); more = finer, slower training.
+  int default_nprobe = 8;      // Lists scanned when SearchParams::nprobe is 0.
+  int kmeans_iterations = 10;  // Lloyd iterations when training.
+  int max_points_per_centroid =
+      256;               // Training sample is capped at nlist * this.
+  uint64_t seed = 1234;  // Makes training reproducible.
 };
 
 // Inverted file with product-quantized residuals (`pq_m` sub-quantizers of
@@ -56,14 +63,16 @@ struct IvfPqOptions {
   Metric metric = Metric::kL2;
   Device device = Device::kCpu;
   int nlist = 1024;
-  int pq_m = 16;                       // Sub-quantizers; must divide dim. Code bytes = pq_m * pq_bits / 8.
-  int pq_bits = 8;                     // 8 or 4 (4 uses the fast-scan layout).
-  bool keep_raw_vectors = false;       // Needed for exact re-rank; costs dim * 4 bytes per vector.
+  int pq_m =
+      16;  // Sub-quantizers; must divide dim. Code bytes = pq_m * pq_bits / 8.
+  int pq_bits = 8;  // 8 or 4 (4 uses the fast-scan layout).
+  bool keep_raw_vectors =
+      false;  // Needed for exact re-rank; costs dim * 4 bytes per vector.
   int default_nprobe = 8;
-  int default_rerank_factor = 0;       // 0 = no re-rank unless SearchParams asks.
+  int default_rerank_factor = 0;  // 0 = no re-rank unless SearchParams asks.
   int kmeans_iterations = 10;
   int max_points_per_centroid = 256;
-  int pq_training_points = 65536;      // Cap on the PQ codebook training sample.
+  int pq_training_points = 65536;  // Cap on the PQ codebook training sample.
   uint64_t seed = 1234;
 };
 
@@ -73,25 +82,30 @@ struct HnswOptions {
   int dim = 0;
   Metric metric = Metric::kL2;
   Device device = Device::kCpu;
-  int m = 32;                          // Links per node on upper levels (2 * m on level 0).
-  int ef_construction = 200;           // Candidate list size while inserting; higher = better graph, slower build.
-  int default_ef = 64;                 // Candidate list size when SearchParams::ef is 0 (always >= k).
-  uint64_t seed = 100;                 // Makes level assignment reproducible.
-  Traversal traversal = Traversal::kFloat;  // Quantized copy walked during search, then exact re-rank.
+  int m = 32;  // Links per node on upper levels (2 * m on level 0).
+  int ef_construction = 200;  // Candidate list size while inserting; higher =
+                              // better graph, slower build.
+  int default_ef =
+      64;  // Candidate list size when SearchParams::ef is 0 (always >= k).
+  uint64_t seed = 100;  // Makes level assignment reproducible.
+  Traversal traversal = Traversal::kFloat;  // Quantized copy walked during
+                                            // search, then exact re-rank.
 };
 
 // The options of any family; MakeIndex(IndexSpec) builds the matching index.
-using IndexSpec = std::variant<FlatOptions, IvfFlatOptions, IvfPqOptions, HnswOptions>;
+using IndexSpec =
+    std::variant<FlatOptions, IvfFlatOptions, IvfPqOptions, HnswOptions>;
 
 // Per-call search parameters. Knobs an index does not use are ignored; 0
 // means "the index's default". Nothing here is stored on the index, so
 // concurrent searches may use different parameters.
 struct SearchParams {
-  int k = 10;                        // Results per query, >= 1. Missing results are padded.
+  int k = 10;  // Results per query, >= 1. Missing results are padded.
   const IdFilter* filter = nullptr;  // Optional; must outlive the call.
   int nprobe = 0;                    // IVF: lists scanned per query.
-  int ef = 0;                        // HNSW: candidate list size (raised to k if smaller).
-  int rerank_factor = 0;             // IVF-PQ: re-rank k * rerank_factor candidates exactly.
+  int ef = 0;  // HNSW: candidate list size (raised to k if smaller).
+  int rerank_factor =
+      0;  // IVF-PQ: re-rank k * rerank_factor candidates exactly.
 };
 
 }  // namespace vindex

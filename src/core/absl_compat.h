@@ -9,7 +9,9 @@ namespace vindex::internal {
 
 // Debian's Abseil (20220623) has its own string_view type; the public API
 // uses std::string_view. This bridges the two for absl::StrCat and friends.
-inline absl::string_view Sv(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline absl::string_view Sv(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 }  // namespace vindex::internal
 

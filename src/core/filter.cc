@@ -7,14 +7,16 @@ namespace vindex {
 IdFilter IdFilter::AllowList(absl::Span<const int64_t> ids) {
   IdFilter f;
   f.kind_ = Kind::kAllowList;
-  f.ids_ = std::make_shared<absl::flat_hash_set<int64_t>>(ids.begin(), ids.end());
+  f.ids_ =
+      std::make_shared<absl::flat_hash_set<int64_t>>(ids.begin(), ids.end());
   return f;
 }
 
 IdFilter IdFilter::DenyList(absl::Span<const int64_t> ids) {
   IdFilter f;
   f.kind_ = Kind::kDenyList;
-  f.ids_ = std::make_shared<absl::flat_hash_set<int64_t>>(ids.begin(), ids.end());
+  f.ids_ =
+      std::make_shared<absl::flat_hash_set<int64_t>>(ids.begin(), ids.end());
   return f;
 }
 

@@ -26,7 +26,8 @@ absl::Status CopyRows(MatrixView<const float> in, bool normalize,
     double norm = std::sqrt(SquaredNorm(src, d));
     if (!(norm > 0) || !std::isfinite(norm)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          what, " ", i, " has zero (or non-finite) norm and cannot be used with cosine"));
+          what, " ", i,
+          " has zero (or non-finite) norm and cannot be used with cosine"));
     }
     const double inv = 1.0 / norm;
     for (int64_t j = 0; j < d; ++j) dst[j] = static_cast<float>(src[j] * inv);

@@ -33,7 +33,7 @@ inline float MissingDistance(Metric m) {
 // id -1 get MissingDistance.
 inline void ResultsToNatural(Metric m, const int64_t* ids, float* dist, int k) {
   for (int i = 0; i < k; ++i) {
-    dist[i] = ids[i] < 0 ? MissingDistance(m) : ToNatural(m, dist[i]);
+    dist[i] = ids[i] == -1 ? MissingDistance(m) : ToNatural(m, dist[i]);
   }
 }
 

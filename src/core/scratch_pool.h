@@ -17,7 +17,8 @@ class ScratchPool {
  public:
   class Handle {
    public:
-    Handle(ScratchPool* pool, std::unique_ptr<T> obj) : pool_(pool), obj_(std::move(obj)) {}
+    Handle(ScratchPool* pool, std::unique_ptr<T> obj)
+        : pool_(pool), obj_(std::move(obj)) {}
     Handle(Handle&&) = default;
     Handle& operator=(Handle&&) = default;
     ~Handle() {

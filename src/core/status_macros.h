@@ -15,11 +15,12 @@
 #define VINDEX_CONCAT_(a, b) VINDEX_CONCAT_INNER_(a, b)
 
 // `lhs = value of expr`, or returns its error status.
-#define VINDEX_ASSIGN_OR_RETURN(lhs, expr) \
-  VINDEX_ASSIGN_OR_RETURN_IMPL_(VINDEX_CONCAT_(vindex_statusor_, __LINE__), lhs, expr)
+#define VINDEX_ASSIGN_OR_RETURN(lhs, expr)                                  \
+  VINDEX_ASSIGN_OR_RETURN_IMPL_(VINDEX_CONCAT_(vindex_statusor_, __LINE__), \
+                                lhs, expr)
 #define VINDEX_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
-  auto tmp = (expr);                                   \
-  if (!tmp.ok()) return std::move(tmp).status();       \
+  auto tmp = (expr);                                  \
+  if (!tmp.ok()) return std::move(tmp).status();      \
   lhs = std::move(tmp).value()
 
 #endif  // VINDEX_SRC_CORE_STATUS_MACROS_H_

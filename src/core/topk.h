@@ -55,7 +55,7 @@ class TopK {
       uint32_t i = scratch[j];
       if (dist[i] > threshold_) continue;
       int64_t id = id_of(i);
-      if (id < 0) continue;
+      if (id == -1) continue;  // Caller ids may be negative; -1 is reserved.
       Push(dist[i], id);
     }
   }

@@ -10,7 +10,8 @@ namespace vindex::internal {
 absl::Status CheckMatrix(MatrixView<const float> m, int dim,
                          absl::string_view what, bool allow_empty) {
   if (m.rows < 0 || m.cols < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " matrix has negative shape"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " matrix has negative shape"));
   }
   if (m.rows == 0) {
     if (allow_empty) return absl::OkStatus();
@@ -31,8 +32,9 @@ absl::Status CheckMatrix(MatrixView<const float> m, int dim,
     const float* row = m.row(i);
     for (int64_t j = 0; j < m.cols; ++j) {
       if (!std::isfinite(row[j])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            what, " ", i, " has a non-finite value (", row[j], ") at column ", j));
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, " ", i, " has a non-finite value (", row[j],
+                         ") at column ", j));
       }
     }
   }
@@ -48,10 +50,12 @@ absl::Status CheckNewIds(absl::Span<const int64_t> ids, int64_t rows) {
   seen.reserve(ids.size());
   for (int64_t id : ids) {
     if (id == -1) {
-      return absl::InvalidArgumentError("id -1 is reserved for missing results");
+      return absl::InvalidArgumentError(
+          "id -1 is reserved for missing results");
     }
     if (!seen.insert(id).second) {
-      return absl::InvalidArgumentError(absl::StrCat("duplicate id ", id, " in batch"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("duplicate id ", id, " in batch"));
     }
   }
   return absl::OkStatus();
@@ -61,10 +65,12 @@ absl::Status CheckSearch(MatrixView<const float> queries,
                          const SearchParams& params, const SearchOutput& out,
                          int dim) {
   if (params.k <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("k must be >= 1, got ", params.k));
+    return absl::InvalidArgumentError(
+        absl::StrCat("k must be >= 1, got ", params.k));
   }
   if (params.nprobe < 0 || params.ef < 0 || params.rerank_factor < 0) {
-    return absl::InvalidArgumentError("nprobe, ef and rerank_factor must be >= 0");
+    return absl::InvalidArgumentError(
+        "nprobe, ef and rerank_factor must be >= 0");
   }
   if (auto s = CheckMatrix(queries, dim, "query"); !s.ok()) return s;
   const int64_t k = params.k;
@@ -77,9 +83,9 @@ absl::Status CheckSearch(MatrixView<const float> queries,
         " rows for ", queries.rows, " queries"));
   }
   if (out.ids.cols < k || out.distances.cols < k) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "search output has ", out.ids.cols, "/", out.distances.cols,
-        " columns for k = ", k));
+    return absl::InvalidArgumentError(
+        absl::StrCat("search output has ", out.ids.cols, "/",
+                     out.distances.cols, " columns for k = ", k));
   }
   if (out.ids.row_stride() < out.ids.cols ||
       out.distances.row_stride() < out.distances.cols) {
@@ -88,12 +94,14 @@ absl::Status CheckSearch(MatrixView<const float> queries,
   return absl::OkStatus();
 }
 
-absl::Status CheckNoRepeats(absl::Span<const int64_t> ids, absl::string_view what) {
+absl::Status CheckNoRepeats(absl::Span<const int64_t> ids,
+                            absl::string_view what) {
   absl::flat_hash_set<int64_t> seen;
   seen.reserve(ids.size());
   for (int64_t id : ids) {
     if (!seen.insert(id).second) {
-      return absl::InvalidArgumentError(absl::StrCat("id ", id, " repeated in ", what));
+      return absl::InvalidArgumentError(
+          absl::StrCat("id ", id, " repeated in ", what));
     }
   }
   return absl::OkStatus();
@@ -101,7 +109,8 @@ absl::Status CheckNoRepeats(absl::Span<const int64_t> ids, absl::string_view wha
 
 absl::Status CheckDimMetric(int dim, Metric metric) {
   if (dim <= 0 || dim > (1 << 20)) {
-    return absl::InvalidArgumentError(absl::StrCat("dim must be in [1, 2^20], got ", dim));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dim must be in [1, 2^20], got ", dim));
   }
   if (metric != Metric::kL2 && metric != Metric::kInnerProduct &&
       metric != Metric::kCosine) {

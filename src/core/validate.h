@@ -6,9 +6,9 @@
 // the problem (e.g. "query dim 96 != index dim 128").
 
 #include <cstdint>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "vindex/index.h"
 
@@ -30,7 +30,8 @@ absl::Status CheckSearch(MatrixView<const float> queries,
                          int dim);
 
 // Checks that a list of ids for Remove/GetVectors has no repeats.
-absl::Status CheckNoRepeats(absl::Span<const int64_t> ids, absl::string_view what);
+absl::Status CheckNoRepeats(absl::Span<const int64_t> ids,
+                            absl::string_view what);
 
 // Checks an options struct's dim and metric.
 absl::Status CheckDimMetric(int dim, Metric metric);

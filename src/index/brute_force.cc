@@ -19,8 +19,8 @@ inline int64_t IdOfRow(const BruteForceRows& r, int64_t row) {
   return r.ids != nullptr ? r.ids[row] : row;
 }
 
-void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q, int k,
-                  int64_t* out_ids, float* out_scores) {
+void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q,
+                  int k, int64_t* out_ids, float* out_scores) {
   const kernels::KernelTable& kt = kernels::Active();
   TopK top(k);
   std::vector<float> dist(kScanBlock);
@@ -92,7 +92,8 @@ void BruteForceKnn(const BruteForceRows& rows, Score score,
   }
   // Enough tiles to keep every thread busy, none larger than the cache tile.
   const int64_t threads = NumThreads(executor);
-  const int64_t tile = std::clamp<int64_t>((nq + threads - 1) / threads, 1, kGemmQueryTile);
+  const int64_t tile =
+      std::clamp<int64_t>((nq + threads - 1) / threads, 1, kGemmQueryTile);
   const int64_t tiles = (nq + tile - 1) / tile;
   ParallelFor(executor, tiles, [&](int64_t t) {
     const int64_t q0 = t * tile;

@@ -31,16 +31,16 @@ struct BruteForceRows {
   const float* data = nullptr;
   int64_t rows = 0;
   int64_t dim = 0;
-  int64_t stride = 0;                 // In floats, >= dim.
-  const float* sq_norms = nullptr;    // ||row||^2 per row; needed for kL2 GEMM.
-  const int64_t* ids = nullptr;       // Reported id per row; null = row index.
-  const RowMask* mask = nullptr;      // Allowed rows; null = all.
+  int64_t stride = 0;               // In floats, >= dim.
+  const float* sq_norms = nullptr;  // ||row||^2 per row; needed for kL2 GEMM.
+  const int64_t* ids = nullptr;     // Reported id per row; null = row index.
+  const RowMask* mask = nullptr;    // Allowed rows; null = all.
 };
 
 struct BruteForceOutput {
-  int64_t* ids;            // queries.rows x k, row stride ids_stride.
+  int64_t* ids;  // queries.rows x k, row stride ids_stride.
   int64_t ids_stride;
-  float* scores;           // Internal scores (smaller is closer).
+  float* scores;  // Internal scores (smaller is closer).
   int64_t scores_stride;
 };
 

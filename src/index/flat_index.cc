@@ -17,10 +17,12 @@ namespace vindex {
 
 using internal::BruteForceKnn;
 
-absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(const FlatOptions& options) {
+absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(
+    const FlatOptions& options) {
   VINDEX_RETURN_IF_ERROR(internal::CheckDimMetric(options.dim, options.metric));
   if (options.device == Device::kGpu) {
-    return absl::InvalidArgumentError("FlatIndex is the CPU index; use MakeIndex for the GPU");
+    return absl::InvalidArgumentError(
+        "FlatIndex is the CPU index; use MakeIndex for the GPU");
   }
   FlatOptions o = options;
   o.device = Device::kCpu;
@@ -60,13 +62,15 @@ absl::Status FlatIndex::Train(MatrixView<const float> samples, Executor*) {
 
 absl::Status FlatIndex::Add(MatrixView<const float> vectors,
                             absl::Span<const int64_t> ids, Executor*) {
-  VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(vectors, options_.dim, "vector"));
+  VINDEX_RETURN_IF_ERROR(
+      internal::CheckMatrix(vectors, options_.dim, "vector"));
   VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
   const bool cosine = options_.metric == Metric::kCosine;
   std::vector<float> rows;
   std::vector<float> norms(vectors.rows);
   try {
-    VINDEX_RETURN_IF_ERROR(internal::CopyRows(vectors, cosine, &rows, "vector"));
+    VINDEX_RETURN_IF_ERROR(
+        internal::CopyRows(vectors, cosine, &rows, "vector"));
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory copying vectors");
   }
@@ -76,7 +80,8 @@ absl::Status FlatIndex::Add(MatrixView<const float> vectors,
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
     if (row_of_.contains(id)) {
-      return absl::InvalidArgumentError(absl::StrCat("id ", id, " is already in the index"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("id ", id, " is already in the index"));
     }
   }
   const size_t old_rows = ids_.size();
@@ -101,16 +106,20 @@ absl::Status FlatIndex::Add(MatrixView<const float> vectors,
 absl::Status FlatIndex::Search(MatrixView<const float> queries,
                                const SearchParams& params, SearchOutput out,
                                Executor* executor) const {
-  VINDEX_RETURN_IF_ERROR(internal::CheckSearch(queries, params, out, options_.dim));
+  VINDEX_RETURN_IF_ERROR(
+      internal::CheckSearch(queries, params, out, options_.dim));
   const Metric metric = options_.metric;
   std::vector<float> normalized;
   if (metric == Metric::kCosine) {
-    VINDEX_RETURN_IF_ERROR(internal::CopyRows(queries, true, &normalized, "query"));
-    queries = MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+    VINDEX_RETURN_IF_ERROR(
+        internal::CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
   std::shared_lock lock(mu_);
   if (params.filter != nullptr && ids_.empty()) {
-    return absl::FailedPreconditionError("search with a filter on an empty index");
+    return absl::FailedPreconditionError(
+        "search with a filter on an empty index");
   }
   internal::RowMask mask;
   if (params.filter != nullptr) {
@@ -128,10 +137,12 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
                                     ? internal::Score::kL2
                                     : internal::Score::kNegativeInnerProduct;
   internal::BruteForceOutput bout{out.ids.data, out.ids.row_stride(),
-                                  out.distances.data, out.distances.row_stride()};
+                                  out.distances.data,
+                                  out.distances.row_stride()};
   BruteForceKnn(rows, score, queries, params.k, bout, executor, force_gemm_);
   for (int64_t i = 0; i < queries.rows; ++i) {
-    internal::ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
+    internal::ResultsToNatural(metric, out.ids.row(i), out.distances.row(i),
+                               params.k);
   }
   return absl::OkStatus();
 }
@@ -141,7 +152,8 @@ absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
     if (!row_of_.contains(id)) {
-      return absl::NotFoundError(absl::StrCat("id ", id, " is not in the index"));
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
     }
   }
   const int64_t d = options_.dim;
@@ -151,7 +163,8 @@ absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
     row_of_.erase(it);
     const int64_t last = static_cast<int64_t>(ids_.size()) - 1;
     if (row != last) {
-      std::memcpy(vectors_.data() + row * d, vectors_.data() + last * d, d * sizeof(float));
+      std::memcpy(vectors_.data() + row * d, vectors_.data() + last * d,
+                  d * sizeof(float));
       sq_norms_[row] = sq_norms_[last];
       ids_[row] = ids_[last];
       row_of_[ids_[row]] = row;
@@ -170,15 +183,17 @@ absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
 
 absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
                                    MatrixView<float> out) const {
-  if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != options_.dim ||
-      (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
+  if (out.rows != static_cast<int64_t>(ids.size()) ||
+      out.cols != options_.dim || (out.data == nullptr && !ids.empty()) ||
+      out.row_stride() < out.cols) {
     return absl::InvalidArgumentError(absl::StrCat(
         "GetVectors output must be ", ids.size(), " x ", options_.dim));
   }
   std::shared_lock lock(mu_);
   for (int64_t id : ids) {
     if (!row_of_.contains(id)) {
-      return absl::NotFoundError(absl::StrCat("id ", id, " is not in the index"));
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
     }
   }
   const int64_t d = options_.dim;
@@ -198,17 +213,21 @@ absl::Status FlatIndex::Save(Writer& writer) const {
   h.metric = options_.metric;
   h.count = ids_.size();
   VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
-  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagIds, ids_.size() * sizeof(int64_t)));
-  VINDEX_RETURN_IF_ERROR(w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
+  VINDEX_RETURN_IF_ERROR(
+      w.BeginSection(io::kTagIds, ids_.size() * sizeof(int64_t)));
+  VINDEX_RETURN_IF_ERROR(
+      w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
   VINDEX_RETURN_IF_ERROR(w.EndSection());
-  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagVectors, vectors_.size() * sizeof(float)));
-  VINDEX_RETURN_IF_ERROR(w.WritePayload(vectors_.data(), vectors_.size() * sizeof(float)));
+  VINDEX_RETURN_IF_ERROR(
+      w.BeginSection(io::kTagVectors, vectors_.size() * sizeof(float)));
+  VINDEX_RETURN_IF_ERROR(
+      w.WritePayload(vectors_.data(), vectors_.size() * sizeof(float)));
   VINDEX_RETURN_IF_ERROR(w.EndSection());
   return w.Finish();
 }
 
-absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(const io::FileHeader& header,
-                                                       io::ContainerReader& reader) {
+absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
+    const io::FileHeader& header, io::ContainerReader& reader) {
   FlatOptions o;
   o.dim = static_cast<int>(header.dim);
   o.metric = header.metric;
@@ -227,10 +246,13 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(const io::FileHeader& hea
   VINDEX_RETURN_IF_ERROR(reader.ReadPayload(index->ids_.data(), ids_bytes));
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
 
-  VINDEX_ASSIGN_OR_RETURN(uint64_t vec_bytes, reader.BeginSection(io::kTagVectors));
-  if (vec_bytes / sizeof(float) / d != n || vec_bytes != n * d * sizeof(float)) {
+  VINDEX_ASSIGN_OR_RETURN(uint64_t vec_bytes,
+                          reader.BeginSection(io::kTagVectors));
+  if (vec_bytes / sizeof(float) / d != n ||
+      vec_bytes != n * d * sizeof(float)) {
     return absl::DataLossError(absl::StrCat("vectors section has ", vec_bytes,
-                                            " bytes for ", n, " x ", d, " floats"));
+                                            " bytes for ", n, " x ", d,
+                                            " floats"));
   }
   index->vectors_.resize(n * d);
   VINDEX_RETURN_IF_ERROR(reader.ReadPayload(index->vectors_.data(), vec_bytes));
@@ -240,15 +262,19 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(const io::FileHeader& hea
   index->row_of_.reserve(n);
   for (uint64_t r = 0; r < n; ++r) {
     const int64_t id = index->ids_[r];
-    if (id == -1 || !index->row_of_.emplace(id, static_cast<int64_t>(r)).second) {
-      return absl::DataLossError(absl::StrCat("ids section has invalid or repeated id ", id));
+    if (id == -1 ||
+        !index->row_of_.emplace(id, static_cast<int64_t>(r)).second) {
+      return absl::DataLossError(
+          absl::StrCat("ids section has invalid or repeated id ", id));
     }
   }
   for (float v : index->vectors_) {
-    if (!std::isfinite(v)) return absl::DataLossError("vectors section has a non-finite value");
+    if (!std::isfinite(v))
+      return absl::DataLossError("vectors section has a non-finite value");
   }
   index->sq_norms_.resize(n);
-  linalg::RowSquaredNorms(index->vectors_.data(), n, d, d, index->sq_norms_.data());
+  linalg::RowSquaredNorms(index->vectors_.data(), n, d, d,
+                          index->sq_norms_.data());
   return std::unique_ptr<Index>(std::move(index));
 }
 

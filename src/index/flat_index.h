@@ -19,18 +19,22 @@ namespace vindex {
 // entirely or not at all.
 class FlatIndex final : public Index {
  public:
-  static absl::StatusOr<std::unique_ptr<FlatIndex>> Create(const FlatOptions& options);
+  static absl::StatusOr<std::unique_ptr<FlatIndex>> Create(
+      const FlatOptions& options);
   // Reads the sections after the header (see io/format.h).
-  static absl::StatusOr<std::unique_ptr<Index>> Load(const io::FileHeader& header,
-                                                     io::ContainerReader& reader);
+  static absl::StatusOr<std::unique_ptr<Index>> Load(
+      const io::FileHeader& header, io::ContainerReader& reader);
 
   IndexInfo info() const override;
   Capabilities capabilities() const override;
-  absl::Status Train(MatrixView<const float> samples, Executor* executor) override;
-  absl::Status Add(MatrixView<const float> vectors, absl::Span<const int64_t> ids,
-                   Executor* executor) override;
-  absl::Status Search(MatrixView<const float> queries, const SearchParams& params,
-                      SearchOutput out, Executor* executor) const override;
+  absl::Status Train(MatrixView<const float> samples,
+                     Executor* executor = nullptr) override;
+  absl::Status Add(MatrixView<const float> vectors,
+                   absl::Span<const int64_t> ids,
+                   Executor* executor = nullptr) override;
+  absl::Status Search(MatrixView<const float> queries,
+                      const SearchParams& params, SearchOutput out,
+                      Executor* executor = nullptr) const override;
   absl::Status Save(Writer& writer) const override;
   absl::Status Remove(absl::Span<const int64_t> ids) override;
   absl::Status GetVectors(absl::Span<const int64_t> ids,

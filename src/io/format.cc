@@ -61,7 +61,8 @@ absl::Status ContainerWriter::EndSection() {
   return w_.Write(&crc_, 4);
 }
 
-absl::Status ContainerWriter::WriteSection(uint32_t tag, std::string_view payload) {
+absl::Status ContainerWriter::WriteSection(uint32_t tag,
+                                           std::string_view payload) {
   if (auto s = BeginSection(tag, payload.size()); !s.ok()) return s;
   if (auto s = WritePayload(payload.data(), payload.size()); !s.ok()) return s;
   return EndSection();
@@ -76,8 +77,8 @@ absl::Status ContainerWriter::Finish() {
 absl::StatusOr<FileHeader> ContainerReader::ReadHeader() {
   char buf[kHeaderBytes];
   if (r_.remaining() < kHeaderBytes) {
-    return absl::DataLossError(absl::StrCat("file too short for a vindex header (",
-                                            r_.remaining(), " bytes)"));
+    return absl::DataLossError(absl::StrCat(
+        "file too short for a vindex header (", r_.remaining(), " bytes)"));
   }
   if (auto s = r_.Read(buf, sizeof(buf)); !s.ok()) return s;
   if (std::memcmp(buf, kMagic, 8) != 0) {
@@ -95,9 +96,9 @@ absl::StatusOr<FileHeader> ContainerReader::ReadHeader() {
     return absl::DataLossError("header checksum mismatch");
   }
   if (h.version > kFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "file format version ", h.version, " is newer than this library's ",
-        kFormatVersion));
+    return absl::FailedPreconditionError(
+        absl::StrCat("file format version ", h.version,
+                     " is newer than this library's ", kFormatVersion));
   }
   if (h.version == 0) return absl::DataLossError("file format version 0");
   if (u32[1] < 1 || u32[1] > 4) {
@@ -108,7 +109,8 @@ absl::StatusOr<FileHeader> ContainerReader::ReadHeader() {
   if (h.dim < 1 || h.dim > (1u << 20)) {
     return absl::DataLossError(absl::StrCat("bad dim ", h.dim));
   }
-  if (u32[3] > 2) return absl::DataLossError(absl::StrCat("unknown metric ", u32[3]));
+  if (u32[3] > 2)
+    return absl::DataLossError(absl::StrCat("unknown metric ", u32[3]));
   h.metric = static_cast<Metric>(u32[3]);
   if (flags != 0) return absl::DataLossError("unknown header flags");
   return h;
@@ -118,7 +120,8 @@ absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag) {
   if (in_section_) return absl::InternalError("section already open");
   char buf[16];
   if (r_.remaining() < sizeof(buf) + 4) {
-    return absl::DataLossError(absl::StrCat("truncated before section ", TagName(tag)));
+    return absl::DataLossError(
+        absl::StrCat("truncated before section ", TagName(tag)));
   }
   if (auto s = r_.Read(buf, sizeof(buf)); !s.ok()) return s;
   uint32_t got, reserved;
@@ -131,13 +134,14 @@ absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag) {
                                             ", found ", TagName(got)));
   }
   if (reserved != 0) {
-    return absl::DataLossError(absl::StrCat("section ", TagName(tag), " has bad reserved field"));
+    return absl::DataLossError(
+        absl::StrCat("section ", TagName(tag), " has bad reserved field"));
   }
   // The payload and its 4-byte checksum must fit in what is left.
   if (length > r_.remaining() - 4) {
-    return absl::DataLossError(absl::StrCat("section ", TagName(tag), " declares ",
-                                            length, " bytes but only ",
-                                            r_.remaining() - 4, " remain"));
+    return absl::DataLossError(
+        absl::StrCat("section ", TagName(tag), " declares ", length,
+                     " bytes but only ", r_.remaining() - 4, " remain"));
   }
   open_tag_ = tag;
   in_section_ = true;
@@ -149,8 +153,8 @@ absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag) {
 absl::Status ContainerReader::ReadPayload(void* data, size_t size) {
   if (!in_section_) return absl::InternalError("no open section");
   if (size > left_) {
-    return absl::DataLossError(absl::StrCat("section ", TagName(open_tag_),
-                                            " is shorter than its contents need"));
+    return absl::DataLossError(absl::StrCat(
+        "section ", TagName(open_tag_), " is shorter than its contents need"));
   }
   if (auto s = r_.Read(data, size); !s.ok()) return s;
   crc_ = Crc32c(crc_, data, size);
@@ -161,15 +165,16 @@ absl::Status ContainerReader::ReadPayload(void* data, size_t size) {
 absl::Status ContainerReader::EndSection() {
   if (!in_section_) return absl::InternalError("no open section");
   if (left_ != 0) {
-    return absl::DataLossError(absl::StrCat("section ", TagName(open_tag_), " has ",
-                                            left_, " unexpected trailing bytes"));
+    return absl::DataLossError(absl::StrCat("section ", TagName(open_tag_),
+                                            " has ", left_,
+                                            " unexpected trailing bytes"));
   }
   uint32_t crc;
   if (auto s = r_.Read(&crc, 4); !s.ok()) return s;
   in_section_ = false;
   if (crc != crc_) {
-    return absl::DataLossError(absl::StrCat("section ", TagName(open_tag_),
-                                            " checksum mismatch"));
+    return absl::DataLossError(
+        absl::StrCat("section ", TagName(open_tag_), " checksum mismatch"));
   }
   return absl::OkStatus();
 }
@@ -179,8 +184,9 @@ absl::StatusOr<std::string> ContainerReader::ReadSection(uint32_t tag,
   auto length = BeginSection(tag);
   if (!length.ok()) return length.status();
   if (*length > max_length) {
-    return absl::DataLossError(absl::StrCat("section ", TagName(tag), " length ",
-                                            *length, " exceeds its limit ", max_length));
+    return absl::DataLossError(absl::StrCat("section ", TagName(tag),
+                                            " length ", *length,
+                                            " exceeds its limit ", max_length));
   }
   std::string payload(*length, '\0');
   if (auto s = ReadPayload(payload.data(), payload.size()); !s.ok()) return s;
@@ -194,8 +200,8 @@ absl::Status ContainerReader::ReadEnd() {
   if (*length != 0) return absl::DataLossError("end marker has a payload");
   if (auto s = EndSection(); !s.ok()) return s;
   if (r_.remaining() != 0) {
-    return absl::DataLossError(absl::StrCat(r_.remaining(),
-                                            " unexpected bytes after the end marker"));
+    return absl::DataLossError(
+        absl::StrCat(r_.remaining(), " unexpected bytes after the end marker"));
   }
   return absl::OkStatus();
 }
@@ -230,7 +236,8 @@ absl::Status ByteCursor::Raw(void* p, size_t n) {
 }
 absl::Status ByteCursor::ExpectEnd() const {
   if (remaining() != 0) {
-    return absl::DataLossError(absl::StrCat(what_, " has ", remaining(), " trailing bytes"));
+    return absl::DataLossError(
+        absl::StrCat(what_, " has ", remaining(), " trailing bytes"));
   }
   return absl::OkStatus();
 }

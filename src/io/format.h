@@ -51,14 +51,16 @@ constexpr uint32_t FourCc(const char (&s)[5]) {
 
 // Section tags of every family, in one place so they never collide.
 inline constexpr uint32_t kTagEnd = FourCc("END_");
-inline constexpr uint32_t kTagParams = FourCc("PARM");     // family options
-inline constexpr uint32_t kTagIds = FourCc("IDS_");        // int64 ids per row
-inline constexpr uint32_t kTagVectors = FourCc("VECS");    // float rows
-inline constexpr uint32_t kTagCentroids = FourCc("CENT");  // IVF coarse centroids
+inline constexpr uint32_t kTagParams = FourCc("PARM");   // family options
+inline constexpr uint32_t kTagIds = FourCc("IDS_");      // int64 ids per row
+inline constexpr uint32_t kTagVectors = FourCc("VECS");  // float rows
+inline constexpr uint32_t kTagCentroids =
+    FourCc("CENT");  // IVF coarse centroids
 inline constexpr uint32_t kTagCodebooks = FourCc("PQCB");  // PQ codebooks
 inline constexpr uint32_t kTagLists = FourCc("LIST");      // IVF inverted lists
 inline constexpr uint32_t kTagGraph = FourCc("GRPH");      // HNSW links
-inline constexpr uint32_t kTagQuantized = FourCc("QVEC");  // HNSW quantized copy
+inline constexpr uint32_t kTagQuantized =
+    FourCc("QVEC");  // HNSW quantized copy
 
 std::string TagName(uint32_t tag);
 
@@ -126,7 +128,9 @@ class ByteBuilder {
   void U64(uint64_t v) { Raw(&v, 8); }
   void I64(int64_t v) { Raw(&v, 8); }
   void F32(float v) { Raw(&v, 4); }
-  void Raw(const void* p, size_t n) { bytes_.append(static_cast<const char*>(p), n); }
+  void Raw(const void* p, size_t n) {
+    bytes_.append(static_cast<const char*>(p), n);
+  }
   const std::string& bytes() const { return bytes_; }
   std::string Take() { return std::move(bytes_); }
 
@@ -138,7 +142,8 @@ class ByteBuilder {
 // overrun is DataLoss naming `what`.
 class ByteCursor {
  public:
-  ByteCursor(std::string_view bytes, absl::string_view what) : bytes_(bytes), what_(what) {}
+  ByteCursor(std::string_view bytes, absl::string_view what)
+      : bytes_(bytes), what_(what) {}
   absl::StatusOr<uint32_t> U32();
   absl::StatusOr<uint64_t> U64();
   absl::StatusOr<int64_t> I64();

@@ -32,15 +32,17 @@ absl::Status StringWriter::Write(const void* data, size_t size) {
 
 absl::Status MemoryReader::Read(void* data, size_t size) {
   if (size > remaining()) {
-    return absl::DataLossError(absl::StrCat("unexpected end of input: wanted ", size,
-                                            " bytes, ", remaining(), " left"));
+    return absl::DataLossError(absl::StrCat("unexpected end of input: wanted ",
+                                            size, " bytes, ", remaining(),
+                                            " left"));
   }
   std::memcpy(data, bytes_.data() + pos_, size);
   pos_ += size;
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<FileWriter>> FileWriter::Create(const std::string& path) {
+absl::StatusOr<std::unique_ptr<FileWriter>> FileWriter::Create(
+    const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", path);
   return std::unique_ptr<FileWriter>(new FileWriter(fd, path));
@@ -92,7 +94,8 @@ absl::Status FileWriter::Close() {
   return s;
 }
 
-absl::StatusOr<std::unique_ptr<FileReader>> FileReader::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<FileReader>> FileReader::Open(
+    const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("cannot open", path);
   struct stat st;
@@ -103,7 +106,8 @@ absl::StatusOr<std::unique_ptr<FileReader>> FileReader::Open(const std::string& 
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a regular file"));
   }
   return std::unique_ptr<FileReader>(
       new FileReader(fd, path, static_cast<uint64_t>(st.st_size)));
@@ -115,18 +119,22 @@ FileReader::~FileReader() {
 
 absl::Status FileReader::Read(void* data, size_t size) {
   if (size > remaining()) {
-    return absl::DataLossError(absl::StrCat(path_, ": unexpected end of file: wanted ",
-                                            size, " bytes, ", remaining(), " left"));
+    return absl::DataLossError(
+        absl::StrCat(path_, ": unexpected end of file: wanted ", size,
+                     " bytes, ", remaining(), " left"));
   }
   char* p = static_cast<char*>(data);
   size_t got = 0;
   while (got < size) {
-    ssize_t n = ::pread(fd_, p + got, size - got, static_cast<off_t>(pos_ + got));
+    ssize_t n =
+        ::pread(fd_, p + got, size - got, static_cast<off_t>(pos_ + got));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoError("cannot read", path_);
     }
-    if (n == 0) return absl::DataLossError(absl::StrCat(path_, ": file shrank while reading"));
+    if (n == 0)
+      return absl::DataLossError(
+          absl::StrCat(path_, ": file shrank while reading"));
     got += static_cast<size_t>(n);
   }
   pos_ += size;

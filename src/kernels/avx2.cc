@@ -34,7 +34,8 @@ inline __m128 HorizontalSum4(__m256 a, __m256 b, __m256 c, __m256 d) {
   __m256 ab = _mm256_hadd_ps(a, b);  // a01 a23 b01 b23 | a45 a67 b45 b67
   __m256 cd = _mm256_hadd_ps(c, d);
   __m256 abcd = _mm256_hadd_ps(ab, cd);  // a0-3 b0-3 c0-3 d0-3 | a4-7 ...
-  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+  return _mm_add_ps(_mm256_castps256_ps128(abcd),
+                    _mm256_extractf128_ps(abcd, 1));
 }
 
 struct L2Op {
@@ -65,9 +66,11 @@ inline float Pair(const float* a, const float* b, size_t d) {
   }
   if (j < d) {
     __m256i m = TailMask(d - j);
-    s1 = Op::Step(s1, _mm256_maskload_ps(a + j, m), _mm256_maskload_ps(b + j, m));
+    s1 = Op::Step(s1, _mm256_maskload_ps(a + j, m),
+                  _mm256_maskload_ps(b + j, m));
   }
-  return HorizontalSum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  return HorizontalSum(
+      _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
 // One query against four rows at a time: the query is loaded once per step.
@@ -104,7 +107,9 @@ inline void Rows(const float* q, const float* rows, size_t n, size_t d,
   for (; i < n; ++i) out[i] = Pair<Op>(q, rows + i * stride, d);
 }
 
-float L2Sqr(const float* a, const float* b, size_t d) { return Pair<L2Op>(a, b, d); }
+float L2Sqr(const float* a, const float* b, size_t d) {
+  return Pair<L2Op>(a, b, d);
+}
 float InnerProduct(const float* a, const float* b, size_t d) {
   return Pair<IpOp>(a, b, d);
 }
@@ -124,7 +129,8 @@ void L2FromIp(const float* ip, const float* norms, float qnorm, size_t n,
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_add_ps(qn, _mm256_loadu_ps(norms + i));
-    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(minus2, _mm256_loadu_ps(ip + i), v));
+    _mm256_storeu_ps(out + i,
+                     _mm256_fmadd_ps(minus2, _mm256_loadu_ps(ip + i), v));
   }
   for (; i < n; ++i) out[i] = qnorm + norms[i] - 2.0f * ip[i];
 }
@@ -135,10 +141,14 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
   size_t m = 0;
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    uint32_t b0 = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(dist + i), t, _CMP_LE_OQ));
-    uint32_t b1 = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(dist + i + 8), t, _CMP_LE_OQ));
-    uint32_t b2 = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(dist + i + 16), t, _CMP_LE_OQ));
-    uint32_t b3 = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(dist + i + 24), t, _CMP_LE_OQ));
+    uint32_t b0 = _mm256_movemask_ps(
+        _mm256_cmp_ps(_mm256_loadu_ps(dist + i), t, _CMP_LE_OQ));
+    uint32_t b1 = _mm256_movemask_ps(
+        _mm256_cmp_ps(_mm256_loadu_ps(dist + i + 8), t, _CMP_LE_OQ));
+    uint32_t b2 = _mm256_movemask_ps(
+        _mm256_cmp_ps(_mm256_loadu_ps(dist + i + 16), t, _CMP_LE_OQ));
+    uint32_t b3 = _mm256_movemask_ps(
+        _mm256_cmp_ps(_mm256_loadu_ps(dist + i + 24), t, _CMP_LE_OQ));
     uint32_t bits = b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
     while (bits) {
       out_idx[m++] = static_cast<uint32_t>(i + __builtin_ctz(bits));
@@ -154,9 +164,9 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
 }  // namespace
 
 const KernelTable& Table() {
-  static const KernelTable table{
-      Isa::kAvx2, "avx2",  L2Sqr,    InnerProduct,
-      L2SqrRows,  InnerProductRows, L2FromIp, ThresholdFilter};
+  static const KernelTable table{Isa::kAvx2,   "avx2",         L2Sqr,
+                                 InnerProduct, L2SqrRows,      InnerProductRows,
+                                 L2FromIp,     ThresholdFilter};
   return table;
 }
 

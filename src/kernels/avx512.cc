@@ -42,9 +42,11 @@ inline float Pair(const float* a, const float* b, size_t d) {
   }
   if (j < d) {
     __mmask16 m = TailMask(d - j);
-    s1 = Op::Step(s1, _mm512_maskz_loadu_ps(m, a + j), _mm512_maskz_loadu_ps(m, b + j));
+    s1 = Op::Step(s1, _mm512_maskz_loadu_ps(m, a + j),
+                  _mm512_maskz_loadu_ps(m, b + j));
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
 template <typename Op>
@@ -83,7 +85,9 @@ inline void Rows(const float* q, const float* rows, size_t n, size_t d,
   for (; i < n; ++i) out[i] = Pair<Op>(q, rows + i * stride, d);
 }
 
-float L2Sqr(const float* a, const float* b, size_t d) { return Pair<L2Op>(a, b, d); }
+float L2Sqr(const float* a, const float* b, size_t d) {
+  return Pair<L2Op>(a, b, d);
+}
 float InnerProduct(const float* a, const float* b, size_t d) {
   return Pair<IpOp>(a, b, d);
 }
@@ -103,7 +107,8 @@ void L2FromIp(const float* ip, const float* norms, float qnorm, size_t n,
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     __m512 v = _mm512_add_ps(qn, _mm512_loadu_ps(norms + i));
-    _mm512_storeu_ps(out + i, _mm512_fmadd_ps(minus2, _mm512_loadu_ps(ip + i), v));
+    _mm512_storeu_ps(out + i,
+                     _mm512_fmadd_ps(minus2, _mm512_loadu_ps(ip + i), v));
   }
   for (; i < n; ++i) out[i] = qnorm + norms[i] - 2.0f * ip[i];
 }
@@ -115,7 +120,8 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
   size_t i = 0;
   for (; i + 32 <= n; i += 32) {
     uint32_t lo = _mm512_cmp_ps_mask(_mm512_loadu_ps(dist + i), t, _CMP_LE_OQ);
-    uint32_t hi = _mm512_cmp_ps_mask(_mm512_loadu_ps(dist + i + 16), t, _CMP_LE_OQ);
+    uint32_t hi =
+        _mm512_cmp_ps_mask(_mm512_loadu_ps(dist + i + 16), t, _CMP_LE_OQ);
     uint32_t bits = lo | (hi << 16);
     while (bits) {
       out_idx[m++] = static_cast<uint32_t>(i + __builtin_ctz(bits));
@@ -131,9 +137,9 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
 }  // namespace
 
 const KernelTable& Table() {
-  static const KernelTable table{
-      Isa::kAvx512, "avx512", L2Sqr,    InnerProduct,
-      L2SqrRows,    InnerProductRows, L2FromIp, ThresholdFilter};
+  static const KernelTable table{Isa::kAvx512, "avx512",       L2Sqr,
+                                 InnerProduct, L2SqrRows,      InnerProductRows,
+                                 L2FromIp,     ThresholdFilter};
   return table;
 }
 

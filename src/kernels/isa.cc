@@ -44,7 +44,8 @@ CpuFeatures Detect() {
   const bool avx512dq = ebx & (1u << 17);
   const bool avx512bw = ebx & (1u << 30);
   const bool avx512vl = ebx & (1u << 31);
-  f.avx512 = f.avx2_fma && zmm_saved && avx512f && avx512dq && avx512bw && avx512vl;
+  f.avx512 =
+      f.avx2_fma && zmm_saved && avx512f && avx512dq && avx512bw && avx512vl;
   return f;
 }
 

@@ -66,10 +66,18 @@ bool CpuHasAvx2Fma();
 bool CpuHasAvx512();
 
 // Per-ISA tables, defined in their own files.
-namespace scalar { const KernelTable& Table(); }
-namespace avx2 { const KernelTable& Table(); }
-namespace avx512 { const KernelTable& Table(); }
-namespace neon { const KernelTable& Table(); }
+namespace scalar {
+const KernelTable& Table();
+}
+namespace avx2 {
+const KernelTable& Table();
+}
+namespace avx512 {
+const KernelTable& Table();
+}
+namespace neon {
+const KernelTable& Table();
+}
 
 }  // namespace vindex::kernels
 

@@ -50,9 +50,9 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
 }  // namespace
 
 const KernelTable& Table() {
-  static const KernelTable table{
-      Isa::kScalar, "scalar",  L2Sqr,    InnerProduct,
-      L2SqrRows,    InnerProductRows,  L2FromIp, ThresholdFilter};
+  static const KernelTable table{Isa::kScalar, "scalar",       L2Sqr,
+                                 InnerProduct, L2SqrRows,      InnerProductRows,
+                                 L2FromIp,     ThresholdFilter};
   return table;
 }
 

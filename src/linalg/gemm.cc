@@ -1,9 +1,8 @@
 #include "linalg/gemm.h"
 
+#include <Eigen/Core>
 #include <cstdlib>
 #include <mutex>
-
-#include <Eigen/Core>
 
 #include "kernels/kernels.h"
 

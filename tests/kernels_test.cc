@@ -1,0 +1,157 @@
+// Every ISA the machine has, against the scalar reference, on awkward shapes:
+// dims 1..130, odd strides and unaligned pointers.
+#include "kernels/kernels.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "vindex/index.h"
+
+namespace vindex::kernels {
+namespace {
+
+std::vector<const KernelTable*> SimdTables() {
+  std::vector<const KernelTable*> out;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+    if (const KernelTable* t = ForIsa(isa)) out.push_back(t);
+  }
+  return out;
+}
+
+// Float sums in a different order differ by rounding; bound it by the sum of
+// absolute terms.
+double Tolerance(const float* a, const float* b, size_t d, bool l2) {
+  double mag = 0;
+  for (size_t j = 0; j < d; ++j) {
+    mag += l2 ? (double(a[j]) - b[j]) * (double(a[j]) - b[j])
+              : std::abs(double(a[j]) * b[j]);
+  }
+  return 1e-5 * mag + 1e-6;
+}
+
+TEST(Kernels, ScalarAlwaysAvailableAndActiveIsNamed) {
+  ASSERT_NE(ForIsa(Isa::kScalar), nullptr);
+  EXPECT_FALSE(ActiveIsaName().empty());
+  EXPECT_EQ(ActiveIsaName(), IsaName(Active().isa));
+  if (CpuHasAvx2Fma() && std::getenv("VINDEX_ISA") == nullptr) {
+    EXPECT_NE(Active().isa, Isa::kScalar)
+        << "AVX2 CPU but scalar kernels chosen";
+  }
+}
+
+TEST(Kernels, PairKernelsMatchScalar) {
+  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-2, 2);
+  std::vector<float> buf(2 * 140 + 8);
+  for (auto& x : buf) x = u(rng);
+  for (const KernelTable* t : SimdTables()) {
+    for (size_t d = 1; d <= 130; ++d) {
+      for (size_t off = 0; off < 3; ++off) {  // Unaligned starts.
+        const float* a = buf.data() + off;
+        const float* b = buf.data() + 140 + 2 * off + 1;
+        EXPECT_NEAR(t->l2_sqr(a, b, d), ref.l2_sqr(a, b, d),
+                    Tolerance(a, b, d, true))
+            << t->name << " d=" << d;
+        EXPECT_NEAR(t->inner_product(a, b, d), ref.inner_product(a, b, d),
+                    Tolerance(a, b, d, false))
+            << t->name << " d=" << d;
+      }
+    }
+  }
+}
+
+TEST(Kernels, RowKernelsMatchScalarWithOddStrides) {
+  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-2, 2);
+  for (const KernelTable* t : SimdTables()) {
+    for (size_t d = 1; d <= 130; d += (d < 20 ? 1 : 7)) {
+      for (size_t extra : {0, 1, 3}) {
+        const size_t stride = d + extra;
+        const size_t n = 13;  // Not a multiple of the 4-row block.
+        // Allocate exactly what the contract allows to be read, so ASan
+        // catches any overread past the last row's d-th element.
+        std::vector<float> rows((n - 1) * stride + d + 1);
+        for (auto& x : rows) x = u(rng);
+        std::vector<float> q(d + 1);
+        for (auto& x : q) x = u(rng);
+        const float* rp = rows.data() + 1;  // Unaligned.
+        rows.resize(rows.size());
+        std::vector<float> got(n), want(n);
+        t->l2_sqr_rows(q.data() + 1, rp, n, d, stride, got.data());
+        ref.l2_sqr_rows(q.data() + 1, rp, n, d, stride, want.data());
+        for (size_t i = 0; i < n; ++i) {
+          EXPECT_NEAR(got[i], want[i],
+                      Tolerance(q.data() + 1, rp + i * stride, d, true))
+              << t->name << " l2 d=" << d << " stride=" << stride
+              << " row=" << i;
+        }
+        t->inner_product_rows(q.data() + 1, rp, n, d, stride, got.data());
+        ref.inner_product_rows(q.data() + 1, rp, n, d, stride, want.data());
+        for (size_t i = 0; i < n; ++i) {
+          EXPECT_NEAR(got[i], want[i],
+                      Tolerance(q.data() + 1, rp + i * stride, d, false))
+              << t->name << " ip d=" << d << " stride=" << stride
+              << " row=" << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(Kernels, L2FromIpMatchesScalar) {
+  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0, 4);
+  for (const KernelTable* t : SimdTables()) {
+    for (size_t n : {0, 1, 7, 8, 9, 31, 100}) {
+      std::vector<float> ip(n + 1), norms(n + 1), got(n + 1), want(n + 1);
+      for (size_t i = 0; i <= n; ++i) ip[i] = u(rng), norms[i] = u(rng);
+      t->l2_from_ip(ip.data() + 1, norms.data() + 1, 1.5f, n, got.data() + 1);
+      ref.l2_from_ip(ip.data() + 1, norms.data() + 1, 1.5f, n, want.data() + 1);
+      for (size_t i = 1; i <= n; ++i)
+        EXPECT_NEAR(got[i], want[i], 1e-5) << t->name;
+      // In place (aliased output) is allowed.
+      std::vector<float> inplace = ip;
+      t->l2_from_ip(inplace.data() + 1, norms.data() + 1, 1.5f, n,
+                    inplace.data() + 1);
+      for (size_t i = 1; i <= n; ++i)
+        EXPECT_NEAR(inplace[i], want[i], 1e-5) << t->name;
+    }
+  }
+}
+
+TEST(Kernels, ThresholdFilterEqualsScalarExactly) {
+  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  std::mt19937 rng(4);
+  for (const KernelTable* t : SimdTables()) {
+    for (size_t n : {0, 1, 5, 31, 32, 33, 64, 100, 1000}) {
+      std::vector<float> d(n);
+      for (auto& x : d) x = static_cast<float>(rng() % 10);
+      if (n > 3) d[2] = NAN;  // NaN never passes.
+      for (float thr : {-1.0f, 0.0f, 4.0f, 9.0f, INFINITY}) {
+        std::vector<uint32_t> got(n + 1), want(n + 1);
+        size_t gm = t->threshold_filter(d.data(), n, thr, got.data());
+        size_t wm = ref.threshold_filter(d.data(), n, thr, want.data());
+        ASSERT_EQ(gm, wm) << t->name << " n=" << n << " thr=" << thr;
+        got.resize(gm);
+        want.resize(wm);
+        EXPECT_EQ(got, want) << t->name;
+        for (uint32_t i : want) EXPECT_LE(d[i], thr);
+      }
+    }
+  }
+}
+
+TEST(Kernels, ScalarIsCorrectOnKnownValues) {
+  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  float a[3] = {1, 2, 3}, b[3] = {4, 6, 3};
+  EXPECT_FLOAT_EQ(ref.l2_sqr(a, b, 3), 9 + 16 + 0);
+  EXPECT_FLOAT_EQ(ref.inner_product(a, b, 3), 4 + 12 + 9);
+}
+
+}  // namespace
+}  // namespace vindex::kernels
