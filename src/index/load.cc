@@ -27,16 +27,15 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
     case IndexFamily::kHnsw:
       break;
   }
-  return absl::UnimplementedError(
-      absl::StrCat("this build cannot load ",
-                   internal::Sv(IndexFamilyName(header.family)), " indexes"));
+  return absl::UnimplementedError(absl::StrCat(
+      "this build cannot load ", internal::Sv(IndexFamilyName(header.family)), " indexes"));
 }
 
 absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
   static std::atomic<uint64_t> counter{0};
   // The temporary lives in the destination's folder so rename() is atomic.
-  const std::string tmp =
-      absl::StrCat(path, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".",
+                                       counter.fetch_add(1));
   absl::Status status;
   {
     auto writer = FileWriter::Create(tmp);
@@ -45,8 +44,7 @@ absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
     if (status.ok()) status = (*writer)->Close();  // Flushes and fsyncs.
   }
   if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = absl::UnavailableError(
-        absl::StrCat("cannot rename ", tmp, " to ", path));
+    status = absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   if (!status.ok()) {
     std::remove(tmp.c_str());
@@ -63,10 +61,8 @@ absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(
-    const std::string& path) {
-  VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader,
-                          FileReader::Open(path));
+absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path) {
+  VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader, FileReader::Open(path));
   return LoadIndex(*reader);
 }
 
