@@ -1,0 +1,110 @@
+// AVX2 PQ kernels: gathers for 8-bit codes, vpshufb fast-scan for 4-bit codes.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/pq_kernels.h"
+
+namespace vindex::kernels::avx2 {
+namespace {
+
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Sum of lut[j * 256 + c[j]] over j, as 8 partial lane sums.
+inline __m256 GatherSum(const float* lut, const uint8_t* c, size_t m) {
+  const __m256i lane_offsets =
+      _mm256_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792);
+  __m256 acc = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 8 <= m; j += 8) {
+    __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(c + j));
+    __m256i idx = _mm256_add_epi32(_mm256_cvtepu8_epi32(bytes), lane_offsets);
+    acc = _mm256_add_ps(acc, _mm256_i32gather_ps(lut + j * 256, idx, 4));
+  }
+  if (j < m) {
+    const size_t r = m - j;
+    uint8_t tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::memcpy(tail, c + j, r);
+    __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(tail));
+    __m256i idx = _mm256_add_epi32(_mm256_cvtepu8_epi32(bytes), lane_offsets);
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask =
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)), lanes);
+    acc = _mm256_add_ps(
+        acc, _mm256_mask_i32gather_ps(_mm256_setzero_ps(), lut + j * 256, idx,
+                                      _mm256_castsi256_ps(mask), 4));
+  }
+  return acc;
+}
+
+void Scan8(const float* lut, const uint8_t* codes, size_t n, size_t m,
+           float* out) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256 a = GatherSum(lut, codes + i * m, m);
+    __m256 b = GatherSum(lut, codes + (i + 1) * m, m);
+    __m256 c = GatherSum(lut, codes + (i + 2) * m, m);
+    __m256 d = GatherSum(lut, codes + (i + 3) * m, m);
+    __m256 ab = _mm256_hadd_ps(a, b);
+    __m256 cd = _mm256_hadd_ps(c, d);
+    __m256 abcd = _mm256_hadd_ps(ab, cd);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(abcd),
+                          _mm256_extractf128_ps(abcd, 1));
+    _mm_storeu_ps(out + i, s);
+  }
+  for (; i < n; ++i) out[i] = HorizontalSum(GatherSum(lut, codes + i * m, m));
+}
+
+// Writes the 16 sums of one half block: even vectors are lo - (hi << 8),
+// odd vectors hi; the two 128-bit lanes (sub-quantizers a and b) are added.
+inline void StoreHalf(__m256i lo, __m256i hi, uint16_t* out) {
+  const __m256i even = _mm256_sub_epi16(lo, _mm256_slli_epi16(hi, 8));
+  const __m128i e = _mm_add_epi16(_mm256_castsi256_si128(even),
+                                  _mm256_extracti128_si256(even, 1));
+  const __m128i o = _mm_add_epi16(_mm256_castsi256_si128(hi),
+                                  _mm256_extracti128_si256(hi, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi16(e, o));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8),
+                   _mm_unpackhi_epi16(e, o));
+}
+
+void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
+                   const uint8_t* lut, uint16_t* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint8_t* block = codes + b * pairs * 32;
+    __m256i a_lo = _mm256_setzero_si256(), a_hi = _mm256_setzero_si256();
+    __m256i b_lo = _mm256_setzero_si256(), b_hi = _mm256_setzero_si256();
+    for (size_t p = 0; p < pairs; ++p) {
+      const __m256i c =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
+      const __m256i l =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + p * 32));
+      const __m256i first = _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4));
+      const __m256i second = _mm256_shuffle_epi8(
+          l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4));
+      a_lo = _mm256_add_epi16(a_lo, first);
+      a_hi = _mm256_add_epi16(a_hi, _mm256_srli_epi16(first, 8));
+      b_lo = _mm256_add_epi16(b_lo, second);
+      b_hi = _mm256_add_epi16(b_hi, _mm256_srli_epi16(second, 8));
+    }
+    StoreHalf(a_lo, a_hi, out + b * kFastScanBlock);
+    StoreHalf(b_lo, b_hi, out + b * kFastScanBlock + 16);
+  }
+}
+
+}  // namespace
+
+const pq::Table& PqTable() {
+  static const pq::Table table{Isa::kAvx2, "avx2", &Scan8, &Scan4FastScan};
+  return table;
+}
+
+}  // namespace vindex::kernels::avx2

@@ -1,0 +1,106 @@
+// AVX-512 PQ kernels: 16-wide gathers for 8-bit codes; fast-scan shuffles two
+// sub-quantizer pairs per 512-bit register.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/pq_kernels.h"
+
+namespace vindex::kernels::avx512 {
+namespace {
+
+inline __m512 GatherSum(const float* lut, const uint8_t* c, size_t m) {
+  const __m512i lane_offsets = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(256));
+  __m512 acc = _mm512_setzero_ps();
+  size_t j = 0;
+  for (; j + 16 <= m; j += 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j));
+    __m512i idx = _mm512_add_epi32(_mm512_cvtepu8_epi32(bytes), lane_offsets);
+    acc = _mm512_add_ps(acc, _mm512_i32gather_ps(idx, lut + j * 256, 4));
+  }
+  if (j < m) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (m - j)) - 1);
+    __m128i bytes = _mm_maskz_loadu_epi8(mask, c + j);
+    __m512i idx = _mm512_add_epi32(_mm512_cvtepu8_epi32(bytes), lane_offsets);
+    acc = _mm512_add_ps(acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
+                                                      idx, lut + j * 256, 4));
+  }
+  return acc;
+}
+
+void Scan8(const float* lut, const uint8_t* codes, size_t n, size_t m,
+           float* out) {
+  for (size_t i = 0; i < n; ++i)
+    out[i] = _mm512_reduce_add_ps(GatherSum(lut, codes + i * m, m));
+}
+
+inline void StoreHalf(__m256i lo, __m256i hi, uint16_t* out) {
+  const __m256i even = _mm256_sub_epi16(lo, _mm256_slli_epi16(hi, 8));
+  const __m128i e = _mm_add_epi16(_mm256_castsi256_si128(even),
+                                  _mm256_extracti128_si256(even, 1));
+  const __m128i o = _mm_add_epi16(_mm256_castsi256_si128(hi),
+                                  _mm256_extracti128_si256(hi, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi16(e, o));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8),
+                   _mm_unpackhi_epi16(e, o));
+}
+
+// Folds the two 256-bit halves of a 512-bit accumulator (pairs p and p + 1)
+// into one 256-bit accumulator of the same meaning.
+inline __m256i Fold(__m512i v) {
+  return _mm256_add_epi16(_mm512_castsi512_si256(v),
+                          _mm512_extracti64x4_epi64(v, 1));
+}
+
+void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
+                   const uint8_t* lut, uint16_t* out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m256i low4_256 = _mm256_set1_epi8(0x0f);
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint8_t* block = codes + b * pairs * 32;
+    __m512i a_lo = _mm512_setzero_si512(), a_hi = _mm512_setzero_si512();
+    __m512i b_lo = _mm512_setzero_si512(), b_hi = _mm512_setzero_si512();
+    size_t p = 0;
+    for (; p + 2 <= pairs; p += 2) {
+      const __m512i c = _mm512_loadu_si512(block + p * 32);
+      const __m512i l = _mm512_loadu_si512(lut + p * 32);
+      const __m512i first = _mm512_shuffle_epi8(l, _mm512_and_si512(c, low4));
+      const __m512i second = _mm512_shuffle_epi8(
+          l, _mm512_and_si512(_mm512_srli_epi16(c, 4), low4));
+      a_lo = _mm512_add_epi16(a_lo, first);
+      a_hi = _mm512_add_epi16(a_hi, _mm512_srli_epi16(first, 8));
+      b_lo = _mm512_add_epi16(b_lo, second);
+      b_hi = _mm512_add_epi16(b_hi, _mm512_srli_epi16(second, 8));
+    }
+    __m256i a_lo2 = Fold(a_lo), a_hi2 = Fold(a_hi), b_lo2 = Fold(b_lo),
+            b_hi2 = Fold(b_hi);
+    if (p < pairs) {
+      const __m256i c =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
+      const __m256i l =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + p * 32));
+      const __m256i first =
+          _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4_256));
+      const __m256i second = _mm256_shuffle_epi8(
+          l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4_256));
+      a_lo2 = _mm256_add_epi16(a_lo2, first);
+      a_hi2 = _mm256_add_epi16(a_hi2, _mm256_srli_epi16(first, 8));
+      b_lo2 = _mm256_add_epi16(b_lo2, second);
+      b_hi2 = _mm256_add_epi16(b_hi2, _mm256_srli_epi16(second, 8));
+    }
+    StoreHalf(a_lo2, a_hi2, out + b * kFastScanBlock);
+    StoreHalf(b_lo2, b_hi2, out + b * kFastScanBlock + 16);
+  }
+}
+
+}  // namespace
+
+const pq::Table& PqTable() {
+  static const pq::Table table{Isa::kAvx512, "avx512", &Scan8, &Scan4FastScan};
+  return table;
+}
+
+}  // namespace vindex::kernels::avx512

@@ -1,0 +1,69 @@
+#ifndef VINDEX_SRC_KERNELS_PQ_KERNELS_H_
+#define VINDEX_SRC_KERNELS_PQ_KERNELS_H_
+
+// Product-quantization scan kernels, one table per ISA (scalar_pq.cc,
+// avx2_pq.cc, avx512_pq.cc), chosen like the main table (see kernels.h).
+//
+// 8-bit codes: one byte per sub-quantizer, m bytes per vector, scanned
+// against a float lookup table of m x 256 entries.
+//
+// 4-bit fast-scan layout (our own description of the classic scheme):
+// vectors are stored in blocks of kFastScanBlock = 32. Sub-quantizers are
+// taken in pairs (a = 2p, b = 2p + 1; an odd count is padded with a zero
+// table). For each pair a block holds 32 bytes:
+//   byte t      (t < 16): low nibble = code_a(vector t), high = code_a(vector t
+//   + 16) byte 16 + t (t < 16): low nibble = code_b(vector t), high =
+//   code_b(vector t + 16)
+// so a block is pairs * 32 bytes. The quantized lookup table holds, per
+// pair, 32 bytes: the 16 entries of a then the 16 entries of b. One 256-bit
+// register thus holds a pair's two tables, and one byte shuffle looks up 16
+// vectors in each half. Sums are accumulated in 16 bits and are exact
+// modulo 2^16; callers bound the table entries so the true sum fits.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace vindex::kernels {
+
+inline constexpr size_t kFastScanBlock = 32;
+
+namespace pq {
+
+struct Table {
+  Isa isa;
+  const char* name;
+
+  // out[i] = sum_{j < m} lut[j * 256 + codes[i * m + j]] for i in [0, n).
+  // Float sums; ISAs may differ from scalar by rounding only.
+  void (*scan8)(const float* lut, const uint8_t* codes, size_t n, size_t m,
+                float* out);
+
+  // Fast-scan: for each of `blocks` blocks (pairs * 32 bytes each, see
+  // above), out[b * 32 + v] = sum over pairs of lut[p*32 + code_a(v)] +
+  // lut[p*32 + 16 + code_b(v)], modulo 2^16. Every ISA equals scalar exactly.
+  void (*scan4_fastscan)(const uint8_t* codes, size_t blocks, size_t pairs,
+                         const uint8_t* lut, uint16_t* out);
+};
+
+// The table for ActiveIsa() (scalar where an ISA has no PQ file).
+const Table& Active();
+// The table for one ISA, or nullptr when this build or CPU lacks it.
+const Table* ForIsa(Isa isa);
+
+}  // namespace pq
+
+namespace scalar {
+const pq::Table& PqTable();
+}
+namespace avx2 {
+const pq::Table& PqTable();
+}
+namespace avx512 {
+const pq::Table& PqTable();
+}
+
+}  // namespace vindex::kernels
+
+#endif  // VINDEX_SRC_KERNELS_PQ_KERNELS_H_

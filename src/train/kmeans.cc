@@ -1,0 +1,272 @@
+#include "train/kmeans.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "core/parallel.h"
+#include "kernels/kernels.h"
+#include "linalg/gemm.h"
+
+namespace vindex::train {
+namespace {
+
+// Fixed assignment tiles (points x centroids); fixed so that results never
+// depend on how the work is split across threads.
+constexpr int64_t kPointTile = 256;
+constexpr int64_t kCentroidTile = 1024;
+
+// Relative size of the nudge that separates the two halves of a split cluster.
+constexpr float kSplitEpsilon = 1.0f / 1024;
+
+// Picks `m` distinct indices of [0, n) with a seeded partial Fisher-Yates
+// shuffle, returned in increasing order.
+std::vector<int64_t> SampleIndices(int64_t n, int64_t m, std::mt19937_64& rng) {
+  std::vector<int64_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  for (int64_t i = 0; i < m; ++i) {
+    std::uniform_int_distribution<int64_t> pick(i, n - 1);
+    std::swap(idx[i], idx[pick(rng)]);
+  }
+  idx.resize(m);
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+void Normalize(float* v, int64_t d) {
+  double s = 0;
+  for (int64_t j = 0; j < d; ++j) s += double{v[j]} * v[j];
+  if (s <= 0) return;
+  const float inv = static_cast<float>(1.0 / std::sqrt(s));
+  for (int64_t j = 0; j < d; ++j) v[j] *= inv;
+}
+
+// Gives every empty cluster half of the largest cluster: the two centroids
+// become the large one nudged in opposite directions.
+void RepairEmptyClusters(std::vector<float>& centroids,
+                         std::vector<int64_t>& counts, int64_t d,
+                         std::mt19937_64& rng) {
+  const int64_t k = static_cast<int64_t>(counts.size());
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  for (int64_t e = 0; e < k; ++e) {
+    if (counts[e] != 0) continue;
+    int64_t big = 0;
+    for (int64_t c = 1; c < k; ++c) {
+      if (counts[c] > counts[big]) big = c;
+    }
+    if (counts[big] < 2)
+      return;  // Nothing left to split (n >= k prevents this).
+    float* cb = centroids.data() + big * d;
+    float* ce = centroids.data() + e * d;
+    double scale = 0;
+    for (int64_t j = 0; j < d; ++j) scale += std::fabs(cb[j]);
+    const float base = static_cast<float>(scale / d) + 1e-6f;
+    for (int64_t j = 0; j < d; ++j) {
+      const float delta = kSplitEpsilon * unit(rng) * (std::fabs(cb[j]) + base);
+      ce[j] = cb[j] + delta;
+      cb[j] = cb[j] - delta;
+    }
+    counts[e] = counts[big] / 2;
+    counts[big] -= counts[e];
+  }
+}
+
+// k-means++ seeding on a sample of at most kSeedPointsPerCentroid * k
+// points: each next centroid is drawn with probability proportional to its
+// squared distance from the centroids chosen so far. Deterministic for a
+// given rng state (the distance updates are element-wise).
+constexpr int64_t kSeedPointsPerCentroid = 4;
+
+void InitPlusPlus(const float* points, int64_t m, int64_t d, int64_t k,
+                  std::mt19937_64& rng, Executor* executor, float* centroids) {
+  const int64_t s = std::min(m, kSeedPointsPerCentroid * k);
+  std::vector<int64_t> idx = SampleIndices(m, s, rng);
+  std::vector<float> sample(s * d);
+  for (int64_t i = 0; i < s; ++i)
+    std::copy_n(points + idx[i] * d, d, sample.data() + i * d);
+  const kernels::KernelTable& kt = kernels::Active();
+  std::vector<float> best(s, std::numeric_limits<float>::infinity());
+  std::vector<float> dist(s);
+  std::vector<char> taken(s, 0);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  int64_t pick = std::uniform_int_distribution<int64_t>(0, s - 1)(rng);
+  for (int64_t c = 0; c < k; ++c) {
+    taken[pick] = 1;
+    const float* chosen = sample.data() + pick * d;
+    std::copy_n(chosen, d, centroids + c * d);
+    if (c + 1 == k) break;
+    internal::ParallelForRange(executor, s, 4096, [&](int64_t b, int64_t e) {
+      kt.l2_sqr_rows(chosen, sample.data() + b * d, e - b, d, d,
+                     dist.data() + b);
+      for (int64_t i = b; i < e; ++i) best[i] = std::min(best[i], dist[i]);
+    });
+    double total = 0;
+    for (int64_t i = 0; i < s; ++i) total += taken[i] ? 0.0 : best[i];
+    if (total > 0) {
+      double r = unit(rng) * total;
+      pick = -1;
+      for (int64_t i = 0; i < s; ++i) {
+        if (taken[i]) continue;
+        r -= best[i];
+        pick = i;
+        if (r <= 0) break;
+      }
+    } else {
+      // Every remaining point coincides with a centroid: take any unused one.
+      int64_t left = 0;
+      for (int64_t i = 0; i < s; ++i) left += !taken[i];
+      int64_t nth = std::uniform_int_distribution<int64_t>(0, left - 1)(rng);
+      for (int64_t i = 0; i < s; ++i) {
+        if (!taken[i] && nth-- == 0) {
+          pick = i;
+          break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void AssignNearest(const float* centroids, const float* centroid_norms,
+                   int64_t k, MatrixView<const float> x, int32_t* assign,
+                   float* distances, Executor* executor) {
+  const int64_t n = x.rows;
+  const int64_t d = x.cols;
+  const int64_t tiles = (n + kPointTile - 1) / kPointTile;
+  internal::ParallelFor(executor, tiles, [&](int64_t t) {
+    const int64_t p0 = t * kPointTile;
+    const int64_t pn = std::min(kPointTile, n - p0);
+    const int64_t ct = std::min(kCentroidTile, k);
+    std::vector<float> ip(pn * ct);
+    std::vector<float> best(pn, std::numeric_limits<float>::infinity());
+    std::vector<int32_t> best_idx(pn, 0);
+    for (int64_t c0 = 0; c0 < k; c0 += ct) {
+      const int64_t cn = std::min(ct, k - c0);
+      linalg::GemmABt(x.row(p0), pn, x.row_stride(), centroids + c0 * d, cn, d,
+                      d, ip.data(), cn);
+      for (int64_t i = 0; i < pn; ++i) {
+        const float* row = ip.data() + i * cn;
+        float b = best[i];
+        int32_t bi = best_idx[i];
+        for (int64_t c = 0; c < cn; ++c) {
+          const float dist = centroid_norms[c0 + c] - 2.0f * row[c];
+          if (dist < b) {
+            b = dist;
+            bi = static_cast<int32_t>(c0 + c);
+          }
+        }
+        best[i] = b;
+        best_idx[i] = bi;
+      }
+    }
+    std::vector<float> xnorms;
+    if (distances != nullptr) {
+      xnorms.resize(pn);
+      linalg::RowSquaredNorms(x.row(p0), pn, d, x.row_stride(), xnorms.data());
+    }
+    for (int64_t i = 0; i < pn; ++i) {
+      assign[p0 + i] = best_idx[i];
+      if (distances != nullptr)
+        distances[p0 + i] = std::max(0.0f, best[i] + xnorms[i]);
+    }
+  });
+}
+
+absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
+                                    const KMeansOptions& options,
+                                    Executor* executor) {
+  const int64_t n = data.rows;
+  const int64_t d = data.cols;
+  const int64_t k = options.k;
+  if (k < 1)
+    return absl::InvalidArgumentError(absl::StrCat("k-means k ", k, " < 1"));
+  if (options.iterations < 0) {
+    return absl::InvalidArgumentError("k-means iterations must be >= 0");
+  }
+  if (d < 1) return absl::InvalidArgumentError("k-means dim must be >= 1");
+  if (n < k) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "k-means needs at least k = ", k, " training points, got ", n));
+  }
+  std::mt19937_64 rng(options.seed);
+
+  // Subsample to a bounded number of points per centroid, copied densely.
+  const int64_t cap =
+      options.max_points_per_centroid > 0
+          ? std::min<int64_t>(
+                n, k * static_cast<int64_t>(options.max_points_per_centroid))
+          : n;
+  std::vector<float> points(cap * d);
+  if (cap < n) {
+    std::vector<int64_t> idx = SampleIndices(n, cap, rng);
+    for (int64_t i = 0; i < cap; ++i) {
+      std::copy_n(data.row(idx[i]), d, points.data() + i * d);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      std::copy_n(data.row(i), d, points.data() + i * d);
+  }
+  const int64_t m = cap;
+  MatrixView<const float> x(points.data(), m, d);
+
+  KMeansResult result;
+  result.points_used = m;
+  result.centroids.resize(k * d);
+  InitPlusPlus(points.data(), m, d, k, rng, executor, result.centroids.data());
+  if (options.spherical) {
+    for (int64_t c = 0; c < k; ++c)
+      Normalize(result.centroids.data() + c * d, d);
+  }
+
+  std::vector<float> norms(k);
+  std::vector<int32_t> assign(m);
+  std::vector<float> dist(m);
+  std::vector<double> sums(k * d);
+  std::vector<int64_t> counts(k);
+  const int threads = internal::NumThreads(executor);
+  for (int it = 1; it <= options.iterations; ++it) {
+    linalg::RowSquaredNorms(result.centroids.data(), k, d, d, norms.data());
+    AssignNearest(result.centroids.data(), norms.data(), k, x, assign.data(),
+                  dist.data(), executor);
+    double objective = 0;
+    for (int64_t i = 0; i < m; ++i) objective += dist[i];
+    result.objective = objective;
+    result.iterations = it;
+
+    std::fill(counts.begin(), counts.end(), 0);
+    for (int64_t i = 0; i < m; ++i) ++counts[assign[i]];
+    // Column blocks are independent, so each sum sees points in index order
+    // whatever the split.
+    std::fill(sums.begin(), sums.end(), 0.0);
+    const int64_t grain =
+        std::max<int64_t>(8, (d + 2 * threads - 1) / (2 * threads));
+    internal::ParallelForRange(executor, d, grain, [&](int64_t j0, int64_t j1) {
+      for (int64_t i = 0; i < m; ++i) {
+        const float* p = points.data() + i * d;
+        double* s = sums.data() + int64_t{assign[i]} * d;
+        for (int64_t j = j0; j < j1; ++j) s[j] += p[j];
+      }
+    });
+    for (int64_t c = 0; c < k; ++c) {
+      if (counts[c] == 0) continue;
+      const double inv = 1.0 / counts[c];
+      float* cc = result.centroids.data() + c * d;
+      for (int64_t j = 0; j < d; ++j)
+        cc[j] = static_cast<float>(sums[c * d + j] * inv);
+    }
+    RepairEmptyClusters(result.centroids, counts, d, rng);
+    if (options.spherical) {
+      for (int64_t c = 0; c < k; ++c)
+        Normalize(result.centroids.data() + c * d, d);
+    }
+    if (options.progress) options.progress(it, objective);
+  }
+  return result;
+}
+
+}  // namespace vindex::train

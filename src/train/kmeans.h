@@ -1,0 +1,56 @@
+#ifndef VINDEX_SRC_TRAIN_KMEANS_H_
+#define VINDEX_SRC_TRAIN_KMEANS_H_
+
+// Lloyd's k-means for IVF coarse quantizers and PQ codebooks.
+//
+// Reproducibility: the result depends only on the data, the options and the
+// seed, never on the executor or its thread count. Assignment runs through
+// the GEMM wrapper over fixed tiles (so every point's distances are computed
+// the same way whatever the parallel split), and centroid sums are
+// accumulated in a fixed order in double precision.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "vindex/executor.h"
+#include "vindex/matrix_view.h"
+
+namespace vindex::train {
+
+struct KMeansOptions {
+  int k = 0;            // Centroids, >= 1 and <= the points given.
+  int iterations = 10;  // Lloyd iterations (assign + update).
+  int max_points_per_centroid =
+      256;                 // The sample is capped at k * this points.
+  uint64_t seed = 1234;    // Drives subsampling and k-means++ seeding.
+  bool spherical = false;  // Normalise centroids after each update.
+  // Called after each iteration with (iteration from 1, objective), where the
+  // objective is the sum of squared distances to the assigned centroids.
+  std::function<void(int, double)> progress;
+};
+
+struct KMeansResult {
+  std::vector<float> centroids;  // k x d, row-major.
+  double objective = 0;          // After the last assignment.
+  int iterations = 0;
+  int64_t points_used = 0;  // After subsampling.
+};
+
+// Clusters the rows of `data` (n x d, finite values; checked by the caller).
+// InvalidArgument when k < 1, iterations < 0 or n < k.
+absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
+                                    const KMeansOptions& options,
+                                    Executor* executor = nullptr);
+
+// For each row of x, the index of the nearest centroid in squared L2 (ties:
+// smaller index) and, if `distances` is non-null, that squared distance.
+// `centroid_norms` holds ||c||^2 per centroid. Deterministic for any executor.
+void AssignNearest(const float* centroids, const float* centroid_norms,
+                   int64_t k, MatrixView<const float> x, int32_t* assign,
+                   float* distances, Executor* executor);
+
+}  // namespace vindex::train
+
+#endif  // VINDEX_SRC_TRAIN_KMEANS_H_

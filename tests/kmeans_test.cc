@@ -1,0 +1,121 @@
+#include "train/kmeans.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "linalg/gemm.h"
+#include "test_util.h"
+#include "vindex/executor.h"
+
+namespace vindex::train {
+namespace {
+
+using testing::ClusteredVectors;
+using testing::RandomVectors;
+
+TEST(KMeansTest, SameSeedSameResultWhateverTheThreadCount) {
+  const int d = 24, n = 3000;
+  std::vector<float> x = ClusteredVectors(n, d, 20, 5);
+  KMeansOptions o{
+      .k = 32, .iterations = 6, .max_points_per_centroid = 64, .seed = 77};
+  auto a = KMeans(MatrixView<const float>(x.data(), n, d), o, nullptr);
+  ThreadPool two(2), three(3);
+  auto b = KMeans(MatrixView<const float>(x.data(), n, d), o, &two);
+  auto c = KMeans(MatrixView<const float>(x.data(), n, d), o, &three);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->centroids, b->centroids);
+  EXPECT_EQ(a->centroids, c->centroids);
+  EXPECT_EQ(a->objective, b->objective);
+  // Subsampled to k * max_points_per_centroid.
+  EXPECT_EQ(a->points_used, 32 * 64);
+  o.seed = 78;
+  auto other = KMeans(MatrixView<const float>(x.data(), n, d), o, nullptr);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(a->centroids, other->centroids);
+}
+
+TEST(KMeansTest, FindsSeparatedClustersAndReportsProgress) {
+  // 8 tight clusters far apart: every true centre gets a centroid nearby.
+  const int d = 16, n = 4000, k = 8;
+  std::vector<float> x = ClusteredVectors(n, d, k, 11, /*sigma=*/0.01f);
+  std::vector<double> objectives;
+  KMeansOptions o{.k = k, .iterations = 15, .seed = 3};
+  o.progress = [&](int it, double obj) {
+    EXPECT_EQ(it, static_cast<int>(objectives.size()) + 1);
+    objectives.push_back(obj);
+  };
+  auto r = KMeans(MatrixView<const float>(x.data(), n, d), o);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(objectives.size(), 15u);
+  EXPECT_LE(objectives.back(), objectives.front());
+  // Every point is close to some centroid (sigma 0.01 per coordinate gives a
+  // squared distance of about d * 1e-4).
+  const double mean = r->objective / n;
+  EXPECT_LT(mean, 16 * 1e-4 * 3) << "k-means missed a cluster";
+}
+
+TEST(KMeansTest, RepairsEmptyClusters) {
+  // 200 points on only 3 distinct positions and k = 12: most initial
+  // centroids coincide, so clusters empty out and must be split again.
+  const int d = 4, n = 200, k = 12;
+  std::vector<float> x(n * d);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j)
+      x[i * d + j] = static_cast<float>((i % 3) * 10 + j);
+  }
+  auto r = KMeans(MatrixView<const float>(x.data(), n, d),
+                  {.k = k, .iterations = 5, .seed = 1});
+  ASSERT_TRUE(r.ok());
+  for (float v : r->centroids) ASSERT_TRUE(std::isfinite(v));
+  // Every position keeps a centroid (a missed one would cost ~100 per point);
+  // what remains is the nudge that separates split clusters.
+  EXPECT_LT(r->objective, 1.0);
+}
+
+TEST(KMeansTest, RejectsBadArguments) {
+  std::vector<float> x = RandomVectors(10, 4, 1);
+  MatrixView<const float> v(x.data(), 10, 4);
+  EXPECT_EQ(KMeans(v, {.k = 0}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KMeans(v, {.k = 11}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(KMeans(v, {.k = 2, .iterations = -1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(KMeansTest, AssignNearestMatchesDoubleReference) {
+  const int d = 13, n = 700, k = 1500;  // k spans two centroid tiles.
+  std::vector<float> x = RandomVectors(n, d, 2);
+  std::vector<float> c = RandomVectors(k, d, 3);
+  std::vector<float> norms(k);
+  linalg::RowSquaredNorms(c.data(), k, d, d, norms.data());
+  std::vector<int32_t> assign(n);
+  std::vector<float> dist(n);
+  ThreadPool pool(2);
+  AssignNearest(c.data(), norms.data(), k,
+                MatrixView<const float>(x.data(), n, d), assign.data(),
+                dist.data(), &pool);
+  for (int i = 0; i < n; ++i) {
+    double best = std::numeric_limits<double>::infinity();
+    for (int j = 0; j < k; ++j) {
+      double s = 0;
+      for (int t = 0; t < d; ++t) {
+        const double diff = double{x[i * d + t]} - c[j * d + t];
+        s += diff * diff;
+      }
+      best = std::min(best, s);
+    }
+    double mine = 0;
+    for (int t = 0; t < d; ++t) {
+      const double diff = double{x[i * d + t]} - c[assign[i] * d + t];
+      mine += diff * diff;
+    }
+    EXPECT_NEAR(mine, best, 1e-4) << "point " << i;
+    EXPECT_NEAR(dist[i], best, 1e-3) << "point " << i;
+  }
+}
+
+}  // namespace
+}  // namespace vindex::train

@@ -1,0 +1,108 @@
+#include "kernels/pq_kernels.h"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace vindex::kernels {
+namespace {
+
+std::vector<const pq::Table*> NonScalarTables() {
+  std::vector<const pq::Table*> out;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+    if (const pq::Table* t = pq::ForIsa(isa)) out.push_back(t);
+  }
+  return out;
+}
+
+TEST(PqKernelsTest, ActiveIsListed) {
+  EXPECT_EQ(pq::Active().isa,
+            ActiveIsa() == Isa::kNeon ? Isa::kScalar : ActiveIsa());
+  ASSERT_NE(pq::ForIsa(Isa::kScalar), nullptr);
+}
+
+TEST(PqKernelsTest, Scan8MatchesScalarOnAwkwardSizes) {
+  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(0.0f, 4.0f);
+  for (size_t m : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65}) {
+    std::vector<float> lut(m * 256);
+    for (auto& v : lut) v = u(rng);
+    for (size_t n : {0, 1, 3, 4, 5, 8, 31, 100}) {
+      // One extra byte in front so the codes are unaligned.
+      std::vector<uint8_t> buf(n * m + 1);
+      for (auto& c : buf) c = static_cast<uint8_t>(rng());
+      const uint8_t* codes = buf.data() + 1;
+      std::vector<float> want(n + 1), got(n + 1);
+      ref.scan8(lut.data(), codes, n, m, want.data());
+      for (const pq::Table* t : NonScalarTables()) {
+        got.assign(n + 1, -7.0f);
+        t->scan8(lut.data(), codes, n, m, got.data());
+        for (size_t i = 0; i < n; ++i) {
+          EXPECT_NEAR(got[i], want[i], 1e-5f * (1.0f + std::fabs(want[i])))
+              << t->name << " m=" << m << " n=" << n << " i=" << i;
+        }
+        EXPECT_EQ(got[n], -7.0f) << t->name << ": wrote past the end";
+      }
+      // The scalar twin itself against a plain sum.
+      for (size_t i = 0; i < n; ++i) {
+        double s = 0;
+        for (size_t j = 0; j < m; ++j) s += lut[j * 256 + codes[i * m + j]];
+        EXPECT_NEAR(want[i], s, 1e-4 * (1 + s));
+      }
+    }
+  }
+}
+
+TEST(PqKernelsTest, FastScanEqualsScalarExactly) {
+  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  std::mt19937 rng(2);
+  for (size_t pairs : {1, 2, 3, 4, 5, 8, 16, 17, 32, 33}) {
+    for (size_t blocks : {1, 2, 3, 7}) {
+      std::vector<uint8_t> codes(blocks * pairs * 32 + 1), lut(pairs * 32 + 1);
+      for (auto& c : codes) c = static_cast<uint8_t>(rng());
+      // Full-range table entries: large pair counts overflow 16 bits, and
+      // every ISA must still agree exactly (sums are modulo 2^16).
+      for (auto& c : lut) c = static_cast<uint8_t>(rng());
+      std::vector<uint16_t> want(blocks * 32), got(blocks * 32);
+      ref.scan4_fastscan(codes.data() + 1, blocks, pairs, lut.data() + 1,
+                         want.data());
+      for (const pq::Table* t : NonScalarTables()) {
+        std::fill(got.begin(), got.end(), 0xdead);
+        t->scan4_fastscan(codes.data() + 1, blocks, pairs, lut.data() + 1,
+                          got.data());
+        EXPECT_EQ(got, want)
+            << t->name << " pairs=" << pairs << " blocks=" << blocks;
+      }
+    }
+  }
+}
+
+TEST(PqKernelsTest, FastScanScalarMatchesLayoutDefinition) {
+  // Packs known codes by the documented layout and checks the sums.
+  const size_t pairs = 3, m = 6;
+  std::mt19937 rng(3);
+  std::vector<uint8_t> code(32 * m), block(pairs * 32, 0), lut(pairs * 32);
+  for (auto& c : code) c = rng() % 16;
+  for (auto& c : lut) c = rng() % 40;
+  for (size_t v = 0; v < 32; ++v) {
+    for (size_t j = 0; j < m; ++j) {
+      const size_t byte = (j / 2) * 32 + (j % 2) * 16 + (v & 15);
+      block[byte] |= code[v * m + j] << (v < 16 ? 0 : 4);
+    }
+  }
+  std::vector<uint16_t> out(32);
+  pq::ForIsa(Isa::kScalar)
+      ->scan4_fastscan(block.data(), 1, pairs, lut.data(), out.data());
+  for (size_t v = 0; v < 32; ++v) {
+    unsigned s = 0;
+    for (size_t j = 0; j < m; ++j)
+      s += lut[(j / 2) * 32 + (j % 2) * 16 + code[v * m + j]];
+    EXPECT_EQ(out[v], s) << "vector " << v;
+  }
+}
+
+}  // namespace
+}  // namespace vindex::kernels
