@@ -1,0 +1,126 @@
+#include "bench_common.h"
+
+#include <time.h>
+
+#include <charconv>
+#include <sstream>
+
+// OpenBLAS's thread control, when OpenBLAS is what BLAS resolves to.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace vindex::bench {
+namespace {
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string tok;
+  while (std::getline(ss, tok, ',')) {
+    while (!tok.empty() && tok.front() == ' ') tok.erase(tok.begin());
+    while (!tok.empty() && tok.back() == ' ') tok.pop_back();
+    out.push_back(tok);
+  }
+  return out;
+}
+
+bool ParseInt(const std::string& s, int* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size() && *out > 0;
+}
+
+}  // namespace
+
+SpecInfo ParseSpec(const std::string& spec) {
+  SpecInfo info;
+  std::vector<std::string> t = SplitComma(spec);
+  if (t.empty()) return info;
+  if (t[0] == "Flat" && t.size() == 1) {
+    info.family = SpecInfo::Family::kFlat;
+  } else if (t[0].rfind("HNSW", 0) == 0 &&
+             ParseInt(t[0].substr(4), &info.hnsw_m)) {
+    info.family = SpecInfo::Family::kHnsw;
+    for (size_t i = 1; i < t.size(); ++i) {
+      if (t[i] == "SQ8") {
+        info.sq8 = true;
+      } else {
+        info.family = SpecInfo::Family::kUnknown;
+      }
+    }
+  } else if (t[0].rfind("IVF", 0) == 0 &&
+             ParseInt(t[0].substr(3), &info.nlist) && t.size() >= 2) {
+    if (t[1] == "Flat" && t.size() == 2) {
+      info.family = SpecInfo::Family::kIvfFlat;
+    } else if (t[1].rfind("PQ", 0) == 0) {
+      std::string pq = t[1].substr(2);
+      size_t x = pq.find('x');
+      std::string m = pq.substr(0, x);
+      if (x != std::string::npos) {
+        std::string bits = pq.substr(x + 1);
+        info.pq_bits = (bits == "4fs" || bits == "4") ? 4 : 8;
+      }
+      if (ParseInt(m, &info.pq_m)) info.family = SpecInfo::Family::kIvfPq;
+      for (size_t i = 2; i < t.size(); ++i) {
+        if (t[i] == "Rerank" || t[i] == "RFlat") {
+          info.rerank = true;
+        } else {
+          info.family = SpecInfo::Family::kUnknown;
+        }
+      }
+    }
+  }
+  return info;
+}
+
+std::string KnobsString(const SpecInfo& spec, const Knobs& knobs) {
+  std::string s;
+  switch (spec.family) {
+    case SpecInfo::Family::kIvfFlat:
+    case SpecInfo::Family::kIvfPq:
+      s = "nprobe=" + std::to_string(knobs.nprobe);
+      if (spec.rerank) s += " rerank=" + std::to_string(knobs.rerank);
+      break;
+    case SpecInfo::Family::kHnsw:
+      s = "ef=" + std::to_string(knobs.ef);
+      break;
+    default:
+      s = "-";
+  }
+  return s;
+}
+
+void SetBlasThreads(int threads) {
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(threads);
+}
+
+double WallSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+#if !defined(VINDEX_BENCH_HAVE_FAISS)
+std::unique_ptr<Contender> MakeFaissContender(const std::string&, int, bool,
+                                              std::string* why) {
+  *why = "FAISS not built in (configure with FAISS_ROOT or libfaiss-dev)";
+  return nullptr;
+}
+std::string FaissLabel() { return "faiss (not built in)"; }
+#endif
+
+#if !defined(VINDEX_BENCH_HAVE_HNSWLIB)
+std::unique_ptr<Contender> MakeHnswlibContender(const std::string&, int, bool,
+                                                std::string* why) {
+  *why = "hnswlib not built in (no hnswlib/hnswlib.h found)";
+  return nullptr;
+}
+std::string HnswlibLabel() { return "hnswlib (not built in)"; }
+#endif
+
+}  // namespace vindex::bench

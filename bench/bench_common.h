@@ -1,0 +1,92 @@
+#ifndef VINDEX_BENCH_BENCH_COMMON_H_
+#define VINDEX_BENCH_BENCH_COMMON_H_
+
+// Shared pieces of ann_bench: the dataset, the parsed index spec, and the
+// Contender interface that vindex and each reference library implement, so
+// the sweep and the timing code are the same for all of them.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vindex::bench {
+
+// A dataset in memory: base and query vectors (row-major) and the ids of the
+// true nearest neighbours of each query, best first (gt_k per query).
+struct Dataset {
+  std::string name;
+  int dim = 0;
+  int64_t n = 0;
+  int64_t nq = 0;
+  bool inner_product = false;  // "angular" datasets: unit vectors, max IP.
+  std::vector<float> base;
+  std::vector<float> queries;
+  int gt_k = 0;
+  std::vector<int32_t> gt;  // nq x gt_k.
+};
+
+// A factory string parsed into what the reference libraries need.
+struct SpecInfo {
+  enum class Family { kFlat, kIvfFlat, kIvfPq, kHnsw, kUnknown };
+  Family family = Family::kUnknown;
+  int nlist = 0;
+  int pq_m = 0;
+  int pq_bits = 8;
+  bool rerank = false;  // ",Rerank" / ",RFlat".
+  int hnsw_m = 0;
+  bool sq8 = false;  // "HNSW<M>,SQ8".
+};
+SpecInfo ParseSpec(const std::string& spec);
+
+// The search knobs of one sweep point; 0 = not used / index default.
+struct Knobs {
+  int nprobe = 0;
+  int ef = 0;
+  int rerank = 0;
+};
+std::string KnobsString(const SpecInfo& spec, const Knobs& knobs);
+
+// One library's index for one spec.
+// Thread safety: used by one thread at a time (it may use threads inside).
+class Contender {
+ public:
+  virtual ~Contender() = default;
+  // Library label, e.g. "vindex", "faiss-1.7.3 [OPTIMIZE GENERIC]".
+  virtual std::string library() const = 0;
+  // The library's own name of the method, e.g. "IndexIVFFlat".
+  virtual std::string method() const = 0;
+  // Trains (when needed) and adds ds.base with ids 0..n-1, using `threads`
+  // threads. Returns an empty string on success, else the error.
+  virtual std::string Build(const Dataset& ds, int threads) = 0;
+  virtual uint64_t memory_bytes() const = 0;
+  // Sets the threads the following searches use (1 = the calling thread).
+  virtual void UseThreads(int threads) = 0;
+  // Searches nq rows of `queries` (ds.dim floats each); writes nq x k ids.
+  // Returns an empty string on success.
+  virtual std::string Search(const float* queries, int64_t nq, int k,
+                             const Knobs& knobs, int64_t* ids) = 0;
+};
+
+// Reference contenders; null (with `why` set) when the library lacks the
+// method or was not built in.
+std::unique_ptr<Contender> MakeFaissContender(const std::string& spec, int dim,
+                                              bool inner_product,
+                                              std::string* why);
+std::string FaissLabel();
+std::unique_ptr<Contender> MakeHnswlibContender(const std::string& spec,
+                                                int dim, bool inner_product,
+                                                std::string* why);
+std::string HnswlibLabel();
+
+// Sets OpenBLAS's own thread count when OpenBLAS is linked (no-op otherwise).
+// vindex runs BLAS on one thread per task; FAISS relies on BLAS threads.
+void SetBlasThreads(int threads);
+
+// Monotonic wall clock and process CPU time, in seconds.
+double WallSeconds();
+double ProcessCpuSeconds();
+
+}  // namespace vindex::bench
+
+#endif  // VINDEX_BENCH_BENCH_COMMON_H_
