@@ -392,7 +392,8 @@ TEST(FlatIndex, CorruptFilesAreDataLossNeverACrash) {
     }
   }
   // Trailing garbage is rejected too.
-  MemoryReader r(bytes + "x");
+  const std::string trailing = bytes + "x";
+  MemoryReader r(trailing);
   EXPECT_EQ(LoadIndex(r).status().code(), absl::StatusCode::kDataLoss);
 }
 

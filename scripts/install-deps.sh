@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what vindex needs to build, test and benchmark on Debian 12.
+# Everything comes from Debian's packages; nothing else is downloaded.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ninja-build pkg-config zstd \
+  libeigen3-dev libopenblas-dev libabsl-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev >/dev/null
+# Optional: the reference libraries ann_bench runs side by side.
+$SUDO apt-get install -y -qq --no-install-recommends libfaiss-dev libhnswlib-dev >/dev/null ||
+  echo "install-deps: libfaiss-dev/libhnswlib-dev unavailable; benches run without references"
+echo "install-deps: done"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds vindex and runs the whole test suite (the README's test command).
+#   scripts/run_tests.sh [BUILD_DIR] [extra cmake args...]
+# Example: scripts/run_tests.sh build-asan -DVINDEX_SANITIZE=ON
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir="${1:-build}"
+shift || true
+jobs="$(nproc)"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+cmake --build "$build_dir" -j "$jobs"
+ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
