@@ -8,6 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "index/flat_index.h"
+#include "index/ivf_flat_index.h"
+#include "index/ivf_pq_index.h"
 #include "vindex/index.h"
 
 namespace vindex {
@@ -111,11 +113,25 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
     if (!index.ok()) return index.status();
     return std::unique_ptr<Index>(std::move(*index));
   }
-  if (std::holds_alternative<IvfFlatOptions>(spec)) {
-    return absl::UnimplementedError("IVF-Flat is not available in this build yet");
+  if (const auto* o = std::get_if<IvfFlatOptions>(&spec)) {
+    if (o->device == Device::kGpu) {
+      return absl::UnimplementedError("this build of vindex has no GPU IVF-Flat index");
+    }
+    IvfFlatOptions cpu = *o;
+    cpu.device = Device::kCpu;
+    auto index = IvfFlatIndex::Create(cpu);
+    if (!index.ok()) return index.status();
+    return std::unique_ptr<Index>(std::move(*index));
   }
-  if (std::holds_alternative<IvfPqOptions>(spec)) {
-    return absl::UnimplementedError("IVF-PQ is not available in this build yet");
+  if (const auto* o = std::get_if<IvfPqOptions>(&spec)) {
+    if (o->device == Device::kGpu) {
+      return absl::UnimplementedError("this build of vindex has no GPU IVF-PQ index");
+    }
+    IvfPqOptions cpu = *o;
+    cpu.device = Device::kCpu;
+    auto index = IvfPqIndex::Create(cpu);
+    if (!index.ok()) return index.status();
+    return std::unique_ptr<Index>(std::move(*index));
   }
   return absl::UnimplementedError("HNSW is not available in this build yet");
 }

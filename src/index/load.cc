@@ -11,6 +11,8 @@
 #include "core/absl_compat.h"
 #include "core/status_macros.h"
 #include "index/flat_index.h"
+#include "index/ivf_flat_index.h"
+#include "index/ivf_pq_index.h"
 #include "io/format.h"
 #include "vindex/index.h"
 
@@ -23,7 +25,9 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
     case IndexFamily::kFlat:
       return FlatIndex::Load(header, container);
     case IndexFamily::kIvfFlat:
+      return IvfFlatIndex::Load(header, container);
     case IndexFamily::kIvfPq:
+      return IvfPqIndex::Load(header, container);
     case IndexFamily::kHnsw:
       break;
   }

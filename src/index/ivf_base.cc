@@ -1,0 +1,534 @@
+#include "index/ivf_base.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+#include "core/metric_space.h"
+#include "core/parallel.h"
+#include "core/status_macros.h"
+#include "core/validate.h"
+#include "index/brute_force.h"
+#include "linalg/gemm.h"
+#include "train/kmeans.h"
+
+namespace vindex::internal {
+namespace {
+
+inline uint64_t Where(int64_t list, int64_t pos) {
+  return static_cast<uint64_t>(list) << 32 | static_cast<uint64_t>(pos);
+}
+inline int64_t WhereList(uint64_t w) { return static_cast<int64_t>(w >> 32); }
+inline int64_t WherePos(uint64_t w) {
+  return static_cast<int64_t>(w & 0xffffffffu);
+}
+
+}  // namespace
+
+absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,
+                             int nprobe, int iterations, int max_ppc) {
+  VINDEX_RETURN_IF_ERROR(CheckDimMetric(dim, metric));
+  if (device == Device::kGpu) {
+    return absl::InvalidArgumentError(
+        "this is the CPU IVF index; the GPU one comes from cuda/");
+  }
+  if (nlist < 1)
+    return absl::InvalidArgumentError(absl::StrCat("nlist ", nlist, " < 1"));
+  if (nprobe < 1)
+    return absl::InvalidArgumentError(
+        absl::StrCat("default_nprobe ", nprobe, " < 1"));
+  if (iterations < 0)
+    return absl::InvalidArgumentError("kmeans_iterations < 0");
+  if (max_ppc < 1)
+    return absl::InvalidArgumentError("max_points_per_centroid < 1");
+  return absl::OkStatus();
+}
+
+IvfIndexBase::IvfIndexBase(const IvfConfig& config, CodeLayout layout,
+                           int code_m, int vec_dim)
+    : config_(config), code_m_(code_m), lists_(0, layout, code_m, vec_dim) {}
+// The nlist lists are created by Train or Load, once their size is known to
+// be sound (a hostile file's nlist is bounded by its centroids section).
+
+IndexInfo IvfIndexBase::info() const {
+  std::shared_lock lock(mu_);
+  IndexInfo info;
+  info.family = config_.family;
+  info.device = Device::kCpu;
+  info.metric = config_.metric;
+  info.dim = config_.dim;
+  info.size = lists_.total();
+  info.trained = trained_;
+  info.memory_bytes =
+      lists_.MemoryBytes() + centroids_.capacity() * sizeof(float) +
+      centroid_norms_.capacity() * sizeof(float) +
+      where_.capacity() * (sizeof(int64_t) + sizeof(uint64_t) + 1) +
+      ExtraMemory();
+  info.description = Description();
+  return info;
+}
+
+void IvfIndexBase::AssignLists(const float* centroids,
+                               const float* centroid_norms,
+                               MatrixView<const float> x, int32_t* out,
+                               Executor* executor) const {
+  if (config_.metric == Metric::kL2) {
+    train::AssignNearest(centroids, centroid_norms, config_.nlist, x, out,
+                         nullptr, executor);
+    return;
+  }
+  BruteForceRows rows;
+  rows.data = centroids;
+  rows.rows = config_.nlist;
+  rows.dim = config_.dim;
+  rows.stride = config_.dim;
+  rows.sq_norms = centroid_norms;
+  std::vector<int64_t> ids(x.rows);
+  std::vector<float> scores(x.rows);
+  BruteForceKnn(rows, Score::kNegativeInnerProduct, x, 1,
+                BruteForceOutput{ids.data(), 1, scores.data(), 1}, executor);
+  for (int64_t i = 0; i < x.rows; ++i)
+    out[i] = static_cast<int32_t>(std::max<int64_t>(0, ids[i]));
+}
+
+absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
+                                 Executor* executor) {
+  VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, config_.dim, "training vector"));
+  std::lock_guard<std::mutex> write(write_mu_);
+  if (lists_.total() > 0) {
+    return absl::FailedPreconditionError(
+        "cannot retrain an index that holds vectors");
+  }
+  if (samples.rows < config_.nlist) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("training needs at least nlist = ", config_.nlist,
+                     " vectors, got ", samples.rows));
+  }
+  std::vector<float> normalized;
+  MatrixView<const float> x = samples;
+  if (config_.metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(
+        CopyRows(samples, true, &normalized, "training vector"));
+    x = MatrixView<const float>(normalized.data(), samples.rows, config_.dim);
+  }
+  train::KMeansOptions ko;
+  ko.k = config_.nlist;
+  ko.iterations = config_.kmeans_iterations;
+  ko.max_points_per_centroid = config_.max_points_per_centroid;
+  ko.seed = config_.seed;
+  ko.spherical = config_.metric == Metric::kCosine;
+  absl::StatusOr<train::KMeansResult> km;
+  try {
+    km = train::KMeans(x, ko, executor);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory training the coarse quantizer");
+  }
+  if (!km.ok()) return km.status();
+  std::vector<float> norms(config_.nlist);
+  linalg::RowSquaredNorms(km->centroids.data(), config_.nlist, config_.dim,
+                          config_.dim, norms.data());
+  VINDEX_RETURN_IF_ERROR(
+      StageTraining(x, km->centroids.data(), norms.data(), executor));
+  InvertedLists fresh;
+  try {
+    fresh = InvertedLists(config_.nlist, lists_.layout(), code_m_,
+                          lists_.vec_dim());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory creating the inverted lists");
+  }
+
+  std::unique_lock lock(mu_);
+  lists_ = std::move(fresh);
+  where_.clear();
+  centroids_ = std::move(km->centroids);
+  centroid_norms_ = std::move(norms);
+  trained_ = true;
+  CommitTraining();
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
+                               absl::Span<const int64_t> ids,
+                               Executor* executor) {
+  VINDEX_RETURN_IF_ERROR(CheckMatrix(vectors, config_.dim, "vector"));
+  VINDEX_RETURN_IF_ERROR(CheckNewIds(ids, vectors.rows));
+  std::lock_guard<std::mutex> write(write_mu_);
+  if (!trained_) return absl::FailedPreconditionError("Add before Train");
+  // where_ only changes under write_mu_, which we hold.
+  for (int64_t id : ids) {
+    if (where_.contains(id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("id ", id, " is already in the index"));
+    }
+  }
+  const int64_t n = vectors.rows;
+  const int64_t d = config_.dim;
+  std::vector<float> rows;
+  std::vector<int32_t> assign(n);
+  std::vector<uint8_t> codes;
+  try {
+    VINDEX_RETURN_IF_ERROR(
+        CopyRows(vectors, config_.metric == Metric::kCosine, &rows, "vector"));
+    MatrixView<const float> x(rows.data(), n, d);
+    AssignLists(centroids_.data(), centroid_norms_.data(), x, assign.data(),
+                executor);
+    if (code_m_ > 0) {
+      codes.resize(n * code_m_);
+      Encode(x, assign.data(), codes.data(), executor);
+    }
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory encoding vectors");
+  }
+
+  std::unique_lock lock(mu_);
+  try {
+    std::vector<int64_t> per_list(config_.nlist, 0);
+    for (int32_t a : assign) ++per_list[a];
+    for (int64_t l = 0; l < config_.nlist; ++l) {
+      if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
+    }
+    where_.reserve(where_.size() + n);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory growing the inverted lists");
+  }
+  // Nothing below allocates.
+  const bool keep = lists_.vec_dim() > 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t l = assign[i];
+    const int64_t pos = lists_.list_size(l);
+    lists_.Append(l, ids[i], code_m_ > 0 ? codes.data() + i * code_m_ : nullptr,
+                  keep ? rows.data() + i * d : nullptr);
+    where_.emplace(ids[i], Where(l, pos));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::Search(MatrixView<const float> queries,
+                                  const SearchParams& params, SearchOutput out,
+                                  Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, config_.dim));
+  if (params.nprobe < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nprobe ", params.nprobe, " < 0"));
+  }
+  VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
+  const int nprobe =
+      std::min(params.nprobe == 0 ? config_.default_nprobe : params.nprobe,
+               config_.nlist);
+  const Metric metric = config_.metric;
+  std::vector<float> normalized;
+  if (metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  std::shared_lock lock(mu_);
+  if (!trained_) return absl::FailedPreconditionError("search before Train");
+  const int64_t total = lists_.total();
+  if (params.filter != nullptr && total == 0) {
+    return absl::FailedPreconditionError(
+        "search with a filter on an empty index");
+  }
+  // Filters become a bitmask over global positions (list offset + position),
+  // built once per call, so a list entry is tested before any distance work.
+  std::vector<int64_t> offsets;
+  RowMask mask;
+  if (params.filter != nullptr) {
+    offsets.resize(config_.nlist + 1, 0);
+    for (int64_t l = 0; l < config_.nlist; ++l)
+      offsets[l + 1] = offsets[l] + lists_.list_size(l);
+    const IdFilter& f = *params.filter;
+    if (f.kind() == IdFilter::Kind::kAllowList ||
+        f.kind() == IdFilter::Kind::kDenyList) {
+      const bool allow = f.kind() == IdFilter::Kind::kAllowList;
+      mask = RowMask(total, !allow);
+      for (int64_t id : f.listed_ids()) {
+        auto it = where_.find(id);
+        if (it == where_.end()) continue;
+        const int64_t g = offsets[WhereList(it->second)] + WherePos(it->second);
+        if (allow) {
+          mask.Set(g);
+        } else {
+          mask.Clear(g);
+        }
+      }
+    } else {
+      mask = RowMask(total, false);
+      for (int64_t l = 0; l < config_.nlist; ++l) {
+        const auto& ids = lists_.list(l).ids;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          if (f.Allows(ids[i])) mask.Set(offsets[l] + static_cast<int64_t>(i));
+        }
+      }
+    }
+  }
+
+  // Coarse step: the nprobe closest centroids of every query (GEMM batched).
+  const int64_t nq = queries.rows;
+  std::vector<int64_t> probe(nq * nprobe);
+  std::vector<float> coarse(nq * nprobe);
+  BruteForceRows crow;
+  crow.data = centroids_.data();
+  crow.rows = config_.nlist;
+  crow.dim = config_.dim;
+  crow.stride = config_.dim;
+  crow.sq_norms = centroid_norms_.data();
+  BruteForceKnn(
+      crow, metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct,
+      queries, nprobe,
+      BruteForceOutput{probe.data(), nprobe, coarse.data(), nprobe}, executor);
+
+  ParallelFor(executor, nq, [&](int64_t i) {
+    ProbeContext ctx;
+    ctx.query = queries.row(i);
+    ctx.lists = probe.data() + i * nprobe;
+    ctx.coarse = coarse.data() + i * nprobe;
+    ctx.nprobe = nprobe;
+    ctx.k = params.k;
+    ctx.rerank_factor = rerank;
+    ctx.mask = params.filter != nullptr ? &mask : nullptr;
+    ctx.offsets = &offsets;
+    ctx.out_ids = out.ids.row(i);
+    ctx.out_scores = out.distances.row(i);
+    ScanLists(ctx);
+    ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::Remove(absl::Span<const int64_t> ids) {
+  VINDEX_RETURN_IF_ERROR(CheckNoRepeats(ids, "Remove"));
+  std::lock_guard<std::mutex> write(write_mu_);
+  for (int64_t id : ids) {
+    if (!where_.contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  std::unique_lock lock(mu_);
+  for (int64_t id : ids) {
+    auto it = where_.find(id);
+    const int64_t l = WhereList(it->second);
+    const int64_t pos = WherePos(it->second);
+    where_.erase(it);
+    lists_.RemoveAt(l, pos);
+    if (pos < lists_.list_size(l))
+      where_[lists_.list(l).ids[pos]] = Where(l, pos);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::GetVectors(absl::Span<const int64_t> ids,
+                                      MatrixView<float> out) const {
+  if (!keeps_vectors()) {
+    return absl::UnimplementedError(absl::StrCat(
+        Description(), " keeps no exact vectors (use keep_raw_vectors)"));
+  }
+  const int64_t d = config_.dim;
+  if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != d ||
+      (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GetVectors output must be ", ids.size(), " x ", d));
+  }
+  std::shared_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (!where_.contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const uint64_t w = where_.at(ids[i]);
+    std::memcpy(out.row(i),
+                lists_.list(WhereList(w)).vectors.data() + WherePos(w) * d,
+                d * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::Save(Writer& writer) const {
+  std::shared_lock lock(mu_);
+  io::ContainerWriter w(writer);
+  io::FileHeader h;
+  h.family = config_.family;
+  h.dim = static_cast<uint32_t>(config_.dim);
+  h.metric = config_.metric;
+  h.count = static_cast<uint64_t>(lists_.total());
+  VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
+  io::ByteBuilder p;
+  p.U32(static_cast<uint32_t>(config_.nlist));
+  p.U32(static_cast<uint32_t>(config_.default_nprobe));
+  p.U32(static_cast<uint32_t>(config_.kmeans_iterations));
+  p.U32(static_cast<uint32_t>(config_.max_points_per_centroid));
+  p.U64(config_.seed);
+  p.U32(trained_ ? 1 : 0);
+  AppendParams(p);
+  VINDEX_RETURN_IF_ERROR(w.WriteSection(io::kTagParams, p.bytes()));
+  if (!trained_) return w.Finish();
+
+  const size_t cbytes = centroids_.size() * sizeof(float);
+  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagCentroids, cbytes));
+  VINDEX_RETURN_IF_ERROR(w.WritePayload(centroids_.data(), cbytes));
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  VINDEX_RETURN_IF_ERROR(SaveExtra(w));
+
+  const int64_t vd = lists_.vec_dim();
+  const uint64_t entry_bytes = sizeof(int64_t) + code_m_ + vd * sizeof(float);
+  uint64_t length = 0;
+  for (int64_t l = 0; l < config_.nlist; ++l) {
+    length += sizeof(uint64_t) + lists_.list_size(l) * entry_bytes;
+  }
+  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagLists, length));
+  std::vector<uint8_t> codes;
+  for (int64_t l = 0; l < config_.nlist; ++l) {
+    const auto& list = lists_.list(l);
+    const uint64_t n = list.ids.size();
+    VINDEX_RETURN_IF_ERROR(w.WritePayload(&n, sizeof(n)));
+    if (n == 0) continue;
+    VINDEX_RETURN_IF_ERROR(
+        w.WritePayload(list.ids.data(), n * sizeof(int64_t)));
+    if (code_m_ > 0) {
+      // Codes are saved unpacked (one byte per sub-quantizer), whatever the
+      // in-memory layout.
+      codes.resize(n * code_m_);
+      for (uint64_t i = 0; i < n; ++i)
+        lists_.GetCode(l, i, codes.data() + i * code_m_);
+      VINDEX_RETURN_IF_ERROR(w.WritePayload(codes.data(), codes.size()));
+    }
+    if (vd > 0) {
+      VINDEX_RETURN_IF_ERROR(
+          w.WritePayload(list.vectors.data(), n * vd * sizeof(float)));
+    }
+  }
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  return w.Finish();
+}
+
+absl::Status IvfIndexBase::ParseBaseParams(io::ByteCursor& c, IvfConfig* config,
+                                           bool* trained) {
+  VINDEX_ASSIGN_OR_RETURN(uint32_t nlist, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t nprobe, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t iterations, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t max_ppc, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint64_t seed, c.U64());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t is_trained, c.U32());
+  constexpr uint32_t kLimit = 1u << 30;
+  if (nlist == 0 || nlist > kLimit || nprobe == 0 || nprobe > kLimit ||
+      iterations > kLimit || max_ppc > kLimit || is_trained > 1) {
+    return absl::DataLossError("params section has an out-of-range IVF field");
+  }
+  config->nlist = static_cast<int>(nlist);
+  config->default_nprobe = static_cast<int>(nprobe);
+  config->kmeans_iterations = static_cast<int>(iterations);
+  config->max_points_per_centroid = static_cast<int>(max_ppc);
+  config->seed = seed;
+  *trained = is_trained == 1;
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
+                                    bool trained) {
+  if (!trained) {
+    if (count != 0)
+      return absl::DataLossError("untrained index declares stored vectors");
+    return r.ReadEnd();
+  }
+  const int64_t nlist = config_.nlist;
+  const int64_t d = config_.dim;
+  VINDEX_ASSIGN_OR_RETURN(uint64_t cbytes, r.BeginSection(io::kTagCentroids));
+  if (cbytes != static_cast<uint64_t>(nlist) * d * sizeof(float)) {
+    return absl::DataLossError(absl::StrCat("centroids section has ", cbytes,
+                                            " bytes for ", nlist, " x ", d,
+                                            " floats"));
+  }
+  std::vector<float> centroids(nlist * d);
+  VINDEX_RETURN_IF_ERROR(r.ReadPayload(centroids.data(), cbytes));
+  VINDEX_RETURN_IF_ERROR(r.EndSection());
+  for (float v : centroids) {
+    if (!std::isfinite(v))
+      return absl::DataLossError("centroids section has a non-finite value");
+  }
+  VINDEX_RETURN_IF_ERROR(LoadExtra(r, centroids.data()));
+
+  InvertedLists lists(nlist, lists_.layout(), code_m_, lists_.vec_dim());
+  absl::flat_hash_map<int64_t, uint64_t> where;
+  VINDEX_ASSIGN_OR_RETURN(uint64_t left, r.BeginSection(io::kTagLists));
+  const int64_t vd = lists_.vec_dim();
+  const uint64_t entry_bytes = sizeof(int64_t) + code_m_ + vd * sizeof(float);
+  const int ksub_limit = lists_.layout() == CodeLayout::kFastScan4 ? 16 : 256;
+  uint64_t seen = 0;
+  std::vector<int64_t> ids;
+  std::vector<uint8_t> codes;
+  std::vector<float> vecs;
+  for (int64_t l = 0; l < nlist; ++l) {
+    uint64_t n = 0;
+    if (left < sizeof(n))
+      return absl::DataLossError("lists section is truncated");
+    VINDEX_RETURN_IF_ERROR(r.ReadPayload(&n, sizeof(n)));
+    left -= sizeof(n);
+    if (n > left / entry_bytes || n >= (uint64_t{1} << 32)) {
+      return absl::DataLossError(
+          absl::StrCat("list ", l, " declares ", n,
+                       " entries, more than the section holds"));
+    }
+    left -= n * entry_bytes;
+    ids.resize(n);
+    codes.resize(n * code_m_);
+    vecs.resize(n * vd);
+    if (n == 0) continue;
+    VINDEX_RETURN_IF_ERROR(r.ReadPayload(ids.data(), n * sizeof(int64_t)));
+    if (code_m_ > 0)
+      VINDEX_RETURN_IF_ERROR(r.ReadPayload(codes.data(), codes.size()));
+    if (vd > 0)
+      VINDEX_RETURN_IF_ERROR(
+          r.ReadPayload(vecs.data(), vecs.size() * sizeof(float)));
+    for (uint8_t c : codes) {
+      if (c >= ksub_limit)
+        return absl::DataLossError(absl::StrCat("list ", l, " has a bad code"));
+    }
+    for (float v : vecs) {
+      if (!std::isfinite(v)) {
+        return absl::DataLossError(
+            absl::StrCat("list ", l, " has a non-finite vector value"));
+      }
+    }
+    lists.Reserve(l, static_cast<int64_t>(n));
+    for (uint64_t i = 0; i < n; ++i) {
+      if (ids[i] == -1 ||
+          !where.emplace(ids[i], Where(l, static_cast<int64_t>(i))).second) {
+        return absl::DataLossError(
+            absl::StrCat("lists section has invalid or repeated id ", ids[i]));
+      }
+      lists.Append(l, ids[i],
+                   code_m_ > 0 ? codes.data() + i * code_m_ : nullptr,
+                   vd > 0 ? vecs.data() + i * vd : nullptr);
+    }
+    seen += n;
+  }
+  if (left != 0) return absl::DataLossError("lists section has trailing bytes");
+  VINDEX_RETURN_IF_ERROR(r.EndSection());
+  VINDEX_RETURN_IF_ERROR(r.ReadEnd());
+  if (seen != count) {
+    return absl::DataLossError(absl::StrCat(
+        "header declares ", count, " vectors but the lists hold ", seen));
+  }
+  std::vector<float> norms(nlist);
+  linalg::RowSquaredNorms(centroids.data(), nlist, d, d, norms.data());
+
+  std::lock_guard<std::mutex> write(write_mu_);
+  std::unique_lock lock(mu_);
+  centroids_ = std::move(centroids);
+  centroid_norms_ = std::move(norms);
+  lists_ = std::move(lists);
+  where_ = std::move(where);
+  trained_ = true;
+  CommitTraining();
+  return absl::OkStatus();
+}
+
+}  // namespace vindex::internal

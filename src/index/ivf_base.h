@@ -1,0 +1,160 @@
+#ifndef VINDEX_SRC_INDEX_IVF_BASE_H_
+#define VINDEX_SRC_INDEX_IVF_BASE_H_
+
+// The parts IVF-Flat and IVF-PQ share: the coarse quantizer (k-means
+// centroids), the inverted lists, the id -> (list, position) map, parallel
+// add (assign, encode, then append), Remove, filters, the per-query probe of
+// the nprobe closest lists, and the container sections every IVF file has.
+// A family supplies what goes into a list and how a list is scanned.
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/row_mask.h"
+#include "index/inverted_lists.h"
+#include "io/format.h"
+#include "vindex/index.h"
+
+namespace vindex::internal {
+
+// The largest params section an IVF family writes, with room to spare (a
+// bound on what a hostile file can make the loader allocate).
+inline constexpr uint64_t kMaxIvfParamsBytes = 4096;
+
+struct IvfConfig {
+  IndexFamily family = IndexFamily::kIvfFlat;
+  int dim = 0;
+  Metric metric = Metric::kL2;
+  int nlist = 0;
+  int default_nprobe = 8;
+  int kmeans_iterations = 10;
+  int max_points_per_centroid = 256;
+  uint64_t seed = 1234;
+};
+
+// Checks the options every IVF family shares (InvalidArgument naming the
+// bad field).
+absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,
+                             int nprobe, int iterations, int max_ppc);
+
+// What a list scan needs to know about one query (internal scores: smaller
+// is closer).
+struct ProbeContext {
+  const float* query = nullptr;  // dim floats (normalised for cosine).
+  const int64_t* lists =
+      nullptr;  // nprobe list numbers, closest first (-1: none).
+  const float* coarse = nullptr;  // Their coarse scores.
+  int nprobe = 0;
+  int k = 0;
+  int rerank_factor = 0;          // Already resolved (0: no re-rank).
+  const RowMask* mask = nullptr;  // Over global positions; null = all allowed.
+  const std::vector<int64_t>* offsets =
+      nullptr;                  // List l's first global position.
+  int64_t* out_ids = nullptr;   // k entries.
+  float* out_scores = nullptr;  // k internal scores.
+};
+
+// Thread safety: all methods may be called concurrently. Train, Add and
+// Remove are serialised by a mutation mutex and publish their result under
+// an exclusive lock taken only for the final, non-allocating step; searches
+// hold a shared lock, so they see each mutation entirely or not at all.
+class IvfIndexBase : public Index {
+ public:
+  IndexInfo info() const override;
+  absl::Status Train(MatrixView<const float> samples,
+                     Executor* executor) override;
+  absl::Status Add(MatrixView<const float> vectors,
+                   absl::Span<const int64_t> ids, Executor* executor) override;
+  absl::Status Search(MatrixView<const float> queries,
+                      const SearchParams& params, SearchOutput out,
+                      Executor* executor) const override;
+  absl::Status Save(Writer& writer) const override;
+  absl::Status Remove(absl::Span<const int64_t> ids) override;
+  absl::Status GetVectors(absl::Span<const int64_t> ids,
+                          MatrixView<float> out) const override;
+
+  const IvfConfig& config() const { return config_; }
+
+ protected:
+  IvfIndexBase(const IvfConfig& config, CodeLayout layout, int code_m,
+               int vec_dim);
+
+  // --- Hooks for the family. ---
+  // The factory string that rebuilds the index.
+  virtual std::string Description() const = 0;
+  // Family fields appended to the params section.
+  virtual void AppendParams(io::ByteBuilder& b) const = 0;
+  // Learns the family's own quantizer from the (normalised) training rows
+  // and the new centroids (nlist x dim, with squared norms) into staged
+  // state that CommitTraining publishes. Must not touch published state.
+  virtual absl::Status StageTraining(MatrixView<const float> /*x*/,
+                                     const float* /*centroids*/,
+                                     const float* /*centroid_norms*/,
+                                     Executor* /*executor*/) {
+    return absl::OkStatus();
+  }
+  // Publishes the staged state (called under the exclusive lock; no failure).
+  virtual void CommitTraining() {}
+  // Codes rows x (assigned to lists[i]) into codes (rows * code_m bytes).
+  virtual void Encode(MatrixView<const float> /*x*/, const int32_t* /*lists*/,
+                      uint8_t* /*codes*/, Executor* /*executor*/) const {}
+  // Per-call checks of family knobs (e.g. rerank_factor) and their default.
+  virtual absl::StatusOr<int> ResolveRerank(
+      const SearchParams& /*params*/) const {
+    return 0;
+  }
+  // Scans the probed lists for one query and writes its k results.
+  virtual void ScanLists(const ProbeContext& ctx) const = 0;
+  // Extra sections between the centroids and the lists (e.g. codebooks).
+  virtual absl::Status SaveExtra(io::ContainerWriter& /*w*/) const {
+    return absl::OkStatus();
+  }
+  // Reads them back into staged state (published by CommitTraining);
+  // `centroids` are the loaded centroids.
+  virtual absl::Status LoadExtra(io::ContainerReader& /*r*/,
+                                 const float* /*centroids*/) {
+    return absl::OkStatus();
+  }
+  virtual uint64_t ExtraMemory() const { return 0; }
+  // Whether GetVectors can return exact vectors.
+  bool keeps_vectors() const { return lists_.vec_dim() > 0; }
+
+  // Reads CENT, the family's extra sections, LIST and the end marker after
+  // the params section. `count` is the header's vector count.
+  absl::Status LoadBody(io::ContainerReader& r, uint64_t count, bool trained);
+
+  // The list of each row of x under `centroids` (nearest for L2, largest
+  // inner product otherwise).
+  void AssignLists(const float* centroids, const float* centroid_norms,
+                   MatrixView<const float> x, int32_t* out,
+                   Executor* executor) const;
+
+  // Reads the fields the base writes at the start of the params section.
+  static absl::Status ParseBaseParams(io::ByteCursor& c, IvfConfig* config,
+                                      bool* trained);
+
+  const InvertedLists& lists() const { return lists_; }
+  const std::vector<float>& centroids() const { return centroids_; }
+  int code_m() const { return code_m_; }
+
+ private:
+  IvfConfig config_;
+  int code_m_ = 0;
+
+  std::mutex write_mu_;           // Serialises Train, Add, Remove.
+  mutable std::shared_mutex mu_;  // Readers vs the publishing step.
+  bool trained_ = false;
+  std::vector<float> centroids_;  // nlist x dim.
+  std::vector<float> centroid_norms_;
+  InvertedLists lists_;
+  absl::flat_hash_map<int64_t, uint64_t>
+      where_;  // id -> list << 32 | position.
+};
+
+}  // namespace vindex::internal
+
+#endif  // VINDEX_SRC_INDEX_IVF_BASE_H_

@@ -1,0 +1,44 @@
+#ifndef VINDEX_SRC_INDEX_IVF_FLAT_INDEX_H_
+#define VINDEX_SRC_INDEX_IVF_FLAT_INDEX_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/scratch_pool.h"
+#include "index/ivf_base.h"
+
+namespace vindex {
+
+// Inverted file with exact vectors: a k-means coarse quantizer of nlist
+// centroids, and per list the full (normalised for cosine) vectors, scanned
+// with the SIMD one-query-against-rows kernels for the nprobe closest lists.
+// Owns its data. Thread safety: as IvfIndexBase (all methods concurrent;
+// mutations serialised; searches see each mutation whole).
+class IvfFlatIndex final : public internal::IvfIndexBase {
+ public:
+  static absl::StatusOr<std::unique_ptr<IvfFlatIndex>> Create(
+      const IvfFlatOptions& options);
+  static absl::StatusOr<std::unique_ptr<Index>> Load(
+      const io::FileHeader& header, io::ContainerReader& reader);
+
+  Capabilities capabilities() const override;
+
+ private:
+  struct Scratch {
+    std::vector<float> dist;
+    std::vector<uint32_t> index;
+  };
+
+  explicit IvfFlatIndex(const internal::IvfConfig& config);
+
+  std::string Description() const override;
+  void AppendParams(io::ByteBuilder& /*b*/) const override {}
+  void ScanLists(const internal::ProbeContext& ctx) const override;
+
+  mutable internal::ScratchPool<Scratch> scratch_;
+};
+
+}  // namespace vindex
+
+#endif  // VINDEX_SRC_INDEX_IVF_FLAT_INDEX_H_

@@ -1,0 +1,440 @@
+#include "index/ivf_pq_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "core/parallel.h"
+#include "core/status_macros.h"
+#include "core/topk.h"
+#include "kernels/kernels.h"
+#include "kernels/pq_kernels.h"
+#include "linalg/gemm.h"
+
+namespace vindex {
+namespace {
+
+using kernels::kFastScanBlock;
+
+// List entries scored per kernel call.
+constexpr int64_t kScanChunk = 1024;
+
+inline int64_t LocationKey(int64_t list, int64_t pos) {
+  return list << 32 | pos;
+}
+
+// Quantizes a float table of m x 16 entries into the fast-scan pair layout
+// (see kernels/pq_kernels.h): entry (j, c) becomes
+// round((lut[j][c] - min_j) * scale) with one scale for all sub-quantizers,
+// bounded so the sum over all of them fits in 16 bits. Returns 1 / scale and
+// adds sum_j min_j to *bias; an approximate score is then
+// *bias + quantized_sum / scale.
+float QuantizeTable(const float* lut, int m, int pairs, uint8_t* q8, float* lo,
+                    float* bias) {
+  const int qmax = std::min(255, 65535 / (2 * pairs));
+  float range = 0.0f;
+  for (int j = 0; j < m; ++j) {
+    const float* t = lut + j * 16;
+    float mn = t[0], mx = t[0];
+    for (int c = 1; c < 16; ++c) {
+      mn = std::min(mn, t[c]);
+      mx = std::max(mx, t[c]);
+    }
+    lo[j] = mn;
+    *bias += mn;
+    range = std::max(range, mx - mn);
+  }
+  const float scale = range > 0 ? qmax / range : 0.0f;
+  for (int j = 0; j < m; ++j) {
+    uint8_t* dst = q8 + (j / 2) * 32 + (j % 2) * 16;
+    const float* t = lut + j * 16;
+    for (int c = 0; c < 16; ++c) {
+      const long q = std::lrintf((t[c] - lo[j]) * scale);
+      dst[c] = static_cast<uint8_t>(std::clamp<long>(q, 0, qmax));
+    }
+  }
+  if (m % 2 == 1) std::fill(q8 + (pairs - 1) * 32 + 16, q8 + pairs * 32, 0);
+  return range > 0 ? range / qmax : 0.0f;
+}
+
+}  // namespace
+
+IvfPqIndex::IvfPqIndex(const internal::IvfConfig& config,
+                       const IvfPqOptions& options)
+    : IvfIndexBase(config,
+                   options.pq_bits == 4 ? internal::CodeLayout::kFastScan4
+                                        : internal::CodeLayout::kBytes,
+                   options.pq_m, options.keep_raw_vectors ? options.dim : 0),
+      options_(options) {}
+
+absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
+    const IvfPqOptions& o) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(
+      o.dim, o.metric, o.device, o.nlist, o.default_nprobe, o.kmeans_iterations,
+      o.max_points_per_centroid));
+  train::ProductQuantizer pq;
+  VINDEX_RETURN_IF_ERROR(pq.Init(o.dim, o.pq_m, o.pq_bits));
+  if (o.default_rerank_factor < 0) {
+    return absl::InvalidArgumentError("default_rerank_factor < 0");
+  }
+  if (o.default_rerank_factor > 0 && !o.keep_raw_vectors) {
+    return absl::InvalidArgumentError(
+        "default_rerank_factor > 0 needs keep_raw_vectors");
+  }
+  if (o.pq_training_points < 1)
+    return absl::InvalidArgumentError("pq_training_points < 1");
+  internal::IvfConfig c;
+  c.family = IndexFamily::kIvfPq;
+  c.dim = o.dim;
+  c.metric = o.metric;
+  c.nlist = o.nlist;
+  c.default_nprobe = o.default_nprobe;
+  c.kmeans_iterations = o.kmeans_iterations;
+  c.max_points_per_centroid = o.max_points_per_centroid;
+  c.seed = o.seed;
+  IvfPqOptions opts = o;
+  opts.device = Device::kCpu;
+  auto index = std::unique_ptr<IvfPqIndex>(new IvfPqIndex(c, opts));
+  index->pq_ = pq;
+  index->staged_pq_ = pq;
+  return index;
+}
+
+Capabilities IvfPqIndex::capabilities() const {
+  return Capabilities{.needs_training = true,
+                      .remove = true,
+                      .get_vectors = options_.keep_raw_vectors,
+                      .filter = true,
+                      .add_during_search = true};
+}
+
+std::string IvfPqIndex::Description() const {
+  return absl::StrCat("IVF", options_.nlist, ",PQ", options_.pq_m,
+                      options_.pq_bits == 4 ? "x4fs" : "",
+                      options_.keep_raw_vectors ? ",Rerank" : "");
+}
+
+void IvfPqIndex::AppendParams(io::ByteBuilder& b) const {
+  b.U32(static_cast<uint32_t>(options_.pq_m));
+  b.U32(static_cast<uint32_t>(options_.pq_bits));
+  b.U32(options_.keep_raw_vectors ? 1 : 0);
+  b.U32(static_cast<uint32_t>(options_.default_rerank_factor));
+  b.U32(static_cast<uint32_t>(options_.pq_training_points));
+}
+
+std::vector<float> IvfPqIndex::PrecomputeListTerms(
+    const train::ProductQuantizer& pq, const float* centroids) const {
+  const int64_t nlist = options_.nlist, m = pq.m(), ksub = pq.ksub(),
+                dsub = pq.dsub();
+  if (options_.metric != Metric::kL2 ||
+      nlist * m * ksub > kMaxPrecomputedFloats)
+    return {};
+  std::vector<float> t(nlist * m * ksub);
+  for (int64_t j = 0; j < m; ++j) {
+    // t[l][j][c] = 2 <centroid_l sub j, y_jc> + ||y_jc||^2
+    linalg::GemmABt(centroids + j * dsub, nlist, options_.dim, pq.codebook(j),
+                    ksub, dsub, dsub, t.data() + j * ksub, m * ksub, 2.0f,
+                    0.0f);
+    const float* norms = pq.codeword_norms(j);
+    for (int64_t l = 0; l < nlist; ++l) {
+      float* row = t.data() + (l * m + j) * ksub;
+      for (int64_t c = 0; c < ksub; ++c) row[c] += norms[c];
+    }
+  }
+  return t;
+}
+
+absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
+                                       const float* centroids,
+                                       const float* centroid_norms,
+                                       Executor* executor) {
+  const int64_t d = options_.dim;
+  const int64_t n = std::min<int64_t>(x.rows, options_.pq_training_points);
+  std::vector<int64_t> pick(x.rows);
+  std::iota(pick.begin(), pick.end(), 0);
+  if (n < x.rows) {
+    std::mt19937_64 rng(options_.seed ^ 0x9e3779b97f4a7c15ull);
+    for (int64_t i = 0; i < n; ++i) {
+      std::uniform_int_distribution<int64_t> u(i, x.rows - 1);
+      std::swap(pick[i], pick[u(rng)]);
+    }
+    pick.resize(n);
+    std::sort(pick.begin(), pick.end());
+  }
+  std::vector<float> residuals(n * d);
+  for (int64_t i = 0; i < n; ++i)
+    std::copy_n(x.row(pick[i]), d, residuals.data() + i * d);
+  std::vector<int32_t> assign(n);
+  AssignLists(centroids, centroid_norms,
+              MatrixView<const float>(residuals.data(), n, d), assign.data(),
+              executor);
+  for (int64_t i = 0; i < n; ++i) {
+    const float* c = centroids + int64_t{assign[i]} * d;
+    float* r = residuals.data() + i * d;
+    for (int64_t j = 0; j < d; ++j) r[j] -= c[j];
+  }
+  train::ProductQuantizer pq = pq_;
+  VINDEX_RETURN_IF_ERROR(
+      pq.Train(MatrixView<const float>(residuals.data(), n, d),
+               options_.kmeans_iterations, options_.seed, executor));
+  staged_list_terms_ = PrecomputeListTerms(pq, centroids);
+  staged_pq_ = std::move(pq);
+  return absl::OkStatus();
+}
+
+void IvfPqIndex::CommitTraining() {
+  pq_ = staged_pq_;
+  list_terms_ = std::move(staged_list_terms_);
+  staged_list_terms_.clear();
+}
+
+void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
+                        uint8_t* codes, Executor* executor) const {
+  const int64_t d = options_.dim;
+  const float* cents = centroids().data();
+  internal::ParallelForRange(executor, x.rows, 1024, [&](int64_t b, int64_t e) {
+    std::vector<float> res((e - b) * d);
+    for (int64_t i = b; i < e; ++i) {
+      const float* v = x.row(i);
+      const float* c = cents + int64_t{lists[i]} * d;
+      float* r = res.data() + (i - b) * d;
+      for (int64_t j = 0; j < d; ++j) r[j] = v[j] - c[j];
+    }
+    pq_.Encode(MatrixView<const float>(res.data(), e - b, d),
+               codes + b * options_.pq_m, nullptr);
+  });
+}
+
+absl::StatusOr<int> IvfPqIndex::ResolveRerank(
+    const SearchParams& params) const {
+  if (params.rerank_factor < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rerank_factor ", params.rerank_factor, " < 0"));
+  }
+  const int rf = params.rerank_factor == 0 ? options_.default_rerank_factor
+                                           : params.rerank_factor;
+  if (rf > 0 && !options_.keep_raw_vectors) {
+    return absl::InvalidArgumentError(
+        "rerank_factor > 0 needs an index built with keep_raw_vectors "
+        "(\",Rerank\")");
+  }
+  return rf;
+}
+
+void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
+  const kernels::KernelTable& kt = kernels::Active();
+  const kernels::pq::Table& pk = kernels::pq::Active();
+  const int64_t d = options_.dim, m = pq_.m(), ksub = pq_.ksub(),
+                dsub = pq_.dsub();
+  const bool l2 = options_.metric == Metric::kL2;
+  const bool fast_scan = options_.pq_bits == 4;
+  const int pairs = static_cast<int>((m + 1) / 2);
+  const size_t block_bytes = size_t(pairs) * 32;
+
+  auto sc = scratch_.Acquire();
+  sc->t2.resize(m * ksub);
+  sc->lut.resize(m * ksub);
+  sc->dist.resize(kScanChunk);
+  sc->index.resize(kScanChunk);
+  sc->q8.resize(block_bytes);
+  sc->sums.resize(kScanChunk);
+  sc->residual.resize(d);
+  sc->qlo.resize(m);
+  float* t2 = sc->t2.data();
+  float* dist = sc->dist.data();
+
+  // The query's part of every table: factor * <q_j, y_jc>.
+  const float factor = l2 ? -2.0f : -1.0f;
+  for (int64_t j = 0; j < m; ++j) {
+    kt.inner_product_rows(ctx.query + j * dsub, pq_.codebook(j), ksub, dsub,
+                          dsub, t2 + j * ksub);
+  }
+  for (int64_t i = 0; i < m * ksub; ++i) t2[i] *= factor;
+
+  const bool rerank = ctx.rerank_factor > 0;
+  const int kk = rerank ? ctx.k * ctx.rerank_factor : ctx.k;
+  internal::TopK top(kk);
+  for (int p = 0; p < ctx.nprobe; ++p) {
+    const int64_t l = ctx.lists[p];
+    if (l < 0) continue;
+    const auto& list = lists().list(l);
+    const int64_t n = static_cast<int64_t>(list.ids.size());
+    if (n == 0) continue;
+    // The table for this list, and the constant added to every entry.
+    float bias = ctx.coarse[p];
+    const float* lut = t2;
+    if (l2) {
+      float* buf = sc->lut.data();
+      if (!list_terms_.empty()) {
+        const float* terms = list_terms_.data() + l * m * ksub;
+        for (int64_t i = 0; i < m * ksub; ++i) buf[i] = terms[i] + t2[i];
+      } else {
+        const float* c = centroids().data() + l * d;
+        float* r = sc->residual.data();
+        for (int64_t j = 0; j < d; ++j) r[j] = ctx.query[j] - c[j];
+        for (int64_t j = 0; j < m; ++j) {
+          kt.l2_sqr_rows(r + j * dsub, pq_.codebook(j), ksub, dsub, dsub,
+                         buf + j * ksub);
+        }
+        bias = 0.0f;
+      }
+      lut = buf;
+    }
+    const int64_t* ids = list.ids.data();
+    auto key = [&](int64_t i) { return rerank ? LocationKey(l, i) : ids[i]; };
+    const int64_t base = ctx.mask != nullptr ? (*ctx.offsets)[l] : 0;
+
+    if (!fast_scan) {
+      const uint8_t* codes = list.codes.data();
+      if (ctx.mask != nullptr) {
+        for (int64_t i = 0; i < n; ++i) {
+          if (!ctx.mask->Test(base + i)) continue;
+          const uint8_t* c = codes + i * m;
+          float s = bias;
+          for (int64_t j = 0; j < m; ++j) s += lut[j * 256 + c[j]];
+          top.Push(s, key(i));
+        }
+        continue;
+      }
+      for (int64_t b = 0; b < n; b += kScanChunk) {
+        const int64_t bn = std::min(kScanChunk, n - b);
+        pk.scan8(lut, codes + b * m, bn, m, dist);
+        for (int64_t i = 0; i < bn; ++i) dist[i] += bias;
+        top.PushBlock(kt, dist, bn, sc->index.data(),
+                      [&](uint32_t i) { return key(b + i); });
+      }
+      continue;
+    }
+
+    // 4-bit fast-scan.
+    float qbias = bias;
+    const float inv_scale = QuantizeTable(
+        lut, static_cast<int>(m), pairs, sc->q8.data(), sc->qlo.data(), &qbias);
+    const int64_t blocks = (n + kFastScanBlock - 1) / kFastScanBlock;
+    const int64_t chunk_blocks =
+        ctx.mask != nullptr ? 1 : kScanChunk / kFastScanBlock;
+    for (int64_t b0 = 0; b0 < blocks; b0 += chunk_blocks) {
+      const int64_t bc = std::min(chunk_blocks, blocks - b0);
+      const int64_t first = b0 * kFastScanBlock;
+      const int64_t cnt = std::min<int64_t>(bc * kFastScanBlock, n - first);
+      if (ctx.mask != nullptr) {
+        bool any = false;
+        for (int64_t i = 0; i < cnt && !any; ++i)
+          any = ctx.mask->Test(base + first + i);
+        if (!any) continue;  // No allowed entry: the block is never scored.
+      }
+      pk.scan4_fastscan(list.codes.data() + b0 * block_bytes, bc, pairs,
+                        sc->q8.data(), sc->sums.data());
+      for (int64_t i = 0; i < cnt; ++i)
+        dist[i] = qbias + sc->sums[i] * inv_scale;
+      if (ctx.mask != nullptr) {
+        for (int64_t i = 0; i < cnt; ++i) {
+          if (ctx.mask->Test(base + first + i))
+            top.Push(dist[i], key(first + i));
+        }
+      } else {
+        top.PushBlock(kt, dist, cnt, sc->index.data(),
+                      [&](uint32_t i) { return key(first + i); });
+      }
+    }
+  }
+  if (!rerank) {
+    top.Finish(ctx.out_ids, ctx.out_scores);
+    return;
+  }
+  // Exact re-rank of the kk best candidates from the kept vectors.
+  sc->cand_ids.resize(kk);
+  sc->cand_scores.resize(kk);
+  top.Finish(sc->cand_ids.data(), sc->cand_scores.data());
+  internal::TopK final_top(ctx.k);
+  for (int i = 0; i < kk; ++i) {
+    const int64_t k = sc->cand_ids[i];
+    if (k < 0) break;
+    const auto& list = lists().list(k >> 32);
+    const int64_t pos = k & 0xffffffff;
+    const float* v = list.vectors.data() + pos * d;
+    const float s =
+        l2 ? kt.l2_sqr(ctx.query, v, d) : -kt.inner_product(ctx.query, v, d);
+    final_top.Push(s, list.ids[pos]);
+  }
+  final_top.Finish(ctx.out_ids, ctx.out_scores);
+}
+
+absl::Status IvfPqIndex::SaveExtra(io::ContainerWriter& w) const {
+  const auto& books = pq_.codebooks();
+  VINDEX_RETURN_IF_ERROR(
+      w.BeginSection(io::kTagCodebooks, books.size() * sizeof(float)));
+  VINDEX_RETURN_IF_ERROR(
+      w.WritePayload(books.data(), books.size() * sizeof(float)));
+  return w.EndSection();
+}
+
+absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
+                                   const float* centroids) {
+  VINDEX_ASSIGN_OR_RETURN(uint64_t bytes, r.BeginSection(io::kTagCodebooks));
+  const uint64_t want =
+      uint64_t(pq_.m()) * pq_.ksub() * pq_.dsub() * sizeof(float);
+  if (bytes != want) {
+    return absl::DataLossError(absl::StrCat("codebooks section has ", bytes,
+                                            " bytes, expected ", want));
+  }
+  std::vector<float> books(want / sizeof(float));
+  VINDEX_RETURN_IF_ERROR(r.ReadPayload(books.data(), bytes));
+  VINDEX_RETURN_IF_ERROR(r.EndSection());
+  for (float v : books) {
+    if (!std::isfinite(v))
+      return absl::DataLossError("codebooks section has a non-finite value");
+  }
+  train::ProductQuantizer pq = pq_;
+  VINDEX_RETURN_IF_ERROR(pq.SetCodebooks(std::move(books)));
+  staged_list_terms_ = PrecomputeListTerms(pq, centroids);
+  staged_pq_ = std::move(pq);
+  return absl::OkStatus();
+}
+
+uint64_t IvfPqIndex::ExtraMemory() const {
+  return (pq_.codebooks().capacity() + list_terms_.capacity()) * sizeof(float);
+}
+
+absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(
+    const io::FileHeader& header, io::ContainerReader& reader) {
+  VINDEX_ASSIGN_OR_RETURN(
+      std::string params,
+      reader.ReadSection(io::kTagParams, internal::kMaxIvfParamsBytes));
+  io::ByteCursor cur(params, "IVF-PQ params");
+  internal::IvfConfig c;
+  bool trained = false;
+  VINDEX_RETURN_IF_ERROR(ParseBaseParams(cur, &c, &trained));
+  VINDEX_ASSIGN_OR_RETURN(uint32_t m, cur.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t bits, cur.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t keep_raw, cur.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t rerank, cur.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t pq_points, cur.U32());
+  VINDEX_RETURN_IF_ERROR(cur.ExpectEnd());
+  if (m == 0 || m > header.dim || keep_raw > 1 || rerank > (1u << 20) ||
+      pq_points > (1u << 30)) {
+    return absl::DataLossError(
+        "IVF-PQ params section has an out-of-range field");
+  }
+  IvfPqOptions o;
+  o.dim = static_cast<int>(header.dim);
+  o.metric = header.metric;
+  o.nlist = c.nlist;
+  o.default_nprobe = c.default_nprobe;
+  o.kmeans_iterations = c.kmeans_iterations;
+  o.max_points_per_centroid = c.max_points_per_centroid;
+  o.seed = c.seed;
+  o.pq_m = static_cast<int>(m);
+  o.pq_bits = static_cast<int>(bits);
+  o.keep_raw_vectors = keep_raw == 1;
+  o.default_rerank_factor = static_cast<int>(rerank);
+  o.pq_training_points = static_cast<int>(pq_points);
+  auto index = Create(o);
+  if (!index.ok()) return absl::DataLossError(index.status().message());
+  VINDEX_RETURN_IF_ERROR((*index)->LoadBody(reader, header.count, trained));
+  return std::unique_ptr<Index>(std::move(*index));
+}
+
+}  // namespace vindex

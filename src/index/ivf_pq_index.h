@@ -1,0 +1,77 @@
+#ifndef VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
+#define VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/scratch_pool.h"
+#include "index/ivf_base.h"
+#include "train/product_quantizer.h"
+
+namespace vindex {
+
+// Inverted file with product-quantized residuals (vector minus its list's
+// centroid). 8-bit codes are scanned with a float lookup table per query and
+// list; 4-bit codes live in the fast-scan layout (blocks of 32) and are
+// scanned with 8-bit quantized tables held in registers. With
+// keep_raw_vectors the exact vectors are kept beside the codes, and
+// rerank_factor > 0 re-scores the best k * rerank_factor candidates exactly.
+// For L2, the query-independent part of every list's table
+// (||y||^2 + 2 <centroid, y>) is precomputed at training time when it fits
+// in kMaxPrecomputedFloats.
+// Owns its data. Thread safety: as IvfIndexBase (all methods concurrent;
+// mutations serialised; searches see each mutation whole).
+class IvfPqIndex final : public internal::IvfIndexBase {
+ public:
+  static constexpr int64_t kMaxPrecomputedFloats = int64_t{1}
+                                                   << 25;  // 128 MiB.
+
+  static absl::StatusOr<std::unique_ptr<IvfPqIndex>> Create(
+      const IvfPqOptions& options);
+  static absl::StatusOr<std::unique_ptr<Index>> Load(
+      const io::FileHeader& header, io::ContainerReader& reader);
+
+  Capabilities capabilities() const override;
+  const IvfPqOptions& options() const { return options_; }
+
+ private:
+  struct Scratch {
+    std::vector<float> t2, lut, dist, exact;
+    std::vector<uint32_t> index;
+    std::vector<uint8_t> q8;
+    std::vector<uint16_t> sums;
+    std::vector<int64_t> cand_ids;
+    std::vector<float> cand_scores, residual, qlo;
+  };
+
+  IvfPqIndex(const internal::IvfConfig& config, const IvfPqOptions& options);
+
+  std::string Description() const override;
+  void AppendParams(io::ByteBuilder& b) const override;
+  absl::Status StageTraining(MatrixView<const float> x, const float* centroids,
+                             const float* centroid_norms,
+                             Executor* executor) override;
+  void CommitTraining() override;
+  void Encode(MatrixView<const float> x, const int32_t* lists, uint8_t* codes,
+              Executor* executor) const override;
+  absl::StatusOr<int> ResolveRerank(const SearchParams& params) const override;
+  void ScanLists(const internal::ProbeContext& ctx) const override;
+  absl::Status SaveExtra(io::ContainerWriter& w) const override;
+  absl::Status LoadExtra(io::ContainerReader& r,
+                         const float* centroids) override;
+  uint64_t ExtraMemory() const override;
+
+  std::vector<float> PrecomputeListTerms(const train::ProductQuantizer& pq,
+                                         const float* centroids) const;
+
+  IvfPqOptions options_;
+  train::ProductQuantizer pq_, staged_pq_;
+  std::vector<float> list_terms_,
+      staged_list_terms_;  // nlist x m x ksub (L2 only).
+  mutable internal::ScratchPool<Scratch> scratch_;
+};
+
+}  // namespace vindex
+
+#endif  // VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_

@@ -1,0 +1,315 @@
+#include <atomic>
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "index/ivf_flat_index.h"
+#include "test_util.h"
+#include "vindex/filter.h"
+#include "vindex/index.h"
+
+namespace vindex {
+namespace {
+
+using testing::BruteForce;
+using testing::ClusteredVectors;
+using testing::RecallAtK;
+using testing::RunSearch;
+using testing::SequentialIds;
+
+constexpr int kDim = 24;
+constexpr int kNlist = 32;
+constexpr int64_t kBase = 6000;
+constexpr int64_t kQueries = 100;
+
+struct Fixture {
+  std::vector<float> base, queries;
+  std::vector<int64_t> ids;
+  std::unique_ptr<Index> index;
+};
+
+Fixture Build(Metric metric, Executor* ex = nullptr) {
+  Fixture f;
+  f.base = ClusteredVectors(kBase, kDim, 40, 1);
+  f.queries = ClusteredVectors(kQueries, kDim, 40, 2);
+  // Ids that are not row numbers (and some negative) catch id/row mix-ups.
+  f.ids = SequentialIds(kBase, -3000);
+  for (auto& id : f.ids) id = id * 7 + (id == 0 ? 0 : 1);
+  auto made =
+      MakeIndex(IvfFlatOptions{.dim = kDim, .metric = metric, .nlist = kNlist});
+  EXPECT_TRUE(made.ok()) << made.status();
+  f.index = std::move(*made);
+  EXPECT_TRUE(
+      f.index->Train(MatrixView<const float>(f.base.data(), kBase, kDim), ex)
+          .ok());
+  EXPECT_TRUE(
+      f.index
+          ->Add(MatrixView<const float>(f.base.data(), kBase, kDim), f.ids, ex)
+          .ok());
+  return f;
+}
+
+class IvfFlatMetricTest : public ::testing::TestWithParam<Metric> {};
+
+TEST_P(IvfFlatMetricTest, RecallAgainstBruteForce) {
+  const Metric metric = GetParam();
+  ThreadPool pool(2);
+  Fixture f = Build(metric, &pool);
+  EXPECT_EQ(f.index->info().size, kBase);
+  EXPECT_EQ(f.index->info().description, "IVF32,Flat");
+  auto truth = BruteForce(f.base, f.ids, f.queries, kDim, 10, metric);
+  // Floors: nprobe 4 of 32 lists on 40-cluster data >= 0.80; nprobe 12
+  // >= 0.97; all lists = exact search (>= 0.99, float vs double ties only).
+  const std::pair<int, double> floors[] = {
+      {4, 0.80}, {12, 0.97}, {kNlist, 0.99}};
+  for (auto [nprobe, floor] : floors) {
+    auto r = RunSearch(*f.index, f.queries, kDim, {.k = 10, .nprobe = nprobe},
+                       &pool);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    const double recall = RecallAtK(truth.ids, 10, r.ids, 10, 10);
+    EXPECT_GE(recall, floor) << "nprobe " << nprobe;
+  }
+  // Exhaustive probing returns the true distances in natural units.
+  auto r = RunSearch(*f.index, f.queries, kDim, {.k = 10, .nprobe = kNlist});
+  for (int q = 0; q < kQueries; ++q) {
+    EXPECT_NEAR(r.distances[q * 10], truth.distances[q * 10],
+                1e-3 * (1 + std::fabs(truth.distances[q * 10])));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, IvfFlatMetricTest,
+                         ::testing::Values(Metric::kL2, Metric::kInnerProduct,
+                                           Metric::kCosine));
+
+TEST(IvfFlatTest, SingleThreadAndPoolAgree) {
+  Fixture f = Build(Metric::kL2);
+  ThreadPool pool(3);
+  auto a = RunSearch(*f.index, f.queries, kDim, {.k = 7, .nprobe = 5});
+  auto b = RunSearch(*f.index, f.queries, kDim, {.k = 7, .nprobe = 5}, &pool);
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.distances, b.distances);
+}
+
+TEST(IvfFlatTest, FiltersMatchFilteredBruteForce) {
+  Fixture f = Build(Metric::kL2);
+  std::vector<int64_t> allowed;
+  for (size_t i = 0; i < f.ids.size(); i += 13) allowed.push_back(f.ids[i]);
+  absl::flat_hash_set<int64_t> allowed_set(allowed.begin(), allowed.end());
+  const IdFilter filters[] = {
+      IdFilter::AllowList(allowed), IdFilter::DenyList(allowed),
+      IdFilter::Range(-1000, 5000),
+      IdFilter::Predicate([](int64_t id) { return id % 3 == 0; })};
+  for (const IdFilter& filter : filters) {
+    auto truth = BruteForce(f.base, f.ids, f.queries, kDim, 10, Metric::kL2,
+                            [&](int64_t id) { return filter.Allows(id); });
+    auto r = RunSearch(*f.index, f.queries, kDim,
+                       {.k = 10, .filter = &filter, .nprobe = kNlist});
+    ASSERT_TRUE(r.status.ok());
+    for (int64_t id : r.ids) {
+      if (id != -1)
+        EXPECT_TRUE(filter.Allows(id)) << "filtered id " << id << " returned";
+    }
+    EXPECT_GE(RecallAtK(truth.ids, 10, r.ids, 10, 10), 0.99);
+  }
+}
+
+TEST(IvfFlatTest, RemoveGetVectorsAndAddAgain) {
+  Fixture f = Build(Metric::kL2);
+  std::vector<int64_t> gone(f.ids.begin(), f.ids.begin() + 2000);
+  ASSERT_TRUE(f.index->Remove(gone).ok());
+  EXPECT_EQ(f.index->info().size, kBase - 2000);
+  absl::flat_hash_set<int64_t> gone_set(gone.begin(), gone.end());
+  auto r = RunSearch(*f.index, f.queries, kDim, {.k = 20, .nprobe = kNlist});
+  for (int64_t id : r.ids) EXPECT_FALSE(gone_set.contains(id));
+  // The survivors are still found exactly.
+  std::vector<float> rest(f.base.begin() + 2000 * kDim, f.base.end());
+  std::vector<int64_t> rest_ids(f.ids.begin() + 2000, f.ids.end());
+  auto truth = BruteForce(rest, rest_ids, f.queries, kDim, 20, Metric::kL2);
+  EXPECT_GE(RecallAtK(truth.ids, 20, r.ids, 20, 20), 0.99);
+  // Unknown and repeated ids fail and remove nothing.
+  EXPECT_EQ(f.index->Remove({gone[0]}).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(f.index->Remove({f.ids[3000], f.ids[3000]}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.index->Remove({f.ids[3000], gone[1]}).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(f.index->info().size, kBase - 2000);
+  // GetVectors returns the stored rows.
+  std::vector<float> out(2 * kDim);
+  ASSERT_TRUE(f.index
+                  ->GetVectors({f.ids[2500], f.ids[5999]},
+                               MatrixView<float>(out.data(), 2, kDim))
+                  .ok());
+  for (int j = 0; j < kDim; ++j) {
+    EXPECT_EQ(out[j], f.base[2500 * kDim + j]);
+    EXPECT_EQ(out[kDim + j], f.base[5999 * kDim + j]);
+  }
+  // Removed ids may be added again.
+  ASSERT_TRUE(
+      f.index->Add(MatrixView<const float>(f.base.data(), 2000, kDim), gone)
+          .ok());
+  EXPECT_EQ(f.index->info().size, kBase);
+}
+
+TEST(IvfFlatTest, BadInputAndOrder) {
+  auto made = MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = kNlist});
+  ASSERT_TRUE(made.ok());
+  Index& index = **made;
+  std::vector<float> x = ClusteredVectors(500, kDim, 5, 3);
+  std::vector<int64_t> ids = SequentialIds(500);
+  MatrixView<const float> xv(x.data(), 500, kDim);
+  // Out of order.
+  EXPECT_EQ(index.Add(xv, ids).code(), absl::StatusCode::kFailedPrecondition);
+  auto r = RunSearch(index, x, kDim, {.k = 3});
+  EXPECT_EQ(r.status.code(), absl::StatusCode::kFailedPrecondition);
+  // Fewer training points than lists.
+  EXPECT_EQ(
+      index.Train(MatrixView<const float>(x.data(), kNlist - 1, kDim)).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(index.info().trained);
+  // Bad training data.
+  std::vector<float> bad = x;
+  bad[3 * kDim + 5] = NAN;  // Row 3.
+  EXPECT_EQ(index.Train(MatrixView<const float>(bad.data(), 500, kDim)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      index.Train(MatrixView<const float>(x.data(), 500, kDim - 1)).code(),
+      absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(index.Train(xv).ok());
+  ASSERT_TRUE(index.Add(xv, ids).ok());
+  const auto before = RunSearch(index, x, kDim, {.k = 5});
+  // Retraining a non-empty index, duplicate ids, NaN, wrong dim, bad k/nprobe.
+  EXPECT_EQ(index.Train(xv).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      index.Add(MatrixView<const float>(x.data(), 1, kDim), {ids[4]}).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.Add(MatrixView<const float>(x.data(), 2, kDim), {9000, 9000})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      index.Add(MatrixView<const float>(bad.data(), 1, kDim), {9001}).code(),
+      absl::StatusCode::kOk);  // Row 0 of bad is finite...
+  EXPECT_EQ(index
+                .Add(MatrixView<const float>(bad.data() + kDim, 3, kDim),
+                     {9002, 9003, 9004})
+                .code(),
+            absl::StatusCode::kInvalidArgument);  // ...but row 3 is not.
+  EXPECT_EQ(RunSearch(index, x, kDim, {.k = 0}).status.code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunSearch(index, x, kDim, {.k = 5, .nprobe = -1}).status.code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(index.Remove({9001}).ok());
+  // Every failed call above left the index as it was.
+  const auto after = RunSearch(index, x, kDim, {.k = 5});
+  EXPECT_EQ(before.ids, after.ids);
+  EXPECT_EQ(index.info().size, 500);
+  // Bad options.
+  EXPECT_FALSE(MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = 0}).ok());
+  EXPECT_FALSE(MakeIndex(IvfFlatOptions{.dim = 0, .nlist = 4}).ok());
+  EXPECT_FALSE(
+      MakeIndex(IvfFlatOptions{.dim = 4, .nlist = 4, .default_nprobe = 0})
+          .ok());
+}
+
+TEST(IvfFlatTest, SaveLoadRoundTripAndAddAfterLoad) {
+  Fixture f = Build(Metric::kCosine);
+  std::string bytes;
+  StringWriter w(&bytes);
+  ASSERT_TRUE(f.index->Save(w).ok());
+  MemoryReader r(bytes);
+  auto loaded = LoadIndex(r);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->info().description, "IVF32,Flat");
+  EXPECT_EQ((*loaded)->info().metric, Metric::kCosine);
+  auto a = RunSearch(*f.index, f.queries, kDim, {.k = 10, .nprobe = 6});
+  auto b = RunSearch(**loaded, f.queries, kDim, {.k = 10, .nprobe = 6});
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.distances, b.distances);
+  // Add after load goes to the same lists as on the original.
+  std::vector<float> more = ClusteredVectors(50, kDim, 40, 8);
+  std::vector<int64_t> more_ids = SequentialIds(50, 1 << 20);
+  ASSERT_TRUE(
+      f.index->Add(MatrixView<const float>(more.data(), 50, kDim), more_ids)
+          .ok());
+  ASSERT_TRUE(
+      (*loaded)
+          ->Add(MatrixView<const float>(more.data(), 50, kDim), more_ids)
+          .ok());
+  a = RunSearch(*f.index, more, kDim, {.k = 3, .nprobe = 2});
+  b = RunSearch(**loaded, more, kDim, {.k = 3, .nprobe = 2});
+  EXPECT_EQ(a.ids, b.ids);
+  // An untrained index round-trips too.
+  auto empty = MakeIndex("IVF8,Flat", kDim);
+  ASSERT_TRUE(empty.ok());
+  std::string eb;
+  StringWriter ew(&eb);
+  ASSERT_TRUE((*empty)->Save(ew).ok());
+  MemoryReader er(eb);
+  auto el = LoadIndex(er);
+  ASSERT_TRUE(el.ok()) << el.status();
+  EXPECT_FALSE((*el)->info().trained);
+}
+
+TEST(IvfFlatTest, CorruptFilesAreDataLossNeverCrash) {
+  auto made = MakeIndex(IvfFlatOptions{.dim = 8, .nlist = 4});
+  ASSERT_TRUE(made.ok());
+  std::vector<float> x = ClusteredVectors(60, 8, 4, 5);
+  ASSERT_TRUE((*made)->Train(MatrixView<const float>(x.data(), 60, 8)).ok());
+  ASSERT_TRUE(
+      (*made)
+          ->Add(MatrixView<const float>(x.data(), 60, 8), SequentialIds(60))
+          .ok());
+  std::string bytes;
+  StringWriter w(&bytes);
+  ASSERT_TRUE((*made)->Save(w).ok());
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    MemoryReader r(std::string_view(bytes.data(), cut));
+    auto l = LoadIndex(r);
+    ASSERT_FALSE(l.ok()) << "truncated at " << cut;
+    EXPECT_EQ(l.status().code(), absl::StatusCode::kDataLoss)
+        << cut << ": " << l.status();
+  }
+  for (size_t pos = 0; pos < bytes.size(); pos += 3) {
+    std::string flipped = bytes;
+    flipped[pos] ^= static_cast<char>(1 << (pos % 8));
+    MemoryReader r(flipped);
+    auto l = LoadIndex(r);
+    EXPECT_FALSE(l.ok()) << "bit flip at " << pos << " went unnoticed";
+  }
+}
+
+TEST(IvfFlatTest, SearchWhileAdding) {
+  auto made = MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = 16});
+  ASSERT_TRUE(made.ok());
+  Index& index = **made;
+  std::vector<float> x = ClusteredVectors(4000, kDim, 16, 4);
+  ASSERT_TRUE(index.Train(MatrixView<const float>(x.data(), 4000, kDim)).ok());
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int b = 0; b < 20; ++b) {
+      std::vector<int64_t> ids = SequentialIds(200, b * 200);
+      EXPECT_TRUE(index
+                      .Add(MatrixView<const float>(x.data() + b * 200 * kDim,
+                                                   200, kDim),
+                           ids)
+                      .ok());
+    }
+    done = true;
+  });
+  int64_t last = 0;
+  while (!done) {
+    auto r = RunSearch(index, x, kDim, {.k = 5, .nprobe = 16});
+    ASSERT_TRUE(r.status.ok());
+    // Sizes only grow in whole batches.
+    const int64_t size = index.info().size;
+    EXPECT_EQ(size % 200, 0);
+    EXPECT_GE(size, last);
+    last = size;
+  }
+  writer.join();
+  EXPECT_EQ(index.info().size, 4000);
+}
+
+}  // namespace
+}  // namespace vindex

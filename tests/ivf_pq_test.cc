@@ -1,0 +1,361 @@
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "index/ivf_pq_index.h"
+#include "test_util.h"
+#include "vindex/filter.h"
+#include "vindex/index.h"
+
+namespace vindex {
+namespace {
+
+using testing::BruteForce;
+using testing::ClusteredVectors;
+using testing::RecallAtK;
+using testing::RunSearch;
+using testing::SequentialIds;
+
+constexpr int kDim = 32;
+constexpr int kNlist = 16;
+constexpr int kM = 8;
+constexpr int64_t kBase = 8000;
+constexpr int64_t kQueries = 100;
+
+// Vectors with low intrinsic dimension, like real embeddings: clustered
+// points in an 8-d latent space, mapped to kDim dims by a fixed random
+// matrix, plus a little noise. (Isotropic noise in every dimension, as
+// ClusteredVectors gives, is the worst case for PQ.)
+std::vector<float> LowRankVectors(int64_t n, uint64_t seed) {
+  constexpr int kRank = 8;
+  std::vector<float> latent = ClusteredVectors(n, kRank, 30, seed, 0.3f);
+  std::vector<float> proj = testing::RandomVectors(kRank, kDim, 99);
+  std::vector<float> noise = testing::RandomVectors(n, kDim, seed + 1000);
+  std::vector<float> out(n * kDim);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int j = 0; j < kDim; ++j) {
+      float s = 0.02f * noise[i * kDim + j];
+      for (int r = 0; r < kRank; ++r)
+        s += latent[i * kRank + r] * proj[r * kDim + j];
+      out[i * kDim + j] = s;
+    }
+  }
+  return out;
+}
+
+struct Data {
+  std::vector<float> base = LowRankVectors(kBase, 1);
+  std::vector<float> queries = LowRankVectors(kQueries, 2);
+  std::vector<int64_t> ids = SequentialIds(kBase, 100);
+};
+
+std::unique_ptr<Index> BuildPq(const Data& d, int bits, Metric metric, bool raw,
+                               Executor* ex = nullptr, int64_t rows = kBase,
+                               const std::vector<int64_t>* ids = nullptr) {
+  IvfPqOptions o{.dim = kDim,
+                 .metric = metric,
+                 .nlist = kNlist,
+                 .pq_m = kM,
+                 .pq_bits = bits,
+                 .keep_raw_vectors = raw};
+  auto made = MakeIndex(o);
+  EXPECT_TRUE(made.ok()) << made.status();
+  auto index = std::move(*made);
+  EXPECT_TRUE(
+      index->Train(MatrixView<const float>(d.base.data(), kBase, kDim), ex)
+          .ok());
+  const std::vector<int64_t> use =
+      ids != nullptr
+          ? *ids
+          : std::vector<int64_t>(d.ids.begin(), d.ids.begin() + rows);
+  std::vector<float> rows_data;
+  if (ids != nullptr) {
+    // Rows whose ids are listed (ids are row + 100).
+    for (int64_t id : use) {
+      rows_data.insert(rows_data.end(), d.base.begin() + (id - 100) * kDim,
+                       d.base.begin() + (id - 100 + 1) * kDim);
+    }
+  } else {
+    rows_data.assign(d.base.begin(), d.base.begin() + rows * kDim);
+  }
+  auto st =
+      index->Add(MatrixView<const float>(
+                     rows_data.data(), static_cast<int64_t>(use.size()), kDim),
+                 use, ex);
+  EXPECT_TRUE(st.ok()) << st;
+  return index;
+}
+
+class IvfPqRecallTest
+    : public ::testing::TestWithParam<std::tuple<int, Metric>> {};
+
+TEST_P(IvfPqRecallTest, RecallAgainstBruteForce) {
+  const auto [bits, metric] = GetParam();
+  Data d;
+  ThreadPool pool(2);
+  auto index = BuildPq(d, bits, metric, /*raw=*/true, &pool);
+  auto truth = BruteForce(d.base, d.ids, d.queries, kDim, 10, metric);
+  // Floors at nprobe 8 of 16 lists (low-rank data, m = 8 sub-quantizers of
+  // 4 dims): PQ alone >= 0.55 (8-bit) / 0.30 (4-bit); with exact re-rank of
+  // 10 x 10 candidates >= 0.97 (8-bit) / 0.85 (4-bit).
+  auto plain = RunSearch(*index, d.queries, kDim,
+                         {.k = 10, .nprobe = 8, .rerank_factor = 0}, &pool);
+  ASSERT_TRUE(plain.status.ok()) << plain.status;
+  auto rer = RunSearch(*index, d.queries, kDim,
+                       {.k = 10, .nprobe = 8, .rerank_factor = 10}, &pool);
+  ASSERT_TRUE(rer.status.ok()) << rer.status;
+  const double r_plain = RecallAtK(truth.ids, 10, plain.ids, 10, 10);
+  const double r_rerank = RecallAtK(truth.ids, 10, rer.ids, 10, 10);
+  EXPECT_GE(r_plain, bits == 8 ? 0.55 : 0.30);
+  EXPECT_GE(r_rerank, bits == 8 ? 0.97 : 0.85);
+  std::printf("bits %d metric %d: recall@10 %.3f, with re-rank %.3f\n", bits,
+              static_cast<int>(metric), r_plain, r_rerank);
+  // Re-ranked distances are exact, in natural units.
+  for (int q = 0; q < kQueries; ++q) {
+    if (rer.ids[q * 10] == truth.ids[q * 10]) {
+      EXPECT_NEAR(rer.distances[q * 10], truth.distances[q * 10],
+                  1e-3 * (1 + std::fabs(truth.distances[q * 10])));
+    }
+  }
+  // Same results on one thread as on the pool.
+  auto one = RunSearch(*index, d.queries, kDim,
+                       {.k = 10, .nprobe = 8, .rerank_factor = 0});
+  EXPECT_EQ(one.ids, plain.ids);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BitsAndMetrics, IvfPqRecallTest,
+    ::testing::Combine(::testing::Values(8, 4),
+                       ::testing::Values(Metric::kL2, Metric::kInnerProduct,
+                                         Metric::kCosine)));
+
+class IvfPqBitsTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(IvfPqBitsTest, RemoveEqualsNeverAdded) {
+  // Training is deterministic, so an index that had ids removed must answer
+  // exactly like one that never had them (same codes, same lists).
+  const int bits = GetParam();
+  Data d;
+  auto full = BuildPq(d, bits, Metric::kL2, false);
+  std::vector<int64_t> gone, kept;
+  for (int64_t id : d.ids) ((id * 37) % 5 == 0 ? gone : kept).push_back(id);
+  ASSERT_TRUE(full->Remove(gone).ok());
+  auto fresh = BuildPq(d, bits, Metric::kL2, false, nullptr, 0, &kept);
+  EXPECT_EQ(full->info().size, static_cast<int64_t>(kept.size()));
+  auto a = RunSearch(*full, d.queries, kDim, {.k = 10, .nprobe = 6});
+  auto b = RunSearch(*fresh, d.queries, kDim, {.k = 10, .nprobe = 6});
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.distances, b.distances);
+  EXPECT_EQ(full->Remove({gone[0]}).code(), absl::StatusCode::kNotFound);
+  // GetVectors needs kept vectors.
+  std::vector<float> out(kDim);
+  EXPECT_EQ(full->GetVectors({kept[0]}, MatrixView<float>(out.data(), 1, kDim))
+                .code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+TEST_P(IvfPqBitsTest, FiltersComeBeforeScoring) {
+  const int bits = GetParam();
+  Data d;
+  auto index = BuildPq(d, bits, Metric::kL2, true);
+  std::vector<int64_t> allowed;
+  for (size_t i = 0; i < d.ids.size(); i += 17) allowed.push_back(d.ids[i]);
+  const IdFilter filters[] = {
+      IdFilter::AllowList(allowed), IdFilter::Range(2000, 2600),
+      IdFilter::Predicate([](int64_t id) { return id % 4 == 1; })};
+  for (const IdFilter& filter : filters) {
+    auto truth = BruteForce(d.base, d.ids, d.queries, kDim, 10, Metric::kL2,
+                            [&](int64_t id) { return filter.Allows(id); });
+    auto r = RunSearch(
+        *index, d.queries, kDim,
+        {.k = 10, .filter = &filter, .nprobe = kNlist, .rerank_factor = 20});
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    for (int64_t id : r.ids) {
+      if (id != -1) EXPECT_TRUE(filter.Allows(id)) << "filtered id " << id;
+    }
+    // Exhaustive probing + deep re-rank over the allowed set: >= 0.97.
+    EXPECT_GE(RecallAtK(truth.ids, 10, r.ids, 10, 10), 0.97);
+  }
+}
+
+TEST_P(IvfPqBitsTest, SaveLoadRoundTripAndAddAfterLoad) {
+  const int bits = GetParam();
+  Data d;
+  auto index = BuildPq(d, bits, Metric::kL2, true, nullptr, 5000,
+                       nullptr);  // First 5000 rows.
+  std::string bytes;
+  StringWriter w(&bytes);
+  ASSERT_TRUE(index->Save(w).ok());
+  MemoryReader r(bytes);
+  auto loaded = LoadIndex(r);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->info().description, index->info().description);
+  for (int rf : {0, 4}) {
+    auto a = RunSearch(*index, d.queries, kDim,
+                       {.k = 10, .nprobe = 5, .rerank_factor = rf});
+    auto b = RunSearch(**loaded, d.queries, kDim,
+                       {.k = 10, .nprobe = 5, .rerank_factor = rf});
+    EXPECT_EQ(a.ids, b.ids);
+    EXPECT_EQ(a.distances, b.distances);
+  }
+  std::vector<float> more(d.base.begin() + 5000 * kDim, d.base.end());
+  std::vector<int64_t> more_ids(d.ids.begin() + 5000, d.ids.end());
+  ASSERT_TRUE(
+      index->Add(MatrixView<const float>(more.data(), 3000, kDim), more_ids)
+          .ok());
+  ASSERT_TRUE(
+      (*loaded)
+          ->Add(MatrixView<const float>(more.data(), 3000, kDim), more_ids)
+          .ok());
+  auto a = RunSearch(*index, d.queries, kDim, {.k = 10, .nprobe = 5});
+  auto b = RunSearch(**loaded, d.queries, kDim, {.k = 10, .nprobe = 5});
+  EXPECT_EQ(a.ids, b.ids);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bits, IvfPqBitsTest, ::testing::Values(8, 4));
+
+TEST(IvfPqTest, CorruptFilesAreDataLoss) {
+  for (int bits : {8, 4}) {
+    IvfPqOptions o{.dim = 8,
+                   .nlist = 2,
+                   .pq_m = 4,
+                   .pq_bits = bits,
+                   .keep_raw_vectors = true};
+    auto made = MakeIndex(o);
+    ASSERT_TRUE(made.ok());
+    std::vector<float> x = ClusteredVectors(300, 8, 4, 5);
+    ASSERT_TRUE((*made)->Train(MatrixView<const float>(x.data(), 300, 8)).ok());
+    ASSERT_TRUE(
+        (*made)
+            ->Add(MatrixView<const float>(x.data(), 40, 8), SequentialIds(40))
+            .ok());
+    std::string bytes;
+    StringWriter w(&bytes);
+    ASSERT_TRUE((*made)->Save(w).ok());
+    for (size_t cut = 0; cut < bytes.size(); ++cut) {
+      MemoryReader r(std::string_view(bytes.data(), cut));
+      auto l = LoadIndex(r);
+      ASSERT_FALSE(l.ok()) << "truncated at " << cut;
+      EXPECT_EQ(l.status().code(), absl::StatusCode::kDataLoss)
+          << cut << ": " << l.status();
+    }
+    for (size_t pos = 0; pos < bytes.size(); pos += 5) {
+      std::string flipped = bytes;
+      flipped[pos] ^= static_cast<char>(1 << (pos % 8));
+      MemoryReader r(flipped);
+      EXPECT_FALSE(LoadIndex(r).ok())
+          << "bit flip at " << pos << " went unnoticed";
+    }
+  }
+}
+
+TEST(IvfPqTest, BadInput) {
+  EXPECT_EQ(
+      MakeIndex(IvfPqOptions{.dim = 30, .nlist = 4, .pq_m = 8}).status().code(),
+      absl::StatusCode::kInvalidArgument);  // 8 does not divide 30.
+  EXPECT_EQ(
+      MakeIndex(IvfPqOptions{.dim = 32, .nlist = 4, .pq_m = 8, .pq_bits = 6})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      MakeIndex(
+          IvfPqOptions{
+              .dim = 32, .nlist = 4, .pq_m = 8, .default_rerank_factor = 2})
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);  // Re-rank without raw vectors.
+  Data d;
+  auto index = BuildPq(d, 8, Metric::kL2, false, nullptr, 1000);
+  EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = 2})
+                .status.code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = -1})
+                .status.code(),
+            absl::StatusCode::kInvalidArgument);
+  // Too few points for the 256-entry codebooks: nothing changes.
+  auto small = MakeIndex(IvfPqOptions{.dim = kDim, .nlist = 4, .pq_m = kM});
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ(
+      (*small)->Train(MatrixView<const float>(d.base.data(), 100, kDim)).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE((*small)->info().trained);
+  // k larger than what is stored pads with -1.
+  auto r = RunSearch(*index, d.queries, kDim, {.k = 2000, .nprobe = kNlist});
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.ids[1000], -1);
+  EXPECT_NE(r.ids[999], -1);
+}
+
+TEST(IvfPqTest, FactoryStrings) {
+  struct Case {
+    const char* spec;
+    const char* description;
+  } good[] = {{"Flat", "Flat"},
+              {"IVF16,Flat", "IVF16,Flat"},
+              {"IVF16,PQ8", "IVF16,PQ8"},
+              {"IVF16,PQ8x8", "IVF16,PQ8"},
+              {"IVF16,PQ8x4fs", "IVF16,PQ8x4fs"},
+              {"IVF16,PQ8x4fs,Rerank", "IVF16,PQ8x4fs,Rerank"},
+              {"IVF16,PQ4,Rerank", "IVF16,PQ4,Rerank"}};
+  for (const Case& c : good) {
+    auto made = MakeIndex(c.spec, kDim);
+    ASSERT_TRUE(made.ok()) << c.spec << ": " << made.status();
+    EXPECT_EQ((*made)->info().description, c.description);
+  }
+  struct Bad {
+    const char* spec;
+    const char* token;
+  } bad[] = {{"IVF,PQ8", "IVF"},         {"IVF16,PQ", "PQ"},
+             {"IVF16,PQ8x5", "PQ8x5"},   {"IVF16,Flat,Rerank", "Rerank"},
+             {"IVF16,PQ8,Fast", "Fast"}, {"Flatt", "Flatt"},
+             {"IVF0,Flat", "IVF0"}};
+  for (const Bad& b : bad) {
+    auto made = MakeIndex(b.spec, kDim);
+    ASSERT_FALSE(made.ok()) << b.spec;
+    EXPECT_EQ(made.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(std::string(made.status().message()).find(b.token),
+              std::string::npos)
+        << b.spec << ": " << made.status();
+  }
+  // A well-formed string whose numbers do not fit the vectors.
+  EXPECT_EQ(MakeIndex("IVF16,PQ7", kDim).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// On real data: a 20,000-vector slice of the SIFT-like set, ground truth by
+// double-precision brute force on that slice.
+TEST(IvfRealDataTest, SiftSlice) {
+  auto ds = testing::LoadSharedDataset("sift-wallpapers-128-euclidean", 100);
+  if (!ds) GTEST_SKIP() << "dataset not present";
+  const int d = ds->dim;
+  const int64_t n = std::min<int64_t>(20000, ds->num_base());
+  std::vector<float> base(ds->base.begin(), ds->base.begin() + n * d);
+  std::vector<int64_t> ids = SequentialIds(n);
+  auto truth = BruteForce(base, ids, ds->queries, d, 10, Metric::kL2);
+  ThreadPool pool(2);
+  MatrixView<const float> bv(base.data(), n, d);
+  // Floors at nprobe 8 of 64 lists: IVF-Flat >= 0.90; IVF-PQ 16x4fs with
+  // re-rank of 10 x 10 candidates >= 0.85; IVF-PQ 16 (8-bit) alone >= 0.50.
+  const std::tuple<const char*, int, double> cases[] = {
+      {"IVF64,Flat", 0, 0.90},
+      {"IVF64,PQ16x4fs,Rerank", 10, 0.85},
+      {"IVF64,PQ16", 0, 0.50}};
+  for (auto [spec, rf, floor] : cases) {
+    auto made = MakeIndex(spec, d);
+    ASSERT_TRUE(made.ok());
+    ASSERT_TRUE((*made)->Train(bv, &pool).ok());
+    ASSERT_TRUE((*made)->Add(bv, ids, &pool).ok());
+    auto r = RunSearch(**made, ds->queries, d,
+                       {.k = 10, .nprobe = 8, .rerank_factor = rf}, &pool);
+    ASSERT_TRUE(r.status.ok()) << r.status;
+    const double recall = RecallAtK(truth.ids, 10, r.ids, 10, 10);
+    EXPECT_GE(recall, floor) << spec;
+    std::printf("%s nprobe 8 recall@10 %.3f\n", spec, recall);
+  }
+}
+
+}  // namespace
+}  // namespace vindex
