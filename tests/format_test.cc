@@ -1,0 +1,134 @@
+// The container format on its own: round trip, and hostile headers and
+// section lengths rejected before anything is allocated.
+#include "io/format.h"
+
+#include <cstring>
+
+#include "gtest/gtest.h"
+#include "vindex/index.h"
+
+namespace vindex::io {
+namespace {
+
+std::string WriteSample(uint32_t version = kFormatVersion) {
+  std::string bytes;
+  StringWriter sink(&bytes);
+  ContainerWriter w(sink);
+  FileHeader h;
+  h.version = version;
+  h.family = IndexFamily::kFlat;
+  h.dim = 3;
+  h.metric = Metric::kInnerProduct;
+  h.count = 7;
+  EXPECT_TRUE(w.WriteHeader(h).ok());
+  EXPECT_TRUE(w.WriteSection(kTagParams, "hello").ok());
+  EXPECT_TRUE(w.Finish().ok());
+  return bytes;
+}
+
+TEST(Format, RoundTrip) {
+  const std::string bytes = WriteSample();
+  MemoryReader r(bytes);
+  ContainerReader c(r);
+  auto h = c.ReadHeader();
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->dim, 3u);
+  EXPECT_EQ(h->metric, Metric::kInnerProduct);
+  EXPECT_EQ(h->count, 7u);
+  auto payload = c.ReadSection(kTagParams, 100);
+  ASSERT_TRUE(payload.ok());
+  EXPECT_EQ(*payload, "hello");
+  EXPECT_TRUE(c.ReadEnd().ok());
+}
+
+TEST(Format, NewerVersionIsFailedPrecondition) {
+  const std::string bytes = WriteSample(kFormatVersion + 1);
+  MemoryReader r(bytes);
+  auto loaded = LoadIndex(r);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(loaded.status().message().find("newer"), std::string::npos);
+}
+
+TEST(Format, WrongMagicIsDataLoss) {
+  std::string bytes = WriteSample();
+  bytes[0] = 'X';
+  MemoryReader r(bytes);
+  auto loaded = LoadIndex(r);
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(loaded.status().message().find("magic"), std::string::npos);
+}
+
+TEST(Format, HugeDeclaredLengthIsRejectedBeforeAllocating) {
+  std::string bytes = WriteSample();
+  // The first section's length field sits at header + 8.
+  const uint64_t huge = uint64_t{1} << 60;
+  std::memcpy(bytes.data() + kHeaderBytes + 8, &huge, 8);
+  MemoryReader r(bytes);
+  ContainerReader c(r);
+  ASSERT_TRUE(c.ReadHeader().ok());
+  auto payload = c.ReadSection(kTagParams, ~uint64_t{0});
+  EXPECT_EQ(payload.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(payload.status().message().find("remain"), std::string::npos);
+}
+
+TEST(Format, SectionLimitAndTagAreEnforced) {
+  const std::string bytes = WriteSample();
+  {
+    MemoryReader r(bytes);
+    ContainerReader c(r);
+    ASSERT_TRUE(c.ReadHeader().ok());
+    EXPECT_EQ(c.ReadSection(kTagParams, 2).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+  {
+    MemoryReader r(bytes);
+    ContainerReader c(r);
+    ASSERT_TRUE(c.ReadHeader().ok());
+    auto s = c.ReadSection(kTagVectors, 100).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_NE(s.message().find("VECS"), std::string::npos) << s;
+  }
+}
+
+TEST(Format, ByteCursorBoundsChecks) {
+  ByteBuilder b;
+  b.U32(5);
+  b.F32(1.5f);
+  ByteCursor c(b.bytes(), "params");
+  EXPECT_EQ(*c.U32(), 5u);
+  EXPECT_EQ(*c.F32(), 1.5f);
+  EXPECT_TRUE(c.ExpectEnd().ok());
+  EXPECT_EQ(c.U64().status().code(), absl::StatusCode::kDataLoss);
+}
+
+// A writer that fails after a byte budget: Save must report the failure.
+class FailingWriter : public Writer {
+ public:
+  explicit FailingWriter(size_t budget) : budget_(budget) {}
+  absl::Status Write(const void*, size_t size) override {
+    if (size > budget_) return absl::UnavailableError("disk full");
+    budget_ -= size;
+    return absl::OkStatus();
+  }
+
+ private:
+  size_t budget_;
+};
+
+TEST(Format, SaveReportsWriterFailureAtEveryOffset) {
+  auto index = MakeIndex("Flat", 2);
+  ASSERT_TRUE(index.ok());
+  std::vector<float> v = {1, 2, 3, 4};
+  ASSERT_TRUE(
+      (*index)->Add(MatrixView<const float>(v.data(), 2, 2), {1, 2}).ok());
+  std::string full;
+  StringWriter sw(&full);
+  ASSERT_TRUE((*index)->Save(sw).ok());
+  for (size_t budget = 0; budget < full.size(); ++budget) {
+    FailingWriter w(budget);
+    EXPECT_FALSE((*index)->Save(w).ok()) << budget;
+  }
+}
+
+}  // namespace
+}  // namespace vindex::io
