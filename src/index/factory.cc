@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "index/flat_index.h"
+#include "index/hnsw_index.h"
 #include "index/ivf_flat_index.h"
 #include "index/ivf_pq_index.h"
 #include "vindex/index.h"
@@ -133,7 +134,13 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
     if (!index.ok()) return index.status();
     return std::unique_ptr<Index>(std::move(*index));
   }
-  return absl::UnimplementedError("HNSW is not available in this build yet");
+  const auto& hnsw = std::get<HnswOptions>(spec);
+  if (hnsw.device == Device::kGpu) {
+    return absl::UnimplementedError("this build of vindex has no GPU HNSW index");
+  }
+  auto index = HnswIndex::Create(hnsw);
+  if (!index.ok()) return index.status();
+  return std::unique_ptr<Index>(std::move(*index));
 }
 
 absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory, int dim,
