@@ -71,6 +71,4 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path
   return LoadIndex(*reader);
 }
 
-int CudaDeviceCount() { return 0; }  // Replaced by the CUDA backend when built.
-
 }  // namespace vindex
