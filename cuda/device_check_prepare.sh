@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run HERE (the machine without a GPU) before a device check: builds the GPU
+# tests and the GPU bench with CUDA on, and packs them with the shared
+# libraries the device image may lack (Abseil, OpenBLAS, gfortran) into
+# .devcheck/bundle.tar.xz (ignored by git). Carry ".devcheck" with the run.
+#   bash cuda/device_check_prepare.sh [build-dir]      (default build-cuda)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build-cuda}"
+targets="vindex_gpu_bench gpu_select_k_test gpu_flat_index_test gpu_device_choice_test"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVINDEX_CUDA=ON \
+  -DVINDEX_BUILD_BENCH=OFF -DVINDEX_BUILD_EXAMPLES=OFF >/dev/null
+ninja -C "$build" -j2 $targets
+grep -qxF '/.devcheck/' .git/info/exclude 2>/dev/null || echo '/.devcheck/' >> .git/info/exclude
+rm -rf .devcheck && mkdir -p .devcheck/stage/bin .devcheck/stage/lib
+cp "$build/cuda/vindex_gpu_bench" .devcheck/stage/bin/
+for t in gpu_select_k_test gpu_flat_index_test gpu_device_choice_test; do
+  cp "$build/tests/$t" .devcheck/stage/bin/
+done
+# Non-system libraries only: glibc, libstdc++ and CUDA come from the device.
+for b in .devcheck/stage/bin/*; do ldd "$b"; done | awk '{print $3}' | grep '^/' | sort -u |
+  grep -E 'libabsl|libopenblas|libgfortran|libquadmath|libgtest|libgmock' |
+  while read -r lib; do cp -L "$lib" .devcheck/stage/lib/; done
+tar -C .devcheck/stage -cJf .devcheck/bundle.tar.xz .
+rm -rf .devcheck/stage
+ls -la .devcheck/bundle.tar.xz
+echo "carry [\".devcheck\"] and run: bash cuda/device_check.sh"
