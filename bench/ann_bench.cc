@@ -397,7 +397,9 @@ class VindexContender final : public Contender {
   std::string Build(const Dataset& ds, int) override {
     SetBlasThreads(1);
     MatrixView<const float> base(ds.base.data(), ds.n, ds.dim);
+    const double t0 = WallSeconds();
     auto st = index_->Train(base, &pool_);
+    train_s_ = WallSeconds() - t0;
     if (!st.ok()) return st.ToString();
     std::vector<int64_t> ids(ds.n);
     for (int64_t i = 0; i < ds.n; ++i) ids[i] = i;
@@ -407,6 +409,7 @@ class VindexContender final : public Contender {
   }
 
   uint64_t memory_bytes() const override { return index_->info().memory_bytes; }
+  double train_seconds() const override { return train_s_; }
 
   void UseThreads(int threads) override {
     SetBlasThreads(1);  // vindex runs BLAS on one thread per task.
@@ -435,6 +438,7 @@ class VindexContender final : public Contender {
   ThreadPool pool_;
   Executor* executor_ = nullptr;
   std::vector<float> distances_;
+  double train_s_ = -1;
 };
 
 // ------------------------------------------------------------- measurement
@@ -801,6 +805,14 @@ int Main(int argc, char** argv) {
         continue;
       }
       const uint64_t bytes = c->memory_bytes();
+      if (c->train_seconds() >= 0) {
+        std::cout << Pad(c->library(), kLibW, false) << " "
+                  << Pad(spec, kSpecW, false) << " build: train "
+                  << Fixed(c->train_seconds(), 2) << " s, add "
+                  << Fixed(build_s - c->train_seconds(), 2) << " s, "
+                  << Fixed(static_cast<double>(bytes) / ds.n, 1)
+                  << " bytes/vector\n";
+      }
       int last_rerank = -1;
       bool done_for_rerank = false;
       for (const Knobs& kn : SweepPoints(info, o)) {

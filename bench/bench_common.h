@@ -60,6 +60,9 @@ class Contender {
   // threads. Returns an empty string on success, else the error.
   virtual std::string Build(const Dataset& ds, int threads) = 0;
   virtual uint64_t memory_bytes() const = 0;
+  // Seconds the last Build spent training (the rest of it is adding);
+  // negative when the contender does not tell them apart.
+  virtual double train_seconds() const { return -1; }
   // Sets the threads the following searches use (1 = the calling thread).
   virtual void UseThreads(int threads) = 0;
   // Searches nq rows of `queries` (ds.dim floats each); writes nq x k ids.

@@ -13,6 +13,8 @@ namespace {
 
 // List entries scored per kernel call (the distance buffer stays in L1/L2).
 constexpr int64_t kScanChunk = 1024;
+// Bytes of the next probed list prefetched before scanning the current one.
+constexpr size_t kPrefetchBytes = 4096;
 
 }  // namespace
 
@@ -60,6 +62,16 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   for (int p = 0; p < ctx.nprobe; ++p) {
     const int64_t l = ctx.lists[p];
     if (l < 0) continue;
+    if (p + 1 < ctx.nprobe && ctx.lists[p + 1] >= 0) {
+      // Start fetching the head of the next list while this one is scanned,
+      // so its stream is already running when we get there.
+      const auto& next = lists().list(ctx.lists[p + 1]);
+      const size_t bytes =
+          std::min<size_t>(next.vectors.size() * sizeof(float), kPrefetchBytes);
+      const char* head = reinterpret_cast<const char*>(next.vectors.data());
+      for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch(head + off);
+    }
     const auto& list = lists().list(l);
     const int64_t n = static_cast<int64_t>(list.ids.size());
     const float* vecs = list.vectors.data();

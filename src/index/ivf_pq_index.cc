@@ -254,7 +254,16 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   for (int64_t i = 0; i < m * ksub; ++i) t2[i] *= factor;
 
   const bool rerank = ctx.rerank_factor > 0;
-  const int kk = rerank ? ctx.k * ctx.rerank_factor : ctx.k;
+  int kk = ctx.k;
+  if (rerank) {
+    // Never more candidates than the probed lists hold (and no overflow).
+    int64_t probed = 0;
+    for (int p = 0; p < ctx.nprobe; ++p) {
+      if (ctx.lists[p] >= 0) probed += lists().list_size(ctx.lists[p]);
+    }
+    kk = static_cast<int>(std::max<int64_t>(
+        ctx.k, std::min<int64_t>(int64_t{ctx.k} * ctx.rerank_factor, probed)));
+  }
   internal::TopK top(kk);
   for (int p = 0; p < ctx.nprobe; ++p) {
     const int64_t l = ctx.lists[p];
