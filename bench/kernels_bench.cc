@@ -14,11 +14,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/topk.h"
@@ -324,12 +326,17 @@ void RunSelect(const KernelTable& kt, const std::vector<float>& dist, int k,
 }
 
 // mode 0: heap, 1: buffer, 2: internal::TopK as built (kHeapMaxK decides).
+// order 0: random distances (few candidates pass the filter once the top-k
+// fills, as in a long scan); 1: decreasing distances (every candidate
+// enters, the worst case, as when many short lists are scanned).
 void BM_TopK(benchmark::State& state) {
   const int k = static_cast<int>(state.range(0));
   const int mode = static_cast<int>(state.range(1));
   const size_t n = static_cast<size_t>(state.range(2));
+  const int order = static_cast<int>(state.range(3));
   const KernelTable& kt = kernels::Active();
-  const std::vector<float> dist = RandomFloats(n, 11);
+  std::vector<float> dist = RandomFloats(n, 11);
+  if (order == 1) std::sort(dist.begin(), dist.end(), std::greater<float>());
   std::vector<uint32_t> scratch(kTopKBlock);
   std::vector<int64_t> ids(k);
   std::vector<float> out_d(k);
@@ -411,20 +418,26 @@ void RegisterAll() {
       ->Args({128, 1024, 784})
       ->Args({1024, 1024, 128})
       ->Unit(benchmark::kMicrosecond);
-  // nq x path(0 scan, 1 gemm) x threads, on 260k x 128.
-  auto* bf = benchmark::RegisterBenchmark("BM_BruteForce/nq_gemm_threads",
-                                          BM_BruteForce);
-  for (int threads : {1, 2}) {
-    for (int nq : {1, 2, 4, 8, 16, 32}) {
-      for (int g : {0, 1}) bf->Args({nq, g, threads});
+  // nq x path(0 scan, 1 gemm) x threads, on 260k x 128. One thread is timed
+  // by CPU time (robust to other load on the machine); two by wall time.
+  auto* bf1 = benchmark::RegisterBenchmark("BM_BruteForce/nq_gemm_threads",
+                                           BM_BruteForce);
+  auto* bf2 = benchmark::RegisterBenchmark("BM_BruteForce/nq_gemm_threads",
+                                           BM_BruteForce);
+  for (int nq : {1, 2, 4, 8, 16, 32}) {
+    for (int g : {0, 1}) {
+      bf1->Args({nq, g, 1});
+      bf2->Args({nq, g, 2});
     }
   }
-  bf->UseRealTime()->Unit(benchmark::kMillisecond);
-  // k x mode(0 heap, 1 buffer, 2 TopK as built) x candidates.
-  auto* tk = benchmark::RegisterBenchmark("BM_TopK/k_mode_n", BM_TopK);
-  for (int n : {1 << 20, 1 << 14}) {
+  bf1->Unit(benchmark::kMillisecond);
+  bf2->UseRealTime()->Unit(benchmark::kMillisecond);
+  // k x mode(0 heap, 1 buffer, 2 TopK as built) x candidates x order.
+  auto* tk = benchmark::RegisterBenchmark("BM_TopK/k_mode_n_order", BM_TopK);
+  for (auto [n, order] :
+       {std::pair{1 << 20, 0}, std::pair{1 << 14, 0}, std::pair{1 << 14, 1}}) {
     for (int k : {10, 100, 128, 256, 1000}) {
-      for (int mode : {0, 1, 2}) tk->Args({k, mode, n});
+      for (int mode : {0, 1, 2}) tk->Args({k, mode, n, order});
     }
   }
   tk->Unit(benchmark::kMicrosecond);
