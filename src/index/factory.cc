@@ -8,6 +8,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "index/flat_index.h"
+#include "index/gpu_factory.h"
+#include "index/hnsw_index.h"
 #include "index/ivf_flat_index.h"
 #include "index/ivf_pq_index.h"
 #include "vindex/index.h"
@@ -106,10 +108,15 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim, Metri
 
 absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
   if (const auto* o = std::get_if<FlatOptions>(&spec)) {
-    if (o->device == Device::kGpu) {
-      return absl::UnimplementedError("this build of vindex has no GPU Flat index");
+    // kGpu: the GPU index or its error; kAuto: the GPU when one is usable.
+    if (o->device == Device::kGpu) return internal::MakeGpuFlatIndex(*o);
+    if (o->device == Device::kAuto && CudaDeviceCount() > 0) {
+      auto gpu = internal::MakeGpuFlatIndex(*o);
+      if (gpu.ok()) return gpu;
     }
-    auto index = FlatIndex::Create(*o);
+    FlatOptions cpu = *o;
+    cpu.device = Device::kCpu;
+    auto index = FlatIndex::Create(cpu);
     if (!index.ok()) return index.status();
     return std::unique_ptr<Index>(std::move(*index));
   }
@@ -133,7 +140,13 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
     if (!index.ok()) return index.status();
     return std::unique_ptr<Index>(std::move(*index));
   }
-  return absl::UnimplementedError("HNSW is not available in this build yet");
+  const auto& hnsw = std::get<HnswOptions>(spec);
+  if (hnsw.device == Device::kGpu) {
+    return absl::UnimplementedError("this build of vindex has no GPU HNSW index");
+  }
+  auto index = HnswIndex::Create(hnsw);
+  if (!index.ok()) return index.status();
+  return std::unique_ptr<Index>(std::move(*index));
 }
 
 absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory, int dim,

@@ -11,6 +11,7 @@
 #include "core/absl_compat.h"
 #include "core/status_macros.h"
 #include "index/flat_index.h"
+#include "index/hnsw_index.h"
 #include "index/ivf_flat_index.h"
 #include "index/ivf_pq_index.h"
 #include "io/format.h"
@@ -29,7 +30,7 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
     case IndexFamily::kIvfPq:
       return IvfPqIndex::Load(header, container);
     case IndexFamily::kHnsw:
-      break;
+      return HnswIndex::Load(header, container);
   }
   return absl::UnimplementedError(absl::StrCat(
       "this build cannot load ", internal::Sv(IndexFamilyName(header.family)), " indexes"));
@@ -75,7 +76,5 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path
   VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader, FileReader::Open(path));
   return LoadIndex(*reader);
 }
-
-int CudaDeviceCount() { return 0; }  // Replaced by the CUDA backend when built.
 
 }  // namespace vindex

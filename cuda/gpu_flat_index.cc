@@ -1,0 +1,465 @@
+#include "gpu_flat_index.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+#include "core/metric_space.h"
+#include "core/row_mask.h"
+#include "core/status_macros.h"
+#include "core/validate.h"
+#include "cuda_status.h"
+#include "index/brute_force.h"
+#include "index/gpu_factory.h"
+#include "io/format.h"
+#include "linalg/gemm.h"
+#include "select_k.h"
+
+namespace vindex::cuda {
+namespace {
+
+// Query rows per SGEMM tile.
+constexpr int64_t kQueryTile = 2048;
+// Bytes of one distance tile (query tile x vector tile floats): a fraction of
+// the memory cap, within [64 MiB, 1 GiB].
+uint64_t DistanceTileBytes(const DeviceAllocator& a) {
+  return std::clamp<uint64_t>(a.cap() / 8, uint64_t{64} << 20,
+                              uint64_t{1} << 30);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GpuFlatIndex>> GpuFlatIndex::Create(
+    const FlatOptions& options) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckDimMetric(options.dim, options.metric));
+  if (DeviceCount() == 0) {
+    return absl::FailedPreconditionError(
+        "no usable GPU (vindex::CudaDeviceCount() == 0); use Device::kCpu or "
+        "Device::kAuto");
+  }
+  VINDEX_ASSIGN_OR_RETURN(GpuContext * ctx, GpuContext::Default(0));
+  FlatOptions o = options;
+  o.device = Device::kGpu;
+  return std::unique_ptr<GpuFlatIndex>(new GpuFlatIndex(o, ctx));
+}
+
+IndexInfo GpuFlatIndex::info() const {
+  std::shared_lock lock(mu_);
+  IndexInfo info;
+  info.family = IndexFamily::kFlat;
+  info.device = Device::kGpu;
+  info.metric = options_.metric;
+  info.dim = options_.dim;
+  info.size = static_cast<int64_t>(ids_.size());
+  info.trained = true;
+  info.memory_bytes = vectors_.capacity() * sizeof(float) +
+                      sq_norms_.capacity() * sizeof(float) +
+                      ids_.capacity() * sizeof(int64_t) +
+                      row_of_.capacity() * (sizeof(int64_t) * 2 + 1) +
+                      d_vectors_.size() + d_norms_.size();
+  info.description = "Flat";
+  return info;
+}
+
+Capabilities GpuFlatIndex::capabilities() const {
+  return Capabilities{.needs_training = false,
+                      .remove = true,
+                      .get_vectors = true,
+                      .filter = true,
+                      .add_during_search = true};
+}
+
+absl::Status GpuFlatIndex::Train(MatrixView<const float> samples, Executor*) {
+  return internal::CheckMatrix(samples, options_.dim, "training vector",
+                               /*allow_empty=*/true);
+}
+
+absl::Status GpuFlatIndex::Add(MatrixView<const float> vectors,
+                               absl::Span<const int64_t> ids, Executor*) {
+  VINDEX_RETURN_IF_ERROR(
+      internal::CheckMatrix(vectors, options_.dim, "vector"));
+  VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
+  const bool cosine = options_.metric == Metric::kCosine;
+  const int64_t d = options_.dim;
+  std::vector<float> rows;
+  std::vector<float> norms;
+  try {
+    norms.resize(vectors.rows);
+    VINDEX_RETURN_IF_ERROR(
+        internal::CopyRows(vectors, cosine, &rows, "vector"));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory copying vectors");
+  }
+  linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
+
+  std::unique_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (row_of_.contains(id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("id ", id, " is already in the index"));
+    }
+  }
+  const int64_t old_rows = static_cast<int64_t>(ids_.size());
+  const int64_t new_rows = old_rows + vectors.rows;
+  if (new_rows >= (int64_t{1} << 31) - 1) {
+    return absl::InvalidArgumentError(
+        "a GPU Flat index holds at most 2^31 - 2 vectors");
+  }
+  try {
+    vectors_.reserve(vectors_.size() + rows.size());
+    sq_norms_.reserve(sq_norms_.size() + norms.size());
+    ids_.reserve(ids_.size() + ids.size());
+    row_of_.reserve(row_of_.size() + ids.size());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory growing the index");
+  }
+  {
+    // Device first: on failure nothing visible has changed.
+    std::lock_guard<std::mutex> gpu_lock(ctx_->mu());
+    VINDEX_RETURN_IF_ERROR(ctx_->Activate());
+    DeviceBuffer grown_vectors, grown_norms;
+    const bool grow = new_rows > capacity_;
+    int64_t new_capacity = capacity_;
+    if (grow) {
+      new_capacity = std::max<int64_t>({new_rows, 2 * capacity_, 1024});
+      new_capacity = std::min<int64_t>(new_capacity, (int64_t{1} << 31) - 2);
+      VINDEX_ASSIGN_OR_RETURN(
+          grown_vectors,
+          ctx_->allocator().Allocate(new_capacity * d * sizeof(float)));
+      VINDEX_ASSIGN_OR_RETURN(grown_norms, ctx_->allocator().Allocate(
+                                               new_capacity * sizeof(float)));
+      if (old_rows > 0) {
+        VINDEX_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+            grown_vectors.get(), d_vectors_.get(), old_rows * d * sizeof(float),
+            cudaMemcpyDeviceToDevice, ctx_->stream()));
+        VINDEX_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+            grown_norms.get(), d_norms_.get(), old_rows * sizeof(float),
+            cudaMemcpyDeviceToDevice, ctx_->stream()));
+      }
+    }
+    float* dv = grow ? grown_vectors.as<float>() : d_vectors_.as<float>();
+    float* dn = grow ? grown_norms.as<float>() : d_norms_.as<float>();
+    VINDEX_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+        dv + old_rows * d, rows.data(), rows.size() * sizeof(float),
+        cudaMemcpyHostToDevice, ctx_->stream()));
+    VINDEX_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+        dn + old_rows, norms.data(), norms.size() * sizeof(float),
+        cudaMemcpyHostToDevice, ctx_->stream()));
+    VINDEX_RETURN_IF_ERROR(ctx_->Synchronize());
+    if (grow) {
+      d_vectors_ = std::move(grown_vectors);
+      d_norms_ = std::move(grown_norms);
+      capacity_ = new_capacity;
+    }
+  }
+  // Nothing below allocates, so the index cannot be left half-updated.
+  vectors_.insert(vectors_.end(), rows.begin(), rows.end());
+  sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ids_.push_back(ids[i]);
+    row_of_.emplace(ids[i], old_rows + static_cast<int64_t>(i));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GpuFlatIndex::Search(MatrixView<const float> queries,
+                                  const SearchParams& params, SearchOutput out,
+                                  Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(
+      internal::CheckSearch(queries, params, out, options_.dim));
+  const Metric metric = options_.metric;
+  const int k = params.k;
+  std::vector<float> q;
+  try {
+    VINDEX_RETURN_IF_ERROR(
+        internal::CopyRows(queries, metric == Metric::kCosine, &q, "query"));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory copying queries");
+  }
+  std::shared_lock lock(mu_);
+  if (params.filter != nullptr && ids_.empty()) {
+    return absl::FailedPreconditionError(
+        "search with a filter on an empty index");
+  }
+  internal::RowMask mask;
+  if (params.filter != nullptr) {
+    mask = internal::BuildRowMask(*params.filter, ids_, row_of_);
+  }
+  const int64_t nq = queries.rows;
+  if (ids_.empty()) {
+    for (int64_t i = 0; i < nq; ++i) {
+      for (int j = 0; j < k; ++j) {
+        out.ids.at(i, j) = -1;
+        out.distances.at(i, j) = internal::MissingDistance(metric);
+      }
+    }
+    return absl::OkStatus();
+  }
+  const internal::Score score = metric == Metric::kL2
+                                    ? internal::Score::kL2
+                                    : internal::Score::kNegativeInnerProduct;
+  if (k > internal::kGpuSelectMaxK) {
+    // Beyond the GPU k-selection: the CPU exact search over the host mirror.
+    internal::BruteForceRows rows;
+    rows.data = vectors_.data();
+    rows.rows = static_cast<int64_t>(ids_.size());
+    rows.dim = options_.dim;
+    rows.stride = options_.dim;
+    rows.sq_norms = sq_norms_.data();
+    rows.ids = ids_.data();
+    rows.mask = params.filter != nullptr ? &mask : nullptr;
+    internal::BruteForceOutput bout{out.ids.data, out.ids.row_stride(),
+                                    out.distances.data,
+                                    out.distances.row_stride()};
+    internal::BruteForceKnn(rows, score,
+                            MatrixView<const float>(q.data(), nq, options_.dim),
+                            k, bout, executor);
+  } else {
+    VINDEX_RETURN_IF_ERROR(SearchDevice(
+        q.data(), nq, k, params.filter != nullptr ? mask.words() : nullptr,
+        out.ids.data, out.ids.row_stride(), out.distances.data,
+        out.distances.row_stride()));
+  }
+  for (int64_t i = 0; i < nq; ++i) {
+    internal::ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), k);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
+                                        const uint64_t* mask_words,
+                                        int64_t* out_ids, int64_t ids_stride,
+                                        float* out_scores,
+                                        int64_t scores_stride) const {
+  const int64_t n = static_cast<int64_t>(ids_.size());
+  const int64_t d = options_.dim;
+  const bool l2 = options_.metric == Metric::kL2;
+  const bool radix = UseRadix(internal::GpuSelectAlgo::kAuto, k);
+  std::vector<float> qnorms(nq, 0.0f);
+  if (l2) linalg::RowSquaredNorms(q, nq, d, d, qnorms.data());
+
+  std::lock_guard<std::mutex> gpu_lock(ctx_->mu());
+  VINDEX_RETURN_IF_ERROR(ctx_->Activate());
+  DeviceAllocator& alloc = ctx_->allocator();
+  const int64_t qt = std::min(nq, kQueryTile);
+  int64_t nt = static_cast<int64_t>(DistanceTileBytes(alloc) /
+                                    (static_cast<uint64_t>(qt) * 4));
+  nt = std::clamp<int64_t>(nt / 128 * 128, 128, n);
+  const int64_t ntiles = (n + nt - 1) / nt;
+  // Chunks per tile are fixed by the largest query tile; smaller tiles
+  // (the last) leave their unused candidate slots at id -1.
+  const int64_t chunk = ChooseChunk(*ctx_, qt, nt, k, radix);
+  const int64_t chunks_per_tile = (nt + chunk - 1) / chunk;
+  const int64_t width = ntiles * chunks_per_tile * k;
+
+  VINDEX_ASSIGN_OR_RETURN(DeviceBuffer d_q,
+                          alloc.Allocate(qt * d * sizeof(float)));
+  VINDEX_ASSIGN_OR_RETURN(DeviceBuffer d_tile,
+                          alloc.Allocate(qt * nt * sizeof(float)));
+  VINDEX_ASSIGN_OR_RETURN(DeviceBuffer cand_dist,
+                          alloc.Allocate(qt * width * sizeof(float)));
+  VINDEX_ASSIGN_OR_RETURN(DeviceBuffer cand_idx,
+                          alloc.Allocate(qt * width * sizeof(int32_t)));
+  VINDEX_ASSIGN_OR_RETURN(DeviceBuffer out_dist,
+                          alloc.Allocate(qt * k * sizeof(float)));
+  VINDEX_ASSIGN_OR_RETURN(DeviceBuffer out_idx,
+                          alloc.Allocate(qt * k * sizeof(int32_t)));
+  DeviceBuffer d_mask;
+  if (mask_words != nullptr) {
+    const size_t words = static_cast<size_t>((n + 63) / 64);
+    VINDEX_ASSIGN_OR_RETURN(d_mask, alloc.Allocate(words * sizeof(uint64_t)));
+    VINDEX_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(d_mask.get(), mask_words, words * sizeof(uint64_t),
+                        cudaMemcpyHostToDevice, ctx_->stream()));
+  }
+  std::vector<int32_t> h_idx(qt * k);
+  std::vector<float> h_dist(qt * k);
+  // L2: the GEMM gives -2 q.x and the selection adds ||x||^2; ||q||^2 is
+  // added on the host. Inner product and cosine: -q.x.
+  const float alpha = l2 ? -2.0f : -1.0f;
+  const float beta = 0.0f;
+  for (int64_t q0 = 0; q0 < nq; q0 += qt) {
+    const int64_t m = std::min(qt, nq - q0);
+    VINDEX_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(d_q.get(), q + q0 * d, m * d * sizeof(float),
+                        cudaMemcpyHostToDevice, ctx_->stream()));
+    VINDEX_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(
+        cand_idx.get(), 0xff, m * width * sizeof(int32_t), ctx_->stream()));
+    for (int64_t t = 0; t < ntiles; ++t) {
+      const int64_t x0 = t * nt;
+      const int64_t len = std::min(nt, n - x0);
+      // Row-major D (m x len) = Q (m x d) . X_tile^T, as column-major
+      // D^T (len x m) = X_tile (len x d, op T of its d x len view) . Q^T.
+      VINDEX_CUBLAS_RETURN_IF_ERROR(cublasSgemm(
+          ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(len),
+          static_cast<int>(m), static_cast<int>(d), &alpha,
+          d_vectors_.as<float>() + x0 * d, static_cast<int>(d), d_q.as<float>(),
+          static_cast<int>(d), &beta, d_tile.as<float>(),
+          static_cast<int>(len)));
+      SelectKArgs args;
+      args.dist = d_tile.as<float>();
+      args.rows = m;
+      args.cols = len;
+      args.ld = len;
+      args.col_bias = l2 ? d_norms_.as<float>() + x0 : nullptr;
+      args.col_mask = d_mask.as<uint64_t>();
+      args.col_offset = x0;
+      args.chunk = chunk;
+      args.k = k;
+      args.out_dist = cand_dist.as<float>() + t * chunks_per_tile * k;
+      args.out_idx = cand_idx.as<int32_t>() + t * chunks_per_tile * k;
+      args.out_ld = width;
+      VINDEX_RETURN_IF_ERROR(LaunchSelectPass(*ctx_, args, radix));
+    }
+    const float* res_dist = cand_dist.as<float>();
+    const int32_t* res_idx = cand_idx.as<int32_t>();
+    if (width != k) {
+      SelectKArgs merge;
+      merge.dist = cand_dist.as<float>();
+      merge.rows = m;
+      merge.cols = width;
+      merge.ld = width;
+      merge.in_idx = cand_idx.as<int32_t>();
+      merge.chunk = width;
+      merge.k = k;
+      merge.out_dist = out_dist.as<float>();
+      merge.out_idx = out_idx.as<int32_t>();
+      merge.out_ld = k;
+      VINDEX_RETURN_IF_ERROR(LaunchSelectPass(*ctx_, merge, radix));
+      res_dist = out_dist.as<float>();
+      res_idx = out_idx.as<int32_t>();
+    }
+    VINDEX_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(h_idx.data(), res_idx, m * k * sizeof(int32_t),
+                        cudaMemcpyDeviceToHost, ctx_->stream()));
+    VINDEX_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(h_dist.data(), res_dist, m * k * sizeof(float),
+                        cudaMemcpyDeviceToHost, ctx_->stream()));
+    VINDEX_RETURN_IF_ERROR(ctx_->Synchronize());
+    for (int64_t i = 0; i < m; ++i) {
+      int64_t* ids_row = out_ids + (q0 + i) * ids_stride;
+      float* score_row = out_scores + (q0 + i) * scores_stride;
+      for (int j = 0; j < k; ++j) {
+        const int32_t row = h_idx[i * k + j];
+        if (row < 0 || row >= n) {
+          ids_row[j] = -1;
+          score_row[j] = std::numeric_limits<float>::infinity();
+        } else {
+          ids_row[j] = ids_[row];
+          score_row[j] = h_dist[i * k + j] + qnorms[q0 + i];
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GpuFlatIndex::Remove(absl::Span<const int64_t> ids) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
+  std::unique_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (!row_of_.contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  // Plan the moves (last row into each hole) on copies, apply them on the
+  // device, and only then commit the host state.
+  std::vector<int64_t> new_ids;
+  absl::flat_hash_map<int64_t, int64_t> new_row_of;
+  std::vector<std::pair<int64_t, int64_t>> moves;  // (to, from)
+  try {
+    new_ids = ids_;
+    new_row_of = row_of_;
+    moves.reserve(ids.size());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory removing vectors");
+  }
+  for (int64_t id : ids) {
+    auto it = new_row_of.find(id);
+    const int64_t row = it->second;
+    new_row_of.erase(it);
+    const int64_t last = static_cast<int64_t>(new_ids.size()) - 1;
+    if (row != last) {
+      moves.emplace_back(row, last);
+      new_ids[row] = new_ids[last];
+      new_row_of[new_ids[row]] = row;
+    }
+    new_ids.pop_back();
+  }
+  const int64_t d = options_.dim;
+  if (!moves.empty()) {
+    std::lock_guard<std::mutex> gpu_lock(ctx_->mu());
+    VINDEX_RETURN_IF_ERROR(ctx_->Activate());
+    for (const auto& [to, from] : moves) {
+      VINDEX_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+          d_vectors_.as<float>() + to * d, d_vectors_.as<float>() + from * d,
+          d * sizeof(float), cudaMemcpyDeviceToDevice, ctx_->stream()));
+      VINDEX_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(
+          d_norms_.as<float>() + to, d_norms_.as<float>() + from, sizeof(float),
+          cudaMemcpyDeviceToDevice, ctx_->stream()));
+    }
+    VINDEX_RETURN_IF_ERROR(ctx_->Synchronize());
+  }
+  for (const auto& [to, from] : moves) {
+    std::memcpy(vectors_.data() + to * d, vectors_.data() + from * d,
+                d * sizeof(float));
+    sq_norms_[to] = sq_norms_[from];
+  }
+  vectors_.resize(new_ids.size() * d);
+  sq_norms_.resize(new_ids.size());
+  ids_.swap(new_ids);
+  row_of_.swap(new_row_of);
+  return absl::OkStatus();
+}
+
+absl::Status GpuFlatIndex::GetVectors(absl::Span<const int64_t> ids,
+                                      MatrixView<float> out) const {
+  if (out.rows != static_cast<int64_t>(ids.size()) ||
+      out.cols != options_.dim || (out.data == nullptr && !ids.empty()) ||
+      out.row_stride() < out.cols) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "GetVectors output must be ", ids.size(), " x ", options_.dim));
+  }
+  std::shared_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (!row_of_.contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  const int64_t d = options_.dim;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int64_t row = row_of_.at(ids[i]);
+    std::memcpy(out.row(i), vectors_.data() + row * d, d * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GpuFlatIndex::Save(Writer& writer) const {
+  // The CPU Flat format: a saved GPU index loads as a CPU FlatIndex.
+  std::shared_lock lock(mu_);
+  io::ContainerWriter w(writer);
+  io::FileHeader h;
+  h.family = IndexFamily::kFlat;
+  h.dim = static_cast<uint32_t>(options_.dim);
+  h.metric = options_.metric;
+  h.count = ids_.size();
+  VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
+  VINDEX_RETURN_IF_ERROR(
+      w.BeginSection(io::kTagIds, ids_.size() * sizeof(int64_t)));
+  VINDEX_RETURN_IF_ERROR(
+      w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  VINDEX_RETURN_IF_ERROR(
+      w.BeginSection(io::kTagVectors, vectors_.size() * sizeof(float)));
+  VINDEX_RETURN_IF_ERROR(
+      w.WritePayload(vectors_.data(), vectors_.size() * sizeof(float)));
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  return w.Finish();
+}
+
+}  // namespace vindex::cuda

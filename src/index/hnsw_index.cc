@@ -1,0 +1,1196 @@
+#include "index/hnsw_index.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "core/metric_space.h"
+#include "core/parallel.h"
+#include "core/row_mask.h"
+#include "core/status_macros.h"
+#include "core/topk.h"
+#include "core/validate.h"
+#include "core/visited_set.h"
+#include "kernels/kernels.h"
+#include "kernels/sq_kernels.h"
+
+namespace vindex {
+namespace {
+
+constexpr uint64_t kNoEntry = ~uint64_t{0};
+constexpr uint32_t kFreeEpoch = std::numeric_limits<uint32_t>::max();
+constexpr int kMaxLevel = 30;
+constexpr int kMaxM = 256;
+constexpr size_t kBlockAlign = 16;
+
+inline uint64_t PackEntry(int level, uint32_t slot) {
+  return (static_cast<uint64_t>(level) << 32) | slot;
+}
+
+// Link words are read while other threads insert, so every access that can
+// overlap a writer is atomic. Nothing else is published through them (vector
+// data is written under the exclusive lock), so relaxed order suffices; on
+// x86 these are plain moves.
+inline uint32_t LoadLink(const uint32_t* p) {
+  return std::atomic_ref<uint32_t>(*const_cast<uint32_t*>(p))
+      .load(std::memory_order_relaxed);
+}
+inline void StoreLink(uint32_t* p, uint32_t v) {
+  std::atomic_ref<uint32_t>(*p).store(v, std::memory_order_relaxed);
+}
+
+inline void Prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
+inline void PrefetchBytes(const char* p, size_t bytes) {
+  for (size_t o = 0; o < bytes; o += 64) Prefetch(p + o);
+}
+
+inline size_t RoundUp(size_t x, size_t a) { return (x + a - 1) / a * a; }
+
+inline bool ByDistance(const auto& a, const auto& b) {
+  return a.d < b.d || (a.d == b.d && a.slot < b.slot);
+}
+
+}  // namespace
+
+// Per-query (or per-insert) scratch, from scratch_.
+struct HnswIndex::Scratch {
+  internal::VisitedSet visited;
+  std::vector<Candidate> candidates;  // Min-heap by d.
+  std::vector<Candidate> results;     // Max-heap by d, at most ef.
+  std::vector<uint32_t> batch;        // Unvisited neighbours of one node.
+  std::vector<Candidate> select;      // Neighbour selection of an insert.
+  std::vector<Candidate> prune;       // Pruning a full list in Connect.
+  std::vector<uint8_t> qcode;         // Quantized query.
+  internal::TopK top;
+};
+
+// Float vectors at base + slot * stride.
+class HnswIndex::FloatSpace {
+ public:
+  FloatSpace(const HnswIndex& index, const float* q, const char* base,
+             size_t stride)
+      : q_(q),
+        base_(base),
+        stride_(stride),
+        dim_(index.dim_),
+        ip_(index.options_.metric != Metric::kL2),
+        fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr) {}
+  float Dist(uint32_t slot) const {
+    const float v =
+        fn_(q_, reinterpret_cast<const float*>(base_ + slot * stride_), dim_);
+    return ip_ ? -v : v;
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_ * sizeof(float); }
+
+ private:
+  const float* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  bool ip_;
+  float (*fn_)(const float*, const float*, size_t);
+};
+
+// SQ8 codes in the level-0 blocks; squared L2 between codes (L2 and cosine).
+class HnswIndex::Sq8L2Space {
+ public:
+  Sq8L2Space(const HnswIndex& index, const uint8_t* qcode)
+      : q_(qcode),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        dim_(index.dim_),
+        fn_(kernels::sq::Active().l2_sqr_u8) {}
+  float Dist(uint32_t slot) const {
+    return static_cast<float>(fn_(
+        q_, reinterpret_cast<const uint8_t*>(base_ + slot * stride_), dim_));
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_; }
+
+ private:
+  const uint8_t* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
+};
+
+// SQ8 codes; negative inner product of the query's own 8-bit code with the
+// node code (see ScalarQuantizer8::EncodeQueryForIp).
+class HnswIndex::Sq8IpSpace {
+ public:
+  Sq8IpSpace(const HnswIndex& index, const uint8_t* qcode, float lo,
+             float scale)
+      : q_(qcode),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        dim_(index.dim_),
+        sum_offset_(RoundUp(index.dim_, 4)),
+        lo_(lo),
+        scale_(scale),
+        fn_(kernels::sq::Active().dot_u8) {}
+  float Dist(uint32_t slot) const {
+    const char* b = base_ + slot * stride_;
+    uint32_t sum;
+    std::memcpy(&sum, b + sum_offset_, sizeof(sum));
+    const uint32_t dot = fn_(q_, reinterpret_cast<const uint8_t*>(b), dim_);
+    return -(lo_ * static_cast<float>(sum) + scale_ * static_cast<float>(dot));
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_; }
+
+ private:
+  const uint8_t* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  size_t sum_offset_;
+  float lo_;
+  float scale_;
+  uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
+};
+
+struct HnswIndex::AdmitAll {
+  bool operator()(uint32_t) const { return true; }
+};
+
+// Visible (published, not free) and, when a mask is given, allowed.
+struct HnswIndex::AdmitVisible {
+  const uint32_t* epochs;
+  uint32_t snapshot;
+  const internal::RowMask* mask;
+  bool operator()(uint32_t slot) const {
+    return epochs[slot] <= snapshot && (mask == nullptr || mask->Test(slot));
+  }
+};
+
+absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(
+    const HnswOptions& options) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckDimMetric(options.dim, options.metric));
+  if (options.device == Device::kGpu) {
+    return absl::InvalidArgumentError("HnswIndex is a CPU index");
+  }
+  if (options.m < 2 || options.m > kMaxM) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HNSW m must be in [2, ", kMaxM, "], got ", options.m));
+  }
+  if (options.ef_construction < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HNSW ef_construction must be >= 1, got ", options.ef_construction));
+  }
+  if (options.default_ef < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HNSW default_ef must be >= 1, got ", options.default_ef));
+  }
+  switch (options.traversal) {
+    case HnswOptions::Traversal::kFloat:
+      break;
+    case HnswOptions::Traversal::kSq8:
+      if (static_cast<size_t>(options.dim) > kernels::kSqMaxDim) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("HNSW SQ8 traversal needs dim <= ", kernels::kSqMaxDim,
+                         ", got ", options.dim));
+      }
+      break;
+    case HnswOptions::Traversal::kFp16:
+      return absl::UnimplementedError(
+          "HNSW FP16 traversal is not implemented; use SQ8");
+    default:
+      return absl::InvalidArgumentError("unknown HNSW traversal");
+  }
+  HnswOptions o = options;
+  o.device = Device::kCpu;
+  return std::unique_ptr<HnswIndex>(new HnswIndex(o));
+}
+
+HnswIndex::HnswIndex(const HnswOptions& options)
+    : options_(options),
+      dim_(options.dim),
+      m_(options.m),
+      m0_(2 * options.m),
+      level_mult_(1.0 / std::log(static_cast<double>(options.m))),
+      quantized_(options.traversal == HnswOptions::Traversal::kSq8),
+      entry_(kNoEntry) {
+  payload_bytes_ =
+      quantized_ ? RoundUp(dim_, 4) + sizeof(uint32_t) : dim_ * sizeof(float);
+  block_bytes_ =
+      RoundUp(payload_bytes_ + sizeof(uint32_t) * (1 + m0_), kBlockAlign);
+}
+
+HnswIndex::~HnswIndex() { std::free(level0_); }
+
+uint32_t* HnswIndex::Links(uint32_t slot, int level) const {
+  if (level == 0)
+    return reinterpret_cast<uint32_t*>(Block(slot) + payload_bytes_);
+  return upper_[slot].get() + static_cast<size_t>(level - 1) * (1 + m_);
+}
+
+const float* HnswIndex::FullVector(uint32_t slot) const {
+  if (quantized_) return full_.data() + size_t{slot} * dim_;
+  return reinterpret_cast<const float*>(Block(slot));
+}
+
+float HnswIndex::Distance(const float* a, const float* b) const {
+  const kernels::KernelTable& kt = kernels::Active();
+  if (options_.metric == Metric::kL2) return kt.l2_sqr(a, b, dim_);
+  return -kt.inner_product(a, b, dim_);
+}
+
+void HnswIndex::LockNode(uint32_t slot) const {
+  std::atomic_ref<uint8_t> lock(locks_[slot]);
+  while (lock.exchange(1, std::memory_order_acquire) != 0) {
+    int spins = 0;
+    while (lock.load(std::memory_order_relaxed) != 0) {
+      if (++spins > 64) std::this_thread::yield();
+    }
+  }
+}
+
+void HnswIndex::UnlockNode(uint32_t slot) const {
+  std::atomic_ref<uint8_t>(locks_[slot]).store(0, std::memory_order_release);
+}
+
+void HnswIndex::Grow(uint32_t slots) {
+  if (slots <= capacity_) return;
+  uint64_t cap = std::max<uint64_t>({slots, uint64_t{capacity_} * 3 / 2, 64});
+  cap = std::min<uint64_t>(cap, std::numeric_limits<uint32_t>::max() - 1);
+  const size_t bytes = RoundUp(cap * block_bytes_, 64);
+  char* fresh = static_cast<char*>(std::aligned_alloc(64, bytes));
+  if (fresh == nullptr) throw std::bad_alloc();
+  try {
+    if (quantized_) full_.resize(cap * dim_);
+    ids_.resize(cap, -1);
+    levels_.resize(cap, 0);
+    upper_.resize(cap);
+    epochs_.resize(cap, kFreeEpoch);
+    locks_.resize(cap, 0);
+  } catch (...) {
+    std::free(fresh);
+    throw;
+  }
+  if (level0_ != nullptr)
+    std::memcpy(fresh, level0_, size_t{num_slots_} * block_bytes_);
+  std::memset(fresh + size_t{num_slots_} * block_bytes_, 0,
+              bytes - size_t{num_slots_} * block_bytes_);
+  std::free(level0_);
+  level0_ = fresh;
+  capacity_ = static_cast<uint32_t>(cap);
+}
+
+int HnswIndex::DrawLevel(uint64_t counter) const {
+  // splitmix64 of (seed, counter): reproducible and independent of threads.
+  uint64_t z = options_.seed + (counter + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  const double u = (static_cast<double>(z >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]
+  const double level = -std::log(u) * level_mult_;
+  return level >= kMaxLevel ? kMaxLevel : static_cast<int>(level);
+}
+
+void HnswIndex::WritePayload(uint32_t slot, const float* v) {
+  char* b = Block(slot);
+  if (!quantized_) {
+    std::memcpy(b, v, dim_ * sizeof(float));
+    return;
+  }
+  std::memcpy(full_.data() + size_t{slot} * dim_, v, dim_ * sizeof(float));
+  uint8_t* code = reinterpret_cast<uint8_t*>(b);
+  sq_.Encode(v, code);
+  const uint32_t sum = internal::ScalarQuantizer8::CodeSum(code, dim_);
+  std::memcpy(b + RoundUp(dim_, 4), &sum, sizeof(sum));
+}
+
+template <typename Space>
+uint32_t HnswIndex::GreedyDescend(const Space& space, uint32_t ep, float* d_ep,
+                                  int from_level, int to_level) const {
+  float best = *d_ep;
+  for (int level = from_level; level > to_level; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const uint32_t* list = Links(ep, level);
+      const uint32_t n = std::min<uint32_t>(LoadLink(list), m_);
+      for (uint32_t i = 0; i < n; ++i)
+        Prefetch(space.Data(LoadLink(list + 1 + i)));
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t x = LoadLink(list + 1 + i);
+        const float d = space.Dist(x);
+        if (d < best) {
+          best = d;
+          ep = x;
+          changed = true;
+        }
+      }
+    }
+  }
+  *d_ep = best;
+  return ep;
+}
+
+template <typename Space, typename Admit>
+void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
+                            int level, int ef, const Admit& admit,
+                            Scratch& s) const {
+  const auto min_first = [](const Candidate& a, const Candidate& b) {
+    return a.d > b.d;
+  };
+  const auto max_first = [](const Candidate& a, const Candidate& b) {
+    return a.d < b.d;
+  };
+  auto& cand = s.candidates;
+  auto& res = s.results;
+  cand.clear();
+  res.clear();
+  s.visited.Reset(num_slots_);
+  s.visited.Mark(ep);
+  if (s.batch.size() < static_cast<size_t>(m0_)) s.batch.resize(m0_);
+  float bound = std::numeric_limits<float>::infinity();
+  cand.push_back({d_ep, ep});
+  if (admit(ep)) {
+    res.push_back({d_ep, ep});
+    if (ef == 1) bound = d_ep;
+  }
+  const size_t ef_size = static_cast<size_t>(ef);
+  const size_t cap = static_cast<size_t>(Capacity(level));
+  const size_t bytes = space.bytes();
+  uint32_t* batch = s.batch.data();
+  while (!cand.empty()) {
+    const Candidate c = cand.front();
+    if (c.d > bound) break;
+    std::pop_heap(cand.begin(), cand.end(), min_first);
+    cand.pop_back();
+    const uint32_t* list = Links(c.slot, level);
+    const size_t n = std::min<size_t>(LoadLink(list), cap);
+    for (size_t i = 0; i < n; ++i)
+      Prefetch(s.visited.address(LoadLink(list + 1 + i)));
+    size_t nb = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t x = LoadLink(list + 1 + i);
+      if (!s.visited.TestAndMark(x)) {
+        batch[nb++] = x;
+        Prefetch(space.Data(x));
+      }
+    }
+    for (size_t j = 0; j < nb; ++j) {
+      if (j + 1 < nb) PrefetchBytes(space.Data(batch[j + 1]), bytes);
+      const uint32_t x = batch[j];
+      const float d = space.Dist(x);
+      if (!(d < bound)) continue;
+      cand.push_back({d, x});
+      std::push_heap(cand.begin(), cand.end(), min_first);
+      if (admit(x)) {
+        res.push_back({d, x});
+        std::push_heap(res.begin(), res.end(), max_first);
+        if (res.size() > ef_size) {
+          std::pop_heap(res.begin(), res.end(), max_first);
+          res.pop_back();
+        }
+        if (res.size() == ef_size) bound = res.front().d;
+      }
+    }
+  }
+}
+
+void HnswIndex::SelectNeighbors(std::vector<Candidate>& cands, int max,
+                                std::vector<Candidate>* fill) const {
+  if (cands.size() <= static_cast<size_t>(max)) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < cands.size() && kept < static_cast<size_t>(max); ++i) {
+    const float* v = FullVector(cands[i].slot);
+    bool diverse = true;
+    for (size_t j = 0; j < kept; ++j) {
+      if (Distance(v, FullVector(cands[j].slot)) < cands[i].d) {
+        diverse = false;
+        break;
+      }
+    }
+    if (diverse) {
+      cands[kept++] = cands[i];
+    } else if (fill != nullptr) {
+      fill->push_back(cands[i]);
+    }
+  }
+  cands.resize(kept);
+  if (fill != nullptr) {
+    for (size_t i = 0;
+         i < fill->size() && cands.size() < static_cast<size_t>(max); ++i) {
+      cands.push_back((*fill)[i]);
+    }
+  }
+}
+
+void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
+                        Scratch& s) {
+  const uint32_t cap = static_cast<uint32_t>(Capacity(level));
+  LockNode(from);
+  uint32_t* list = Links(from, level);
+  const uint32_t n = std::min(LoadLink(list), cap);
+  if (n < cap) {
+    StoreLink(list + 1 + n, to);
+    StoreLink(list, n + 1);
+  } else {
+    auto& p = s.prune;
+    p.clear();
+    p.push_back({d, to});
+    const float* v = FullVector(from);
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t x = LoadLink(list + 1 + i);
+      p.push_back({Distance(v, FullVector(x)), x});
+    }
+    std::sort(p.begin(), p.end(), [](const Candidate& a, const Candidate& b) {
+      return ByDistance(a, b);
+    });
+    SelectNeighbors(p, static_cast<int>(cap));
+    for (size_t i = 0; i < p.size(); ++i) StoreLink(list + 1 + i, p[i].slot);
+    StoreLink(list, static_cast<uint32_t>(p.size()));
+  }
+  UnlockNode(from);
+}
+
+void HnswIndex::Insert(uint32_t slot, Scratch& s) {
+  const int level = levels_[slot];
+  const float* v = FullVector(slot);
+  const char* base =
+      quantized_ ? reinterpret_cast<const char*>(full_.data()) : level0_;
+  const size_t stride = quantized_ ? dim_ * sizeof(float) : block_bytes_;
+  FloatSpace space(*this, v, base, stride);
+
+  std::unique_lock<std::mutex> top_lock(top_mu_, std::defer_lock);
+  uint64_t e = entry_.load(std::memory_order_acquire);
+  if (level > static_cast<int>(e >> 32)) {
+    top_lock.lock();
+    e = entry_.load(std::memory_order_acquire);
+  }
+  const int top = static_cast<int>(e >> 32);
+  uint32_t ep = static_cast<uint32_t>(e);
+  float d_ep = space.Dist(ep);
+  ep = GreedyDescend(space, ep, &d_ep, top, level);
+  for (int l = std::min(level, top); l >= 0; --l) {
+    SearchLayer(space, ep, d_ep, l, options_.ef_construction, AdmitAll{}, s);
+    auto& sel = s.select;
+    sel.clear();
+    for (const Candidate& c : s.results) {
+      if (c.slot != slot) sel.push_back(c);
+    }
+    if (sel.empty()) continue;
+    std::sort(sel.begin(), sel.end(),
+              [](const Candidate& a, const Candidate& b) {
+                return ByDistance(a, b);
+              });
+    const Candidate closest = sel.front();
+    SelectNeighbors(sel, m_);
+    LockNode(slot);
+    uint32_t* own = Links(slot, l);
+    for (size_t i = 0; i < sel.size(); ++i) StoreLink(own + 1 + i, sel[i].slot);
+    StoreLink(own, static_cast<uint32_t>(sel.size()));
+    UnlockNode(slot);
+    for (const Candidate& c : sel) Connect(c.slot, slot, c.d, l, s);
+    ep = closest.slot;
+    d_ep = closest.d;
+  }
+  if (level > top)
+    entry_.store(PackEntry(level, slot), std::memory_order_release);
+}
+
+IndexInfo HnswIndex::info() const {
+  std::shared_lock lock(mu_);
+  IndexInfo info;
+  info.family = IndexFamily::kHnsw;
+  info.device = Device::kCpu;
+  info.metric = options_.metric;
+  info.dim = dim_;
+  info.size = live_;
+  info.trained = true;
+  uint64_t bytes = RoundUp(size_t{capacity_} * block_bytes_, 64) +
+                   full_.capacity() * sizeof(float) +
+                   ids_.capacity() * sizeof(int64_t) + levels_.capacity() +
+                   upper_.capacity() * sizeof(upper_[0]) +
+                   epochs_.capacity() * sizeof(uint32_t) + locks_.capacity() +
+                   free_slots_.capacity() * sizeof(uint32_t) +
+                   row_of_.capacity() * (sizeof(int64_t) * 2 + 1);
+  for (uint32_t s = 0; s < num_slots_; ++s) {
+    if (levels_[s] > 0)
+      bytes += size_t{levels_[s]} * (1 + m_) * sizeof(uint32_t);
+  }
+  info.memory_bytes = bytes;
+  info.description = absl::StrCat("HNSW", m_, quantized_ ? ",SQ8" : "");
+  return info;
+}
+
+Capabilities HnswIndex::capabilities() const {
+  return Capabilities{.needs_training = false,
+                      .remove = true,
+                      .get_vectors = true,
+                      .filter = true,
+                      .add_during_search = true};
+}
+
+absl::Status HnswIndex::Train(MatrixView<const float> samples, Executor*) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(samples, dim_, "training vector",
+                                               /*allow_empty=*/true));
+  if (!quantized_ || samples.rows == 0) return absl::OkStatus();
+  std::lock_guard<std::mutex> mutation(mutation_mu_);
+  std::unique_lock lock(mu_);
+  if (live_ > 0 || num_slots_ > 0) {
+    return absl::FailedPreconditionError(
+        "cannot retrain the SQ8 quantizer of a non-empty index");
+  }
+  std::vector<float> rows;
+  VINDEX_RETURN_IF_ERROR(internal::CopyRows(
+      samples, options_.metric == Metric::kCosine, &rows, "training vector"));
+  sq_.Fit(rows.data(), samples.rows, dim_);
+  return absl::OkStatus();
+}
+
+absl::Status HnswIndex::Add(MatrixView<const float> vectors,
+                            absl::Span<const int64_t> ids, Executor* executor) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(vectors, dim_, "vector"));
+  VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
+  std::vector<float> rows;
+  try {
+    VINDEX_RETURN_IF_ERROR(internal::CopyRows(
+        vectors, options_.metric == Metric::kCosine, &rows, "vector"));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory copying vectors");
+  }
+  const int64_t n = vectors.rows;
+  std::lock_guard<std::mutex> mutation(mutation_mu_);
+  std::vector<uint32_t> slots(n);
+  uint32_t epoch = 0;
+  int64_t first = 0;
+  {
+    // Phase 1 (exclusive): every allocation and every non-link write.
+    std::unique_lock lock(mu_);
+    for (int64_t id : ids) {
+      if (row_of_.contains(id)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("id ", id, " is already in the index"));
+      }
+    }
+    const int64_t reuse = std::min<int64_t>(n, free_slots_.size());
+    const uint64_t need = uint64_t{num_slots_} + (n - reuse);
+    if (need >= std::numeric_limits<uint32_t>::max() - 1) {
+      return absl::ResourceExhaustedError(
+          "HNSW holds at most 2^32 - 2 vectors");
+    }
+    std::vector<std::unique_ptr<uint32_t[]>> upper(n);
+    std::vector<uint8_t> levels(n);
+    try {
+      Grow(static_cast<uint32_t>(need));
+      row_of_.reserve(row_of_.size() + n);
+      for (int64_t i = 0; i < n; ++i) {
+        levels[i] = static_cast<uint8_t>(DrawLevel(insert_counter_ + i));
+        if (levels[i] > 0) {
+          upper[i].reset(new uint32_t[size_t{levels[i]} * (1 + m_)]());
+        }
+      }
+      if (quantized_ && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError(
+          "out of memory growing the HNSW index");
+    }
+    // Nothing below fails.
+    insert_counter_ += n;
+    epoch = published_epoch_.load(std::memory_order_relaxed) + 1;
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t slot;
+      if (i < reuse) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+      } else {
+        slot = num_slots_++;
+      }
+      slots[i] = slot;
+      WritePayload(slot, rows.data() + i * dim_);
+      *Links(slot, 0) = 0;
+      ids_[slot] = ids[i];
+      row_of_.emplace(ids[i], slot);
+      levels_[slot] = levels[i];
+      upper_[slot] = std::move(upper[i]);
+      epochs_[slot] = epoch;
+    }
+    if (entry_.load(std::memory_order_relaxed) == kNoEntry) {
+      entry_.store(PackEntry(levels_[slots[0]], slots[0]),
+                   std::memory_order_release);
+      first = 1;
+    }
+  }
+  {
+    // Phase 2 (shared): link the new nodes in parallel; searches may run.
+    std::shared_lock lock(mu_);
+    const int64_t todo = n - first;
+    const int64_t grain = std::clamp<int64_t>(
+        todo / (8 * internal::NumThreads(executor)), 1, 256);
+    internal::ParallelForRange(executor, todo, grain,
+                               [&](int64_t b, int64_t e) {
+                                 auto s = scratch_.Acquire();
+                                 for (int64_t i = b; i < e; ++i)
+                                   Insert(slots[first + i], *s);
+                               });
+  }
+  // Phase 3: publish the batch at once.
+  std::unique_lock lock(mu_);
+  published_epoch_.store(epoch, std::memory_order_release);
+  live_ += n;
+  return absl::OkStatus();
+}
+
+template <typename Space>
+void HnswIndex::SearchOne(const Space& space, const float* query, int k, int ef,
+                          const internal::RowMask* mask, uint32_t snapshot,
+                          Scratch& s, int64_t* out_ids, float* out_d) const {
+  const uint64_t e = entry_.load(std::memory_order_acquire);
+  uint32_t ep = static_cast<uint32_t>(e);
+  float d = space.Dist(ep);
+  ep = GreedyDescend(space, ep, &d, static_cast<int>(e >> 32), 0);
+  SearchLayer(space, ep, d, 0, ef, AdmitVisible{epochs_.data(), snapshot, mask},
+              s);
+  s.top.Reset(k);
+  for (const Candidate& c : s.results) {
+    const float exact = quantized_ ? Distance(query, FullVector(c.slot)) : c.d;
+    s.top.Push(exact, ids_[c.slot]);
+  }
+  s.top.Finish(out_ids, out_d);
+}
+
+void HnswIndex::ScanAllowed(const float* query, int k,
+                            const internal::RowMask& mask, uint32_t snapshot,
+                            int64_t* out_ids, float* out_d) const {
+  internal::TopK top(k);
+  const uint64_t* words = mask.words();
+  const int64_t nwords = (mask.rows() + 63) / 64;
+  for (int64_t w = 0; w < nwords; ++w) {
+    uint64_t bits = words[w];
+    while (bits != 0) {
+      const uint32_t slot =
+          static_cast<uint32_t>(w * 64 + __builtin_ctzll(bits));
+      bits &= bits - 1;
+      if (epochs_[slot] > snapshot) continue;
+      top.Push(Distance(query, FullVector(slot)), ids_[slot]);
+    }
+  }
+  top.Finish(out_ids, out_d);
+}
+
+absl::Status HnswIndex::Search(MatrixView<const float> queries,
+                               const SearchParams& params, SearchOutput out,
+                               Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(internal::CheckSearch(queries, params, out, dim_));
+  if (params.ef < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ef must be >= 0, got ", params.ef));
+  }
+  const Metric metric = options_.metric;
+  std::vector<float> normalized;
+  if (metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(
+        internal::CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  const int k = params.k;
+  std::shared_lock lock(mu_);
+  const uint32_t snapshot = published_epoch_.load(std::memory_order_acquire);
+  if (live_ == 0) {
+    for (int64_t i = 0; i < queries.rows; ++i) {
+      std::fill(out.ids.row(i), out.ids.row(i) + k, -1);
+      std::fill(out.distances.row(i), out.distances.row(i) + k,
+                internal::MissingDistance(metric));
+    }
+    return absl::OkStatus();
+  }
+  internal::RowMask mask;
+  bool scan = false;
+  if (params.filter != nullptr) {
+    mask = internal::BuildRowMask(
+        *params.filter, absl::Span<const int64_t>(ids_.data(), num_slots_),
+        row_of_);
+    scan = static_cast<double>(mask.Count()) <= brute_force_fraction_ * live_;
+  }
+  const internal::RowMask* mask_ptr =
+      params.filter != nullptr ? &mask : nullptr;
+  const int ef = std::max(params.ef > 0 ? params.ef : options_.default_ef, k);
+  const bool ip_codes = metric == Metric::kInnerProduct;
+  const int64_t grain = std::clamp<int64_t>(
+      queries.rows / (8 * internal::NumThreads(executor)), 1, 64);
+  internal::ParallelForRange(
+      executor, queries.rows, grain, [&](int64_t b, int64_t e) {
+        auto s = scratch_.Acquire();
+        for (int64_t i = b; i < e; ++i) {
+          const float* q = queries.row(i);
+          int64_t* oid = out.ids.row(i);
+          float* od = out.distances.row(i);
+          if (scan) {
+            ScanAllowed(q, k, mask, snapshot, oid, od);
+          } else if (!quantized_) {
+            FloatSpace space(*this, q, level0_, block_bytes_);
+            SearchOne(space, q, k, ef, mask_ptr, snapshot, *s, oid, od);
+          } else {
+            s->qcode.resize(dim_);
+            if (ip_codes) {
+              float lo, scale;
+              internal::ScalarQuantizer8::EncodeQueryForIp(
+                  q, dim_, s->qcode.data(), &lo, &scale);
+              Sq8IpSpace space(*this, s->qcode.data(), lo, scale);
+              SearchOne(space, q, k, ef, mask_ptr, snapshot, *s, oid, od);
+            } else {
+              sq_.Encode(q, s->qcode.data());
+              Sq8L2Space space(*this, s->qcode.data());
+              SearchOne(space, q, k, ef, mask_ptr, snapshot, *s, oid, od);
+            }
+          }
+          internal::ResultsToNatural(metric, oid, od, k);
+        }
+      });
+  return absl::OkStatus();
+}
+
+absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
+  std::lock_guard<std::mutex> mutation(mutation_mu_);
+  std::unique_lock lock(mu_);
+  for (int64_t id : ids) {
+    if (!row_of_.contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  if (ids.empty()) return absl::OkStatus();
+  std::vector<uint8_t> removed;
+  std::vector<uint32_t> gone;
+  try {
+    removed.assign(num_slots_, 0);
+    gone.reserve(ids.size());
+    free_slots_.reserve(free_slots_.size() + ids.size());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory removing from the HNSW index");
+  }
+  for (int64_t id : ids) {
+    const uint32_t slot = static_cast<uint32_t>(row_of_.at(id));
+    removed[slot] = 1;
+    gone.push_back(slot);
+  }
+  // Repair every surviving list that points at a removed node. Candidates:
+  // a fresh search for the node's neighbourhood on that level (walking
+  // through removed nodes, whose links are still intact, but admitting only
+  // survivors), its surviving links, and the removed neighbours' links.
+  auto s = scratch_.Acquire();
+  auto& cands = s->select;
+  std::vector<Candidate> fresh;
+  const uint64_t top = entry_.load(std::memory_order_relaxed);
+  const char* full_base =
+      quantized_ ? reinterpret_cast<const char*>(full_.data()) : level0_;
+  const size_t full_stride = quantized_ ? dim_ * sizeof(float) : block_bytes_;
+  for (uint32_t x = 0; x < num_slots_; ++x) {
+    if (ids_[x] == -1 || removed[x]) continue;
+    for (int l = 0; l <= levels_[x]; ++l) {
+      uint32_t* list = Links(x, l);
+      const uint32_t n = list[0];
+      bool touched = false;
+      for (uint32_t i = 0; i < n && !touched; ++i)
+        touched = removed[list[1 + i]] != 0;
+      if (!touched) continue;
+      const float* v = FullVector(x);
+      FloatSpace space(*this, v, full_base, full_stride);
+      uint32_t ep = static_cast<uint32_t>(top);
+      float d_ep = space.Dist(ep);
+      ep = GreedyDescend(space, ep, &d_ep, static_cast<int>(top >> 32), l);
+      const auto survivor = [&](uint32_t y) { return !removed[y] && y != x; };
+      SearchLayer(space, ep, d_ep, l, options_.ef_construction, survivor, *s);
+      s->visited.Reset(num_slots_);
+      s->visited.Mark(x);
+      cands.clear();
+      auto offer = [&](uint32_t y) {
+        if (!removed[y] && !s->visited.TestAndMark(y)) {
+          cands.push_back({Distance(v, FullVector(y)), y});
+        }
+      };
+      for (const Candidate& c : s->results) {
+        if (!s->visited.TestAndMark(c.slot)) cands.push_back(c);
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t y = list[1 + i];
+        if (!removed[y]) {
+          offer(y);
+          continue;
+        }
+        const uint32_t* ylist = Links(y, l);
+        for (uint32_t j = 0; j < ylist[0]; ++j) offer(ylist[1 + j]);
+      }
+      std::sort(cands.begin(), cands.end(),
+                [](const Candidate& a, const Candidate& b) {
+                  return ByDistance(a, b);
+                });
+      SelectNeighbors(cands, Capacity(l));
+      // Mark the old links, write the new list, then link back from every
+      // new neighbour as an insert would.
+      s->visited.Reset(num_slots_);
+      for (uint32_t i = 0; i < n; ++i) s->visited.Mark(list[1 + i]);
+      for (size_t i = 0; i < cands.size(); ++i) list[1 + i] = cands[i].slot;
+      list[0] = static_cast<uint32_t>(cands.size());
+      fresh.clear();
+      for (const Candidate& c : cands) {
+        if (s->visited.Visited(c.slot)) continue;
+        const uint32_t* back = Links(c.slot, l);
+        if (std::find(back + 1, back + 1 + back[0], x) == back + 1 + back[0])
+          fresh.push_back(c);
+      }
+      for (const Candidate& c : fresh) Connect(c.slot, x, c.d, l, *s);
+    }
+  }
+  for (uint32_t r : gone) {
+    row_of_.erase(ids_[r]);
+    ids_[r] = -1;
+    upper_[r].reset();
+    levels_[r] = 0;
+    *Links(r, 0) = 0;
+    epochs_[r] = kFreeEpoch;
+    free_slots_.push_back(r);
+  }
+  live_ -= static_cast<int64_t>(gone.size());
+  const uint64_t e = entry_.load(std::memory_order_relaxed);
+  if (e != kNoEntry && removed[static_cast<uint32_t>(e)]) {
+    uint64_t best = kNoEntry;
+    int best_level = -1;
+    for (uint32_t x = 0; x < num_slots_; ++x) {
+      if (ids_[x] != -1 && levels_[x] > best_level) {
+        best_level = levels_[x];
+        best = PackEntry(best_level, x);
+      }
+    }
+    entry_.store(best, std::memory_order_release);
+  }
+  if (live_ == 0) entry_.store(kNoEntry, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status HnswIndex::GetVectors(absl::Span<const int64_t> ids,
+                                   MatrixView<float> out) const {
+  if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != dim_ ||
+      (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GetVectors output must be ", ids.size(), " x ", dim_));
+  }
+  std::shared_lock lock(mu_);
+  const uint32_t snapshot = published_epoch_.load(std::memory_order_acquire);
+  for (int64_t id : ids) {
+    auto it = row_of_.find(id);
+    if (it == row_of_.end() || epochs_[it->second] > snapshot) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const uint32_t slot = static_cast<uint32_t>(row_of_.at(ids[i]));
+    std::memcpy(out.row(i), FullVector(slot), dim_ * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HnswIndex::CheckGraphForTesting() const {
+  std::shared_lock lock(mu_);
+  int max_level = -1;
+  for (uint32_t x = 0; x < num_slots_; ++x) {
+    if (ids_[x] == -1) continue;
+    max_level = std::max<int>(max_level, levels_[x]);
+    for (int l = 0; l <= levels_[x]; ++l) {
+      const uint32_t* list = Links(x, l);
+      if (list[0] > static_cast<uint32_t>(Capacity(l))) {
+        return absl::InternalError(
+            absl::StrCat("slot ", x, " level ", l, " has ", list[0], " links"));
+      }
+      for (uint32_t i = 0; i < list[0]; ++i) {
+        const uint32_t y = list[1 + i];
+        if (y >= num_slots_ || y == x || ids_[y] == -1 || levels_[y] < l) {
+          return absl::InternalError(
+              absl::StrCat("slot ", x, " level ", l, " has a bad link to ", y));
+        }
+      }
+    }
+  }
+  const uint64_t e = entry_.load();
+  if (max_level < 0) {
+    if (e != kNoEntry)
+      return absl::InternalError("empty graph with an entry point");
+    return absl::OkStatus();
+  }
+  const uint32_t ep = static_cast<uint32_t>(e);
+  if (e == kNoEntry || ep >= num_slots_ || ids_[ep] == -1 ||
+      levels_[ep] != max_level || static_cast<int>(e >> 32) != max_level) {
+    return absl::InternalError(
+        "entry point is not a live node of the top level");
+  }
+  return absl::OkStatus();
+}
+
+int64_t HnswIndex::slot_capacity_for_testing() const {
+  std::shared_lock lock(mu_);
+  return capacity_;
+}
+
+// File layout (sections after the header, whose count is the live vectors):
+//   PARM  m, ef_construction, default_ef (u32), seed (u64), traversal (u32),
+//         insert counter (u64), entry row (i64, -1 if empty), sq fitted (u32)
+//         [, sq step (f32), dim offsets (f32)]
+//   IDS_  count x i64
+//   VECS  count x dim f32 (full precision, normalised for cosine)
+//   GRPH  per row: level (u32), then per level 0..level: n (u32), n rows (u32)
+// Rows are the live slots renumbered densely; SQ8 codes are rebuilt on load.
+absl::Status HnswIndex::Save(Writer& writer) const {
+  std::lock_guard<std::mutex> mutation(const_cast<std::mutex&>(mutation_mu_));
+  std::shared_lock lock(mu_);
+  std::vector<uint32_t> row(num_slots_, kFreeEpoch);
+  std::vector<uint32_t> order;
+  order.reserve(live_);
+  for (uint32_t x = 0; x < num_slots_; ++x) {
+    if (ids_[x] != -1) {
+      row[x] = static_cast<uint32_t>(order.size());
+      order.push_back(x);
+    }
+  }
+  const uint64_t n = order.size();
+  io::ContainerWriter w(writer);
+  io::FileHeader h;
+  h.family = IndexFamily::kHnsw;
+  h.dim = static_cast<uint32_t>(dim_);
+  h.metric = options_.metric;
+  h.count = n;
+  VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
+
+  io::ByteBuilder p;
+  p.U32(static_cast<uint32_t>(m_));
+  p.U32(static_cast<uint32_t>(options_.ef_construction));
+  p.U32(static_cast<uint32_t>(options_.default_ef));
+  p.U64(options_.seed);
+  p.U32(static_cast<uint32_t>(options_.traversal));
+  p.U64(insert_counter_);
+  const uint64_t e = entry_.load();
+  p.I64(e == kNoEntry ? -1
+                      : static_cast<int64_t>(row[static_cast<uint32_t>(e)]));
+  p.U32(sq_.fitted() ? 1 : 0);
+  if (sq_.fitted()) {
+    p.F32(sq_.step());
+    for (float o : sq_.offsets()) p.F32(o);
+  }
+  VINDEX_RETURN_IF_ERROR(w.WriteSection(io::kTagParams, p.bytes()));
+
+  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagIds, n * sizeof(int64_t)));
+  for (uint32_t x : order)
+    VINDEX_RETURN_IF_ERROR(w.WritePayload(&ids_[x], sizeof(int64_t)));
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+
+  VINDEX_RETURN_IF_ERROR(
+      w.BeginSection(io::kTagVectors, n * dim_ * sizeof(float)));
+  for (uint32_t x : order) {
+    VINDEX_RETURN_IF_ERROR(w.WritePayload(FullVector(x), dim_ * sizeof(float)));
+  }
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+
+  uint64_t words = 0;
+  for (uint32_t x : order) {
+    words += 1;
+    for (int l = 0; l <= levels_[x]; ++l) words += 1 + Links(x, l)[0];
+  }
+  VINDEX_RETURN_IF_ERROR(
+      w.BeginSection(io::kTagGraph, words * sizeof(uint32_t)));
+  std::vector<uint32_t> buf;
+  for (uint32_t x : order) {
+    buf.clear();
+    buf.push_back(levels_[x]);
+    for (int l = 0; l <= levels_[x]; ++l) {
+      const uint32_t* list = Links(x, l);
+      buf.push_back(list[0]);
+      for (uint32_t i = 0; i < list[0]; ++i) buf.push_back(row[list[1 + i]]);
+    }
+    VINDEX_RETURN_IF_ERROR(
+        w.WritePayload(buf.data(), buf.size() * sizeof(uint32_t)));
+  }
+  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  return w.Finish();
+}
+
+absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
+    const io::FileHeader& header, io::ContainerReader& reader) {
+  const uint64_t n = header.count;
+  const uint64_t d = header.dim;
+  VINDEX_ASSIGN_OR_RETURN(std::string params,
+                          reader.ReadSection(io::kTagParams, 1 << 22));
+  io::ByteCursor c(params, "HNSW params");
+  HnswOptions o;
+  o.dim = static_cast<int>(header.dim);
+  o.metric = header.metric;
+  VINDEX_ASSIGN_OR_RETURN(uint32_t m, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t efc, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t def_ef, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(o.seed, c.U64());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t traversal, c.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint64_t counter, c.U64());
+  VINDEX_ASSIGN_OR_RETURN(int64_t entry, c.I64());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t fitted, c.U32());
+  if (m < 2 || m > kMaxM || efc < 1 || efc > (1u << 30) || def_ef < 1 ||
+      def_ef > (1u << 30) || traversal > 1 || fitted > 1) {
+    return absl::DataLossError("HNSW params section has invalid values");
+  }
+  o.m = static_cast<int>(m);
+  o.ef_construction = static_cast<int>(efc);
+  o.default_ef = static_cast<int>(def_ef);
+  o.traversal = static_cast<HnswOptions::Traversal>(traversal);
+  auto created = Create(o);
+  if (!created.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("HNSW params rejected: ", created.status().message()));
+  }
+  std::unique_ptr<HnswIndex> index = std::move(*created);
+  if (fitted) {
+    VINDEX_ASSIGN_OR_RETURN(float step, c.F32());
+    if (c.remaining() != d * sizeof(float)) {
+      return absl::DataLossError(
+          "HNSW params section has the wrong quantizer size");
+    }
+    std::vector<float> offsets(d);
+    for (uint64_t j = 0; j < d; ++j) {
+      VINDEX_ASSIGN_OR_RETURN(offsets[j], c.F32());
+      if (!std::isfinite(offsets[j]))
+        return absl::DataLossError("bad quantizer offset");
+    }
+    if (!(step > 0.0f) || !std::isfinite(step)) {
+      return absl::DataLossError("bad quantizer step");
+    }
+    if (!index->quantized_)
+      return absl::DataLossError("quantizer in a float HNSW file");
+    index->sq_.Set(std::move(offsets), step);
+  }
+  VINDEX_RETURN_IF_ERROR(c.ExpectEnd());
+  if (n >= std::numeric_limits<uint32_t>::max() - 1) {
+    return absl::DataLossError("HNSW file holds too many vectors");
+  }
+  if (index->quantized_ && n > 0 && !index->sq_.fitted()) {
+    return absl::DataLossError("SQ8 HNSW file without a quantizer");
+  }
+  if ((n == 0) != (entry == -1) || entry < -1 ||
+      entry >= static_cast<int64_t>(n)) {
+    return absl::DataLossError(
+        absl::StrCat("HNSW entry point ", entry, " is invalid"));
+  }
+
+  VINDEX_ASSIGN_OR_RETURN(uint64_t ids_bytes, reader.BeginSection(io::kTagIds));
+  if (n > ids_bytes / sizeof(int64_t) || ids_bytes != n * sizeof(int64_t)) {
+    return absl::DataLossError(absl::StrCat("ids section has ", ids_bytes,
+                                            " bytes for ", n, " vectors"));
+  }
+  // Each length was checked against the bytes remaining, so allocations are
+  // bounded by the input's size.
+  std::vector<int64_t> ids(n);
+  VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ids.data(), ids_bytes));
+  VINDEX_RETURN_IF_ERROR(reader.EndSection());
+
+  VINDEX_ASSIGN_OR_RETURN(uint64_t vec_bytes,
+                          reader.BeginSection(io::kTagVectors));
+  if (vec_bytes / sizeof(float) / d != n ||
+      vec_bytes != n * d * sizeof(float)) {
+    return absl::DataLossError(absl::StrCat("vectors section has ", vec_bytes,
+                                            " bytes for ", n, " x ", d,
+                                            " floats"));
+  }
+  std::vector<float> vectors(n * d);
+  VINDEX_RETURN_IF_ERROR(reader.ReadPayload(vectors.data(), vec_bytes));
+  VINDEX_RETURN_IF_ERROR(reader.EndSection());
+
+  VINDEX_ASSIGN_OR_RETURN(uint64_t graph_bytes,
+                          reader.BeginSection(io::kTagGraph));
+  if (graph_bytes % sizeof(uint32_t) != 0) {
+    return absl::DataLossError("graph section length is not a multiple of 4");
+  }
+  std::vector<uint32_t> graph(graph_bytes / sizeof(uint32_t));
+  VINDEX_RETURN_IF_ERROR(reader.ReadPayload(graph.data(), graph_bytes));
+  VINDEX_RETURN_IF_ERROR(reader.EndSection());
+  VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
+
+  for (float v : vectors) {
+    if (!std::isfinite(v))
+      return absl::DataLossError("vectors section has a non-finite value");
+  }
+  HnswIndex& ix = *index;
+  if (n > 0) ix.Grow(static_cast<uint32_t>(n));
+  ix.row_of_.reserve(n);
+  for (uint64_t r = 0; r < n; ++r) {
+    if (ids[r] == -1 ||
+        !ix.row_of_.emplace(ids[r], static_cast<int64_t>(r)).second) {
+      return absl::DataLossError(
+          absl::StrCat("ids section has invalid or repeated id ", ids[r]));
+    }
+  }
+  // First pass: levels and the graph shape.
+  size_t pos = 0;
+  const auto need = [&](size_t words) { return graph.size() - pos >= words; };
+  for (uint64_t r = 0; r < n; ++r) {
+    if (!need(1)) return absl::DataLossError("graph section is truncated");
+    const uint32_t level = graph[pos++];
+    if (level > kMaxLevel)
+      return absl::DataLossError(absl::StrCat("graph level ", level));
+    ix.levels_[r] = static_cast<uint8_t>(level);
+    if (level > 0)
+      ix.upper_[r].reset(new uint32_t[size_t{level} * (1 + ix.m_)]());
+    ix.num_slots_ = static_cast<uint32_t>(r + 1);
+    for (uint32_t l = 0; l <= level; ++l) {
+      if (!need(1)) return absl::DataLossError("graph section is truncated");
+      const uint32_t cnt = graph[pos++];
+      if (cnt > static_cast<uint32_t>(ix.Capacity(l)) || !need(cnt)) {
+        return absl::DataLossError(
+            absl::StrCat("graph row ", r, " has ", cnt, " links"));
+      }
+      uint32_t* list = ix.Links(static_cast<uint32_t>(r), static_cast<int>(l));
+      list[0] = cnt;
+      for (uint32_t i = 0; i < cnt; ++i) {
+        const uint32_t y = graph[pos++];
+        if (y >= n || y == r) {
+          return absl::DataLossError(
+              absl::StrCat("graph row ", r, " links to ", y));
+        }
+        list[1 + i] = y;
+      }
+    }
+  }
+  if (pos != graph.size())
+    return absl::DataLossError("graph section has trailing bytes");
+  // Second pass: a link on level l must reach a node that has level l.
+  int max_level = 0;
+  for (uint32_t r = 0; r < n; ++r) {
+    max_level = std::max<int>(max_level, ix.levels_[r]);
+    for (int l = 0; l <= ix.levels_[r]; ++l) {
+      const uint32_t* list = ix.Links(r, l);
+      for (uint32_t i = 0; i < list[0]; ++i) {
+        if (ix.levels_[list[1 + i]] < l) {
+          return absl::DataLossError(
+              absl::StrCat("graph row ", r, " links above a node's level"));
+        }
+      }
+    }
+  }
+  if (n > 0) {
+    const uint32_t ep = static_cast<uint32_t>(entry);
+    if (ix.levels_[ep] != max_level) {
+      return absl::DataLossError("HNSW entry point is not on the top level");
+    }
+    ix.entry_.store(PackEntry(max_level, ep));
+  }
+  for (uint32_t r = 0; r < n; ++r) {
+    ix.WritePayload(r, vectors.data() + size_t{r} * d);
+    ix.ids_[r] = ids[r];
+    ix.epochs_[r] = 0;
+  }
+  ix.live_ = static_cast<int64_t>(n);
+  ix.insert_counter_ = counter;
+  return std::unique_ptr<Index>(std::move(index));
+}
+
+}  // namespace vindex

@@ -1,0 +1,171 @@
+#ifndef VINDEX_SRC_INDEX_HNSW_INDEX_H_
+#define VINDEX_SRC_INDEX_HNSW_INDEX_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/row_mask.h"
+#include "core/scratch_pool.h"
+#include "index/scalar_quantizer.h"
+#include "io/format.h"
+#include "vindex/index.h"
+
+namespace vindex {
+
+// Hierarchical navigable small-world graph (Malkov & Yashunin) over caller
+// vectors. Every vector lives in a slot; level 0 of each slot is one
+// contiguous block (vector payload, then link count and up to 2M links) so a
+// graph step touches one region per neighbour; upper-level links live in a
+// small per-slot array. With Traversal::kSq8 the block holds 8-bit codes that
+// are walked instead of the floats, full vectors are kept apart, and the ef
+// final candidates are re-ranked exactly. Remove repairs the removed nodes'
+// neighbours at once and puts their slots on a free list for later adds.
+//
+// Thread safety: all methods may be called concurrently. Add, Remove, Train
+// and Save are serialised against each other. Searches (and info,
+// GetVectors) run concurrently with each other and with the parallel insert
+// phase of an Add; they never return a vector of an Add that has not
+// finished (a batch becomes visible at once when Add returns). Remove
+// excludes searches for its duration.
+class HnswIndex final : public Index {
+ public:
+  static absl::StatusOr<std::unique_ptr<HnswIndex>> Create(
+      const HnswOptions& options);
+  // Reads the sections after the header (see io/format.h).
+  static absl::StatusOr<std::unique_ptr<Index>> Load(
+      const io::FileHeader& header, io::ContainerReader& reader);
+  ~HnswIndex() override;
+
+  IndexInfo info() const override;
+  Capabilities capabilities() const override;
+  absl::Status Train(MatrixView<const float> samples,
+                     Executor* executor) override;
+  absl::Status Add(MatrixView<const float> vectors,
+                   absl::Span<const int64_t> ids, Executor* executor) override;
+  absl::Status Search(MatrixView<const float> queries,
+                      const SearchParams& params, SearchOutput out,
+                      Executor* executor) const override;
+  absl::Status Save(Writer& writer) const override;
+  absl::Status Remove(absl::Span<const int64_t> ids) override;
+  absl::Status GetVectors(absl::Span<const int64_t> ids,
+                          MatrixView<float> out) const override;
+
+  // A filtered search scans the allowed rows exhaustively instead of walking
+  // the graph when allowed rows <= this fraction of the stored vectors.
+  // Measured with the filtered sweep of /tmp/hnsw_timing (see the issue note).
+  static constexpr double kDefaultBruteForceFraction = 0.02;
+  // Test and bench hook: the switch point above (0 = always walk the graph,
+  // 1 = always scan). Not for concurrent use with searches.
+  void set_brute_force_fraction_for_testing(double f) {
+    brute_force_fraction_ = f;
+  }
+
+  // Test hook: checks the graph's invariants (links in range, no link to a
+  // free slot or to itself, counts within capacity, entry point at the top
+  // level). Returns Internal naming the first violation.
+  absl::Status CheckGraphForTesting() const;
+  // Slots allocated (live + free); stays bounded under remove/re-add churn.
+  int64_t slot_capacity_for_testing() const;
+
+ private:
+  struct Scratch;
+  struct Candidate {
+    float d;
+    uint32_t slot;
+  };
+  class FloatSpace;
+  class Sq8L2Space;
+  class Sq8IpSpace;
+  struct AdmitAll;
+  struct AdmitVisible;
+
+  explicit HnswIndex(const HnswOptions& options);
+
+  // Layout helpers.
+  char* Block(uint32_t slot) const {
+    return level0_ + size_t{slot} * block_bytes_;
+  }
+  uint32_t* Links(uint32_t slot, int level) const;
+  const float* FullVector(uint32_t slot) const;
+  int Capacity(int level) const { return level == 0 ? m0_ : m_; }
+  float Distance(const float* a, const float* b) const;
+
+  void LockNode(uint32_t slot) const;
+  void UnlockNode(uint32_t slot) const;
+
+  // Grows every per-slot array to hold `slots` slots (exclusive lock held).
+  void Grow(uint32_t slots);
+  int DrawLevel(uint64_t counter) const;
+  void WritePayload(uint32_t slot, const float* v);
+
+  // Graph walk on one level from `ep`; leaves the ef best admitted nodes in
+  // scratch.results (a max-heap).
+  template <typename Space, typename Admit>
+  void SearchLayer(const Space& space, uint32_t ep, float d_ep, int level,
+                   int ef, const Admit& admit, Scratch& s) const;
+  template <typename Space>
+  uint32_t GreedyDescend(const Space& space, uint32_t ep, float* d_ep,
+                         int from_level, int to_level) const;
+  // Keeps at most `max` of `cands` (sorted ascending by distance to the base)
+  // with the diversity heuristic, in place. With `fill`, the places left are
+  // filled with the closest pruned candidates (fill is scratch).
+  void SelectNeighbors(std::vector<Candidate>& cands, int max,
+                       std::vector<Candidate>* fill = nullptr) const;
+  void Insert(uint32_t slot, Scratch& s);
+  void Connect(uint32_t from, uint32_t to, float d, int level, Scratch& s);
+
+  template <typename Space>
+  void SearchOne(const Space& space, const float* query, int k, int ef,
+                 const internal::RowMask* mask, uint32_t snapshot, Scratch& s,
+                 int64_t* out_ids, float* out_d) const;
+  void ScanAllowed(const float* query, int k, const internal::RowMask& mask,
+                   uint32_t snapshot, int64_t* out_ids, float* out_d) const;
+
+  HnswOptions options_;
+  int dim_;
+  int m_;
+  int m0_;
+  double level_mult_;
+  bool quantized_;
+  size_t payload_bytes_;  // Vector (floats) or codes (+ code sum) per block.
+  size_t block_bytes_;    // payload + count + m0 links, rounded up.
+  double brute_force_fraction_ = kDefaultBruteForceFraction;
+
+  std::mutex mutation_mu_;  // Serialises Add, Remove, Train and Save.
+  mutable std::shared_mutex
+      mu_;             // Exclusive: layout changes; shared: reads, inserts.
+  std::mutex top_mu_;  // Held by an insert that raises the top level.
+
+  // Per-slot storage; capacity_ slots allocated, [0, num_slots_) ever used.
+  char* level0_ = nullptr;
+  uint32_t capacity_ = 0;
+  uint32_t num_slots_ = 0;
+  std::vector<float> full_;   // kSq8 only: exact vectors.
+  std::vector<int64_t> ids_;  // -1 for a free slot.
+  std::vector<uint8_t> levels_;
+  std::vector<std::unique_ptr<uint32_t[]>>
+      upper_;                     // Levels 1..L: (1 + m) each.
+  std::vector<uint32_t> epochs_;  // Add that made the slot; atomic access.
+  mutable std::vector<uint8_t> locks_;  // Per-slot spin locks; atomic access.
+  std::vector<uint32_t> free_slots_;
+  absl::flat_hash_map<int64_t, int64_t> row_of_;  // Caller id -> slot.
+  int64_t live_ = 0;                              // Visible vectors.
+  uint64_t insert_counter_ = 0;                   // Drives level draws.
+  internal::ScalarQuantizer8 sq_;
+
+  // (level << 32 | slot) of the entry point, or kNoEntry.
+  std::atomic<uint64_t> entry_;
+  // Searches admit slots whose epoch <= published_epoch_.
+  std::atomic<uint32_t> published_epoch_{0};
+
+  mutable internal::ScratchPool<Scratch> scratch_;
+};
+
+}  // namespace vindex
+
+#endif  // VINDEX_SRC_INDEX_HNSW_INDEX_H_

@@ -1,0 +1,74 @@
+// AVX2 8-bit code kernels: widen to 16 bits, then multiply-add pairs into
+// 32-bit lanes. Exact (integer), so they equal the scalar reference.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/sq_kernels.h"
+
+namespace vindex::kernels::avx2 {
+namespace {
+
+inline uint32_t SumLanes(__m256i v) {
+  __m128i s =
+      _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(s));
+}
+
+inline __m256i Load16(const uint8_t* p) {
+  return _mm256_cvtepu8_epi16(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t d) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  size_t j = 0;
+  for (; j + 32 <= d; j += 32) {
+    __m256i t0 = _mm256_sub_epi16(Load16(a + j), Load16(b + j));
+    __m256i t1 = _mm256_sub_epi16(Load16(a + j + 16), Load16(b + j + 16));
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(t0, t0));
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(t1, t1));
+  }
+  if (j + 16 <= d) {
+    __m256i t0 = _mm256_sub_epi16(Load16(a + j), Load16(b + j));
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(t0, t0));
+    j += 16;
+  }
+  uint32_t s = SumLanes(_mm256_add_epi32(acc0, acc1));
+  for (; j < d; ++j) {
+    const int32_t t = static_cast<int32_t>(a[j]) - static_cast<int32_t>(b[j]);
+    s += static_cast<uint32_t>(t * t);
+  }
+  return s;
+}
+
+uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t d) {
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  size_t j = 0;
+  for (; j + 32 <= d; j += 32) {
+    acc0 =
+        _mm256_add_epi32(acc0, _mm256_madd_epi16(Load16(a + j), Load16(b + j)));
+    acc1 = _mm256_add_epi32(
+        acc1, _mm256_madd_epi16(Load16(a + j + 16), Load16(b + j + 16)));
+  }
+  if (j + 16 <= d) {
+    acc0 =
+        _mm256_add_epi32(acc0, _mm256_madd_epi16(Load16(a + j), Load16(b + j)));
+    j += 16;
+  }
+  uint32_t s = SumLanes(_mm256_add_epi32(acc0, acc1));
+  for (; j < d; ++j) s += static_cast<uint32_t>(a[j]) * b[j];
+  return s;
+}
+
+}  // namespace
+
+const SqKernelTable& SqTable() {
+  static const SqKernelTable table{Isa::kAvx2, "avx2", &L2SqrU8, &DotU8};
+  return table;
+}
+
+}  // namespace vindex::kernels::avx2
