@@ -4,6 +4,7 @@ option(VINDEX_BUILD_BENCH "Build the benchmark binaries" ON)
 option(VINDEX_BUILD_EXAMPLES "Build the examples" ON)
 option(VINDEX_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
 option(VINDEX_TSAN "Build with ThreadSanitizer" OFF)
+option(VINDEX_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 set(VINDEX_CUDA "AUTO" CACHE STRING "Build the CUDA backend: ON, OFF or AUTO (when nvcc is found)")
 set_property(CACHE VINDEX_CUDA PROPERTY STRINGS ON OFF AUTO)
 # Optional reference libraries for bench/ann_bench (never required).
@@ -16,4 +17,10 @@ endif()
 if(VINDEX_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
+endif()
+if(VINDEX_FUZZ)
+  # Coverage instrumentation for all code; checksums are not enforced so the
+  # fuzzer can reach the parsers behind them (standard libFuzzer practice).
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_compile_definitions(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
 endif()

@@ -419,6 +419,9 @@ TEST(FlatIndex, SearchesRunWhileAnotherThreadAdds) {
       }
     });
   }
+  // Start adding only once searches are running, and keep both going.
+  while (searches.load() < 3) std::this_thread::yield();
+  const int64_t searches_before = searches.load();
   for (int64_t b = 0; b < batches; ++b) {
     ASSERT_TRUE(index
                     ->Add(MatrixView<const float>(
@@ -426,10 +429,10 @@ TEST(FlatIndex, SearchesRunWhileAnotherThreadAdds) {
                           SequentialIds(per_batch, b * per_batch))
                     .ok());
   }
+  while (searches.load() < searches_before + 3) std::this_thread::yield();
   done = true;
   for (auto& t : searchers) t.join();
   EXPECT_EQ(bad.load(), 0);
-  EXPECT_GT(searches.load(), 0);
   EXPECT_EQ(index->info().size, batches * per_batch);
 }
 
@@ -450,6 +453,72 @@ TEST(FlatIndex, RealDatasetRecallIsExact) {
   const double recall = testing::RecallAtK(truth, ds->gt_k, r.ids, 10, 10);
   // Exact search; only float32 near-ties may differ from the float64 truth.
   EXPECT_GE(recall, 0.999) << "recall@10 " << recall;
+}
+
+}  // namespace
+}  // namespace vindex
+
+namespace vindex {
+namespace {
+
+TEST(FlatIndexMapped, ServesFromMappingThenCopiesOnWrite) {
+  const int d = 16;
+  const int64_t n = 1000, nq = 8;
+  auto base = RandomVectors(n, d, 101);
+  auto queries = RandomVectors(nq, d, 102);
+  auto index = MakeFlat(d, Metric::kL2);
+  ASSERT_TRUE(
+      index->Add(MatrixView<const float>(base.data(), n, d), SequentialIds(n))
+          .ok());
+  const std::string path = ::testing::TempDir() + "/flat_mapped.vindex";
+  ASSERT_TRUE(SaveIndexToFile(*index, path).ok());
+
+  auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_TRUE((*mapped)->info().memory_mapped);
+  auto a = RunSearch(*index, queries, d, SearchParams{.k = 10});
+  auto b = RunSearch(**mapped, queries, d, SearchParams{.k = 10});
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.distances, b.distances);
+
+  // The file may be replaced while mapped (rename keeps the old inode alive).
+  ASSERT_TRUE(SaveIndexToFile(*MakeFlat(d, Metric::kL2), path).ok());
+  b = RunSearch(**mapped, queries, d, SearchParams{.k = 10});
+  EXPECT_EQ(a.ids, b.ids);
+
+  // Add copies the mapped vectors first; results stay exact.
+  auto extra = RandomVectors(1, d, 103);
+  ASSERT_TRUE(
+      (*mapped)->Add(MatrixView<const float>(extra.data(), 1, d), {5000}).ok());
+  EXPECT_FALSE((*mapped)->info().memory_mapped);
+  ASSERT_TRUE(
+      index->Add(MatrixView<const float>(extra.data(), 1, d), {5000}).ok());
+  a = RunSearch(*index, queries, d, SearchParams{.k = 10});
+  b = RunSearch(**mapped, queries, d, SearchParams{.k = 10});
+  EXPECT_EQ(a.ids, b.ids);
+  ASSERT_TRUE((*mapped)->Remove({5000, 3}).ok());
+  EXPECT_EQ((*mapped)->info().size, n - 1);
+}
+
+TEST(FlatIndexMapped, CorruptMappedFileIsDataLoss) {
+  const int d = 4;
+  auto base = RandomVectors(50, d, 111);
+  auto index = MakeFlat(d, Metric::kL2);
+  ASSERT_TRUE(
+      index->Add(MatrixView<const float>(base.data(), 50, d), SequentialIds(50))
+          .ok());
+  std::string bytes = SaveToString(*index);
+  bytes[bytes.size() - 30] ^= 0x10;  // Inside the vectors section.
+  const std::string path = ::testing::TempDir() + "/flat_mapped_bad.vindex";
+  {
+    auto w = FileWriter::Create(path);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Write(bytes.data(), bytes.size()).ok());
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  EXPECT_EQ(
+      LoadIndexFromFile(path, LoadOptions{.memory_map = true}).status().code(),
+      absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

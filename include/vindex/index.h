@@ -23,11 +23,13 @@ struct IndexInfo {
   Device device = Device::kCpu;  // kCpu or kGpu, never kAuto.
   Metric metric = Metric::kL2;
   int dim = 0;
-  int64_t size = 0;           // Vectors currently stored.
-  bool trained = false;       // Whether Add may be called.
-  uint64_t memory_bytes = 0;  // Bytes held for vectors, codes, ids and graph.
-  std::string
-      description;  // The factory string that rebuilds it, e.g. "IVF1024,PQ16".
+  int64_t size = 0;            // Vectors currently stored.
+  bool trained = false;        // Whether Add may be called.
+  uint64_t memory_bytes = 0;   // Bytes held for vectors, codes, ids and graph
+                               // (mapped file bytes included).
+  bool memory_mapped = false;  // Some sections are served from a file mapping.
+  // The factory string that rebuilds it, e.g. "IVF1024,PQ16".
+  std::string description;
 };
 
 // Which optional operations an index supports.
@@ -117,8 +119,16 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader);
 // synced and renamed over `path`, so a crash leaves the old file or the new
 // one, never a torn one.
 absl::Status SaveIndexToFile(const Index& index, const std::string& path);
+struct LoadOptions {
+  // Map the file read-only and serve the large sections (Flat vectors, IVF
+  // lists) from the mapping without copying: fast start-up, memory shared
+  // with the page cache. Checksums are still verified (which reads the file
+  // once). Add and Remove on such an index first copy the mapped data into
+  // memory (copy-on-write), so they may fail with ResourceExhausted.
+  bool memory_map = false;
+};
 absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(
-    const std::string& path);
+    const std::string& path, const LoadOptions& options = {});
 
 // The SIMD level the CPU kernels run at: "scalar", "avx2", "avx512" or
 // "neon". The environment variable VINDEX_ISA (scalar|avx2|avx512|neon) caps

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <new>
 
 #include "absl/strings/str_cat.h"
@@ -30,7 +29,7 @@ absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(
 }
 
 IndexInfo FlatIndex::info() const {
-  std::shared_lock lock(mu_);
+  absl::ReaderMutexLock lock(&mu_);
   IndexInfo info;
   info.family = IndexFamily::kFlat;
   info.device = Device::kCpu;
@@ -38,11 +37,13 @@ IndexInfo FlatIndex::info() const {
   info.dim = options_.dim;
   info.size = static_cast<int64_t>(ids_.size());
   info.trained = true;
-  info.memory_bytes = vectors_.capacity() * sizeof(float) +
-                      sq_norms_.capacity() * sizeof(float) +
-                      ids_.capacity() * sizeof(int64_t) +
-                      row_of_.capacity() * (sizeof(int64_t) * 2 + 1);
+  info.memory_bytes =
+      vectors_.capacity() * sizeof(float) +
+      (mapped_ != nullptr ? ids_.size() * options_.dim * sizeof(float) : 0) +
+      sq_norms_.capacity() * sizeof(float) + ids_.capacity() * sizeof(int64_t) +
+      row_of_.capacity() * (sizeof(int64_t) * 2 + 1);
   info.description = "Flat";
+  info.memory_mapped = mapped_ != nullptr;
   return info;
 }
 
@@ -58,6 +59,18 @@ absl::Status FlatIndex::Train(MatrixView<const float> samples, Executor*) {
   // Nothing to learn; still reject malformed input so misuse is visible.
   return internal::CheckMatrix(samples, options_.dim, "training vector",
                                /*allow_empty=*/true);
+}
+
+absl::Status FlatIndex::MaterializeLocked() {
+  if (mapped_ == nullptr) return absl::OkStatus();
+  try {
+    vectors_.assign(mapped_, mapped_ + ids_.size() * options_.dim);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory copying mapped vectors");
+  }
+  mapped_ = nullptr;
+  mapping_.reset();
+  return absl::OkStatus();
 }
 
 absl::Status FlatIndex::Add(MatrixView<const float> vectors,
@@ -77,13 +90,14 @@ absl::Status FlatIndex::Add(MatrixView<const float> vectors,
   const int64_t d = options_.dim;
   linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
 
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (int64_t id : ids) {
     if (row_of_.contains(id)) {
       return absl::InvalidArgumentError(
           absl::StrCat("id ", id, " is already in the index"));
     }
   }
+  VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const size_t old_rows = ids_.size();
   try {
     vectors_.reserve(vectors_.size() + rows.size());
@@ -116,7 +130,7 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
     queries =
         MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
-  std::shared_lock lock(mu_);
+  absl::ReaderMutexLock lock(&mu_);
   if (params.filter != nullptr && ids_.empty()) {
     return absl::FailedPreconditionError(
         "search with a filter on an empty index");
@@ -126,7 +140,7 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
     mask = internal::BuildRowMask(*params.filter, ids_, row_of_);
   }
   internal::BruteForceRows rows;
-  rows.data = vectors_.data();
+  rows.data = data();
   rows.rows = static_cast<int64_t>(ids_.size());
   rows.dim = options_.dim;
   rows.stride = options_.dim;
@@ -149,13 +163,14 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
 
 absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (int64_t id : ids) {
     if (!row_of_.contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
   }
+  VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const int64_t d = options_.dim;
   for (int64_t id : ids) {
     auto it = row_of_.find(id);
@@ -189,7 +204,7 @@ absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
     return absl::InvalidArgumentError(absl::StrCat(
         "GetVectors output must be ", ids.size(), " x ", options_.dim));
   }
-  std::shared_lock lock(mu_);
+  absl::ReaderMutexLock lock(&mu_);
   for (int64_t id : ids) {
     if (!row_of_.contains(id)) {
       return absl::NotFoundError(
@@ -199,13 +214,13 @@ absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
   const int64_t d = options_.dim;
   for (size_t i = 0; i < ids.size(); ++i) {
     const int64_t row = row_of_.at(ids[i]);
-    std::memcpy(out.row(i), vectors_.data() + row * d, d * sizeof(float));
+    std::memcpy(out.row(i), data() + row * d, d * sizeof(float));
   }
   return absl::OkStatus();
 }
 
 absl::Status FlatIndex::Save(Writer& writer) const {
-  std::shared_lock lock(mu_);
+  absl::ReaderMutexLock lock(&mu_);
   io::ContainerWriter w(writer);
   io::FileHeader h;
   h.family = IndexFamily::kFlat;
@@ -218,10 +233,9 @@ absl::Status FlatIndex::Save(Writer& writer) const {
   VINDEX_RETURN_IF_ERROR(
       w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
   VINDEX_RETURN_IF_ERROR(w.EndSection());
-  VINDEX_RETURN_IF_ERROR(
-      w.BeginSection(io::kTagVectors, vectors_.size() * sizeof(float)));
-  VINDEX_RETURN_IF_ERROR(
-      w.WritePayload(vectors_.data(), vectors_.size() * sizeof(float)));
+  const size_t vec_bytes = ids_.size() * options_.dim * sizeof(float);
+  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagVectors, vec_bytes));
+  VINDEX_RETURN_IF_ERROR(w.WritePayload(data(), vec_bytes));
   VINDEX_RETURN_IF_ERROR(w.EndSection());
   return w.Finish();
 }
@@ -254,8 +268,23 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
                                             " bytes for ", n, " x ", d,
                                             " floats"));
   }
-  index->vectors_.resize(n * d);
-  VINDEX_RETURN_IF_ERROR(reader.ReadPayload(index->vectors_.data(), vec_bytes));
+  // Served from the reader's memory when it can lend it (a file mapping) and
+  // the floats are aligned there; copied otherwise.
+  const char* view = nullptr;
+  std::shared_ptr<const void> owner;
+  VINDEX_RETURN_IF_ERROR(reader.ViewPayload(vec_bytes, &view, &owner));
+  if (view != nullptr &&
+      reinterpret_cast<uintptr_t>(view) % alignof(float) == 0) {
+    index->mapped_ = reinterpret_cast<const float*>(view);
+    index->mapping_ = std::move(owner);
+  } else if (view != nullptr) {
+    index->vectors_.resize(n * d);
+    std::memcpy(index->vectors_.data(), view, vec_bytes);
+  } else {
+    index->vectors_.resize(n * d);
+    VINDEX_RETURN_IF_ERROR(
+        reader.ReadPayload(index->vectors_.data(), vec_bytes));
+  }
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
   VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
 
@@ -268,13 +297,14 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
           absl::StrCat("ids section has invalid or repeated id ", id));
     }
   }
-  for (float v : index->vectors_) {
-    if (!std::isfinite(v))
+  const float* vecs = index->data();
+  for (uint64_t i = 0; i < n * d; ++i) {
+    if (!std::isfinite(vecs[i])) {
       return absl::DataLossError("vectors section has a non-finite value");
+    }
   }
   index->sq_norms_.resize(n);
-  linalg::RowSquaredNorms(index->vectors_.data(), n, d, d,
-                          index->sq_norms_.data());
+  linalg::RowSquaredNorms(vecs, n, d, d, index->sq_norms_.data());
   return std::unique_ptr<Index>(std::move(index));
 }
 

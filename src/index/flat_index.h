@@ -2,10 +2,10 @@
 #define VINDEX_SRC_INDEX_FLAT_INDEX_H_
 
 #include <memory>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "io/format.h"
 #include "vindex/index.h"
 
@@ -13,7 +13,9 @@ namespace vindex {
 
 // Exact search over every stored vector. Vectors are kept dense in one
 // row-major array (normalised for cosine) with their squared norms; Remove
-// compacts the array by moving the last rows into the holes.
+// compacts the array by moving the last rows into the holes. Loaded from a
+// mapped file, the array stays in the mapping until the first Add or Remove
+// copies it into memory.
 // Thread safety: all methods may be called concurrently; Add and Remove take
 // an exclusive lock, searches a shared one, so a search sees an Add either
 // entirely or not at all.
@@ -46,12 +48,24 @@ class FlatIndex final : public Index {
  private:
   explicit FlatIndex(const FlatOptions& options) : options_(options) {}
 
+  // The vector array, wherever it lives. Caller holds mu_.
+  const float* data() const {
+    return mapped_ != nullptr ? mapped_ : vectors_.data();
+  }
+  // Moves mapped vectors into vectors_ (copy-on-write). Caller holds mu_
+  // exclusively. On failure nothing changed.
+  absl::Status MaterializeLocked();
+
   FlatOptions options_;
   int force_gemm_ = -1;
-  mutable std::shared_mutex mu_;
-  std::vector<float> vectors_;   // size() * dim floats.
-  std::vector<float> sq_norms_;  // ||row||^2, for the GEMM L2 path.
-  std::vector<int64_t> ids_;     // Caller id per row.
+  // absl::Mutex, not std::shared_mutex: glibc's rwlock prefers readers, so a
+  // steady stream of searches could starve Add forever.
+  mutable absl::Mutex mu_;
+  std::vector<float> vectors_;           // size() * dim floats, unless mapped_.
+  const float* mapped_ = nullptr;        // size() * dim floats in a mapping.
+  std::shared_ptr<const void> mapping_;  // Keeps mapped_ alive.
+  std::vector<float> sq_norms_;          // ||row||^2, for the GEMM L2 path.
+  std::vector<int64_t> ids_;             // Caller id per row.
   absl::flat_hash_map<int64_t, int64_t> row_of_;
 };
 

@@ -66,7 +66,13 @@ absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path,
+                                                         const LoadOptions& options) {
+  if (options.memory_map) {
+    VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<MappedFileReader> reader,
+                            MappedFileReader::Open(path));
+    return LoadIndex(*reader);
+  }
   VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader, FileReader::Open(path));
   return LoadIndex(*reader);
 }

@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,12 @@ class ContainerReader {
   absl::StatusOr<uint64_t> BeginSection(uint32_t tag);
   // Reads payload bytes of the open section (bounded by its length).
   absl::Status ReadPayload(void* data, size_t size);
+  // Zero-copy variant of ReadPayload: points *data at the next `size` payload
+  // bytes inside the reader's memory (a file mapping) and sets *owner to keep
+  // it alive; returns OK with *data == nullptr when the reader cannot lend
+  // memory (then call ReadPayload). The checksum still covers these bytes.
+  absl::Status ViewPayload(size_t size, const char** data,
+                           std::shared_ptr<const void>* owner);
   // Checks the payload was consumed whole and its checksum matches.
   absl::Status EndSection();
   // BeginSection + the whole payload + EndSection, for small sections.

@@ -1,5 +1,6 @@
 // The Writer/Reader implementations: memory and files.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -139,6 +140,59 @@ absl::Status FileReader::Read(void* data, size_t size) {
   }
   pos_ += size;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MappedFileReader>> MappedFileReader::Open(
+    const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    absl::Status s = ErrnoError("cannot stat", path);
+    ::close(fd);
+    return s;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a regular file"));
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* base = nullptr;
+  if (size > 0) {
+    base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (base == MAP_FAILED) {
+      absl::Status s = ErrnoError("cannot map", path);
+      ::close(fd);
+      return s;
+    }
+  }
+  ::close(fd);  // The mapping stays valid without the descriptor.
+  std::shared_ptr<const void> mapping(base, [size](const void* p) {
+    if (p != nullptr) ::munmap(const_cast<void*>(p), size);
+  });
+  return std::unique_ptr<MappedFileReader>(new MappedFileReader(
+      std::move(mapping), static_cast<const char*>(base), size, path));
+}
+
+absl::Status MappedFileReader::Read(void* data, size_t size) {
+  if (size > remaining()) {
+    return absl::DataLossError(
+        absl::StrCat(path_, ": unexpected end of file: wanted ", size,
+                     " bytes, ", remaining(), " left"));
+  }
+  if (size > 0) std::memcpy(data, base_ + pos_, size);
+  pos_ += size;
+  return absl::OkStatus();
+}
+
+const char* MappedFileReader::ReadView(size_t size,
+                                       std::shared_ptr<const void>* owner) {
+  if (size > remaining() || base_ == nullptr) return nullptr;
+  const char* p = base_ + pos_;
+  pos_ += size;
+  *owner = mapping_;
+  return p;
 }
 
 }  // namespace vindex

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the LoadIndex fuzzer with clang (libFuzzer + ASan + UBSan), makes a
+# seed corpus of valid files of every family, and fuzzes for SECONDS.
+#   scripts/fuzz.sh [SECONDS=60] [BUILD_DIR=build-fuzz]
+# A longer local run: scripts/fuzz.sh 3600 (add -jobs=N by hand for more cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+build="${2:-build-fuzz}"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DVINDEX_FUZZ=ON -DVINDEX_SANITIZE=ON -DVINDEX_CUDA=OFF \
+  -DVINDEX_BUILD_TESTS=OFF -DVINDEX_BUILD_BENCH=OFF -DVINDEX_BUILD_EXAMPLES=OFF
+cmake --build "$build" -j "$(nproc)" --target load_index_fuzzer make_seed_corpus
+corpus="$build/fuzz_corpus"
+mkdir -p "$corpus"
+"$build/tests/fuzz/make_seed_corpus" "$corpus"
+ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/load_index_fuzzer" "$corpus" \
+  -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
