@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <new>
+#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
 #include "core/metric_space.h"
@@ -29,7 +31,7 @@ absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(
 }
 
 IndexInfo FlatIndex::info() const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   IndexInfo info;
   info.family = IndexFamily::kFlat;
   info.device = Device::kCpu;
@@ -90,7 +92,7 @@ absl::Status FlatIndex::Add(MatrixView<const float> vectors,
   const int64_t d = options_.dim;
   linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
 
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   for (int64_t id : ids) {
     if (row_of_.contains(id)) {
       return absl::InvalidArgumentError(
@@ -130,7 +132,7 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
     queries =
         MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   if (params.filter != nullptr && ids_.empty()) {
     return absl::FailedPreconditionError(
         "search with a filter on an empty index");
@@ -163,7 +165,7 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
 
 absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
-  absl::MutexLock lock(&mu_);
+  std::unique_lock lock(mu_);
   for (int64_t id : ids) {
     if (!row_of_.contains(id)) {
       return absl::NotFoundError(
@@ -204,7 +206,7 @@ absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
     return absl::InvalidArgumentError(absl::StrCat(
         "GetVectors output must be ", ids.size(), " x ", options_.dim));
   }
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   for (int64_t id : ids) {
     if (!row_of_.contains(id)) {
       return absl::NotFoundError(
@@ -220,7 +222,7 @@ absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
 }
 
 absl::Status FlatIndex::Save(Writer& writer) const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_lock lock(mu_);
   io::ContainerWriter w(writer);
   io::FileHeader h;
   h.family = IndexFamily::kFlat;

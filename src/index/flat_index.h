@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "core/rw_mutex.h"
 #include "io/format.h"
 #include "vindex/index.h"
 
@@ -58,9 +58,7 @@ class FlatIndex final : public Index {
 
   FlatOptions options_;
   int force_gemm_ = -1;
-  // absl::Mutex, not std::shared_mutex: glibc's rwlock prefers readers, so a
-  // steady stream of searches could starve Add forever.
-  mutable absl::Mutex mu_;
+  mutable internal::RwMutex mu_;         // Writer-preferring (see rw_mutex.h).
   std::vector<float> vectors_;           // size() * dim floats, unless mapped_.
   const float* mapped_ = nullptr;        // size() * dim floats in a mapping.
   std::shared_ptr<const void> mapping_;  // Keeps mapped_ alive.
