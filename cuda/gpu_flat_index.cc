@@ -247,7 +247,7 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
   const int64_t qt = std::min(nq, kQueryTile);
   int64_t nt = static_cast<int64_t>(DistanceTileBytes(alloc) /
                                     (static_cast<uint64_t>(qt) * 4));
-  nt = std::clamp<int64_t>(nt / 128 * 128, 128, n);
+  nt = std::min<int64_t>(std::max<int64_t>(nt / 128 * 128, 128), n);
   const int64_t ntiles = (n + nt - 1) / nt;
   // Chunks per tile are fixed by the largest query tile; smaller tiles
   // (the last) leave their unused candidate slots at id -1.

@@ -3,6 +3,8 @@
 // GPU query and vector tiles), k from 1 to beyond the GPU selection limit,
 // filters, Remove, GetVectors and Save. Skipped without a GPU.
 #include <cmath>
+#include <ostream>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -66,6 +68,16 @@ struct Case {
   int k;
 };
 
+std::string CaseName(const Case& c) {
+  const char* m = c.metric == Metric::kL2             ? "L2"
+                  : c.metric == Metric::kInnerProduct ? "IP"
+                                                      : "Cos";
+  return std::string(m) + "_n" + std::to_string(c.n) + "_nq" +
+         std::to_string(c.nq) + "_d" + std::to_string(c.d) + "_k" +
+         std::to_string(c.k);
+}
+void PrintTo(const Case& c, std::ostream* os) { *os << CaseName(c); }
+
 class GpuFlatVsCpu : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GpuFlatVsCpu, SameResults) {
@@ -102,7 +114,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{Metric::kL2, 300000, 3, 128, 1024},
                       Case{Metric::kL2, 50000, 20, 24, 1500},
                       Case{Metric::kCosine, 50000, 20, 24, 4096},
-                      Case{Metric::kL2, 10000, 5, 8, 5000}));
+                      Case{Metric::kL2, 10000, 5, 8, 5000}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      return CaseName(info.param);
+    });
 
 TEST(GpuFlatIndexTest, FilterRemoveGetVectorsSave) {
   SKIP_WITHOUT_GPU();
