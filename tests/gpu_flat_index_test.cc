@@ -171,6 +171,33 @@ TEST(GpuFlatIndexTest, FilterRemoveGetVectorsSave) {
               RunSearch(**loaded, queries, d, p), 50, 20);
 }
 
+TEST(GpuFlatIndexTest, MemoryCapGivesResourceExhaustedAndNoChange) {
+  SKIP_WITHOUT_GPU();
+  const int d = 64;
+  auto made = internal::MakeGpuFlatIndexWithMemoryCap(
+      FlatOptions{.dim = d, .device = Device::kGpu}, uint64_t{16} << 20);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Index& gpu = **made;
+  auto cpu = Make(d, Metric::kL2, Device::kCpu);
+  // 100k x 64 floats (25 MB) cannot fit in 16 MiB.
+  auto big = RandomVectors(100000, d, 11);
+  absl::Status s = gpu.Add(MatrixView<const float>(big.data(), 100000, d),
+                           SequentialIds(100000));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(gpu.info().size, 0);
+  // A small batch fits, and searching it works within the cap.
+  ASSERT_TRUE(
+      gpu.Add(MatrixView<const float>(big.data(), 5000, d), SequentialIds(5000))
+          .ok());
+  ASSERT_TRUE(cpu->Add(MatrixView<const float>(big.data(), 5000, d),
+                       SequentialIds(5000))
+                  .ok());
+  auto queries = RandomVectors(3000, d, 12);
+  SearchParams p{.k = 10};
+  ExpectAgree(RunSearch(gpu, queries, d, p), RunSearch(*cpu, queries, d, p),
+              3000, 10);
+}
+
 TEST(GpuFlatIndexTest, BadInputIsRejected) {
   SKIP_WITHOUT_GPU();
   auto gpu = Make(8, Metric::kL2, Device::kGpu);
