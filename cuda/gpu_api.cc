@@ -1,5 +1,6 @@
 // The CUDA backend's entry points declared in src/index/gpu_factory.h, and
 // vindex::CudaDeviceCount().
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,17 @@ bool BuiltWithCuda() { return true; }
 absl::StatusOr<std::unique_ptr<Index>> MakeGpuFlatIndex(
     const FlatOptions& options) {
   auto index = cuda::GpuFlatIndex::Create(options);
+  if (!index.ok()) return index.status();
+  return std::unique_ptr<Index>(std::move(*index));
+}
+
+absl::StatusOr<std::unique_ptr<Index>> MakeGpuFlatIndexWithMemoryCap(
+    const FlatOptions& options, uint64_t memory_cap_bytes) {
+  if (memory_cap_bytes == 0) {
+    return absl::InvalidArgumentError("memory cap must be positive");
+  }
+  auto index =
+      cuda::GpuFlatIndex::CreateWithMemoryCap(options, memory_cap_bytes);
   if (!index.ok()) return index.status();
   return std::unique_ptr<Index>(std::move(*index));
 }

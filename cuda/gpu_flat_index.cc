@@ -23,27 +23,44 @@ namespace {
 
 // Query rows per SGEMM tile.
 constexpr int64_t kQueryTile = 2048;
-// Bytes of one distance tile (query tile x vector tile floats): a fraction of
-// the memory cap, within [64 MiB, 1 GiB].
+// Bytes of one distance tile (query tile x vector tile floats): an eighth of
+// the memory cap, within [1 MiB, 1 GiB].
 uint64_t DistanceTileBytes(const DeviceAllocator& a) {
-  return std::clamp<uint64_t>(a.cap() / 8, uint64_t{64} << 20,
+  return std::clamp<uint64_t>(a.cap() / 8, uint64_t{1} << 20,
                               uint64_t{1} << 30);
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GpuFlatIndex>> GpuFlatIndex::Create(
-    const FlatOptions& options) {
+absl::Status GpuFlatIndex::CheckCreate(const FlatOptions& options) {
   VINDEX_RETURN_IF_ERROR(internal::CheckDimMetric(options.dim, options.metric));
   if (DeviceCount() == 0) {
     return absl::FailedPreconditionError(
         "no usable GPU (vindex::CudaDeviceCount() == 0); use Device::kCpu or "
         "Device::kAuto");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<GpuFlatIndex>> GpuFlatIndex::Create(
+    const FlatOptions& options) {
+  VINDEX_RETURN_IF_ERROR(CheckCreate(options));
   VINDEX_ASSIGN_OR_RETURN(GpuContext * ctx, GpuContext::Default(0));
   FlatOptions o = options;
   o.device = Device::kGpu;
   return std::unique_ptr<GpuFlatIndex>(new GpuFlatIndex(o, ctx));
+}
+
+absl::StatusOr<std::unique_ptr<GpuFlatIndex>> GpuFlatIndex::CreateWithMemoryCap(
+    const FlatOptions& options, uint64_t memory_cap_bytes) {
+  VINDEX_RETURN_IF_ERROR(CheckCreate(options));
+  VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<GpuContext> ctx,
+                          GpuContext::Create(0, memory_cap_bytes));
+  FlatOptions o = options;
+  o.device = Device::kGpu;
+  std::unique_ptr<GpuFlatIndex> index(new GpuFlatIndex(o, ctx.get()));
+  index->own_ctx_ = std::move(ctx);
+  return index;
 }
 
 IndexInfo GpuFlatIndex::info() const {
@@ -247,7 +264,7 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
   const int64_t qt = std::min(nq, kQueryTile);
   int64_t nt = static_cast<int64_t>(DistanceTileBytes(alloc) /
                                     (static_cast<uint64_t>(qt) * 4));
-  nt = std::clamp<int64_t>(nt / 128 * 128, 128, n);
+  nt = std::min<int64_t>(std::max<int64_t>(nt / 128 * 128, 128), n);
   const int64_t ntiles = (n + nt - 1) / nt;
   // Chunks per tile are fixed by the largest query tile; smaller tiles
   // (the last) leave their unused candidate slots at id -1.

@@ -30,6 +30,10 @@ class GpuFlatIndex final : public Index {
   // FailedPrecondition when no GPU is usable.
   static absl::StatusOr<std::unique_ptr<GpuFlatIndex>> Create(
       const FlatOptions& options);
+  // An index on a private context of its own with this memory cap (tests
+  // of the out-of-memory paths).
+  static absl::StatusOr<std::unique_ptr<GpuFlatIndex>> CreateWithMemoryCap(
+      const FlatOptions& options, uint64_t memory_cap_bytes);
 
   IndexInfo info() const override;
   Capabilities capabilities() const override;
@@ -49,6 +53,7 @@ class GpuFlatIndex final : public Index {
  private:
   GpuFlatIndex(const FlatOptions& options, GpuContext* ctx)
       : options_(options), ctx_(ctx) {}
+  static absl::Status CheckCreate(const FlatOptions& options);
 
   // Device search of dense rows `q` (already normalised for cosine) with
   // internal scores out (smaller is closer). Caller holds mu_ (shared).
@@ -58,7 +63,8 @@ class GpuFlatIndex final : public Index {
                             int64_t scores_stride) const;
 
   FlatOptions options_;
-  GpuContext* ctx_;  // Not owned; process-wide.
+  std::unique_ptr<GpuContext> own_ctx_;  // Set for a private context.
+  GpuContext* ctx_;  // own_ctx_, or the process-wide context (not owned).
   mutable std::shared_mutex mu_;
   std::vector<float> vectors_;   // Host mirror, size() * dim floats.
   std::vector<float> sq_norms_;  // Host mirror of ||row||^2.

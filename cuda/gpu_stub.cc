@@ -16,6 +16,12 @@ absl::StatusOr<std::unique_ptr<Index>> MakeGpuFlatIndex(const FlatOptions&) {
       "this build of vindex has no CUDA backend (GPU Flat index)");
 }
 
+absl::StatusOr<std::unique_ptr<Index>> MakeGpuFlatIndexWithMemoryCap(
+    const FlatOptions&, uint64_t) {
+  return absl::UnimplementedError(
+      "this build of vindex has no CUDA backend (GPU Flat index)");
+}
+
 absl::Status GpuSelectKHost(const float*, int64_t, int64_t, int64_t, int,
                             GpuSelectAlgo, int64_t*, float*) {
   return absl::UnimplementedError(

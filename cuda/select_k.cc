@@ -22,9 +22,11 @@ bool UseRadix(internal::GpuSelectAlgo algo, int k) {
 
 int64_t ChooseChunk(const GpuContext& ctx, int64_t rows, int64_t cols, int k,
                     bool radix) {
-  // Resident blocks per SM: 256-thread block sort ~6, 1024-thread radix ~2.
+  // Resident blocks per SM: 256-thread block sort ~7 (32 KiB of shared
+  // memory each), 1024-thread radix ~2. Several waves of blocks keep the
+  // last, partly filled wave from costing much.
   const int64_t want_blocks =
-      static_cast<int64_t>(ctx.sm_count()) * (radix ? 2 : 6);
+      static_cast<int64_t>(ctx.sm_count()) * (radix ? 2 * 4 : 7 * 8);
   // A chunk much shorter than this spends its time on fixed costs (initial
   // sorts, histogram passes).
   const int64_t min_chunk = radix ? std::max<int64_t>(16 * k, 16384)

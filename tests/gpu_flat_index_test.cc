@@ -3,6 +3,8 @@
 // GPU query and vector tiles), k from 1 to beyond the GPU selection limit,
 // filters, Remove, GetVectors and Save. Skipped without a GPU.
 #include <cmath>
+#include <ostream>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -66,6 +68,16 @@ struct Case {
   int k;
 };
 
+std::string CaseName(const Case& c) {
+  const char* m = c.metric == Metric::kL2             ? "L2"
+                  : c.metric == Metric::kInnerProduct ? "IP"
+                                                      : "Cos";
+  return std::string(m) + "_n" + std::to_string(c.n) + "_nq" +
+         std::to_string(c.nq) + "_d" + std::to_string(c.d) + "_k" +
+         std::to_string(c.k);
+}
+void PrintTo(const Case& c, std::ostream* os) { *os << CaseName(c); }
+
 class GpuFlatVsCpu : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GpuFlatVsCpu, SameResults) {
@@ -102,7 +114,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{Metric::kL2, 300000, 3, 128, 1024},
                       Case{Metric::kL2, 50000, 20, 24, 1500},
                       Case{Metric::kCosine, 50000, 20, 24, 4096},
-                      Case{Metric::kL2, 10000, 5, 8, 5000}));
+                      Case{Metric::kL2, 10000, 5, 8, 5000}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      return CaseName(info.param);
+    });
 
 TEST(GpuFlatIndexTest, FilterRemoveGetVectorsSave) {
   SKIP_WITHOUT_GPU();
@@ -154,6 +169,33 @@ TEST(GpuFlatIndexTest, FilterRemoveGetVectorsSave) {
   EXPECT_EQ((*loaded)->info().device, Device::kCpu);
   ExpectAgree(RunSearch(*gpu, queries, d, p),
               RunSearch(**loaded, queries, d, p), 50, 20);
+}
+
+TEST(GpuFlatIndexTest, MemoryCapGivesResourceExhaustedAndNoChange) {
+  SKIP_WITHOUT_GPU();
+  const int d = 64;
+  auto made = internal::MakeGpuFlatIndexWithMemoryCap(
+      FlatOptions{.dim = d, .device = Device::kGpu}, uint64_t{16} << 20);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Index& gpu = **made;
+  auto cpu = Make(d, Metric::kL2, Device::kCpu);
+  // 100k x 64 floats (25 MB) cannot fit in 16 MiB.
+  auto big = RandomVectors(100000, d, 11);
+  absl::Status s = gpu.Add(MatrixView<const float>(big.data(), 100000, d),
+                           SequentialIds(100000));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(gpu.info().size, 0);
+  // A small batch fits, and searching it works within the cap.
+  ASSERT_TRUE(
+      gpu.Add(MatrixView<const float>(big.data(), 5000, d), SequentialIds(5000))
+          .ok());
+  ASSERT_TRUE(cpu->Add(MatrixView<const float>(big.data(), 5000, d),
+                       SequentialIds(5000))
+                  .ok());
+  auto queries = RandomVectors(3000, d, 12);
+  SearchParams p{.k = 10};
+  ExpectAgree(RunSearch(gpu, queries, d, p), RunSearch(*cpu, queries, d, p),
+              3000, 10);
 }
 
 TEST(GpuFlatIndexTest, BadInputIsRejected) {

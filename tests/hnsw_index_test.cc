@@ -215,20 +215,16 @@ TEST_P(HnswFilterTest, RecallAndOnlyAllowed) {
   const double recall = RecallAtK(truth.ids, kK, got.ids, kK, kK);
   EXPECT_GE(recall, 0.95) << "1/" << every << " allowed, brute-force fraction "
                           << forced;
-  index->set_brute_force_fraction_for_testing(
-      HnswIndex::kDefaultBruteForceFraction);
+  index->set_brute_force_fraction_for_testing(-1.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Selectivities, HnswFilterTest,
-    ::testing::Values(
-        std::make_tuple(2, HnswIndex::kDefaultBruteForceFraction),
-        std::make_tuple(10, HnswIndex::kDefaultBruteForceFraction),
-        std::make_tuple(100, HnswIndex::kDefaultBruteForceFraction),
-        std::make_tuple(1000, HnswIndex::kDefaultBruteForceFraction),
-        std::make_tuple(2, 0.0), std::make_tuple(10, 0.0),
-        std::make_tuple(100, 0.0), std::make_tuple(2, 1.0),
-        std::make_tuple(1000, 1.0)));
+    ::testing::Values(std::make_tuple(2, -1.0), std::make_tuple(10, -1.0),
+                      std::make_tuple(100, -1.0), std::make_tuple(1000, -1.0),
+                      std::make_tuple(2, 0.0), std::make_tuple(10, 0.0),
+                      std::make_tuple(100, 0.0), std::make_tuple(2, 1.0),
+                      std::make_tuple(1000, 1.0)));
 
 TEST(HnswIndexTest, RemoveHidesAndRepairs) {
   const int64_t n = 3000;

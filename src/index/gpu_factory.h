@@ -23,6 +23,12 @@ bool BuiltWithCuda();
 absl::StatusOr<std::unique_ptr<Index>> MakeGpuFlatIndex(
     const FlatOptions& options);
 
+// As MakeGpuFlatIndex, on a private GPU context whose allocator holds at
+// most memory_cap_bytes (for tests of the out-of-memory paths, which must
+// give ResourceExhausted and leave the index as it was).
+absl::StatusOr<std::unique_ptr<Index>> MakeGpuFlatIndexWithMemoryCap(
+    const FlatOptions& options, uint64_t memory_cap_bytes);
+
 // Which GPU k-selection algorithm to run; kAuto chooses by shape.
 enum class GpuSelectAlgo { kAuto = 0, kBlockSort = 1, kRadix = 2 };
 

@@ -27,7 +27,7 @@ constexpr uint64_t kNoEntry = ~uint64_t{0};
 constexpr uint32_t kFreeEpoch = std::numeric_limits<uint32_t>::max();
 constexpr int kMaxLevel = 30;
 constexpr int kMaxM = 256;
-constexpr size_t kBlockAlign = 16;
+constexpr size_t kBlockAlign = 4;
 
 inline uint64_t PackEntry(int level, uint32_t slot) {
   return (static_cast<uint64_t>(level) << 32) | slot;
@@ -161,14 +161,25 @@ struct HnswIndex::AdmitAll {
   bool operator()(uint32_t) const { return true; }
 };
 
-// Visible (published, not free) and, when a mask is given, allowed.
+// Visible (published, not free) and, when a filter is given, allowed. The
+// filter is asked only about nodes that would enter the results.
 struct HnswIndex::AdmitVisible {
   const uint32_t* epochs;
   uint32_t snapshot;
-  const internal::RowMask* mask;
+  const IdFilter* filter;
+  const int64_t* ids;
   bool operator()(uint32_t slot) const {
-    return epochs[slot] <= snapshot && (mask == nullptr || mask->Test(slot));
+    return epochs[slot] <= snapshot &&
+           (filter == nullptr || filter->Allows(ids[slot]));
   }
+};
+
+// How one Search call applies its filter: walk the graph asking the filter
+// lazily, or scan the allowed slots exhaustively.
+struct HnswIndex::FilterPlan {
+  const IdFilter* lazy = nullptr;
+  bool scan = false;
+  std::vector<uint32_t> slots;  // Allowed visible slots when scanning.
 };
 
 absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(
@@ -645,14 +656,14 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
 
 template <typename Space>
 void HnswIndex::SearchOne(const Space& space, const float* query, int k, int ef,
-                          const internal::RowMask* mask, uint32_t snapshot,
-                          Scratch& s, int64_t* out_ids, float* out_d) const {
+                          const IdFilter* filter, uint32_t snapshot, Scratch& s,
+                          int64_t* out_ids, float* out_d) const {
   const uint64_t e = entry_.load(std::memory_order_acquire);
   uint32_t ep = static_cast<uint32_t>(e);
   float d = space.Dist(ep);
   ep = GreedyDescend(space, ep, &d, static_cast<int>(e >> 32), 0);
-  SearchLayer(space, ep, d, 0, ef, AdmitVisible{epochs_.data(), snapshot, mask},
-              s);
+  SearchLayer(space, ep, d, 0, ef,
+              AdmitVisible{epochs_.data(), snapshot, filter, ids_.data()}, s);
   s.top.Reset(k);
   for (const Candidate& c : s.results) {
     const float exact = quantized_ ? Distance(query, FullVector(c.slot)) : c.d;
@@ -662,22 +673,85 @@ void HnswIndex::SearchOne(const Space& space, const float* query, int k, int ef,
 }
 
 void HnswIndex::ScanAllowed(const float* query, int k,
-                            const internal::RowMask& mask, uint32_t snapshot,
+                            const std::vector<uint32_t>& slots,
                             int64_t* out_ids, float* out_d) const {
   internal::TopK top(k);
-  const uint64_t* words = mask.words();
-  const int64_t nwords = (mask.rows() + 63) / 64;
-  for (int64_t w = 0; w < nwords; ++w) {
-    uint64_t bits = words[w];
-    while (bits != 0) {
-      const uint32_t slot =
-          static_cast<uint32_t>(w * 64 + __builtin_ctzll(bits));
-      bits &= bits - 1;
-      if (epochs_[slot] > snapshot) continue;
-      top.Push(Distance(query, FullVector(slot)), ids_[slot]);
-    }
+  const size_t n = slots.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 2 < n)
+      PrefetchBytes(reinterpret_cast<const char*>(FullVector(slots[i + 2])),
+                    dim_ * sizeof(float));
+    top.Push(Distance(query, FullVector(slots[i])), ids_[slots[i]]);
   }
   top.Finish(out_ids, out_d);
+}
+
+double HnswIndex::ScanLimit(int64_t n, int ef) {
+  return 168.0 * std::cbrt(static_cast<double>(n)) * std::sqrt(ef / 32.0);
+}
+
+HnswIndex::FilterPlan HnswIndex::PlanFilter(const IdFilter& filter,
+                                            uint32_t snapshot, int ef) const {
+  FilterPlan plan;
+  const double limit = brute_force_fraction_ >= 0
+                           ? brute_force_fraction_ * static_cast<double>(live_)
+                           : ScanLimit(live_, ef);
+  const auto visible = [&](uint32_t slot) { return epochs_[slot] <= snapshot; };
+  // Scans every slot; scan if few are allowed, else walk the graph lazily.
+  const auto collect = [&] {
+    for (uint32_t x = 0; x < num_slots_; ++x) {
+      if (visible(x) && filter.Allows(ids_[x])) plan.slots.push_back(x);
+    }
+    plan.scan = static_cast<double>(plan.slots.size()) <= limit;
+    if (!plan.scan) {
+      plan.slots.clear();
+      plan.lazy = &filter;
+    }
+  };
+  switch (filter.kind()) {
+    case IdFilter::Kind::kAllowList:
+      if (static_cast<double>(filter.listed_ids().size()) <= limit) {
+        for (int64_t id : filter.listed_ids()) {
+          auto it = row_of_.find(id);
+          if (it != row_of_.end() &&
+              visible(static_cast<uint32_t>(it->second))) {
+            plan.slots.push_back(static_cast<uint32_t>(it->second));
+          }
+        }
+        plan.scan = true;
+        return plan;
+      }
+      break;
+    case IdFilter::Kind::kDenyList:
+      if (static_cast<double>(live_) -
+              static_cast<double>(filter.listed_ids().size()) <=
+          limit) {
+        collect();
+        return plan;
+      }
+      break;
+    case IdFilter::Kind::kRange:
+    case IdFilter::Kind::kPredicate: {
+      // Estimate the allowed fraction from a pseudo-random sample of slots;
+      // count exactly only when it may be under the switch point.
+      int seen = 0, allowed = 0;
+      uint64_t h = 0x9E3779B97F4A7C15ull;
+      for (int i = 0; i < 512; ++i) {
+        h = h * 6364136223846793005ull + 1442695040888963407ull;
+        const uint32_t x = static_cast<uint32_t>((h >> 33) % num_slots_);
+        if (!visible(x)) continue;
+        ++seen;
+        allowed += filter.Allows(ids_[x]) ? 1 : 0;
+      }
+      if (seen == 0 || allowed <= 2 * limit / live_ * seen + 2) {
+        collect();
+        return plan;
+      }
+      break;
+    }
+  }
+  plan.lazy = &filter;
+  return plan;
 }
 
 absl::Status HnswIndex::Search(MatrixView<const float> queries,
@@ -707,17 +781,10 @@ absl::Status HnswIndex::Search(MatrixView<const float> queries,
     }
     return absl::OkStatus();
   }
-  internal::RowMask mask;
-  bool scan = false;
-  if (params.filter != nullptr) {
-    mask = internal::BuildRowMask(
-        *params.filter, absl::Span<const int64_t>(ids_.data(), num_slots_),
-        row_of_);
-    scan = static_cast<double>(mask.Count()) <= brute_force_fraction_ * live_;
-  }
-  const internal::RowMask* mask_ptr =
-      params.filter != nullptr ? &mask : nullptr;
   const int ef = std::max(params.ef > 0 ? params.ef : options_.default_ef, k);
+  FilterPlan plan;
+  if (params.filter != nullptr) plan = PlanFilter(*params.filter, snapshot, ef);
+  const IdFilter* lazy = plan.lazy;
   const bool ip_codes = metric == Metric::kInnerProduct;
   const int64_t grain = std::clamp<int64_t>(
       queries.rows / (8 * internal::NumThreads(executor)), 1, 64);
@@ -728,11 +795,11 @@ absl::Status HnswIndex::Search(MatrixView<const float> queries,
           const float* q = queries.row(i);
           int64_t* oid = out.ids.row(i);
           float* od = out.distances.row(i);
-          if (scan) {
-            ScanAllowed(q, k, mask, snapshot, oid, od);
+          if (plan.scan) {
+            ScanAllowed(q, k, plan.slots, oid, od);
           } else if (!quantized_) {
             FloatSpace space(*this, q, level0_, block_bytes_);
-            SearchOne(space, q, k, ef, mask_ptr, snapshot, *s, oid, od);
+            SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
           } else {
             s->qcode.resize(dim_);
             if (ip_codes) {
@@ -740,11 +807,11 @@ absl::Status HnswIndex::Search(MatrixView<const float> queries,
               internal::ScalarQuantizer8::EncodeQueryForIp(
                   q, dim_, s->qcode.data(), &lo, &scale);
               Sq8IpSpace space(*this, s->qcode.data(), lo, scale);
-              SearchOne(space, q, k, ef, mask_ptr, snapshot, *s, oid, od);
+              SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
             } else {
               sq_.Encode(q, s->qcode.data());
               Sq8L2Space space(*this, s->qcode.data());
-              SearchOne(space, q, k, ef, mask_ptr, snapshot, *s, oid, od);
+              SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
             }
           }
           internal::ResultsToNatural(metric, oid, od, k);

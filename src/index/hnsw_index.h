@@ -56,11 +56,15 @@ class HnswIndex final : public Index {
                           MatrixView<float> out) const override;
 
   // A filtered search scans the allowed rows exhaustively instead of walking
-  // the graph when allowed rows <= this fraction of the stored vectors.
-  // Measured with the filtered sweep of /tmp/hnsw_timing (see the issue note).
-  static constexpr double kDefaultBruteForceFraction = 0.02;
-  // Test and bench hook: the switch point above (0 = always walk the graph,
-  // 1 = always scan). Not for concurrent use with searches.
+  // the graph when there are at most ScanLimit(n, ef) of them. The walk
+  // costs about ef / (allowed fraction) node visits, the scan one distance
+  // per allowed row; equal cost was measured (sift-wallpapers 128-d, 50k
+  // vectors, M=32, one thread, /tmp/hnsw_timing) at 10-12% allowed for
+  // ef=32, which gives limit = 168 * n^(1/3) * sqrt(ef / 32).
+  static double ScanLimit(int64_t n, int ef);
+  // Test and bench hook: a fixed switch point as a fraction of the stored
+  // vectors (0 = always walk, 1 = always scan), or < 0 for ScanLimit. Not
+  // for concurrent use with searches.
   void set_brute_force_fraction_for_testing(double f) {
     brute_force_fraction_ = f;
   }
@@ -83,6 +87,7 @@ class HnswIndex final : public Index {
   class Sq8IpSpace;
   struct AdmitAll;
   struct AdmitVisible;
+  struct FilterPlan;
 
   explicit HnswIndex(const HnswOptions& options);
 
@@ -121,10 +126,14 @@ class HnswIndex final : public Index {
 
   template <typename Space>
   void SearchOne(const Space& space, const float* query, int k, int ef,
-                 const internal::RowMask* mask, uint32_t snapshot, Scratch& s,
+                 const IdFilter* filter, uint32_t snapshot, Scratch& s,
                  int64_t* out_ids, float* out_d) const;
-  void ScanAllowed(const float* query, int k, const internal::RowMask& mask,
-                   uint32_t snapshot, int64_t* out_ids, float* out_d) const;
+  // Chooses between the filtered graph walk and the exhaustive scan.
+  FilterPlan PlanFilter(const IdFilter& filter, uint32_t snapshot,
+                        int ef) const;
+  void ScanAllowed(const float* query, int k,
+                   const std::vector<uint32_t>& slots, int64_t* out_ids,
+                   float* out_d) const;
 
   HnswOptions options_;
   int dim_;
@@ -134,7 +143,7 @@ class HnswIndex final : public Index {
   bool quantized_;
   size_t payload_bytes_;  // Vector (floats) or codes (+ code sum) per block.
   size_t block_bytes_;    // payload + count + m0 links, rounded up.
-  double brute_force_fraction_ = kDefaultBruteForceFraction;
+  double brute_force_fraction_ = -1;  // < 0: ScanLimit.
 
   std::mutex mutation_mu_;  // Serialises Add, Remove, Train and Save.
   mutable std::shared_mutex

@@ -357,10 +357,26 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   sc->cand_ids.resize(kk);
   sc->cand_scores.resize(kk);
   top.Finish(sc->cand_ids.data(), sc->cand_scores.data());
-  internal::TopK final_top(ctx.k);
-  for (int i = 0; i < kk; ++i) {
+  // The candidates' rows are scattered: request them all first, a window
+  // ahead of the scoring loop, so the memory misses overlap.
+  auto row_of = [&](int i) {
     const int64_t k = sc->cand_ids[i];
-    if (k < 0) break;
+    return lists().list(k >> 32).vectors.data() + (k & 0xffffffff) * d;
+  };
+  const size_t row_bytes = d * sizeof(float);
+  auto prefetch = [&](int i) {
+    const char* r = reinterpret_cast<const char*>(row_of(i));
+    for (size_t off = 0; off < row_bytes; off += 64)
+      __builtin_prefetch(r + off);
+  };
+  int valid = 0;
+  while (valid < kk && sc->cand_ids[valid] >= 0) ++valid;
+  constexpr int kPrefetchAhead = 16;
+  for (int i = 0; i < std::min(valid, kPrefetchAhead); ++i) prefetch(i);
+  internal::TopK final_top(ctx.k);
+  for (int i = 0; i < valid; ++i) {
+    if (i + kPrefetchAhead < valid) prefetch(i + kPrefetchAhead);
+    const int64_t k = sc->cand_ids[i];
     const auto& list = lists().list(k >> 32);
     const int64_t pos = k & 0xffffffff;
     const float* v = list.vectors.data() + pos * d;
