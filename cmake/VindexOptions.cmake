@@ -2,6 +2,7 @@
 option(VINDEX_BUILD_TESTS "Build the GoogleTest suite" ON)
 option(VINDEX_BUILD_BENCH "Build the benchmark binaries" ON)
 option(VINDEX_BUILD_EXAMPLES "Build the examples" ON)
+option(VINDEX_BUILD_TOOLS "Build the vindex command-line tool" ON)
 option(VINDEX_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
 option(VINDEX_TSAN "Build with ThreadSanitizer" OFF)
 option(VINDEX_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
