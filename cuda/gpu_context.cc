@@ -45,6 +45,8 @@ absl::StatusOr<std::unique_ptr<GpuContext>> GpuContext::Create(
   }
   VINDEX_CUDA_RETURN_IF_ERROR(
       cudaStreamCreateWithFlags(&ctx->stream_, cudaStreamNonBlocking));
+  VINDEX_CUDA_RETURN_IF_ERROR(
+      cudaStreamCreateWithFlags(&ctx->aux_stream_, cudaStreamNonBlocking));
   VINDEX_CUBLAS_RETURN_IF_ERROR(cublasCreate(&ctx->cublas_));
   VINDEX_CUBLAS_RETURN_IF_ERROR(cublasSetStream(ctx->cublas_, ctx->stream_));
   // Plain FP32 SGEMM (no TF32): GPU distances must agree with the CPU's.
@@ -70,6 +72,7 @@ absl::StatusOr<GpuContext*> GpuContext::Default(int device) {
 GpuContext::~GpuContext() {
   allocator_.reset();
   if (cublas_ != nullptr) (void)cublasDestroy(cublas_);
+  if (aux_stream_ != nullptr) (void)cudaStreamDestroy(aux_stream_);
   if (stream_ != nullptr) (void)cudaStreamDestroy(stream_);
 }
 

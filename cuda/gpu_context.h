@@ -15,8 +15,10 @@ namespace vindex::cuda {
 
 // Everything GPU work needs on one device: the device id, one stream, one
 // cuBLAS handle bound to it, and a caching allocator with a memory cap.
-// All device work of a context runs on its stream, in order, so buffers
-// returned to the allocator may be reused at once by later work.
+// Device work of a context runs on its stream, in order, so buffers returned
+// to the allocator may be reused at once by later work; work put on
+// aux_stream() must be joined back into stream() (an event) before its
+// buffers are returned.
 // Ownership: the context owns the stream, the handle and the allocator.
 // Thread safety: work is serialised by holding mu() around every sequence of
 // calls that uses stream(), cublas() or allocator-owned scratch.
@@ -37,6 +39,8 @@ class GpuContext {
   int device() const { return device_; }
   int sm_count() const { return sm_count_; }
   cudaStream_t stream() const { return stream_; }
+  // A second stream for work that overlaps stream() (ordered by events).
+  cudaStream_t aux_stream() const { return aux_stream_; }
   cublasHandle_t cublas() const { return cublas_; }
   DeviceAllocator& allocator() { return *allocator_; }
   std::mutex& mu() { return mu_; }
@@ -52,6 +56,7 @@ class GpuContext {
   int device_ = 0;
   int sm_count_ = 1;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t aux_stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   std::unique_ptr<DeviceAllocator> allocator_;
   std::mutex mu_;

@@ -1,6 +1,7 @@
 #include "gpu_flat_index.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -29,6 +30,31 @@ uint64_t DistanceTileBytes(const DeviceAllocator& a) {
   return std::clamp<uint64_t>(a.cap() / 8, uint64_t{1} << 20,
                               uint64_t{1} << 30);
 }
+
+// Whether GEMM and selection of successive tiles overlap on two streams
+// (default); VINDEX_GPU_OVERLAP=0 runs them in order on one stream.
+bool OverlapTiles() {
+  const char* env = std::getenv("VINDEX_GPU_OVERLAP");
+  return env == nullptr || std::strcmp(env, "0") != 0;
+}
+
+// A CUDA event destroyed with its owner.
+struct Event {
+  cudaEvent_t e = nullptr;
+  Event() = default;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  ~Event() {
+    if (e != nullptr) (void)cudaEventDestroy(e);
+  }
+};
+
+// Waits for a stream when it goes out of scope (also on error returns), so
+// that no queued work still reads buffers going back to the allocator.
+struct SyncOnExit {
+  cudaStream_t stream;
+  ~SyncOnExit() { (void)cudaStreamSynchronize(stream); }
+};
 
 }  // namespace
 
@@ -261,8 +287,14 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
   std::lock_guard<std::mutex> gpu_lock(ctx_->mu());
   VINDEX_RETURN_IF_ERROR(ctx_->Activate());
   DeviceAllocator& alloc = ctx_->allocator();
+  // With overlap, GEMM of tile t+1 (stream s0) runs while tile t is
+  // selected (stream s1), in two distance buffers.
+  const bool overlap = OverlapTiles();
+  const int nbuf = overlap ? 2 : 1;
+  cudaStream_t s0 = ctx_->stream();
+  cudaStream_t s1 = overlap ? ctx_->aux_stream() : s0;
   const int64_t qt = std::min(nq, kQueryTile);
-  int64_t nt = static_cast<int64_t>(DistanceTileBytes(alloc) /
+  int64_t nt = static_cast<int64_t>(DistanceTileBytes(alloc) / nbuf /
                                     (static_cast<uint64_t>(qt) * 4));
   nt = std::min<int64_t>(std::max<int64_t>(nt / 128 * 128, 128), n);
   const int64_t ntiles = (n + nt - 1) / nt;
@@ -274,8 +306,10 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
 
   VINDEX_ASSIGN_OR_RETURN(DeviceBuffer d_q,
                           alloc.Allocate(qt * d * sizeof(float)));
-  VINDEX_ASSIGN_OR_RETURN(DeviceBuffer d_tile,
-                          alloc.Allocate(qt * nt * sizeof(float)));
+  DeviceBuffer d_tile[2];
+  for (int b = 0; b < nbuf; ++b) {
+    VINDEX_ASSIGN_OR_RETURN(d_tile[b], alloc.Allocate(qt * nt * sizeof(float)));
+  }
   VINDEX_ASSIGN_OR_RETURN(DeviceBuffer cand_dist,
                           alloc.Allocate(qt * width * sizeof(float)));
   VINDEX_ASSIGN_OR_RETURN(DeviceBuffer cand_idx,
@@ -291,6 +325,18 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
     VINDEX_CUDA_RETURN_IF_ERROR(
         cudaMemcpyAsync(d_mask.get(), mask_words, words * sizeof(uint64_t),
                         cudaMemcpyHostToDevice, ctx_->stream()));
+  }
+  // Declared after every device buffer: runs first on exit.
+  SyncOnExit sync_s1{s1};
+  Event gemm_done[2], select_done[2];
+  bool select_pending[2] = {false, false};
+  if (overlap) {
+    for (int b = 0; b < 2; ++b) {
+      VINDEX_CUDA_RETURN_IF_ERROR(
+          cudaEventCreateWithFlags(&gemm_done[b].e, cudaEventDisableTiming));
+      VINDEX_CUDA_RETURN_IF_ERROR(
+          cudaEventCreateWithFlags(&select_done[b].e, cudaEventDisableTiming));
+    }
   }
   std::vector<int32_t> h_idx(qt * k);
   std::vector<float> h_dist(qt * k);
@@ -308,16 +354,26 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
     for (int64_t t = 0; t < ntiles; ++t) {
       const int64_t x0 = t * nt;
       const int64_t len = std::min(nt, n - x0);
+      const int b = static_cast<int>(t % nbuf);
+      if (overlap && select_pending[b]) {
+        // The selection that last read this buffer must finish first.
+        VINDEX_CUDA_RETURN_IF_ERROR(
+            cudaStreamWaitEvent(s0, select_done[b].e, 0));
+      }
       // Row-major D (m x len) = Q (m x d) . X_tile^T, as column-major
       // D^T (len x m) = X_tile (len x d, op T of its d x len view) . Q^T.
       VINDEX_CUBLAS_RETURN_IF_ERROR(cublasSgemm(
           ctx_->cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(len),
           static_cast<int>(m), static_cast<int>(d), &alpha,
           d_vectors_.as<float>() + x0 * d, static_cast<int>(d), d_q.as<float>(),
-          static_cast<int>(d), &beta, d_tile.as<float>(),
+          static_cast<int>(d), &beta, d_tile[b].as<float>(),
           static_cast<int>(len)));
+      if (overlap) {
+        VINDEX_CUDA_RETURN_IF_ERROR(cudaEventRecord(gemm_done[b].e, s0));
+        VINDEX_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(s1, gemm_done[b].e, 0));
+      }
       SelectKArgs args;
-      args.dist = d_tile.as<float>();
+      args.dist = d_tile[b].as<float>();
       args.rows = m;
       args.cols = len;
       args.ld = len;
@@ -329,7 +385,18 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
       args.out_dist = cand_dist.as<float>() + t * chunks_per_tile * k;
       args.out_idx = cand_idx.as<int32_t>() + t * chunks_per_tile * k;
       args.out_ld = width;
-      VINDEX_RETURN_IF_ERROR(LaunchSelectPass(*ctx_, args, radix));
+      VINDEX_RETURN_IF_ERROR(LaunchSelectPass(s1, args, radix));
+      if (overlap) {
+        VINDEX_CUDA_RETURN_IF_ERROR(cudaEventRecord(select_done[b].e, s1));
+        select_pending[b] = true;
+      }
+    }
+    if (overlap) {
+      // Join: every selection of this query tile before the merge (s1 runs
+      // in order, so the last recorded event covers all of them).
+      const int last = static_cast<int>((ntiles - 1) % nbuf);
+      VINDEX_CUDA_RETURN_IF_ERROR(
+          cudaStreamWaitEvent(s0, select_done[last].e, 0));
     }
     const float* res_dist = cand_dist.as<float>();
     const int32_t* res_idx = cand_idx.as<int32_t>();
@@ -345,7 +412,7 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
       merge.out_dist = out_dist.as<float>();
       merge.out_idx = out_idx.as<int32_t>();
       merge.out_ld = k;
-      VINDEX_RETURN_IF_ERROR(LaunchSelectPass(*ctx_, merge, radix));
+      VINDEX_RETURN_IF_ERROR(LaunchSelectPass(s0, merge, radix));
       res_dist = out_dist.as<float>();
       res_idx = out_idx.as<int32_t>();
     }

@@ -37,7 +37,7 @@ int64_t ChooseChunk(const GpuContext& ctx, int64_t rows, int64_t cols, int k,
   return (cols + chunks - 1) / chunks;
 }
 
-absl::Status LaunchSelectPass(const GpuContext& ctx, const SelectKArgs& args,
+absl::Status LaunchSelectPass(cudaStream_t stream, const SelectKArgs& args,
                               bool radix) {
   const int max_k = radix ? kRadixSelectMaxK : kBlockSelectMaxK;
   if (args.k < 1 || args.k > max_k) {
@@ -46,8 +46,8 @@ absl::Status LaunchSelectPass(const GpuContext& ctx, const SelectKArgs& args,
         " k-selection supports 1 <= k <= ", max_k, ", got ", args.k));
   }
   if (args.rows == 0 || args.cols == 0) return absl::OkStatus();
-  VINDEX_CUDA_RETURN_IF_ERROR(radix ? LaunchRadixSelect(args, ctx.stream())
-                                    : LaunchBlockSelect(args, ctx.stream()));
+  VINDEX_CUDA_RETURN_IF_ERROR(radix ? LaunchRadixSelect(args, stream)
+                                    : LaunchBlockSelect(args, stream));
   return absl::OkStatus();
 }
 
@@ -62,7 +62,7 @@ absl::Status SelectK(GpuContext& ctx, SelectKArgs args,
     args.out_dist = out_dist;
     args.out_idx = out_idx;
     args.out_ld = args.k;
-    return LaunchSelectPass(ctx, args, radix);
+    return LaunchSelectPass(ctx.stream(), args, radix);
   }
   // Pass 1: k candidates per chunk; pass 2: k of chunks * k per row.
   const int64_t width = chunks * args.k;
@@ -75,7 +75,7 @@ absl::Status SelectK(GpuContext& ctx, SelectKArgs args,
   args.out_dist = cand_dist.as<float>();
   args.out_idx = cand_idx.as<int32_t>();
   args.out_ld = width;
-  VINDEX_RETURN_IF_ERROR(LaunchSelectPass(ctx, args, radix));
+  VINDEX_RETURN_IF_ERROR(LaunchSelectPass(ctx.stream(), args, radix));
 
   SelectKArgs merge;
   merge.dist = cand_dist.as<float>();
@@ -90,7 +90,7 @@ absl::Status SelectK(GpuContext& ctx, SelectKArgs args,
   merge.out_ld = args.k;
   // Scratch goes back to the cache when this returns; later work on the same
   // stream is ordered after the merge, so reuse is safe.
-  return LaunchSelectPass(ctx, merge, radix);
+  return LaunchSelectPass(ctx.stream(), merge, radix);
 }
 
 }  // namespace vindex::cuda

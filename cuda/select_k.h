@@ -23,8 +23,8 @@ int64_t ChooseChunk(const GpuContext& ctx, int64_t rows, int64_t cols, int k,
                     bool radix);
 
 // Launches one pass described by `args` (see SelectKArgs) with `radix` or the
-// block-sort kernel. The caller holds ctx.mu().
-absl::Status LaunchSelectPass(const GpuContext& ctx, const SelectKArgs& args,
+// block-sort kernel on `stream`. The caller holds the context's mu().
+absl::Status LaunchSelectPass(cudaStream_t stream, const SelectKArgs& args,
                               bool radix);
 
 // Full selection of every row of a device matrix into out_* (rows x k, row

@@ -3,6 +3,7 @@
 // GPU query and vector tiles), k from 1 to beyond the GPU selection limit,
 // filters, Remove, GetVectors and Save. Skipped without a GPU.
 #include <cmath>
+#include <cstdlib>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -196,6 +197,35 @@ TEST(GpuFlatIndexTest, MemoryCapGivesResourceExhaustedAndNoChange) {
   SearchParams p{.k = 10};
   ExpectAgree(RunSearch(gpu, queries, d, p), RunSearch(*cpu, queries, d, p),
               3000, 10);
+}
+
+TEST(GpuFlatIndexTest, OverlappedAndSerialTilesGiveTheSameResults) {
+  SKIP_WITHOUT_GPU();
+  const int d = 32;
+  // A small cap makes many small tiles, so the two-stream pipeline turns
+  // over both distance buffers many times.
+  auto made = internal::MakeGpuFlatIndexWithMemoryCap(
+      FlatOptions{
+          .dim = d, .metric = Metric::kInnerProduct, .device = Device::kGpu},
+      uint64_t{24} << 20);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Index& gpu = **made;
+  auto cpu = Make(d, Metric::kInnerProduct, Device::kCpu);
+  auto base = RandomVectors(40000, d, 21);
+  MatrixView<const float> v(base.data(), 40000, d);
+  ASSERT_TRUE(gpu.Add(v, SequentialIds(40000)).ok());
+  ASSERT_TRUE(cpu->Add(v, SequentialIds(40000)).ok());
+  auto queries = RandomVectors(2500, d, 22);
+  SearchParams p{.k = 50};
+  auto overlapped = RunSearch(gpu, queries, d, p);
+  setenv("VINDEX_GPU_OVERLAP", "0", 1);
+  auto serial = RunSearch(gpu, queries, d, p);
+  unsetenv("VINDEX_GPU_OVERLAP");
+  ASSERT_TRUE(overlapped.status.ok()) << overlapped.status;
+  ASSERT_TRUE(serial.status.ok()) << serial.status;
+  EXPECT_EQ(overlapped.ids, serial.ids);
+  EXPECT_EQ(overlapped.distances, serial.distances);
+  ExpectAgree(overlapped, RunSearch(*cpu, queries, d, p), 2500, 50);
 }
 
 TEST(GpuFlatIndexTest, BadInputIsRejected) {
