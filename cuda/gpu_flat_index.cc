@@ -293,16 +293,24 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
   const int nbuf = overlap ? 2 : 1;
   cudaStream_t s0 = ctx_->stream();
   cudaStream_t s1 = overlap ? ctx_->aux_stream() : s0;
-  const int64_t qt = std::min(nq, kQueryTile);
-  int64_t nt = static_cast<int64_t>(DistanceTileBytes(alloc) / nbuf /
-                                    (static_cast<uint64_t>(qt) * 4));
-  nt = std::min<int64_t>(std::max<int64_t>(nt / 128 * 128, 128), n);
-  const int64_t ntiles = (n + nt - 1) / nt;
-  // Chunks per tile are fixed by the largest query tile; smaller tiles
-  // (the last) leave their unused candidate slots at id -1.
-  const int64_t chunk = ChooseChunk(*ctx_, qt, nt, k, radix);
-  const int64_t chunks_per_tile = (nt + chunk - 1) / chunk;
-  const int64_t width = ntiles * chunks_per_tile * k;
+  // Tile shape: query tile qt x vector tile nt distances per buffer. The
+  // candidates (qt x width, kept until the merge) grow with the number of
+  // vector tiles, so qt is halved until they fit the same budget.
+  const uint64_t budget = DistanceTileBytes(alloc);
+  int64_t qt = std::min(nq, kQueryTile);
+  int64_t nt = 0, ntiles = 0, chunk = 0, chunks_per_tile = 0, width = 0;
+  for (;;) {
+    nt = static_cast<int64_t>(budget / nbuf / (static_cast<uint64_t>(qt) * 4));
+    nt = std::min<int64_t>(std::max<int64_t>(nt / 128 * 128, 128), n);
+    ntiles = (n + nt - 1) / nt;
+    // Chunks per tile are fixed by the full tile; a shorter last tile leaves
+    // its unused candidate slots at id -1.
+    chunk = ChooseChunk(*ctx_, qt, nt, k, radix);
+    chunks_per_tile = (nt + chunk - 1) / chunk;
+    width = ntiles * chunks_per_tile * k;
+    if (static_cast<uint64_t>(qt) * width * 8 <= budget || qt == 1) break;
+    qt = (qt + 1) / 2;
+  }
 
   VINDEX_ASSIGN_OR_RETURN(DeviceBuffer d_q,
                           alloc.Allocate(qt * d * sizeof(float)));
