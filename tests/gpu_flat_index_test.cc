@@ -2,10 +2,12 @@
 // and close distances, for every metric, several batch shapes (crossing the
 // GPU query and vector tiles), k from 1 to beyond the GPU selection limit,
 // filters, Remove, GetVectors and Save. Skipped without a GPU.
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -226,6 +228,39 @@ TEST(GpuFlatIndexTest, OverlappedAndSerialTilesGiveTheSameResults) {
   EXPECT_EQ(overlapped.ids, serial.ids);
   EXPECT_EQ(overlapped.distances, serial.distances);
   ExpectAgree(overlapped, RunSearch(*cpu, queries, d, p), 2500, 50);
+}
+
+TEST(GpuFlatIndexTest, SearchesRunWhileAnotherThreadAdds) {
+  SKIP_WITHOUT_GPU();
+  const int d = 16;
+  auto gpu = Make(d, Metric::kL2, Device::kGpu);
+  ASSERT_NE(gpu, nullptr);
+  auto base = RandomVectors(20000, d, 31);
+  ASSERT_TRUE(gpu->Add(MatrixView<const float>(base.data(), 1000, d),
+                       SequentialIds(1000))
+                  .ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::thread searcher([&] {
+    auto queries = RandomVectors(64, d, 32);
+    while (!done.load()) {
+      auto r = RunSearch(*gpu, queries, d, SearchParams{.k = 5});
+      if (!r.status.ok()) ++failures;
+      for (int64_t id : r.ids) {
+        if (id < 0 || id >= 20000) ++failures;
+      }
+    }
+  });
+  for (int64_t b = 1; b < 20; ++b) {
+    ASSERT_TRUE(
+        gpu->Add(MatrixView<const float>(base.data() + b * 1000 * d, 1000, d),
+                 SequentialIds(1000, b * 1000))
+            .ok());
+  }
+  done = true;
+  searcher.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(gpu->info().size, 20000);
 }
 
 TEST(GpuFlatIndexTest, BadInputIsRejected) {
