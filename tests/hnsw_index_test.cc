@@ -61,17 +61,18 @@ double Recall(const Index& index, const std::vector<float>& base,
 // high intrinsic dimension), M=16, ef_construction=100, ef=96. Maximum inner
 // product on unnormalised vectors is the hardest case for a graph (the same
 // diversity heuristic as hnswlib), so its floors are lower.
+using Traversal = HnswOptions::Traversal;
 class HnswMetricTest
-    : public ::testing::TestWithParam<std::tuple<Metric, bool>> {};
+    : public ::testing::TestWithParam<std::tuple<Metric, Traversal>> {};
 
 TEST_P(HnswMetricTest, RecallAgainstBruteForce) {
-  const auto [metric, sq8] = GetParam();
+  const auto [metric, traversal] = GetParam();
+  const int sq8 = static_cast<int>(traversal);  // For messages.
   const int64_t n = 3000;
   auto base = ClusteredVectors(n, kDim, 30, 11);
   auto queries = ClusteredVectors(100, kDim, 30, 12);
   auto ids = SequentialIds(n, 1000);
-  auto index = MakeHnsw(Options(metric, sq8 ? HnswOptions::Traversal::kSq8
-                                            : HnswOptions::Traversal::kFloat));
+  auto index = MakeHnsw(Options(metric, traversal));
   ASSERT_TRUE(AddAll(*index, base, ids).ok());
   EXPECT_TRUE(index->CheckGraphForTesting().ok())
       << index->CheckGraphForTesting();
@@ -91,19 +92,20 @@ TEST_P(HnswMetricTest, RecallAgainstBruteForce) {
   const double recall =
       Recall(*index, base, ids, queries, metric, SearchParams{.k = kK});
   EXPECT_GE(recall, ip ? 0.80 : 0.95)
-      << "metric " << MetricName(metric) << " sq8 " << sq8;
+      << "metric " << MetricName(metric) << " traversal " << sq8;
   // A large ef must reach (almost) exact results.
   const double high = Recall(*index, base, ids, queries, metric,
                              SearchParams{.k = kK, .ef = 400});
   EXPECT_GE(high, ip ? 0.90 : 0.99)
-      << "metric " << MetricName(metric) << " sq8 " << sq8;
+      << "metric " << MetricName(metric) << " traversal " << sq8;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     All, HnswMetricTest,
     ::testing::Combine(::testing::Values(Metric::kL2, Metric::kInnerProduct,
                                          Metric::kCosine),
-                       ::testing::Bool()));
+                       ::testing::Values(Traversal::kFloat, Traversal::kSq8,
+                                         Traversal::kFp16)));
 
 TEST(HnswIndexTest, DistancesAreNaturalAndSorted) {
   auto base = RandomVectors(500, kDim, 3);
@@ -352,12 +354,11 @@ TEST(HnswIndexTest, BadInput) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      HnswIndex::Create(
-          HnswOptions{.dim = 8, .traversal = HnswOptions::Traversal::kFp16})
-          .status()
-          .code(),
-      absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(HnswIndex::Create(
+                HnswOptions{.dim = 8, .traversal = static_cast<Traversal>(7)})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   auto index = MakeHnsw(Options());
   auto base = RandomVectors(10, kDim, 1);
   ASSERT_TRUE(AddAll(*index, base, SequentialIds(10)).ok());
@@ -404,6 +405,9 @@ TEST(HnswIndexTest, FactoryAndDescription) {
   auto sq = MakeIndex("HNSW16,SQ8", 16, Metric::kL2);
   ASSERT_TRUE(sq.ok()) << sq.status();
   EXPECT_EQ((*sq)->info().description, "HNSW16,SQ8");
+  auto half = MakeIndex("HNSW8,FP16", 16, Metric::kCosine);
+  ASSERT_TRUE(half.ok()) << half.status();
+  EXPECT_EQ((*half)->info().description, "HNSW8,FP16");
 }
 
 std::string SaveToString(const Index& index) {
@@ -414,8 +418,7 @@ std::string SaveToString(const Index& index) {
 }
 
 TEST(HnswIndexTest, SaveLoadRoundTrip) {
-  for (auto t :
-       {HnswOptions::Traversal::kFloat, HnswOptions::Traversal::kSq8}) {
+  for (auto t : {Traversal::kFloat, Traversal::kSq8, Traversal::kFp16}) {
     auto base = ClusteredVectors(1200, kDim, 10, 61);
     auto queries = RandomVectors(40, kDim, 62);
     auto index = MakeHnsw(Options(Metric::kL2, t));

@@ -1,5 +1,6 @@
 #include "kernels/sq_kernels.h"
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -41,6 +42,60 @@ TEST(SqKernelsTest, EveryIsaMatchesScalar) {
   }
   EXPECT_GE(tested, 1);
   EXPECT_NE(sq::Active().name, nullptr);
+}
+
+// fp16 kernels: every ISA within float rounding of the scalar reference.
+TEST(SqKernelsTest, Fp16EveryIsaMatchesScalar) {
+  const SqKernelTable& ref = *sq::ForIsa(Isa::kScalar);
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-4, 4);
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    const SqKernelTable* t = sq::ForIsa(isa);
+    if (t == nullptr) continue;
+    for (size_t d = 1; d <= 130; ++d) {
+      for (size_t misalign : {0, 1}) {
+        std::vector<float> q(d + misalign);
+        std::vector<uint16_t> x(d + misalign);
+        for (auto& v : q) v = u(rng);
+        for (auto& v : x) v = FloatToHalf(u(rng));
+        const float* pq = q.data() + misalign;
+        const uint16_t* px = x.data() + misalign;
+        double l2 = 0, ip = 0, mag = 0;
+        for (size_t j = 0; j < d; ++j) {
+          const double t2 = pq[j] - HalfToFloat(px[j]);
+          l2 += t2 * t2;
+          ip += pq[j] * HalfToFloat(px[j]);
+          mag += std::abs(pq[j] * HalfToFloat(px[j]));
+        }
+        EXPECT_NEAR(t->l2_sqr_f16(pq, px, d), ref.l2_sqr_f16(pq, px, d),
+                    1e-5 * (1 + l2))
+            << t->name << " d=" << d;
+        EXPECT_NEAR(ref.l2_sqr_f16(pq, px, d), l2, 1e-5 * (1 + l2));
+        EXPECT_NEAR(t->ip_f16(pq, px, d), ref.ip_f16(pq, px, d),
+                    1e-5 * (1 + mag))
+            << t->name << " d=" << d;
+        EXPECT_NEAR(ref.ip_f16(pq, px, d), ip, 1e-5 * (1 + mag));
+      }
+    }
+  }
+}
+
+// Every finite half survives half -> float -> half; rounding is to nearest
+// even; values beyond the half range saturate.
+TEST(SqKernelsTest, HalfConversions) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    if (((h >> 10) & 0x1f) == 0x1f) continue;  // Inf / NaN.
+    EXPECT_EQ(FloatToHalf(HalfToFloat(static_cast<uint16_t>(h))), h) << h;
+  }
+  EXPECT_EQ(HalfToFloat(0x3c00), 1.0f);
+  EXPECT_EQ(HalfToFloat(0xc000), -2.0f);
+  EXPECT_EQ(HalfToFloat(0x0001), 0x1p-24f);
+  EXPECT_EQ(HalfToFloat(0x7bff), 65504.0f);
+  EXPECT_EQ(FloatToHalf(1.0f + 0x1p-11f), 0x3c00);      // Tie: to even.
+  EXPECT_EQ(FloatToHalf(1.0f + 3 * 0x1p-11f), 0x3c02);  // Tie: to even (up).
+  EXPECT_EQ(FloatToHalf(1e9f), 0x7bff);
+  EXPECT_EQ(FloatToHalf(-1e9f), 0xfbff);
+  EXPECT_EQ(FloatToHalf(0x1p-26f), 0);  // Below half the smallest subnormal.
 }
 
 TEST(SqKernelsTest, ScalarReferenceValues) {

@@ -78,18 +78,27 @@ struct IvfPqOptions {
 
 // Hierarchical navigable small-world graph.
 struct HnswOptions {
+  // What the search walks: the float vectors, or a compressed copy kept next
+  // to each node's links (8-bit scalar-quantized: 1 byte per dimension;
+  // fp16: 2 bytes) whose ef best candidates are then re-ranked exactly from
+  // the float vectors (which are then kept apart: memory grows by the copy).
   enum class Traversal : uint32_t { kFloat = 0, kSq8 = 1, kFp16 = 2 };
   int dim = 0;
   Metric metric = Metric::kL2;
   Device device = Device::kCpu;
-  int m = 32;  // Links per node on upper levels (2 * m on level 0).
-  int ef_construction = 200;  // Candidate list size while inserting; higher =
-                              // better graph, slower build.
-  int default_ef =
-      64;  // Candidate list size when SearchParams::ef is 0 (always >= k).
-  uint64_t seed = 100;  // Makes level assignment reproducible.
-  Traversal traversal = Traversal::kFloat;  // Quantized copy walked during
-                                            // search, then exact re-rank.
+  // Links per node on upper levels, in [2, 256]; level 0 holds up to 2 * m.
+  // More = better recall at a given ef, more memory (8 * m bytes per node)
+  // and slower inserts.
+  int m = 32;
+  // Candidate list size while inserting, >= 1; higher = better graph,
+  // slower build.
+  int ef_construction = 200;
+  // Candidate list size when SearchParams::ef is 0 (always raised to k).
+  int default_ef = 64;
+  // Makes level assignment reproducible (with a null executor, the whole
+  // graph is reproducible).
+  uint64_t seed = 100;
+  Traversal traversal = Traversal::kFloat;
 };
 
 // The options of any family; MakeIndex(IndexSpec) builds the matching index.

@@ -157,6 +157,34 @@ class HnswIndex::Sq8IpSpace {
   uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
 };
 
+// fp16 copies in the level-0 blocks against the float query.
+class HnswIndex::Fp16Space {
+ public:
+  Fp16Space(const HnswIndex& index, const float* q)
+      : q_(q),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        dim_(index.dim_),
+        ip_(index.options_.metric != Metric::kL2),
+        fn_(ip_ ? kernels::sq::Active().ip_f16
+                : kernels::sq::Active().l2_sqr_f16) {}
+  float Dist(uint32_t slot) const {
+    const float v = fn_(
+        q_, reinterpret_cast<const uint16_t*>(base_ + slot * stride_), dim_);
+    return ip_ ? -v : v;
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_ * sizeof(uint16_t); }
+
+ private:
+  const float* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  bool ip_;
+  float (*fn_)(const float*, const uint16_t*, size_t);
+};
+
 struct HnswIndex::AdmitAll {
   bool operator()(uint32_t) const { return true; }
 };
@@ -211,8 +239,7 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(
       }
       break;
     case HnswOptions::Traversal::kFp16:
-      return absl::UnimplementedError(
-          "HNSW FP16 traversal is not implemented; use SQ8");
+      break;
     default:
       return absl::InvalidArgumentError("unknown HNSW traversal");
   }
@@ -227,10 +254,12 @@ HnswIndex::HnswIndex(const HnswOptions& options)
       m_(options.m),
       m0_(2 * options.m),
       level_mult_(1.0 / std::log(static_cast<double>(options.m))),
-      quantized_(options.traversal == HnswOptions::Traversal::kSq8),
+      quantized_(options.traversal != HnswOptions::Traversal::kFloat),
+      sq8_(options.traversal == HnswOptions::Traversal::kSq8),
       entry_(kNoEntry) {
-  payload_bytes_ =
-      quantized_ ? RoundUp(dim_, 4) + sizeof(uint32_t) : dim_ * sizeof(float);
+  payload_bytes_ = !quantized_ ? dim_ * sizeof(float)
+                   : sq8_      ? RoundUp(dim_, 4) + sizeof(uint32_t)
+                               : RoundUp(dim_ * sizeof(uint16_t), 4);
   block_bytes_ =
       RoundUp(payload_bytes_ + sizeof(uint32_t) * (1 + m0_), kBlockAlign);
 }
@@ -313,6 +342,11 @@ void HnswIndex::WritePayload(uint32_t slot, const float* v) {
     return;
   }
   std::memcpy(full_.data() + size_t{slot} * dim_, v, dim_ * sizeof(float));
+  if (!sq8_) {
+    uint16_t* half = reinterpret_cast<uint16_t*>(b);
+    for (int j = 0; j < dim_; ++j) half[j] = kernels::FloatToHalf(v[j]);
+    return;
+  }
   uint8_t* code = reinterpret_cast<uint8_t*>(b);
   sq_.Encode(v, code);
   const uint32_t sum = internal::ScalarQuantizer8::CodeSum(code, dim_);
@@ -526,13 +560,13 @@ IndexInfo HnswIndex::info() const {
                    upper_.capacity() * sizeof(upper_[0]) +
                    epochs_.capacity() * sizeof(uint32_t) + locks_.capacity() +
                    free_slots_.capacity() * sizeof(uint32_t) +
-                   row_of_.capacity() * (sizeof(int64_t) * 2 + 1);
-  for (uint32_t s = 0; s < num_slots_; ++s) {
-    if (levels_[s] > 0)
-      bytes += size_t{levels_[s]} * (1 + m_) * sizeof(uint32_t);
-  }
+                   row_of_.capacity() * (sizeof(int64_t) * 2 + 1) +
+                   upper_words_ * sizeof(uint32_t);
   info.memory_bytes = bytes;
-  info.description = absl::StrCat("HNSW", m_, quantized_ ? ",SQ8" : "");
+  info.description = absl::StrCat("HNSW", m_,
+                                  !quantized_ ? ""
+                                  : sq8_      ? ",SQ8"
+                                              : ",FP16");
   return info;
 }
 
@@ -547,7 +581,7 @@ Capabilities HnswIndex::capabilities() const {
 absl::Status HnswIndex::Train(MatrixView<const float> samples, Executor*) {
   VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(samples, dim_, "training vector",
                                                /*allow_empty=*/true));
-  if (!quantized_ || samples.rows == 0) return absl::OkStatus();
+  if (!sq8_ || samples.rows == 0) return absl::OkStatus();
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   std::unique_lock lock(mu_);
   if (live_ > 0 || num_slots_ > 0) {
@@ -603,7 +637,7 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
           upper[i].reset(new uint32_t[size_t{levels[i]} * (1 + m_)]());
         }
       }
-      if (quantized_ && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
+      if (sq8_ && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
     } catch (const std::bad_alloc&) {
       return absl::ResourceExhaustedError(
           "out of memory growing the HNSW index");
@@ -626,6 +660,7 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
       row_of_.emplace(ids[i], slot);
       levels_[slot] = levels[i];
       upper_[slot] = std::move(upper[i]);
+      upper_words_ += size_t{levels[i]} * (1 + m_);
       epochs_[slot] = epoch;
     }
     if (entry_.load(std::memory_order_relaxed) == kNoEntry) {
@@ -800,6 +835,9 @@ absl::Status HnswIndex::Search(MatrixView<const float> queries,
           } else if (!quantized_) {
             FloatSpace space(*this, q, level0_, block_bytes_);
             SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
+          } else if (!sq8_) {
+            Fp16Space space(*this, q);
+            SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
           } else {
             s->qcode.resize(dim_);
             if (ip_codes) {
@@ -917,6 +955,7 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
   for (uint32_t r : gone) {
     row_of_.erase(ids_[r]);
     ids_[r] = -1;
+    upper_words_ -= size_t{levels_[r]} * (1 + m_);
     upper_[r].reset();
     levels_[r] = 0;
     *Links(r, 0) = 0;
@@ -1013,7 +1052,7 @@ int64_t HnswIndex::slot_capacity_for_testing() const {
 //   GRPH  per row: level (u32), then per level 0..level: n (u32), n rows (u32)
 // Rows are the live slots renumbered densely; SQ8 codes are rebuilt on load.
 absl::Status HnswIndex::Save(Writer& writer) const {
-  std::lock_guard<std::mutex> mutation(const_cast<std::mutex&>(mutation_mu_));
+  std::lock_guard<std::mutex> mutation(mutation_mu_);
   std::shared_lock lock(mu_);
   std::vector<uint32_t> row(num_slots_, kFreeEpoch);
   std::vector<uint32_t> order;
@@ -1104,7 +1143,7 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_ASSIGN_OR_RETURN(int64_t entry, c.I64());
   VINDEX_ASSIGN_OR_RETURN(uint32_t fitted, c.U32());
   if (m < 2 || m > kMaxM || efc < 1 || efc > (1u << 30) || def_ef < 1 ||
-      def_ef > (1u << 30) || traversal > 1 || fitted > 1) {
+      def_ef > (1u << 30) || traversal > 2 || fitted > 1) {
     return absl::DataLossError("HNSW params section has invalid values");
   }
   o.m = static_cast<int>(m);
@@ -1132,7 +1171,7 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
     if (!(step > 0.0f) || !std::isfinite(step)) {
       return absl::DataLossError("bad quantizer step");
     }
-    if (!index->quantized_)
+    if (!index->sq8_)
       return absl::DataLossError("quantizer in a float HNSW file");
     index->sq_.Set(std::move(offsets), step);
   }
@@ -1140,7 +1179,7 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   if (n >= std::numeric_limits<uint32_t>::max() - 1) {
     return absl::DataLossError("HNSW file holds too many vectors");
   }
-  if (index->quantized_ && n > 0 && !index->sq_.fitted()) {
+  if (index->sq8_ && n > 0 && !index->sq_.fitted()) {
     return absl::DataLossError("SQ8 HNSW file without a quantizer");
   }
   if ((n == 0) != (entry == -1) || entry < -1 ||
@@ -1207,6 +1246,7 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
     ix.levels_[r] = static_cast<uint8_t>(level);
     if (level > 0)
       ix.upper_[r].reset(new uint32_t[size_t{level} * (1 + ix.m_)]());
+    ix.upper_words_ += size_t{level} * (1 + ix.m_);
     ix.num_slots_ = static_cast<uint32_t>(r + 1);
     for (uint32_t l = 0; l <= level; ++l) {
       if (!need(1)) return absl::DataLossError("graph section is truncated");

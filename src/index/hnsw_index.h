@@ -21,10 +21,11 @@ namespace vindex {
 // vectors. Every vector lives in a slot; level 0 of each slot is one
 // contiguous block (vector payload, then link count and up to 2M links) so a
 // graph step touches one region per neighbour; upper-level links live in a
-// small per-slot array. With Traversal::kSq8 the block holds 8-bit codes that
-// are walked instead of the floats, full vectors are kept apart, and the ef
-// final candidates are re-ranked exactly. Remove repairs the removed nodes'
-// neighbours at once and puts their slots on a free list for later adds.
+// small per-slot array. With Traversal::kSq8 (kFp16) the block holds 8-bit
+// codes (half floats) that are walked instead of the floats, full vectors are
+// kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
+// the removed nodes' neighbours at once and puts their slots on a free list for
+// later adds.
 //
 // Thread safety: all methods may be called concurrently. Add, Remove, Train
 // and Save are serialised against each other. Searches (and info,
@@ -85,6 +86,7 @@ class HnswIndex final : public Index {
   class FloatSpace;
   class Sq8L2Space;
   class Sq8IpSpace;
+  class Fp16Space;
   struct AdmitAll;
   struct AdmitVisible;
   struct FilterPlan;
@@ -140,12 +142,13 @@ class HnswIndex final : public Index {
   int m_;
   int m0_;
   double level_mult_;
-  bool quantized_;
+  bool quantized_;  // A compressed copy is walked (kSq8 or kFp16).
+  bool sq8_;
   size_t payload_bytes_;  // Vector (floats) or codes (+ code sum) per block.
   size_t block_bytes_;    // payload + count + m0 links, rounded up.
   double brute_force_fraction_ = -1;  // < 0: ScanLimit.
 
-  std::mutex mutation_mu_;  // Serialises Add, Remove, Train and Save.
+  mutable std::mutex mutation_mu_;  // Serialises Add, Remove, Train and Save.
   mutable std::shared_mutex
       mu_;             // Exclusive: layout changes; shared: reads, inserts.
   std::mutex top_mu_;  // Held by an insert that raises the top level.
@@ -154,7 +157,7 @@ class HnswIndex final : public Index {
   char* level0_ = nullptr;
   uint32_t capacity_ = 0;
   uint32_t num_slots_ = 0;
-  std::vector<float> full_;   // kSq8 only: exact vectors.
+  std::vector<float> full_;   // Quantized only: exact vectors.
   std::vector<int64_t> ids_;  // -1 for a free slot.
   std::vector<uint8_t> levels_;
   std::vector<std::unique_ptr<uint32_t[]>>
@@ -163,8 +166,9 @@ class HnswIndex final : public Index {
   mutable std::vector<uint8_t> locks_;  // Per-slot spin locks; atomic access.
   std::vector<uint32_t> free_slots_;
   absl::flat_hash_map<int64_t, int64_t> row_of_;  // Caller id -> slot.
-  int64_t live_ = 0;                              // Visible vectors.
-  uint64_t insert_counter_ = 0;                   // Drives level draws.
+  uint64_t upper_words_ = 0;     // Allocated upper-level link words.
+  int64_t live_ = 0;             // Visible vectors.
+  uint64_t insert_counter_ = 0;  // Drives level draws.
   internal::ScalarQuantizer8 sq_;
 
   // (level << 32 | slot) of the entry point, or kNoEntry.

@@ -64,10 +64,62 @@ uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t d) {
   return s;
 }
 
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m256 LoadHalf8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+float L2SqrF16(const float* q, const uint16_t* x, size_t d) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    const __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(q + j), LoadHalf8(x + j));
+    const __m256 t1 =
+        _mm256_sub_ps(_mm256_loadu_ps(q + j + 8), LoadHalf8(x + j + 8));
+    acc0 = _mm256_fmadd_ps(t0, t0, acc0);
+    acc1 = _mm256_fmadd_ps(t1, t1, acc1);
+  }
+  if (j + 8 <= d) {
+    const __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(q + j), LoadHalf8(x + j));
+    acc0 = _mm256_fmadd_ps(t0, t0, acc0);
+    j += 8;
+  }
+  float s = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; j < d; ++j) {
+    const float t = q[j] - HalfToFloat(x[j]);
+    s += t * t;
+  }
+  return s;
+}
+
+float IpF16(const float* q, const uint16_t* x, size_t d) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), LoadHalf8(x + j), acc0);
+    acc1 =
+        _mm256_fmadd_ps(_mm256_loadu_ps(q + j + 8), LoadHalf8(x + j + 8), acc1);
+  }
+  if (j + 8 <= d) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + j), LoadHalf8(x + j), acc0);
+    j += 8;
+  }
+  float s = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; j < d; ++j) s += q[j] * HalfToFloat(x[j]);
+  return s;
+}
+
 }  // namespace
 
 const SqKernelTable& SqTable() {
-  static const SqKernelTable table{Isa::kAvx2, "avx2", &L2SqrU8, &DotU8};
+  static const SqKernelTable table{Isa::kAvx2, "avx2",    &L2SqrU8,
+                                   &DotU8,     &L2SqrF16, &IpF16};
   return table;
 }
 

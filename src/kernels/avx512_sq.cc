@@ -43,10 +43,48 @@ uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t d) {
   return s;
 }
 
+inline __m512 LoadHalf16(const uint16_t* p) {
+  return _mm512_cvtph_ps(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+float L2SqrF16(const float* q, const uint16_t* x, size_t d) {
+  __m512 acc = _mm512_setzero_ps();
+  size_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    const __m512 t = _mm512_sub_ps(_mm512_loadu_ps(q + j), LoadHalf16(x + j));
+    acc = _mm512_fmadd_ps(t, t, acc);
+  }
+  if (j < d) {  // Masked tail: lanes past d load as zero on both sides.
+    const __mmask16 m = static_cast<__mmask16>((1u << (d - j)) - 1);
+    const __m512 xq = _mm512_maskz_loadu_ps(m, q + j);
+    const __m512 xx = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + j));
+    const __m512 t = _mm512_sub_ps(xq, xx);
+    acc = _mm512_fmadd_ps(t, t, acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+float IpF16(const float* q, const uint16_t* x, size_t d) {
+  __m512 acc = _mm512_setzero_ps();
+  size_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + j), LoadHalf16(x + j), acc);
+  }
+  if (j < d) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (d - j)) - 1);
+    acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + j),
+                          _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + j)),
+                          acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
 }  // namespace
 
 const SqKernelTable& SqTable() {
-  static const SqKernelTable table{Isa::kAvx512, "avx512", &L2SqrU8, &DotU8};
+  static const SqKernelTable table{Isa::kAvx512, "avx512",  &L2SqrU8,
+                                   &DotU8,       &L2SqrF16, &IpF16};
   return table;
 }
 

@@ -23,10 +23,26 @@ uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t d) {
   return s;
 }
 
+float L2SqrF16(const float* q, const uint16_t* x, size_t d) {
+  float s = 0;
+  for (size_t j = 0; j < d; ++j) {
+    const float t = q[j] - HalfToFloat(x[j]);
+    s += t * t;
+  }
+  return s;
+}
+
+float IpF16(const float* q, const uint16_t* x, size_t d) {
+  float s = 0;
+  for (size_t j = 0; j < d; ++j) s += q[j] * HalfToFloat(x[j]);
+  return s;
+}
+
 }  // namespace
 
 const SqKernelTable& SqTable() {
-  static const SqKernelTable table{Isa::kScalar, "scalar", &L2SqrU8, &DotU8};
+  static const SqKernelTable table{Isa::kScalar, "scalar",  &L2SqrU8,
+                                   &DotU8,       &L2SqrF16, &IpF16};
   return table;
 }
 
