@@ -534,10 +534,13 @@ int RunEval(const Args& args, UsageError* usage) {
   std::printf("queries:    %" PRId64 "\n", queries->rows);
   std::printf("recall@%d:  %.4f\n", params.k, recall);
   std::printf("QPS:        %.0f (batch, %d threads)\n", timed->qps, threads);
+  double mean = 0;
+  for (double l : lat) mean += l;
+  mean = lat.empty() ? 0 : mean / lat.size() * 1e3;
   std::printf(
-      "latency:    p50 %.3f ms, p99 %.3f ms (one query per call, 1 "
-      "thread, %" PRId64 " queries)\n",
-      pct(0.50), pct(0.99), nl);
+      "latency:    p50 %.3f ms, p99 %.3f ms, mean %.3f ms (one query "
+      "per call, 1 thread, %" PRId64 " queries)\n",
+      pct(0.50), pct(0.99), mean, nl);
   return kExitOk;
 }
 

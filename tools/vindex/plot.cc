@@ -194,7 +194,7 @@ std::string RenderSvg(const PlotSpec& plot) {
       << "\" text-anchor=\"middle\">" << Num(x, xstep < 0.1 ? 2 : 1)
       << "</text>\n";
   }
-  const bool label_minor = hi - lo <= 1;
+  const bool label_minor = hi - lo <= 2;
   for (int e = static_cast<int>(lo); e <= static_cast<int>(hi); ++e) {
     for (int m = 1; m <= 9; ++m) {
       if (e == static_cast<int>(hi) && m > 1) break;
