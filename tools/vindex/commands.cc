@@ -561,7 +561,6 @@ int RunBench(const Args& args, UsageError* usage) {
   SearchParams fixed;
   int threads;
   int64_t limit = 0, query_limit = 0;
-  double min_recall = 0;
   if (!ReadSearchParams(args, &fixed, usage) ||
       !ReadThreads(args, &threads, usage) ||
       !ReadLimit(args, "limit", &limit, usage) ||
@@ -596,7 +595,6 @@ int RunBench(const Args& args, UsageError* usage) {
                  NowSeconds() - t0);
     truth = std::move(*gt);
   }
-  (void)min_recall;
 
   std::FILE* csv = nullptr;
   if (args.Has("csv")) {
