@@ -107,6 +107,14 @@ head -1 bench.csv | grep -q '^spec,nprobe,ef,rerank,k,recall,qps' ||
   fail "bad bench CSV header"
 grep -q '<polyline' plot.svg || fail "plot.svg has no curve"
 grep -q 'HNSW8' plot.svg || fail "plot.svg has no legend"
+# A .png plot: through gnuplot when installed, else an .svg next to it.
+expect 0 "wrote plot2\.(png|svg)" -- "$VINDEX" bench --input base.fvecs \
+  --queries queries.fvecs --spec IVF16,Flat --plot plot2.png --query-limit 50
+if command -v gnuplot > /dev/null; then
+  head -c 4 plot2.png | grep -q PNG || fail "plot2.png is not a PNG"
+else
+  grep -q '<svg' plot2.svg || fail "plot2.svg not written without gnuplot"
+fi
 
 # Bad arguments: exit code 2 and the problem named.
 expect 2 "unknown flag --bogus" -- "$VINDEX" build --bogus 1

@@ -655,7 +655,13 @@ int RunBench(const Args& args, UsageError* usage) {
         std::fflush(csv);
       }
       series.points.emplace_back(recall, timed->qps);
-      if (recall >= 0.999) break;  // Further points only cost time.
+      // Stop when further points only cost time: recall is (nearly) 1, or it
+      // gained less than 0.0005 over the last three points (a plateau).
+      const auto& pts = series.points;
+      if (recall >= 0.999 ||
+          (pts.size() >= 4 && recall - pts[pts.size() - 4].first < 0.0005)) {
+        break;
+      }
     }
     plot.series.push_back(std::move(series));
   }
@@ -871,7 +877,8 @@ const std::vector<Command>& Commands() {
         "vindex bench --input BASE --queries Q [--groundtruth GT] --spec S "
         "[--spec S2 ...] --csv OUT.csv --plot OUT.svg",
         "The sweep doubles nprobe (IVF) or raises ef (HNSW) until recall@k "
-        "reaches 0.999.\n--plot: .svg (written directly) or .png (needs "
+        "reaches 0.999\nor stops improving.\n--plot: .svg (written directly) "
+        "or .png (needs "
         "gnuplot; else an .svg is written).\nWithout --groundtruth the exact "
         "neighbours are computed from --input.",
         {{"input", "FILE", "Base vectors (required)."},

@@ -113,7 +113,7 @@ absl::StatusOr<std::string> WriteGnuplotPng(const std::string& path,
     }
     return out + "\"";
   };
-  g << "set terminal pngcairo size 1000,600 font \"sans,11\"\n"
+  g << "set terminal pngcairo noenhanced size 1000,600 font \"sans,11\"\n"
     << "set output " << quote(path) << "\n"
     << "set title " << quote(plot.title) << "\n"
     << "set xlabel " << quote(plot.x_label) << "\n"
