@@ -59,7 +59,8 @@ std::unique_ptr<Index> BuildPq(const Data& d, int bits, Metric metric, bool raw,
                  .nlist = kNlist,
                  .pq_m = kM,
                  .pq_bits = bits,
-                 .keep_raw_vectors = raw};
+                 .keep_raw_vectors = raw,
+                 .pq_training_points = 3000};  // Small, for sanitizer runs.
   auto made = MakeIndex(o);
   EXPECT_TRUE(made.ok()) << made.status();
   auto index = std::move(*made);
@@ -325,13 +326,13 @@ TEST(IvfPqTest, FactoryStrings) {
             absl::StatusCode::kInvalidArgument);
 }
 
-// On real data: a 20,000-vector slice of the SIFT-like set, ground truth by
+// On real data: a 10,000-vector slice of the SIFT-like set, ground truth by
 // double-precision brute force on that slice.
 TEST(IvfRealDataTest, SiftSlice) {
-  auto ds = testing::LoadSharedDataset("sift-wallpapers-128-euclidean", 100);
+  auto ds = testing::LoadSharedDataset("sift-wallpapers-128-euclidean", 50);
   if (!ds) GTEST_SKIP() << "dataset not present";
   const int d = ds->dim;
-  const int64_t n = std::min<int64_t>(20000, ds->num_base());
+  const int64_t n = std::min<int64_t>(10000, ds->num_base());
   std::vector<float> base(ds->base.begin(), ds->base.begin() + n * d);
   std::vector<int64_t> ids = SequentialIds(n);
   auto truth = BruteForce(base, ids, ds->queries, d, 10, Metric::kL2);
