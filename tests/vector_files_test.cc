@@ -259,5 +259,54 @@ TEST_F(VectorFilesTest, MalformedNpy) {
               Path("cut.npy"), "header declares");
 }
 
+// Damaged copies of valid files (random bytes changed, random truncation)
+// must give a result or an error, never a crash or a huge allocation.
+TEST_F(VectorFilesTest, RandomDamageNeverCrashes) {
+  auto v = Sample(20, 6);
+  std::vector<int32_t> g(20 * 6, 3);
+  ASSERT_TRUE(WriteFvecs(Path("a.fvecs"), {v.data(), 20, 6}).ok());
+  ASSERT_TRUE(WriteIvecs(Path("a.ivecs"), {g.data(), 20, 6}).ok());
+  ASSERT_TRUE(
+      WriteNpy(Path("a.npy"), MatrixView<const float>(v.data(), 20, 6)).ok());
+  uint64_t state = 12345;
+  auto next = [&state]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  for (const char* name : {"a.fvecs", "a.ivecs", "a.npy"}) {
+    std::string good;
+    {
+      std::FILE* f = std::fopen(Path(name).c_str(), "rb");
+      ASSERT_NE(f, nullptr);
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) good.append(buf, n);
+      std::fclose(f);
+    }
+    const std::string ext = fs::path(name).extension().string();
+    for (int trial = 0; trial < 300; ++trial) {
+      std::string bad = good;
+      const int flips = 1 + next() % 4;
+      for (int i = 0; i < flips; ++i) {
+        // Bias towards the headers, where lengths live.
+        size_t at = (next() % 2 == 0)
+                        ? next() % std::min<size_t>(80, bad.size())
+                        : next() % bad.size();
+        bad[at] = static_cast<char>(next());
+      }
+      if (next() % 4 == 0) bad.resize(next() % bad.size());
+      const std::string path = Path("bad" + ext);
+      WriteBytes(path, bad);
+      if (ext == ".ivecs") {
+        auto m = ReadIntVectors(path);
+        if (m.ok()) EXPECT_EQ(m->data.size(), size_t(m->rows * m->cols));
+      } else {
+        auto m = ReadFloatVectors(path);
+        if (m.ok()) EXPECT_EQ(m->data.size(), size_t(m->rows * m->cols));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vindex
