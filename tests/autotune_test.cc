@@ -116,6 +116,23 @@ TEST(AutotuneTest, IvfPqRerankPicksAFactor) {
   EXPECT_EQ(KnobsString(**index, result->best.params).rfind("nprobe=", 0), 0u);
 }
 
+TEST(AutotuneTest, UnreachableTargetReportsBestRecall) {
+  Data d = MakeData(10000, 100);
+  auto index = MakeIndex("IVF32,PQ4", kDim, Metric::kL2);  // Coarse codes.
+  ASSERT_TRUE(index.ok()) << index.status();
+  ASSERT_TRUE((*index)->Train({d.base.data(), 10000, kDim}).ok());
+  ASSERT_TRUE((*index)->Add({d.base.data(), 10000, kDim}, d.ids).ok());
+  TuneOptions options;
+  options.target_recall = 0.999;
+  options.groundtruth = MatrixView<const int64_t>(d.truth.data(), d.nq, kK);
+  options.min_seconds_per_point = 0;
+  auto r = Tune(**index, {d.queries.data(), d.nq, kDim}, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->reached);
+  EXPECT_LT(r->best.recall, 0.999);
+  for (const TunePoint& p : r->tried) EXPECT_LE(p.recall, r->best.recall);
+}
+
 TEST(AutotuneTest, BaseVectorsInsteadOfGroundTruth) {
   Data d = MakeData(5000, 100);
   auto index = MakeIndex("IVF32,Flat", kDim, Metric::kL2);

@@ -53,11 +53,12 @@ struct TuneResult {
 
 // Tunes the knobs of `index` on `queries` (a sample of real queries). The
 // search is monotone: each knob is doubled until the target is reached and
-// then bisected down to the smallest value reaching it; for IVF-PQ with
-// re-rank every re-rank factor in {1, 2, 4, 8, 16} gets its smallest nprobe
-// and the fastest of those wins. Indexes without knobs (Flat) report one
-// point. Errors: InvalidArgument for bad options or shapes, and any error of
-// the searches.
+// then bisected down to the smallest value reaching it (doubling stops early
+// when recall plateaus below the target); for IVF-PQ with re-rank the factors
+// 16, 8, 4, 2, 1 each get their smallest nprobe (until one cannot reach the
+// target) and the fastest of those wins. Indexes without knobs (Flat) report
+// one point. Errors: InvalidArgument for bad options or shapes, and any error
+// of the searches.
 absl::StatusOr<TuneResult> Tune(const Index& index,
                                 MatrixView<const float> queries,
                                 const TuneOptions& options,

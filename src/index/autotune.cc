@@ -97,7 +97,8 @@ class Tuner {
 
   // The smallest knob in [lo, hi] whose setting reaches the target (make(v)
   // measures knob value v), or the best-recall point if none does. Doubling
-  // from lo, then bisection.
+  // from lo, then bisection. The doubling gives up early on a plateau: when
+  // two doublings together gained less than 0.001 recall.
   template <typename Make>
   absl::StatusOr<std::pair<TunePoint, bool>> Smallest(int lo, int hi,
                                                       Make make) {
@@ -106,6 +107,7 @@ class Tuner {
     TunePoint best_recall;
     best_recall.recall = -1;
     TunePoint pass_point;
+    std::vector<double> recalls;
     for (int v = lo;; v = std::min(hi, v * 2)) {
       VINDEX_ASSIGN_OR_RETURN(TunePoint p, make(v));
       if (p.recall > best_recall.recall) best_recall = p;
@@ -115,7 +117,11 @@ class Tuner {
         break;
       }
       fail = v;
-      if (v >= hi) break;
+      recalls.push_back(p.recall);
+      const size_t n = recalls.size();
+      if (v >= hi || (n >= 3 && recalls[n - 1] - recalls[n - 3] < 0.001)) {
+        break;
+      }
     }
     if (pass < 0) return std::make_pair(best_recall, false);
     while (pass - fail > 1) {
@@ -262,23 +268,26 @@ absl::StatusOr<TuneResult> Tune(const Index& index,
   } else if (knobs.nprobe) {
     int hi = knobs.nlist > 0 ? knobs.nlist : 4096;
     if (options.max_knob > 0) hi = std::min(hi, options.max_knob);
+    // Re-rank factors from the largest down: a smaller factor never needs
+    // fewer lists, so each search starts at the previous factor's nprobe,
+    // and once a factor misses the target all smaller ones would too.
     std::vector<int> reranks = {0};
-    if (knobs.rerank) reranks = {1, 2, 4, 8, 16};
-    bool have = false;
-    for (int rerank : reranks) {
-      VINDEX_ASSIGN_OR_RETURN(auto r, tuner.Smallest(1, hi, [&](int nprobe) {
-        return tuner.Measure(nprobe, 0, rerank);
-      }));
-      if (r.second) {
-        if (!result.reached || r.first.qps > result.best.qps) {
-          result.best = r.first;
-          result.reached = true;
-        }
-      } else if (!result.reached &&
-                 (!have || r.first.recall > result.best.recall)) {
-        result.best = r.first;
+    if (knobs.rerank) reranks = {16, 8, 4, 2, 1};
+    int start = 1;
+    for (const int rerank : reranks) {
+      VINDEX_ASSIGN_OR_RETURN(auto r,
+                              tuner.Smallest(start, hi, [&](int nprobe) {
+                                return tuner.Measure(nprobe, 0, rerank);
+                              }));
+      if (!r.second) {
+        if (!result.reached) result.best = r.first;
+        break;
       }
-      have = true;
+      if (!result.reached || r.first.qps > result.best.qps) {
+        result.best = r.first;
+        result.reached = true;
+      }
+      start = r.first.params.nprobe;
     }
   } else {
     VINDEX_ASSIGN_OR_RETURN(result.best, tuner.Measure(0, 0, 0));
