@@ -387,7 +387,10 @@ double MeasureSgemm(int threads, int64_t m, int64_t n, int64_t k) {
 class VindexContender final : public Contender {
  public:
   VindexContender(std::string spec, std::unique_ptr<Index> index, int threads)
-      : spec_(std::move(spec)), index_(std::move(index)), pool_(threads) {}
+      : spec_(std::move(spec)),
+        index_(std::move(index)),
+        dim_(index_->info().dim),
+        pool_(threads) {}
 
   std::string library() const override {
     return "vindex [" + std::string(ActiveIsaName()) + "]";
@@ -425,7 +428,7 @@ class VindexContender final : public Contender {
     p.ef = knobs.ef;
     p.rerank_factor = knobs.rerank;
     auto st = index_->Search(
-        MatrixView<const float>(queries, nq, index_->info().dim), p,
+        MatrixView<const float>(queries, nq, dim_), p,
         SearchOutput{MatrixView<int64_t>(ids, nq, k),
                      MatrixView<float>(distances_.data(), nq, k)},
         executor_);
@@ -435,6 +438,7 @@ class VindexContender final : public Contender {
  private:
   std::string spec_;
   std::unique_ptr<Index> index_;
+  int dim_;  // Cached: info() may be costly, and Search is timed per query.
   ThreadPool pool_;
   Executor* executor_ = nullptr;
   std::vector<float> distances_;
