@@ -164,7 +164,8 @@ class FaissContender final : public Contender {
     // The PQ codebooks too: 10 iterations, as vindex's kmeans_iterations
     // (FAISS's default is 25); both cap the sample at 256 points per centroid.
     if (auto* pq = dynamic_cast<faiss::IndexIVFPQ*>(ivf_)) pq->pq.cp.niter = 10;
-    if (auto* pq = dynamic_cast<faiss::IndexIVFPQFastScan*>(ivf_)) pq->pq.cp.niter = 10;
+    if (auto* pq = dynamic_cast<faiss::IndexIVFPQFastScan*>(ivf_))
+      pq->pq.cp.niter = 10;
     if (spec_.rerank) {
       refine_ = std::make_unique<faiss::IndexRefineFlat>(base_.get());
       method_ += "+IndexRefineFlat";
