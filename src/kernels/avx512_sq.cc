@@ -11,6 +11,16 @@
 namespace vindex::kernels::avx512 {
 namespace {
 
+// Sums the 16 lanes modulo 2^32 (the intrinsic reduce uses signed adds,
+// which may overflow for large d; the true sum always fits in 32 bits).
+inline uint32_t SumLanes(__m512i v) {
+  alignas(64) uint32_t lanes[16];
+  _mm512_store_si512(lanes, v);
+  uint32_t s = 0;
+  for (uint32_t x : lanes) s += x;
+  return s;
+}
+
 inline __m512i Load32(const uint8_t* p) {
   return _mm512_cvtepu8_epi16(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -23,7 +33,7 @@ uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t d) {
     __m512i t = _mm512_sub_epi16(Load32(a + j), Load32(b + j));
     acc = _mm512_add_epi32(acc, _mm512_madd_epi16(t, t));
   }
-  uint32_t s = static_cast<uint32_t>(_mm512_reduce_add_epi32(acc));
+  uint32_t s = SumLanes(acc);
   for (; j < d; ++j) {
     const int32_t t = static_cast<int32_t>(a[j]) - static_cast<int32_t>(b[j]);
     s += static_cast<uint32_t>(t * t);
@@ -38,7 +48,7 @@ uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t d) {
     acc =
         _mm512_add_epi32(acc, _mm512_madd_epi16(Load32(a + j), Load32(b + j)));
   }
-  uint32_t s = static_cast<uint32_t>(_mm512_reduce_add_epi32(acc));
+  uint32_t s = SumLanes(acc);
   for (; j < d; ++j) s += static_cast<uint32_t>(a[j]) * b[j];
   return s;
 }
