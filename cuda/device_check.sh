@@ -21,6 +21,10 @@ if [ -f .devcheck/bundle.tar.xz ]; then
   export LD_LIBRARY_PATH="$dir/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
   bin="$dir/bin"; tbin="$dir/bin"
   if ! "$bin/gpu_device_choice_test" --gtest_list_tests >/dev/null 2>"$out/bundle_err.txt"; then
+    # The device's libstdc++ may be older than the build machine's.
+    export LD_LIBRARY_PATH="$dir/lib-fallback:$LD_LIBRARY_PATH"
+  fi
+  if ! "$bin/gpu_device_choice_test" --gtest_list_tests >/dev/null 2>"$out/bundle_err.txt"; then
     echo "prebuilt bundle does not run here ($(head -c 300 "$out/bundle_err.txt")); building"
     bin=""
   fi

@@ -17,10 +17,18 @@ cp "$build/cuda/vindex_gpu_bench" .devcheck/stage/bin/
 for t in gpu_select_k_test gpu_flat_index_test gpu_device_choice_test; do
   cp "$build/tests/$t" .devcheck/stage/bin/
 done
-# Non-system libraries only: glibc, libstdc++ and CUDA come from the device.
+# Libraries the device image may lack or have older (built with GCC 12,
+# glibc <= 2.34 symbols): glibc and CUDA come from the device.
 for b in .devcheck/stage/bin/*; do ldd "$b"; done | awk '{print $3}' | grep '^/' | sort -u |
-  grep -E 'libabsl|libopenblas|libgfortran|libquadmath|libgtest|libgmock' |
-  while read -r lib; do cp -L "$lib" .devcheck/stage/lib/; done
+  grep -E 'libabsl|libopenblas|libgfortran|libquadmath|libgtest|libgmock|libstdc\+\+|libgcc_s' |
+  while read -r lib; do
+    case "$lib" in
+      # Used only when the device's own are too old (see device_check.sh).
+      *libstdc++*|*libgcc_s*) mkdir -p .devcheck/stage/lib-fallback
+                              cp -L "$lib" .devcheck/stage/lib-fallback/ ;;
+      *) cp -L "$lib" .devcheck/stage/lib/ ;;
+    esac
+  done
 tar -C .devcheck/stage -cJf .devcheck/bundle.tar.xz .
 rm -rf .devcheck/stage
 ls -la .devcheck/bundle.tar.xz
