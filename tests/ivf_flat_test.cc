@@ -60,10 +60,10 @@ TEST_P(IvfFlatMetricTest, RecallAgainstBruteForce) {
   EXPECT_EQ(f.index->info().size, kBase);
   EXPECT_EQ(f.index->info().description, "IVF32,Flat");
   auto truth = BruteForce(f.base, f.ids, f.queries, kDim, 10, metric);
-  // Floors: nprobe 4 of 32 lists on 40-cluster data >= 0.80; nprobe 12
+  // Floors: nprobe 4 of 32 lists on 40-cluster data >= 0.75; nprobe 12
   // >= 0.97; all lists = exact search (>= 0.99, float vs double ties only).
   const std::pair<int, double> floors[] = {
-      {4, 0.80}, {12, 0.97}, {kNlist, 0.99}};
+      {4, 0.75}, {12, 0.97}, {kNlist, 0.99}};
   for (auto [nprobe, floor] : floors) {
     auto r = RunSearch(*f.index, f.queries, kDim, {.k = 10, .nprobe = nprobe},
                        &pool);

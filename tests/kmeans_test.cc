@@ -117,5 +117,31 @@ TEST(KMeansTest, AssignNearestMatchesDoubleReference) {
   }
 }
 
+TEST(KMeansTest, InnerProductAssignmentPicksLargestProduct) {
+  const int d = 9, n = 300, k = 40;
+  std::vector<float> x = RandomVectors(n, d, 4);
+  std::vector<float> c = RandomVectors(k, d, 5);
+  std::vector<int32_t> assign(n);
+  AssignNearest(c.data(), nullptr, k, MatrixView<const float>(x.data(), n, d),
+                assign.data(), nullptr, nullptr);
+  for (int i = 0; i < n; ++i) {
+    double best = -1e300, mine = 0;
+    for (int j = 0; j < k; ++j) {
+      double s = 0;
+      for (int t = 0; t < d; ++t) s += double{x[i * d + t]} * c[j * d + t];
+      best = std::max(best, s);
+      if (j == assign[i]) mine = s;
+    }
+    EXPECT_NEAR(mine, best, 1e-5) << "point " << i;
+  }
+  // And k-means in that mode runs and is reproducible.
+  KMeansOptions o{.k = 8, .iterations = 4, .seed = 2};
+  o.inner_product = true;
+  auto a = KMeans(MatrixView<const float>(x.data(), n, d), o);
+  auto b = KMeans(MatrixView<const float>(x.data(), n, d), o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->centroids, b->centroids);
+}
+
 }  // namespace
 }  // namespace vindex::train

@@ -74,23 +74,11 @@ void IvfIndexBase::AssignLists(const float* centroids,
                                const float* centroid_norms,
                                MatrixView<const float> x, int32_t* out,
                                Executor* executor) const {
-  if (config_.metric == Metric::kL2) {
-    train::AssignNearest(centroids, centroid_norms, config_.nlist, x, out,
-                         nullptr, executor);
-    return;
-  }
-  BruteForceRows rows;
-  rows.data = centroids;
-  rows.rows = config_.nlist;
-  rows.dim = config_.dim;
-  rows.stride = config_.dim;
-  rows.sq_norms = centroid_norms;
-  std::vector<int64_t> ids(x.rows);
-  std::vector<float> scores(x.rows);
-  BruteForceKnn(rows, Score::kNegativeInnerProduct, x, 1,
-                BruteForceOutput{ids.data(), 1, scores.data(), 1}, executor);
-  for (int64_t i = 0; i < x.rows; ++i)
-    out[i] = static_cast<int32_t>(std::max<int64_t>(0, ids[i]));
+  // L2 adds go to the nearest centroid; inner product and cosine to the
+  // centroid of largest inner product (as searches probe them).
+  train::AssignNearest(centroids,
+                       config_.metric == Metric::kL2 ? centroid_norms : nullptr,
+                       config_.nlist, x, out, nullptr, executor);
 }
 
 absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
@@ -119,6 +107,7 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
   ko.max_points_per_centroid = config_.max_points_per_centroid;
   ko.seed = config_.seed;
   ko.spherical = config_.metric == Metric::kCosine;
+  ko.inner_product = config_.metric == Metric::kInnerProduct;
   absl::StatusOr<train::KMeansResult> km;
   try {
     km = train::KMeans(x, ko, executor);

@@ -154,7 +154,9 @@ void AssignNearest(const float* centroids, const float* centroid_norms,
         float b = best[i];
         int32_t bi = best_idx[i];
         for (int64_t c = 0; c < cn; ++c) {
-          const float dist = centroid_norms[c0 + c] - 2.0f * row[c];
+          const float dist = centroid_norms != nullptr
+                                 ? centroid_norms[c0 + c] - 2.0f * row[c]
+                                 : -row[c];
           if (dist < b) {
             b = dist;
             bi = static_cast<int32_t>(c0 + c);
@@ -165,14 +167,17 @@ void AssignNearest(const float* centroids, const float* centroid_norms,
       }
     }
     std::vector<float> xnorms;
-    if (distances != nullptr) {
+    if (distances != nullptr && centroid_norms != nullptr) {
       xnorms.resize(pn);
       linalg::RowSquaredNorms(x.row(p0), pn, d, x.row_stride(), xnorms.data());
     }
     for (int64_t i = 0; i < pn; ++i) {
       assign[p0 + i] = best_idx[i];
-      if (distances != nullptr)
-        distances[p0 + i] = std::max(0.0f, best[i] + xnorms[i]);
+      if (distances != nullptr) {
+        distances[p0 + i] = centroid_norms != nullptr
+                                ? std::max(0.0f, best[i] + xnorms[i])
+                                : best[i];
+      }
     }
   });
 }
@@ -231,8 +236,9 @@ absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
   const int threads = internal::NumThreads(executor);
   for (int it = 1; it <= options.iterations; ++it) {
     linalg::RowSquaredNorms(result.centroids.data(), k, d, d, norms.data());
-    AssignNearest(result.centroids.data(), norms.data(), k, x, assign.data(),
-                  dist.data(), executor);
+    AssignNearest(result.centroids.data(),
+                  options.inner_product ? nullptr : norms.data(), k, x,
+                  assign.data(), dist.data(), executor);
     double objective = 0;
     for (int64_t i = 0; i < m; ++i) objective += dist[i];
     result.objective = objective;

@@ -26,6 +26,10 @@ struct KMeansOptions {
       256;                 // The sample is capped at k * this points.
   uint64_t seed = 1234;    // Drives subsampling and k-means++ seeding.
   bool spherical = false;  // Normalise centroids after each update.
+  // Assign each point to the centroid of largest inner product instead of
+  // the nearest one (inner-product indexes: training then assigns as adding
+  // and searching do). The objective is then -sum <x, c>.
+  bool inner_product = false;
   // Called after each iteration with (iteration from 1, objective), where the
   // objective is the sum of squared distances to the assigned centroids.
   std::function<void(int, double)> progress;
@@ -46,7 +50,9 @@ absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
 
 // For each row of x, the index of the nearest centroid in squared L2 (ties:
 // smaller index) and, if `distances` is non-null, that squared distance.
-// `centroid_norms` holds ||c||^2 per centroid. Deterministic for any executor.
+// `centroid_norms` holds ||c||^2 per centroid; null means "largest inner
+// product" instead (distances are then -<x, c>). Deterministic for any
+// executor.
 void AssignNearest(const float* centroids, const float* centroid_norms,
                    int64_t k, MatrixView<const float> x, int32_t* assign,
                    float* distances, Executor* executor);
