@@ -77,7 +77,7 @@ double RecallAtK(MatrixView<const int64_t> truth,
                  MatrixView<const int64_t> found, int k);
 
 // The knobs that matter for this index, e.g. "nprobe=16 rerank=4", "ef=80"
-// or "-" for none.
+// or "-" for none; a knob left at 0 shows as "default".
 std::string KnobsString(const Index& index, const SearchParams& params);
 
 }  // namespace vindex

@@ -208,9 +208,13 @@ absl::StatusOr<Matrix<int64_t>> ExactNeighbors(
 std::string KnobsString(const Index& index, const SearchParams& params) {
   KnobSet s = KnobsOf(index.info());
   std::string out;
-  if (s.nprobe) absl::StrAppend(&out, "nprobe=", params.nprobe);
-  if (s.rerank) absl::StrAppend(&out, " rerank=", params.rerank_factor);
-  if (s.ef) absl::StrAppend(&out, "ef=", params.ef);
+  // 0 asks for the index's default.
+  auto value = [](int v) {
+    return v == 0 ? std::string("default") : std::to_string(v);
+  };
+  if (s.nprobe) absl::StrAppend(&out, "nprobe=", value(params.nprobe));
+  if (s.rerank) absl::StrAppend(&out, " rerank=", value(params.rerank_factor));
+  if (s.ef) absl::StrAppend(&out, "ef=", value(params.ef));
   return out.empty() ? "-" : out;
 }
 

@@ -656,10 +656,10 @@ int RunBench(const Args& args, UsageError* usage) {
       }
       series.points.emplace_back(recall, timed->qps);
       // Stop when further points only cost time: recall is (nearly) 1, or it
-      // gained less than 0.0005 over the last three points (a plateau).
+      // gained less than 0.001 over the last two points (a plateau).
       const auto& pts = series.points;
       if (recall >= 0.999 ||
-          (pts.size() >= 4 && recall - pts[pts.size() - 4].first < 0.0005)) {
+          (pts.size() >= 3 && recall - pts[pts.size() - 3].first < 0.001)) {
         break;
       }
     }
