@@ -170,7 +170,7 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
   AssignLists(centroids, centroid_norms,
               MatrixView<const float>(residuals.data(), n, d), assign.data(),
               executor);
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = 0; i < n && ByResidual(); ++i) {
     const float* c = centroids + int64_t{assign[i]} * d;
     float* r = residuals.data() + i * d;
     for (int64_t j = 0; j < d; ++j) r[j] -= c[j];
@@ -200,7 +200,7 @@ void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
       const float* v = x.row(i);
       const float* c = cents + int64_t{lists[i]} * d;
       float* r = res.data() + (i - b) * d;
-      for (int64_t j = 0; j < d; ++j) r[j] = v[j] - c[j];
+      for (int64_t j = 0; j < d; ++j) r[j] = ByResidual() ? v[j] - c[j] : v[j];
     }
     pq_.Encode(MatrixView<const float>(res.data(), e - b, d),
                codes + b * options_.pq_m, nullptr);
@@ -272,7 +272,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
     const int64_t n = static_cast<int64_t>(list.ids.size());
     if (n == 0) continue;
     // The table for this list, and the constant added to every entry.
-    float bias = ctx.coarse[p];
+    float bias = ByResidual() ? ctx.coarse[p] : 0.0f;
     const float* lut = t2;
     if (l2) {
       float* buf = sc->lut.data();
