@@ -612,7 +612,7 @@ int RunBench(const Args& args, UsageError* usage) {
                std::to_string(threads) + " threads)";
   plot.x_label = "Recall@" + std::to_string(k);
   plot.y_label = "Queries per second (log scale)";
-  std::printf("%-28s %-22s %8s %12s\n", "spec", "knobs", "recall", "QPS");
+  std::printf("%-28s %-26s %8s %12s\n", "spec", "knobs", "recall", "QPS");
   for (const std::string& spec : args.GetAll("spec")) {
     double build_seconds = 0;
     bool bad_spec = false;
@@ -644,7 +644,7 @@ int RunBench(const Args& args, UsageError* usage) {
       const double recall =
           RecallAtK(truth.view(),
                     MatrixView<const int64_t>(ids.data(), queries->rows, k), k);
-      std::printf("%-28s %-22s %8.4f %12.0f\n", info.description.c_str(),
+      std::printf("%-28s %-26s %8.4f %12.0f\n", info.description.c_str(),
                   KnobsString(**index, p).c_str(), recall, timed->qps);
       std::fflush(stdout);
       if (csv != nullptr) {
@@ -723,9 +723,9 @@ int RunTune(const Args& args, UsageError* usage) {
   std::printf(
       "tuning %s for recall@%d >= %.3f on %" PRId64 " queries, %d threads\n",
       info.description.c_str(), params.k, target, queries->rows, threads);
-  std::printf("  %-22s %8s %12s\n", "knobs", "recall", "QPS");
+  std::printf("  %-26s %8s %12s\n", "knobs", "recall", "QPS");
   for (const TunePoint& p : result->tried) {
-    std::printf("  %-22s %8.4f %12.0f\n",
+    std::printf("  %-26s %8.4f %12.0f\n",
                 KnobsString(**index, p.params).c_str(), p.recall, p.qps);
   }
   const TunePoint& best = result->best;
