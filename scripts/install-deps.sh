@@ -13,4 +13,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 # Optional: the reference libraries ann_bench runs side by side.
 $SUDO apt-get install -y -qq --no-install-recommends libfaiss-dev libhnswlib-dev >/dev/null ||
   echo "install-deps: libfaiss-dev/libhnswlib-dev unavailable; benches run without references"
+$SUDO apt-get install -y -qq --no-install-recommends libcpp-httplib-dev >/dev/null || echo "install-deps: libcpp-httplib-dev unavailable; examples/http_service is not built"
 echo "install-deps: done"
