@@ -173,7 +173,7 @@ TEST(BadInputOrder, SearchOrAddBeforeTrainAndTooFewTrainingPoints) {
 }
 
 TEST(BadInputOrder, FilterOnEmptyIndex) {
-  for (const char* spec : {"Flat", "IVF8,Flat"}) {
+  for (const char* spec : {"Flat", "IVF8,Flat", "HNSW8"}) {
     SCOPED_TRACE(spec);
     auto index = MakeIndex(spec, kDim);
     ASSERT_TRUE(index.ok());

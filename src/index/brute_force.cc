@@ -81,7 +81,9 @@ void BruteForceKnn(const BruteForceRows& rows, Score score,
                    MatrixView<const float> queries, int k, BruteForceOutput out,
                    Executor* executor, int force_gemm) {
   const int64_t nq = queries.rows;
-  bool use_gemm = force_gemm < 0 ? nq >= kGemmMinQueries : force_gemm == 1;
+  const int64_t threads = NumThreads(executor);
+  bool use_gemm =
+      force_gemm < 0 ? nq >= kGemmMinQueries * threads : force_gemm == 1;
   if (score == Score::kL2 && rows.sq_norms == nullptr) use_gemm = false;
   if (!use_gemm) {
     ParallelFor(executor, nq, [&](int64_t i) {
@@ -90,10 +92,10 @@ void BruteForceKnn(const BruteForceRows& rows, Score score,
     });
     return;
   }
-  // Enough tiles to keep every thread busy, none larger than the cache tile.
-  const int64_t threads = NumThreads(executor);
-  const int64_t tile =
-      std::clamp<int64_t>((nq + threads - 1) / threads, 1, kGemmQueryTile);
+  // Enough tiles to keep every thread busy, none larger than the cache tile
+  // and none so small that GEMM loses to the scan.
+  const int64_t tile = std::clamp<int64_t>((nq + threads - 1) / threads,
+                                           kGemmMinQueries, kGemmQueryTile);
   const int64_t tiles = (nq + tile - 1) / tile;
   ParallelFor(executor, tiles, [&](int64_t t) {
     const int64_t q0 = t * tile;

@@ -19,9 +19,11 @@ namespace vindex::internal {
 // The internal score: smaller is closer.
 enum class Score { kL2, kNegativeInnerProduct };
 
-// Batches of at least this many queries use GEMM; measured with
-// bench/kernels_bench (BM_BruteForce*/path) on sift-like 128-d data.
-inline constexpr int64_t kGemmMinQueries = 8;
+// GEMM pays off from this many queries per thread: one thread, 260k x 128,
+// scan vs GEMM per call was 33.5 vs 28.7 ms at 4 queries and 16.5 vs 26.0 ms
+// at 2 (bench/kernels_bench BM_BruteForce*). A batch uses GEMM when every
+// thread gets at least this many queries, and tiles never go below it.
+inline constexpr int64_t kGemmMinQueries = 4;
 // GEMM tile shape (queries x rows): the C tile (128 x 1024 floats = 512 KiB)
 // stays in L2 while k-selection reads it.
 inline constexpr int64_t kGemmQueryTile = 128;
@@ -45,7 +47,8 @@ struct BruteForceOutput {
 };
 
 // For every query, writes its k best rows, closest first (ties: smaller id),
-// padded with id -1 and +inf. `force_gemm` < 0 chooses by batch size; 0
+// padded with id -1 and +inf. `force_gemm` < 0 chooses by batch size and
+// thread count; 0
 // forces the scan path and 1 the GEMM path (tests and benches).
 void BruteForceKnn(const BruteForceRows& rows, Score score,
                    MatrixView<const float> queries, int k, BruteForceOutput out,

@@ -808,6 +808,10 @@ absl::Status HnswIndex::Search(MatrixView<const float> queries,
   const int k = params.k;
   std::shared_lock lock(mu_);
   const uint32_t snapshot = published_epoch_.load(std::memory_order_acquire);
+  if (live_ == 0 && params.filter != nullptr) {
+    return absl::FailedPreconditionError(
+        "search with a filter on an empty index");
+  }
   if (live_ == 0) {
     for (int64_t i = 0; i < queries.rows; ++i) {
       std::fill(out.ids.row(i), out.ids.row(i) + k, -1);

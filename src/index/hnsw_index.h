@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/row_mask.h"
+#include "core/rw_mutex.h"
 #include "core/scratch_pool.h"
 #include "index/scalar_quantizer.h"
 #include "io/format.h"
@@ -149,8 +150,9 @@ class HnswIndex final : public Index {
   double brute_force_fraction_ = -1;  // < 0: ScanLimit.
 
   mutable std::mutex mutation_mu_;  // Serialises Add, Remove, Train and Save.
-  mutable std::shared_mutex
-      mu_;             // Exclusive: layout changes; shared: reads, inserts.
+  // Exclusive: layout changes; shared: reads, inserts. Writer-preferring so
+  // a stream of searches cannot starve Add or Remove.
+  mutable internal::RwMutex mu_;
   std::mutex top_mu_;  // Held by an insert that raises the top level.
 
   // Per-slot storage; capacity_ slots allocated, [0, num_slots_) ever used.
