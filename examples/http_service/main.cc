@@ -1,18 +1,20 @@
 // vindex_http_service: a small HTTP search service over one saved index.
 //
 //   vindex_http_service --index FILE [--host 127.0.0.1] [--port 8080]
-//                       [--threads N]
+//                       [--threads N (default 16)]
 //
 //   GET  /health  -> {"status":"ok","index":"HNSW32","dim":128,"size":...}
 //   POST /search  {"vector":[...],"k":10,"nprobe":32,"ef":64}
 //                 -> {"ids":[...],"distances":[...]}   (closest first)
 //
 // Bad requests (malformed JSON, wrong dimension, k out of range) get HTTP 400
-// with {"error":"..."}. The index is memory-mapped, so start-up is quick and
-// several service processes on one machine share the page cache. Each
-// request is one query searched on the connection's thread: --threads sets
-// how many requests run at once. --port 0 picks a free port; the chosen one
-// is printed as "listening on HOST:PORT". SIGINT/SIGTERM stop it cleanly.
+// with {"error":"..."}. The index is loaded with LoadOptions::memory_map:
+// Flat vectors and IVF lists are then served from the file mapping (quick
+// start-up, memory shared with the page cache and other processes); HNSW
+// graphs are read into memory. Each request is one query, searched on its
+// connection's worker thread; --threads sets how many connections are served
+// at once. --port 0 picks a free port; the chosen one is printed as
+// "listening on HOST:PORT". SIGINT/SIGTERM stop it cleanly.
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -40,7 +42,7 @@ struct Flags {
   std::string index;
   std::string host = "127.0.0.1";  // Loopback unless asked otherwise.
   int port = 8080;
-  int threads = 0;  // 0: one per core.
+  int threads = 0;  // 0: 16 (see main).
 };
 
 bool ParseFlags(int argc, char** argv, Flags* flags) {
@@ -68,7 +70,7 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->threads < 0) {
     std::fprintf(stderr,
                  "usage: vindex_http_service --index FILE [--host ADDR] "
-                 "[--port 8080] [--threads N]\n");
+                 "[--port 8080] [--threads N (default 16)]\n");
     return false;
   }
   return true;
@@ -180,12 +182,17 @@ int main(int argc, char** argv) {
 
   // 2. Routes. Index::Search may be called from many threads at once.
   httplib::Server server;
-  const int threads = flags.threads > 0
-                          ? flags.threads
-                          : std::max(1u, std::thread::hardware_concurrency());
+  // httplib gives each open (keep-alive) connection a worker thread for as
+  // long as it stays open, so --threads bounds the concurrent *connections*,
+  // not only the concurrent searches: size it to the clients, not the cores.
+  const int threads = flags.threads > 0 ? flags.threads : 16;
   server.new_task_queue = [threads] {
     return new httplib::ThreadPool(threads);
   };
+  // Small JSON answers written in two pieces (headers, body) would otherwise
+  // wait for the client's delayed ACK (Nagle): ~40 ms per request.
+  server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(1000);   // Default 5 reconnects too often.
   server.set_payload_max_length(4 << 20);  // Larger bodies get 413.
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     Reply(
