@@ -19,9 +19,20 @@ int64_t InvertedLists::total() const {
   return n;
 }
 
+namespace {
+
+// Capacity for n entries that grows geometrically, so adding in many small
+// batches costs amortised O(1) copies per entry instead of one full copy of
+// the list per batch.
+size_t GrownCapacity(size_t current, size_t n) {
+  return n <= current ? current : std::max(n, current + current / 2);
+}
+
+}  // namespace
+
 void InvertedLists::Reserve(int64_t l, int64_t extra) {
   List& list = lists_[l];
-  const size_t n = list.ids.size() + extra;
+  const size_t n = GrownCapacity(list.ids.capacity(), list.ids.size() + extra);
   list.ids.reserve(n);
   if (layout_ == CodeLayout::kBytes) list.codes.reserve(n * m_);
   if (layout_ == CodeLayout::kFastScan4) {

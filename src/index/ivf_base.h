@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/row_mask.h"
+#include "core/rw_mutex.h"
 #include "index/inverted_lists.h"
 #include "io/format.h"
 #include "vindex/index.h"
@@ -145,8 +146,10 @@ class IvfIndexBase : public Index {
   IvfConfig config_;
   int code_m_ = 0;
 
-  std::mutex write_mu_;           // Serialises Train, Add, Remove.
-  mutable std::shared_mutex mu_;  // Readers vs the publishing step.
+  std::mutex write_mu_;  // Serialises Train, Add, Remove.
+  // Readers vs the publishing step; writer-preferring so a stream of
+  // searches cannot starve a mutation.
+  mutable RwMutex mu_;
   bool trained_ = false;
   std::vector<float> centroids_;  // nlist x dim.
   std::vector<float> centroid_norms_;
