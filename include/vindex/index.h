@@ -117,7 +117,8 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader);
 
 // Saves to `path` atomically: a temporary file in the same folder is written,
 // synced and renamed over `path`, so a crash leaves the old file or the new
-// one, never a torn one.
+// one, never a torn one. A save killed midway leaves its temporary file
+// (PATH.tmp.PID.N) behind; nothing ever reads it.
 absl::Status SaveIndexToFile(const Index& index, const std::string& path);
 struct LoadOptions {
   // Map the file read-only and serve the large sections (Flat vectors, IVF
