@@ -90,6 +90,18 @@ TEST(Format, SectionLimitAndTagAreEnforced) {
   }
 }
 
+// Found by the fuzzer: zero-length reads and writes may pass a null pointer
+// (an empty vector's data()); they must be no-ops, not memcpy(nullptr).
+TEST(Format, ZeroLengthReadsAndWritesAcceptNull) {
+  MemoryReader r("abc");
+  EXPECT_TRUE(r.Read(nullptr, 0).ok());
+  EXPECT_EQ(r.remaining(), 3u);
+  std::string out;
+  StringWriter w(&out);
+  EXPECT_TRUE(w.Write(nullptr, 0).ok());
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(Format, ByteCursorBoundsChecks) {
   ByteBuilder b;
   b.U32(5);

@@ -27,6 +27,7 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
 }  // namespace
 
 absl::Status StringWriter::Write(const void* data, size_t size) {
+  if (size == 0) return absl::OkStatus();  // data may be null (empty vector).
   out_->append(static_cast<const char*>(data), size);
   return absl::OkStatus();
 }
@@ -37,6 +38,7 @@ absl::Status MemoryReader::Read(void* data, size_t size) {
                                             size, " bytes, ", remaining(),
                                             " left"));
   }
+  if (size == 0) return absl::OkStatus();  // data may be null (empty vector).
   std::memcpy(data, bytes_.data() + pos_, size);
   pos_ += size;
   return absl::OkStatus();
