@@ -3,6 +3,8 @@
 # seed corpus of valid files of every family, and fuzzes for SECONDS.
 #   scripts/fuzz.sh [SECONDS=60] [BUILD_DIR=build-fuzz]
 # A longer local run: scripts/fuzz.sh 3600 (add -jobs=N by hand for more cores).
+# FUZZ_SEED and FUZZ_RUNS make a run deterministic (CI uses both, so CI
+# replays exactly the inputs a local run with the same values tried).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -15,5 +17,9 @@ cmake --build "$build" -j "$(nproc)" --target load_index_fuzzer make_seed_corpus
 corpus="$build/fuzz_corpus"
 mkdir -p "$corpus"
 "$build/tests/fuzz/make_seed_corpus" "$corpus"
+extra=()
+[ -n "${FUZZ_SEED:-}" ] && extra+=(-seed="$FUZZ_SEED")
+[ -n "${FUZZ_RUNS:-}" ] && extra+=(-runs="$FUZZ_RUNS")
 ASAN_OPTIONS=detect_leaks=1 "$build/tests/fuzz/load_index_fuzzer" "$corpus" \
-  -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+  -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+  "${extra[@]}"
