@@ -24,6 +24,29 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
   return absl::UnavailableError(msg);
 }
 
+struct OpenFile {
+  int fd;
+  uint64_t size;
+};
+
+// Opens `path` read-only; it must be a regular file. The caller owns fd.
+absl::StatusOr<OpenFile> OpenRegularFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    absl::Status s = ErrnoError("cannot stat", path);
+    ::close(fd);
+    return s;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, " is not a regular file"));
+  }
+  return OpenFile{fd, static_cast<uint64_t>(st.st_size)};
+}
+
 }  // namespace
 
 absl::Status StringWriter::Write(const void* data, size_t size) {
@@ -99,21 +122,10 @@ absl::Status FileWriter::Close() {
 
 absl::StatusOr<std::unique_ptr<FileReader>> FileReader::Open(
     const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    absl::Status s = ErrnoError("cannot stat", path);
-    ::close(fd);
-    return s;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a regular file"));
-  }
+  auto file = OpenRegularFile(path);
+  if (!file.ok()) return file.status();
   return std::unique_ptr<FileReader>(
-      new FileReader(fd, path, static_cast<uint64_t>(st.st_size)));
+      new FileReader(file->fd, path, file->size));
 }
 
 FileReader::~FileReader() {
@@ -146,20 +158,10 @@ absl::Status FileReader::Read(void* data, size_t size) {
 
 absl::StatusOr<std::unique_ptr<MappedFileReader>> MappedFileReader::Open(
     const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", path);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    absl::Status s = ErrnoError("cannot stat", path);
-    ::close(fd);
-    return s;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, " is not a regular file"));
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
+  auto file = OpenRegularFile(path);
+  if (!file.ok()) return file.status();
+  const int fd = file->fd;
+  const size_t size = static_cast<size_t>(file->size);
   void* base = nullptr;
   if (size > 0) {
     base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
