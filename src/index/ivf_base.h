@@ -37,6 +37,22 @@ struct IvfConfig {
   uint64_t seed = 1234;
 };
 
+// The shared fields of an IVF family's options (IvfFlatOptions and
+// IvfPqOptions name them alike).
+template <typename Options>
+IvfConfig ConfigFromOptions(IndexFamily family, const Options& o) {
+  IvfConfig c;
+  c.family = family;
+  c.dim = o.dim;
+  c.metric = o.metric;
+  c.nlist = o.nlist;
+  c.default_nprobe = o.default_nprobe;
+  c.kmeans_iterations = o.kmeans_iterations;
+  c.max_points_per_centroid = o.max_points_per_centroid;
+  c.seed = o.seed;
+  return c;
+}
+
 // Checks the options every IVF family shares (InvalidArgument naming the
 // bad field).
 absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,

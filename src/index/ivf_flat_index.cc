@@ -26,15 +26,7 @@ absl::StatusOr<std::unique_ptr<IvfFlatIndex>> IvfFlatIndex::Create(
   VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(
       o.dim, o.metric, o.device, o.nlist, o.default_nprobe, o.kmeans_iterations,
       o.max_points_per_centroid));
-  internal::IvfConfig c;
-  c.family = IndexFamily::kIvfFlat;
-  c.dim = o.dim;
-  c.metric = o.metric;
-  c.nlist = o.nlist;
-  c.default_nprobe = o.default_nprobe;
-  c.kmeans_iterations = o.kmeans_iterations;
-  c.max_points_per_centroid = o.max_points_per_centroid;
-  c.seed = o.seed;
+  internal::IvfConfig c = internal::ConfigFromOptions(IndexFamily::kIvfFlat, o);
   return std::unique_ptr<IvfFlatIndex>(new IvfFlatIndex(c));
 }
 

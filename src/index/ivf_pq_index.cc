@@ -85,15 +85,7 @@ absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
   }
   if (o.pq_training_points < 1)
     return absl::InvalidArgumentError("pq_training_points < 1");
-  internal::IvfConfig c;
-  c.family = IndexFamily::kIvfPq;
-  c.dim = o.dim;
-  c.metric = o.metric;
-  c.nlist = o.nlist;
-  c.default_nprobe = o.default_nprobe;
-  c.kmeans_iterations = o.kmeans_iterations;
-  c.max_points_per_centroid = o.max_points_per_centroid;
-  c.seed = o.seed;
+  internal::IvfConfig c = internal::ConfigFromOptions(IndexFamily::kIvfPq, o);
   IvfPqOptions opts = o;
   opts.device = Device::kCpu;
   auto index = std::unique_ptr<IvfPqIndex>(new IvfPqIndex(c, opts));
