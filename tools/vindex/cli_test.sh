@@ -107,6 +107,15 @@ head -1 bench.csv | grep -q '^spec,nprobe,ef,rerank,k,recall,qps' ||
   fail "bad bench CSV header"
 grep -q '<polyline' plot.svg || fail "plot.svg has no curve"
 grep -q 'HNSW8' plot.svg || fail "plot.svg has no legend"
+# A Rerank spec: one curve per re-rank factor, each in the CSV and the plot.
+expect 0 "wrote rerank.svg" -- "$VINDEX" bench --input base.fvecs \
+  --queries queries.fvecs --groundtruth gt.ivecs --spec IVF16,PQ8x4fs,Rerank \
+  --csv rerank.csv --plot rerank.svg --query-limit 50
+for r in 2 4 16; do
+  grep -q "^IVF16,PQ8x4fs,Rerank,[0-9]*,[0-9]*,$r," rerank.csv ||
+    fail "rerank.csv has no rerank $r row"
+  grep -q "Rerank rerank $r" rerank.svg || fail "rerank.svg has no rerank $r curve"
+done
 # A .png plot: through gnuplot when installed, else an .svg next to it.
 expect 0 "wrote plot2\.(png|svg)" -- "$VINDEX" bench --input base.fvecs \
   --queries queries.fvecs --spec IVF16,Flat --plot plot2.png --query-limit 50
