@@ -141,8 +141,15 @@ absl::StatusOr<std::string> WriteGnuplotPng(const std::string& path,
 }  // namespace
 
 std::string RenderSvg(const PlotSpec& plot) {
-  constexpr double kW = 960, kH = 560;
-  constexpr double kLeft = 90, kTop = 50, kRight = kW - 260, kBottom = kH - 70;
+  constexpr double kH = 560;
+  constexpr double kLeft = 90, kTop = 50, kRight = 700, kBottom = kH - 70;
+  // The legend sits right of the plot; the image widens to fit its longest
+  // label (about 7.6 px per character at font size 13).
+  size_t longest = 0;
+  for (const PlotSeries& s : plot.series) {
+    longest = std::max(longest, s.label.size());
+  }
+  const double kW = std::max(960.0, kRight + 54 + 7.6 * longest + 16);
   // Ranges: recall on a linear axis, QPS in whole decades.
   double xmin = 1, xmax = 0, ymin = 1e300, ymax = 0;
   for (const PlotSeries& s : plot.series) {
