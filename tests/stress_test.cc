@@ -34,6 +34,7 @@
 #include "gtest/gtest.h"
 #include "index/hnsw_index.h"
 #include "test_util.h"
+#include "vindex/filter.h"
 #include "vindex/index.h"
 
 namespace vindex {
@@ -45,6 +46,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kDim = 16;
 constexpr int kClusters = 32;
 constexpr int kK = 10;
+constexpr int kGroupK = 16;  // >= the largest Add (16) or Remove (8) batch.
 constexpr int kNlist = 16;
 constexpr int64_t kPinned = 64;       // Ids [0, kPinned): added, never removed.
 constexpr int64_t kInitial = 2000;    // Ids [0, kInitial) present at the start.
@@ -118,10 +120,11 @@ struct Family {
   std::string name;
   IndexSpec spec;
   std::string description;  // Expected info().description.
-  // A search for a stored vector always returns it first (exhaustive scan,
-  // or IVF-Flat: the vector's own list is the closest of the nprobe = 4
-  // probed, its exact distance 0 is the smallest), so the all-or-nothing
-  // visibility of each Add and Remove batch can be checked exactly.
+  // An unfiltered search for a stored vector always returns it first
+  // (exhaustive scan, or IVF-Flat: the vector's own list is the closest of
+  // the nprobe = 4 probed, its exact distance 0 the smallest), so lost ids
+  // are checked exactly on random targets too; the other families are held
+  // to min_self_hit there. (Filtered batch searches are exact for all.)
   bool exact_self;
   bool exact_distances;  // Returned distances are true L2 distances.
   // Floor on the fraction of self-searches for present ids that find the id
@@ -482,8 +485,7 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
   // --- Searchers.
   auto searcher = [&](int t) {
     std::mt19937_64 rng(seed * 1000 + 10 + t);
-    SearchParams params{.k = kK, .nprobe = 4, .ef = 64};
-    std::vector<float> out_vec(4 * kDim);
+    std::vector<float> out_vec(kDim);
     bool ready = false;
     for (int64_t iter = 0; !stop.load(); ++iter) {
       const int32_t a0 = model.adds_done.load();
@@ -491,22 +493,22 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
       const int32_t as = model.adds_started.load();
       const int32_t rs = model.removes_started.load();
       const int64_t next = model.next_id.load();
-      // Targets: random ids, or (exact families) all ids of one recent Add
-      // or Remove call, to see that it is visible entirely or not at all.
+      // Targets: the ids of one recent (often unfinished) Add or Remove call,
+      // searched with an allow-list of just those ids and k = kGroupK, so
+      // that every family finds exactly the visible ones (the filtered scan
+      // covers every allowed vector in the probed lists, or, for HNSW, every
+      // allowed vector); or random ids, searched without a filter.
       std::vector<int64_t> targets;
       int group = 0;  // 1: Add call `ga`, 2: Remove call `gr`.
       int32_t ga = 0;
       const int mode = static_cast<int>(iter % 3);
-      if (fam.exact_self && mode == 1) {
+      if (mode == 1 && as >= 2) {
         group = 1;
         ga = std::max<int32_t>(2, as - static_cast<int32_t>(rng() % 8));
-        if (ga > as) group = 0;
-        if (group) {
-          for (int32_t i = 0; i < model.add_count[ga]; ++i) {
-            targets.push_back(model.add_first[ga] + i);
-          }
+        for (int32_t i = 0; i < model.add_count[ga]; ++i) {
+          targets.push_back(model.add_first[ga] + i);
         }
-      } else if (fam.exact_self && mode == 2 && rs >= 1) {
+      } else if (mode == 2 && rs >= 1) {
         group = 2;
         const int32_t gr =
             std::max<int32_t>(1, rs - static_cast<int32_t>(rng() % 8));
@@ -514,9 +516,7 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
              ++i) {
           targets.push_back(model.rm_ids[i]);
         }
-      }
-      if (targets.empty()) {
-        group = 0;
+      } else {
         targets.push_back(static_cast<int64_t>(rng() % next));
         targets.push_back(std::max<int64_t>(
             0, next - 1 - static_cast<int64_t>(rng() % 2000)));
@@ -525,10 +525,15 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
         targets.push_back(static_cast<int64_t>(rng() % kPinned));
       }
       const int64_t nq = targets.size();
+      const int k = group != 0 ? kGroupK : kK;
+      const IdFilter allow = IdFilter::AllowList(targets);
+      SearchParams params{.k = k, .nprobe = 4, .ef = 64};
+      if (group != 0) params.filter = &allow;
       auto q = vectors.Of(targets);
       auto res = testing::RunSearch(*index, q, kDim, params);
       ++c.searches;
       c.queries += nq;
+      c.group_checks += group != 0;
       if (!ready) {
         ready = true;
         searchers_ready.fetch_add(1);
@@ -537,17 +542,19 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
         violations.Add(absl::StrCat("Search failed: ", res.status.ToString()));
         continue;
       }
-      int64_t found_first = 0;  // Targets returned first.
+      // Whether target i is visible: found in its row (group searches), or
+      // found first (exact families).
+      int64_t found = 0;
       int64_t not_removing = 0, not_removing_found = 0;
       bool all_added_before = true;
       for (int64_t i = 0; i < nq; ++i) {
-        const int64_t* row = &res.ids[i * kK];
-        const float* dist = &res.distances[i * kK];
+        const int64_t* row = &res.ids[i * k];
+        const float* dist = &res.distances[i * k];
         const int64_t target = targets[i];
         bool hit = false;
-        for (int j = 0; j < kK; ++j) {
+        for (int j = 0; j < k; ++j) {
           if (row[j] == -1) {
-            for (int l = j; l < kK; ++l) {
+            for (int l = j; l < k; ++l) {
               if (row[l] != -1) {
                 violations.Add(absl::StrCat("padding before id ", row[l]));
               }
@@ -561,6 +568,10 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
           }
           if (j > 0 && dist[j] < dist[j - 1]) {
             violations.Add(absl::StrCat("distances not ascending at rank ", j));
+          }
+          if (group != 0 && !allow.Allows(row[j])) {
+            violations.Add(absl::StrCat("filtered search returned id ", row[j],
+                                        ", not in its allow-list"));
           }
           if (!check_visible(row[j], r0, "Search")) continue;
           hit |= row[j] == target;
@@ -576,35 +587,42 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
         const int32_t ta = target < cap ? model.added_in(target).load() : 0;
         const int32_t tr = target < cap ? model.removed_in(target).load() : 0;
         if (ta == 0 || ta > a0) all_added_before = false;
-        const bool first = row[0] == target;
-        found_first += first;
+        const bool exact = group != 0 || fam.exact_self;
+        const bool seen = group != 0 ? hit : row[0] == target;
+        found += seen;
         if (tr == 0) {
           ++not_removing;
-          not_removing_found += first;
+          not_removing_found += seen;
         }
         if (ta != 0 && ta <= a0 && tr == 0) {
-          ++c.self_expected;
-          c.self_hits += hit;
-          if (fam.exact_self && !first) {
+          if (group == 0) {
+            ++c.self_expected;
+            c.self_hits += hit;
+          }
+          if (exact && !seen) {
             violations.Add(absl::StrCat(
                 "lost id ", target, ": its Add (call ", ta, ") returned ",
                 "before the search started and no Remove of it had started, ",
-                "but a search for its vector returned ", row[0], " first"));
+                "but a search for its vector ",
+                group != 0 ? "(allow-list of its batch) did not return it"
+                           : "returned another id first: ",
+                group != 0 ? "" : absl::StrCat(row[0])));
           }
         }
       }
-      if (group == 1 && found_first > 0 && not_removing_found != not_removing) {
-        violations.Add(absl::StrCat(
-            "Add call ", ga, " seen partly: ", found_first, " of its ", nq,
-            " ids found, ", not_removing - not_removing_found,
-            " not being removed were missing"));
+      // Add call ga is visible entirely or not at all: if any of its ids
+      // came back, so did all that no Remove had started on.
+      if (group == 1 && found > 0 && not_removing_found != not_removing) {
+        violations.Add(absl::StrCat("Add call ", ga, " seen partly: ", found,
+                                    " of its ", nq, " ids found, ",
+                                    not_removing - not_removing_found,
+                                    " not being removed were missing"));
       }
-      if (group == 2 && all_added_before && found_first != 0 &&
-          found_first != nq) {
-        violations.Add(absl::StrCat("a Remove call seen partly: ", found_first,
+      // A Remove call likewise, when the search saw all of its ids added.
+      if (group == 2 && all_added_before && found != 0 && found != nq) {
+        violations.Add(absl::StrCat("a Remove call seen partly: ", found,
                                     " of its ", nq, " ids still found"));
       }
-      c.group_checks += group != 0;
 
       // GetVectors of one random id and one pinned id, checked the same way.
       if (caps.get_vectors && iter % 2 == 0) {
