@@ -1,8 +1,8 @@
 // Stress: for every index family, fresh and after a save + memory-mapped
-// reload, two searcher threads, one adder and one remover use one index at
-// once for a bounded time. Everything they see is checked against a model of
-// which ids may be visible (no lost ids, no phantom ids, no crash), then the
-// quiescent index is checked against the model.
+// reload, two searcher threads, one adder, one remover and one saver use one
+// index at once for a bounded time. Everything they see is checked against a
+// model of which ids may be visible (no lost ids, no phantom ids, no crash),
+// then the quiescent index is checked against the model.
 //
 // The contract under test (include/vindex/index.h): every method may be
 // called from several threads at once; mutations are serialised by the index
@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "index/hnsw_index.h"
@@ -249,7 +250,7 @@ struct Counters {
   std::atomic<int64_t> self_expected{0}, self_hits{0};
   std::atomic<int64_t> add_calls{0}, added_ids{0}, failed_adds{0};
   std::atomic<int64_t> remove_calls{0}, removed_ids{0}, failed_removes{0};
-  std::atomic<int64_t> group_checks{0};
+  std::atomic<int64_t> group_checks{0}, saves{0};
   std::atomic<bool> ids_exhausted{false};
 };
 
@@ -662,19 +663,92 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
     }
   };
 
+  // --- Saver: Save is a const method, allowed alongside everything else;
+  // now and then save to memory and load the copy back. It must load (the
+  // checksums hold) and hold one consistent state: checked like a search
+  // over the pinned ids and the 2000 newest, with each Add call that was
+  // unfinished when the save began held entirely or not at all.
+  auto saver = [&] {
+    std::vector<float> one(kDim), want(kDim);
+    while (searchers_ready.load() < 2) std::this_thread::yield();
+    while (!stop.load()) {
+      const int32_t a0 = model.adds_done.load();
+      const int32_t r0 = model.removes_done.load();
+      std::string bytes;
+      StringWriter writer(&bytes);
+      const absl::Status saved = index->Save(writer);
+      const int64_t next = model.next_id.load();
+      ++c.saves;
+      if (!saved.ok()) {
+        violations.Add(absl::StrCat("Save failed: ", saved.ToString()));
+        continue;
+      }
+      MemoryReader reader(bytes);
+      auto back = LoadIndex(reader);
+      if (!back.ok()) {
+        violations.Add(absl::StrCat("a save made during mutations does not ",
+                                    "load: ", back.status().ToString()));
+        continue;
+      }
+      if (caps.get_vectors) {
+        std::vector<int64_t> ids = testing::SequentialIds(kPinned);
+        for (int64_t x = std::max(kPinned, next - 2000); x < next; ++x) {
+          ids.push_back(x);
+        }
+        // Add call -> (ids not being removed, how many of them were saved).
+        absl::flat_hash_map<int32_t, std::pair<int, int>> unfinished;
+        for (int64_t x : ids) {
+          const absl::Status g =
+              (*back)->GetVectors({x}, MatrixView<float>(one.data(), 1, kDim));
+          const int32_t xa = model.added_in(x).load();
+          const int32_t xr = model.removed_in(x).load();
+          if (g.ok()) {
+            if (!check_visible(x, r0, "Save")) continue;
+            vectors.Fill(x, want.data());
+            if (one != want) {
+              violations.Add(
+                  absl::StrCat("saved copy has another vector ", "for id ", x));
+            }
+          } else if (g.code() != StatusCode::kNotFound) {
+            violations.Add(absl::StrCat("GetVectors(", x,
+                                        ") on a saved copy: ", g.ToString()));
+          } else if (xa != 0 && xa <= a0 && xr == 0) {
+            violations.Add(absl::StrCat("lost id ", x, ": not in a save ",
+                                        "begun after its Add returned"));
+          }
+          if (xa > a0 && xr == 0) {
+            auto& [eligible, present] = unfinished[xa];
+            ++eligible;
+            present += g.ok();
+          }
+        }
+        for (const auto& [a, counts] : unfinished) {
+          if (counts.second != 0 && counts.second != counts.first) {
+            violations.Add(absl::StrCat("Add call ", a,
+                                        " saved partly: ", counts.second,
+                                        " of ", counts.first, " ids"));
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+
   const auto start = Clock::now();
-  std::thread s1(searcher, 0), s2(searcher, 1), add(adder), rm(remover);
+  std::thread s1(searcher, 0), s2(searcher, 1), add(adder), rm(remover),
+      save(saver);
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   // Every thread type does some work even on a very slow machine.
   const auto give_up = Clock::now() + std::chrono::seconds(120);
   while (Clock::now() < give_up &&
          (c.searches.load() < 10 || c.add_calls.load() < 5 ||
-          c.remove_calls.load() < 5)) {
+          c.remove_calls.load() < 5 || c.saves.load() < 2)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   stop.store(true);
   s1.join();
   s2.join();
+  save.join();
   add.join();
   rm.join();
   const double busy =
@@ -687,19 +761,21 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
             << "GetVectors " << c.get_vectors << ", adds " << c.add_calls
             << " (" << c.added_ids << " ids) + " << c.failed_adds
             << " failing, removes " << c.remove_calls << " (" << c.removed_ids
-            << " ids) + " << c.failed_removes << " failing, self-hits "
-            << c.self_hits << "/" << c.self_expected << ", final size "
-            << index->info().size
+            << " ids) + " << c.failed_removes << " failing, saves " << c.saves
+            << ", self-hits " << c.self_hits << "/" << c.self_expected
+            << ", final size " << index->info().size
             << (c.ids_exhausted ? " (adder ran out of ids)" : "") << "\n";
   RecordProperty("searches", std::to_string(c.searches.load()));
   RecordProperty("get_vectors", std::to_string(c.get_vectors.load()));
   RecordProperty("add_calls", std::to_string(c.add_calls.load()));
   RecordProperty("remove_calls", std::to_string(c.remove_calls.load()));
+  RecordProperty("saves", std::to_string(c.saves.load()));
 
   EXPECT_EQ(violations.count(), 0) << violations.Report();
   EXPECT_GE(c.searches.load(), 10);
   EXPECT_GE(c.add_calls.load(), 5);
   EXPECT_GE(c.remove_calls.load(), 5);
+  EXPECT_GE(c.saves.load(), 2);
   if (!fam.exact_self) {
     EXPECT_GE(c.self_hits.load(), fam.min_self_hit * c.self_expected.load())
         << c.self_hits.load() << " / " << c.self_expected.load();
