@@ -498,8 +498,10 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
       // Targets: the ids of one recent (often unfinished) Add or Remove call,
       // searched with an allow-list of just those ids and k = kGroupK, so
       // that every family finds exactly the visible ones (the filtered scan
-      // covers every allowed vector in the probed lists, or, for HNSW, every
-      // allowed vector); or random ids, searched without a filter.
+      // covers every allowed vector in the probed lists, the vector's own
+      // among them; HNSW scans the allowed vectors when there are at most
+      // HnswIndex::ScanLimit, thousands here); or random ids, searched
+      // without a filter.
       std::vector<int64_t> targets;
       int group = 0;  // 1: Add call `ga`, 2: Remove call `gr`.
       int32_t ga = 0;
