@@ -158,102 +158,6 @@ bool ParseArgs(int argc, char** argv, Options* o) {
 
 // ------------------------------------------------------------------ dataset
 
-// Reads a TEXMEX .fvecs / .ivecs file (int32 d, then d 4-byte values, per
-// row) into `out`; returns "" or an error.
-template <typename T>
-std::string ReadVecs(const std::string& path, std::vector<T>* out, int* dim,
-                     int64_t* rows) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) return "cannot open " + path;
-  const int64_t bytes = f.tellg();
-  f.seekg(0);
-  int32_t d = 0;
-  if (bytes < 4 || !f.read(reinterpret_cast<char*>(&d), 4) || d <= 0) {
-    return path + ": bad header";
-  }
-  const int64_t row_bytes = 4 + 4 * static_cast<int64_t>(d);
-  if (bytes % row_bytes != 0) return path + ": size is not a multiple of rows";
-  const int64_t n = bytes / row_bytes;
-  out->resize(static_cast<size_t>(n) * d);
-  f.seekg(0);
-  std::vector<char> row(row_bytes);
-  for (int64_t i = 0; i < n; ++i) {
-    if (!f.read(row.data(), row_bytes)) return path + ": short read";
-    int32_t di;
-    std::memcpy(&di, row.data(), 4);
-    if (di != d) return path + ": rows of different dimension";
-    std::memcpy(out->data() + i * d, row.data() + 4,
-                4 * static_cast<size_t>(d));
-  }
-  *dim = d;
-  *rows = n;
-  return "";
-}
-
-std::string ExecutableDir() {
-  std::error_code ec;
-  fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return ".";
-  return p.parent_path().string();
-}
-
-// Finds DIR/FILE, or unpacks DIR/FILE.zst into the cache folder.
-std::string Locate(const Options& o, const std::string& file,
-                   std::string* err) {
-  fs::path plain = fs::path(o.data_dir) / file;
-  if (fs::exists(plain)) return plain.string();
-  fs::path zst = fs::path(o.data_dir) / (file + ".zst");
-  if (!fs::exists(zst)) {
-    *err = "neither " + plain.string() + " nor " + zst.string() + " exists";
-    return "";
-  }
-  fs::path cache = o.cache_dir.empty()
-                       ? fs::path(ExecutableDir()) / "data_cache"
-                       : fs::path(o.cache_dir);
-  std::error_code ec;
-  fs::create_directories(cache, ec);
-  fs::path out = cache / file;
-  if (fs::exists(out) && fs::exists(zst) &&
-      fs::last_write_time(out) >= fs::last_write_time(zst)) {
-    return out.string();
-  }
-  fs::path tmp = cache / (file + ".tmp");
-  std::string cmd = "zstd -d -q -f --long=27 -o '" + tmp.string() + "' '" +
-                    zst.string() + "'";
-  std::cout << "unpacking " << zst.string() << " -> " << out.string() << "\n";
-  if (std::system(cmd.c_str()) != 0) {
-    *err = "failed: " + cmd;
-    return "";
-  }
-  fs::rename(tmp, out, ec);
-  if (ec) {
-    *err = "cannot rename " + tmp.string();
-    return "";
-  }
-  return out.string();
-}
-
-std::string LoadTexmex(const Options& o, Dataset* ds) {
-  std::string err;
-  ds->name = o.dataset;
-  ds->inner_product = o.dataset.find("angular") != std::string::npos;
-  std::string base = Locate(o, o.dataset + "_base.fvecs", &err);
-  if (base.empty()) return err;
-  std::string query = Locate(o, o.dataset + "_query.fvecs", &err);
-  if (query.empty()) return err;
-  std::string gt = Locate(o, o.dataset + "_groundtruth.ivecs", &err);
-  if (gt.empty()) return err;
-  int d = 0, dq = 0;
-  int64_t nq_gt = 0;
-  if (!(err = ReadVecs(base, &ds->base, &ds->dim, &ds->n)).empty()) return err;
-  if (!(err = ReadVecs(query, &ds->queries, &dq, &ds->nq)).empty()) return err;
-  if (!(err = ReadVecs(gt, &ds->gt, &d, &nq_gt)).empty()) return err;
-  ds->gt_k = d;
-  if (dq != ds->dim) return "query dim != base dim";
-  if (nq_gt != ds->nq) return "ground truth rows != queries";
-  return "";
-}
-
 // Clustered Gaussian data: sqrt(N) centres, points scattered around them,
 // queries drawn the same way; exact ground truth from a vindex Flat index.
 std::string MakeSynthetic(const Options& o, Dataset* ds, ThreadPool* pool) {
@@ -721,8 +625,10 @@ int Main(int argc, char** argv) {
   }
   ThreadPool setup_pool(o.threads);
   Dataset ds;
-  std::string err = o.synthetic.empty() ? LoadTexmex(o, &ds)
-                                        : MakeSynthetic(o, &ds, &setup_pool);
+  std::string err =
+      o.synthetic.empty()
+          ? LoadTexmexDataset(o.data_dir, o.dataset, o.cache_dir, &ds)
+          : MakeSynthetic(o, &ds, &setup_pool);
   if (!err.empty()) {
     std::cerr << "ann_bench: " << err << "\n";
     return 1;

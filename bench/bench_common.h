@@ -26,6 +26,14 @@ struct Dataset {
   std::vector<int32_t> gt;  // nq x gt_k.
 };
 
+// Reads DATA_DIR/NAME_{base,query}.fvecs and NAME_groundtruth.ivecs into
+// `ds`; a missing file is looked for as FILE.zst and unpacked into
+// `cache_dir` (empty: data_cache next to the executable). "angular" in the
+// name means inner product. Returns "" or the error.
+std::string LoadTexmexDataset(const std::string& data_dir,
+                              const std::string& name,
+                              const std::string& cache_dir, Dataset* ds);
+
 // A factory string parsed into what the reference libraries need.
 struct SpecInfo {
   enum class Family { kFlat, kIvfFlat, kIvfPq, kHnsw, kUnknown };
