@@ -1,5 +1,7 @@
 #include <atomic>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -249,6 +251,59 @@ TEST(IvfFlatTest, SaveLoadRoundTripAndAddAfterLoad) {
   auto el = LoadIndex(er);
   ASSERT_TRUE(el.ok()) << el.status();
   EXPECT_FALSE((*el)->info().trained);
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A mapped load serves the lists from the file: same results as a copying
+// load (filtered too), and Add/Remove copy on write, leaving the file alone.
+TEST(IvfFlatTest, ServesFromMappingThenCopiesOnWrite) {
+  Fixture f = Build(Metric::kInnerProduct);
+  const std::string path = ::testing::TempDir() + "/ivf_flat_mapped.vindex";
+  ASSERT_TRUE(SaveIndexToFile(*f.index, path).ok());
+  const std::string file_before = ReadFileBytes(path);
+  auto copied = LoadIndexFromFile(path);
+  auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_FALSE((*copied)->info().memory_mapped);
+  EXPECT_TRUE((*mapped)->info().memory_mapped);
+  std::vector<int64_t> allowed(f.ids.begin(), f.ids.begin() + kBase / 3);
+  IdFilter filter = IdFilter::AllowList(allowed);
+  auto same_results = [&](const Index& a, const Index& b) {
+    for (const IdFilter* flt : {static_cast<const IdFilter*>(nullptr),
+                                static_cast<const IdFilter*>(&filter)}) {
+      SearchParams p{.k = 10, .filter = flt, .nprobe = 6};
+      auto ra = RunSearch(a, f.queries, kDim, p);
+      auto rb = RunSearch(b, f.queries, kDim, p);
+      ASSERT_TRUE(ra.status.ok()) << ra.status;
+      ASSERT_TRUE(rb.status.ok()) << rb.status;
+      EXPECT_EQ(ra.ids, rb.ids);
+      EXPECT_EQ(ra.distances, rb.distances);
+    }
+  };
+  same_results(**copied, **mapped);
+  std::vector<float> va(kDim), vb(kDim);
+  ASSERT_TRUE((*copied)->GetVectors({f.ids[17]}, {va.data(), 1, kDim}).ok());
+  ASSERT_TRUE((*mapped)->GetVectors({f.ids[17]}, {vb.data(), 1, kDim}).ok());
+  EXPECT_EQ(va, vb);
+
+  const std::vector<int64_t> gone(f.ids.begin() + 10, f.ids.begin() + 60);
+  ASSERT_TRUE((*copied)->Remove(gone).ok());
+  ASSERT_TRUE((*mapped)->Remove(gone).ok());
+  EXPECT_FALSE((*mapped)->info().memory_mapped);
+  same_results(**copied, **mapped);
+  std::vector<float> back(50 * kDim);
+  std::copy(f.base.begin() + 10 * kDim, f.base.begin() + 60 * kDim,
+            back.begin());
+  ASSERT_TRUE((*copied)->Add({back.data(), 50, kDim}, gone).ok());
+  ASSERT_TRUE((*mapped)->Add({back.data(), 50, kDim}, gone).ok());
+  same_results(**copied, **mapped);
+  EXPECT_EQ((*mapped)->info().size, kBase);
+  EXPECT_EQ(ReadFileBytes(path), file_before);
 }
 
 TEST(IvfFlatTest, CorruptFilesAreDataLossNeverCrash) {

@@ -1,10 +1,16 @@
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "index/ivf_pq_index.h"
+#include "io/crc32c.h"
+#include "io/format.h"
 #include "test_util.h"
 #include "vindex/filter.h"
 #include "vindex/index.h"
@@ -220,6 +226,245 @@ TEST_P(IvfPqBitsTest, SaveLoadRoundTripAndAddAfterLoad) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bits, IvfPqBitsTest, ::testing::Values(8, 4));
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// (raw vectors, pq bits)
+class IvfPqMappedTest : public ::testing::TestWithParam<std::tuple<bool, int>> {
+};
+
+// A mapped load serves the lists from the file: same results as a copying
+// load, and Add/Remove copy on write, leaving the file alone.
+TEST_P(IvfPqMappedTest, ServesFromMappingThenCopiesOnWrite) {
+  const auto [raw, bits] = GetParam();
+  Data d;
+  auto index = BuildPq(d, bits, Metric::kL2, raw, nullptr, 5000);
+  const std::string path = ::testing::TempDir() + "/ivf_pq_mapped_" +
+                           std::to_string(raw) + std::to_string(bits) +
+                           ".vindex";
+  ASSERT_TRUE(SaveIndexToFile(*index, path).ok());
+  const std::string file_before = ReadFileBytes(path);
+  auto copied = LoadIndexFromFile(path);
+  auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_FALSE((*copied)->info().memory_mapped);
+  EXPECT_TRUE((*mapped)->info().memory_mapped);
+  EXPECT_EQ((*mapped)->info().size, 5000);
+  EXPECT_EQ((*mapped)->info().memory_bytes, (*copied)->info().memory_bytes);
+
+  std::vector<int> factors = {0};
+  if (raw) factors.push_back(4);
+  auto same_results = [&](const Index& a, const Index& b) {
+    for (int rf : factors) {
+      for (int nprobe : {1, 5, kNlist}) {
+        SearchParams p{.k = 10, .nprobe = nprobe, .rerank_factor = rf};
+        auto ra = RunSearch(a, d.queries, kDim, p);
+        auto rb = RunSearch(b, d.queries, kDim, p);
+        ASSERT_TRUE(ra.status.ok()) << ra.status;
+        ASSERT_TRUE(rb.status.ok()) << rb.status;
+        EXPECT_EQ(ra.ids, rb.ids) << "rerank " << rf << " nprobe " << nprobe;
+        EXPECT_EQ(ra.distances, rb.distances);
+      }
+    }
+  };
+  same_results(**copied, **mapped);
+  same_results(*index, **mapped);
+  if (raw) {
+    std::vector<int64_t> some = {100, 2222, 5099};
+    std::vector<float> va(3 * kDim), vb(3 * kDim);
+    ASSERT_TRUE((*copied)->GetVectors(some, {va.data(), 3, kDim}).ok());
+    ASSERT_TRUE((*mapped)->GetVectors(some, {vb.data(), 3, kDim}).ok());
+    EXPECT_EQ(va, vb);
+  }
+  // The index saved again from the mapping is byte-identical.
+  std::string resaved;
+  StringWriter w(&resaved);
+  ASSERT_TRUE((*mapped)->Save(w).ok());
+  EXPECT_EQ(resaved, file_before);
+
+  // Add then Remove on both: the mapped one copies its lists first.
+  std::vector<float> more(d.base.begin() + 5000 * kDim, d.base.end());
+  std::vector<int64_t> more_ids(d.ids.begin() + 5000, d.ids.end());
+  for (auto* target : {&*copied, &*mapped}) {
+    ASSERT_TRUE(
+        (*target)
+            ->Add(MatrixView<const float>(more.data(), 3000, kDim), more_ids)
+            .ok());
+  }
+  EXPECT_FALSE((*mapped)->info().memory_mapped);
+  same_results(**copied, **mapped);
+  const std::vector<int64_t> gone = {100, 101, 4000, 7000};
+  ASSERT_TRUE((*copied)->Remove(gone).ok());
+  ASSERT_TRUE((*mapped)->Remove(gone).ok());
+  same_results(**copied, **mapped);
+  EXPECT_EQ(ReadFileBytes(path), file_before);
+
+  // Remove alone also copies on write.
+  auto mapped2 = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(mapped2.ok());
+  ASSERT_TRUE((*mapped2)->Remove({100}).ok());
+  EXPECT_FALSE((*mapped2)->info().memory_mapped);
+  EXPECT_EQ((*mapped2)->info().size, 4999);
+  EXPECT_EQ(ReadFileBytes(path), file_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(RawBits, IvfPqMappedTest,
+                         ::testing::Combine(::testing::Bool(),
+                                            ::testing::Values(8, 4)));
+
+// Applies `edit` to the tag and payload of the lists section (LSTA) of a
+// saved index and fixes its length and checksum, giving a file that only
+// the loader's own checks can reject.
+std::string EditListsSection(
+    const std::string& bytes,
+    const std::function<void(uint32_t* tag, std::string* payload)>& edit) {
+  std::string out = bytes.substr(0, io::kHeaderBytes);
+  size_t pos = io::kHeaderBytes;
+  while (pos < bytes.size()) {
+    uint32_t tag;
+    uint64_t length;
+    std::memcpy(&tag, bytes.data() + pos, 4);
+    std::memcpy(&length, bytes.data() + pos + 8, 8);
+    std::string section(bytes.data() + pos + io::kSectionHeaderBytes, length);
+    if (tag == io::kTagListsAligned) edit(&tag, &section);
+    const uint64_t new_length = section.size();
+    const uint32_t zero = 0;
+    const uint32_t crc = io::Crc32c(0, section.data(), section.size());
+    out.append(reinterpret_cast<const char*>(&tag), 4);
+    out.append(reinterpret_cast<const char*>(&zero), 4);
+    out.append(reinterpret_cast<const char*>(&new_length), 8);
+    out += section;
+    out.append(reinterpret_cast<const char*>(&crc), 4);
+    pos += io::kSectionHeaderBytes + length + 4;
+  }
+  return out;
+}
+
+uint64_t Pad64(uint64_t b) { return (b + 63) / 64 * 64; }
+
+// Rewrites the lists section of an 8-bit IVF-PQ file as the format-1 LIST
+// section (per list: u64 count, ids, codes, vectors; no padding), as files
+// written before LSTA existed have it.
+std::string ToListV1(const std::string& bytes, int64_t nlist, int code_m,
+                     int vd) {
+  return EditListsSection(bytes, [&](uint32_t* tag, std::string* section) {
+    uint32_t lead;
+    std::memcpy(&lead, section->data(), 4);
+    const char* p = section->data() + 8 + lead;
+    std::vector<uint64_t> counts(nlist);
+    std::memcpy(counts.data(), p, nlist * 8);
+    p += Pad64(nlist * 8);
+    std::string v1;
+    for (int64_t l = 0; l < nlist; ++l) {
+      const uint64_t n = counts[l];
+      v1.append(reinterpret_cast<const char*>(&n), 8);
+      for (uint64_t bytes_n :
+           {n * 8, n * code_m, n * vd * uint64_t{sizeof(float)}}) {
+        v1.append(p, bytes_n);
+        p += Pad64(bytes_n);
+      }
+    }
+    *section = std::move(v1);
+    *tag = io::kTagLists;
+  });
+}
+
+// Hostile lists sections with valid checksums are DataLoss, mapped or not.
+TEST(IvfPqTest, HostileListsSectionIsDataLoss) {
+  Data d;
+  auto index = BuildPq(d, 8, Metric::kL2, true, nullptr, 500);
+  std::string bytes;
+  StringWriter w(&bytes);
+  ASSERT_TRUE(index->Save(w).ok());
+  auto count_at = [](std::string* s, int64_t l) {
+    uint32_t lead;
+    std::memcpy(&lead, s->data(), 4);
+    return s->data() + 8 + lead + l * 8;
+  };
+  auto set_count = [&](int64_t l, uint64_t n) {
+    return
+        [=](uint32_t*, std::string* s) { std::memcpy(count_at(s, l), &n, 8); };
+  };
+  auto get_count = [&](int64_t l) {
+    uint64_t n = 0;
+    EditListsSection(bytes, [&](uint32_t*, std::string* s) {
+      std::memcpy(&n, count_at(s, l), 8);
+    });
+    return n;
+  };
+  const uint64_t n0 = get_count(0);
+  ASSERT_GT(n0, 0u);
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"huge count", EditListsSection(bytes, set_count(0, uint64_t{1} << 62))},
+      {"count 2^32", EditListsSection(bytes, set_count(0, uint64_t{1} << 32))},
+      {"one more", EditListsSection(bytes, set_count(0, n0 + 1))},
+      {"one fewer", EditListsSection(bytes, set_count(0, n0 - 1))},
+      {"bad lead", EditListsSection(bytes,
+                                    [](uint32_t*, std::string* s) {
+                                      const uint32_t lead = 64;
+                                      std::memcpy(s->data(), &lead, 4);
+                                    })},
+      {"reserved",
+       EditListsSection(bytes, [](uint32_t*, std::string* s) { (*s)[4] = 1; })},
+      {"truncated", EditListsSection(bytes,
+                                     [](uint32_t*, std::string* s) {
+                                       s->resize(s->size() - 64);
+                                     })},
+      {"trailing",
+       EditListsSection(
+           bytes, [](uint32_t*, std::string* s) { s->append(64, '\0'); })},
+      {"short prefix",
+       EditListsSection(bytes,
+                        [](uint32_t*, std::string* s) { s->resize(5); })},
+  };
+  for (const auto& [what, file] : cases) {
+    MemoryReader r(file);
+    auto copied = LoadIndex(r);
+    EXPECT_EQ(copied.status().code(), absl::StatusCode::kDataLoss)
+        << what << ": " << copied.status();
+    const std::string path = ::testing::TempDir() + "/ivf_pq_hostile.vindex";
+    {
+      auto fw = FileWriter::Create(path);
+      ASSERT_TRUE(fw.ok());
+      ASSERT_TRUE((*fw)->Write(file.data(), file.size()).ok());
+      ASSERT_TRUE((*fw)->Close().ok());
+    }
+    auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+    EXPECT_EQ(mapped.status().code(), absl::StatusCode::kDataLoss)
+        << what << ": " << mapped.status();
+  }
+}
+
+// Files with the format-1 LIST section still load (copied), with the same
+// results.
+TEST(IvfPqTest, LoadsFormat1Lists) {
+  Data d;
+  auto index = BuildPq(d, 8, Metric::kL2, true, nullptr, 3000);
+  std::string bytes;
+  StringWriter w(&bytes);
+  ASSERT_TRUE(index->Save(w).ok());
+  const std::string v1 = ToListV1(bytes, kNlist, kM, kDim);
+  ASSERT_NE(v1, bytes);
+  MemoryReader r(v1);
+  auto loaded = LoadIndex(r);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  for (int rf : {0, 4}) {
+    SearchParams p{.k = 10, .nprobe = 4, .rerank_factor = rf};
+    auto a = RunSearch(*index, d.queries, kDim, p);
+    auto b = RunSearch(**loaded, d.queries, kDim, p);
+    EXPECT_EQ(a.ids, b.ids);
+    EXPECT_EQ(a.distances, b.distances);
+  }
+  // Saved again, it is written in the current layout.
+  std::string again;
+  StringWriter w2(&again);
+  ASSERT_TRUE((*loaded)->Save(w2).ok());
+  EXPECT_EQ(again, bytes);
+}
 
 TEST(IvfPqTest, CorruptFilesAreDataLoss) {
   for (int bits : {8, 4}) {

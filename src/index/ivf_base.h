@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -140,8 +141,10 @@ class IvfIndexBase : public Index {
   // Whether GetVectors can return exact vectors.
   bool keeps_vectors() const { return lists_.vec_dim() > 0; }
 
-  // Reads CENT, the family's extra sections, LIST and the end marker after
-  // the params section. `count` is the header's vector count.
+  // Reads CENT, the family's extra sections, LSTA (or LIST, format 1) and
+  // the end marker after the params section. `count` is the header's vector
+  // count. With a reader that lends memory (a mapping), the lists are views
+  // into it; Add and Remove then copy them first.
   absl::Status LoadBody(io::ContainerReader& r, uint64_t count, bool trained);
 
   // The list of each row of x under `centroids` (nearest for L2, largest
@@ -159,6 +162,11 @@ class IvfIndexBase : public Index {
   int code_m() const { return code_m_; }
 
  private:
+  // When the lists are served from a mapping, sets *owned to an owned copy
+  // (copy-on-write before a mutation; ResourceExhausted if memory runs
+  // out). Caller holds write_mu_.
+  absl::Status CopyMappedLists(std::optional<InvertedLists>* owned) const;
+
   IvfConfig config_;
   int code_m_ = 0;
 

@@ -57,16 +57,16 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
     if (p + 1 < ctx.nprobe && ctx.lists[p + 1] >= 0) {
       // Start fetching the head of the next list while this one is scanned,
       // so its stream is already running when we get there.
-      const auto& next = lists().list(ctx.lists[p + 1]);
-      const size_t bytes =
-          std::min<size_t>(next.vectors.size() * sizeof(float), kPrefetchBytes);
-      const char* head = reinterpret_cast<const char*>(next.vectors.data());
+      const int64_t next = ctx.lists[p + 1];
+      const size_t bytes = std::min<size_t>(
+          lists().list_size(next) * d * sizeof(float), kPrefetchBytes);
+      const char* head = reinterpret_cast<const char*>(lists().vectors(next));
       for (size_t off = 0; off < bytes; off += 64)
         __builtin_prefetch(head + off);
     }
-    const auto& list = lists().list(l);
-    const int64_t n = static_cast<int64_t>(list.ids.size());
-    const float* vecs = list.vectors.data();
+    const int64_t n = lists().list_size(l);
+    const int64_t* list_ids = lists().ids(l);
+    const float* vecs = lists().vectors(l);
     if (ctx.mask != nullptr) {
       // Filtered: only allowed entries are scored.
       const int64_t base = (*ctx.offsets)[l];
@@ -74,7 +74,7 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
         if (!ctx.mask->Test(base + i)) continue;
         const float s = l2 ? kt.l2_sqr(ctx.query, vecs + i * d, d)
                            : -kt.inner_product(ctx.query, vecs + i * d, d);
-        top.Push(s, list.ids[i]);
+        top.Push(s, list_ids[i]);
       }
       continue;
     }
@@ -86,7 +86,7 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
         kt.inner_product_rows(ctx.query, vecs + b * d, bn, d, d, dist);
         for (int64_t i = 0; i < bn; ++i) dist[i] = -dist[i];
       }
-      const int64_t* ids = list.ids.data() + b;
+      const int64_t* ids = list_ids + b;
       top.PushBlock(kt, dist, bn, scratch->index.data(),
                     [&](uint32_t i) { return ids[i]; });
     }

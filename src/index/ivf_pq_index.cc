@@ -260,8 +260,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   for (int p = 0; p < ctx.nprobe; ++p) {
     const int64_t l = ctx.lists[p];
     if (l < 0) continue;
-    const auto& list = lists().list(l);
-    const int64_t n = static_cast<int64_t>(list.ids.size());
+    const int64_t n = lists().list_size(l);
     if (n == 0) continue;
     // The table for this list, and the constant added to every entry.
     float bias = ByResidual() ? ctx.coarse[p] : 0.0f;
@@ -283,12 +282,12 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
       }
       lut = buf;
     }
-    const int64_t* ids = list.ids.data();
+    const int64_t* ids = lists().ids(l);
     auto key = [&](int64_t i) { return rerank ? LocationKey(l, i) : ids[i]; };
     const int64_t base = ctx.mask != nullptr ? (*ctx.offsets)[l] : 0;
 
     if (!fast_scan) {
-      const uint8_t* codes = list.codes.data();
+      const uint8_t* codes = lists().codes(l);
       if (ctx.mask != nullptr) {
         for (int64_t i = 0; i < n; ++i) {
           if (!ctx.mask->Test(base + i)) continue;
@@ -326,7 +325,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
           any = ctx.mask->Test(base + first + i);
         if (!any) continue;  // No allowed entry: the block is never scored.
       }
-      pk.scan4_fastscan(list.codes.data() + b0 * block_bytes, bc, pairs,
+      pk.scan4_fastscan(lists().codes(l) + b0 * block_bytes, bc, pairs,
                         sc->q8.data(), sc->sums.data());
       for (int64_t i = 0; i < cnt; ++i)
         dist[i] = qbias + sc->sums[i] * inv_scale;
@@ -353,7 +352,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   // ahead of the scoring loop, so the memory misses overlap.
   auto row_of = [&](int i) {
     const int64_t k = sc->cand_ids[i];
-    return lists().list(k >> 32).vectors.data() + (k & 0xffffffff) * d;
+    return lists().vectors(k >> 32) + (k & 0xffffffff) * d;
   };
   const size_t row_bytes = d * sizeof(float);
   auto prefetch = [&](int i) {
@@ -369,12 +368,12 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   for (int i = 0; i < valid; ++i) {
     if (i + kPrefetchAhead < valid) prefetch(i + kPrefetchAhead);
     const int64_t k = sc->cand_ids[i];
-    const auto& list = lists().list(k >> 32);
+    const int64_t l = k >> 32;
     const int64_t pos = k & 0xffffffff;
-    const float* v = list.vectors.data() + pos * d;
+    const float* v = lists().vectors(l) + pos * d;
     const float s =
         l2 ? kt.l2_sqr(ctx.query, v, d) : -kt.inner_product(ctx.query, v, d);
-    final_top.Push(s, list.ids[pos]);
+    final_top.Push(s, lists().ids(l)[pos]);
   }
   final_top.Finish(ctx.out_ids, ctx.out_scores);
 }
