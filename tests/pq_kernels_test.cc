@@ -56,6 +56,57 @@ TEST(PqKernelsTest, Scan8MatchesScalarOnAwkwardSizes) {
   }
 }
 
+// The query tables of every ISA against a double-precision sum over the
+// untransposed codebooks.
+TEST(PqKernelsTest, InnerProductTablesMatchPlainSums) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g;
+  std::vector<const pq::Table*> tables = NonScalarTables();
+  tables.push_back(pq::ForIsa(Isa::kScalar));
+  for (size_t ksub : {16, 256, 7, 40}) {
+    for (size_t dsub : {1, 2, 3, 8, 16}) {
+      for (size_t m : {1, 4, 5}) {
+        std::vector<float> q(m * dsub + 1), books(m * ksub * dsub);
+        for (auto& v : q) v = g(rng);
+        for (auto& v : books) v = g(rng);
+        std::vector<float> books_t(books.size());
+        for (size_t j = 0; j < m; ++j) {
+          for (size_t c = 0; c < ksub; ++c) {
+            for (size_t d = 0; d < dsub; ++d) {
+              books_t[(j * dsub + d) * ksub + c] =
+                  books[(j * ksub + c) * dsub + d];
+            }
+          }
+        }
+        for (const pq::Table* t : tables) {
+          std::vector<float> out(m * ksub + 1, -7.0f);
+          t->inner_product_tables(q.data(), books_t.data(), m, dsub, ksub,
+                                  -2.0f, out.data());
+          for (size_t j = 0; j < m; ++j) {
+            for (size_t c = 0; c < ksub; ++c) {
+              double s = 0;
+              for (size_t d = 0; d < dsub; ++d)
+                s += double(q[j * dsub + d]) * books[(j * ksub + c) * dsub + d];
+              EXPECT_NEAR(out[j * ksub + c], -2.0 * s, 1e-5 * (1 + dsub))
+                  << t->name << " ksub=" << ksub << " dsub=" << dsub
+                  << " j=" << j << " c=" << c;
+            }
+          }
+          EXPECT_EQ(out[m * ksub], -7.0f) << t->name << ": wrote past the end";
+        }
+      }
+    }
+  }
+}
+
+// On every CPU, Active() is one of the listed tables' kernels.
+TEST(PqKernelsTest, ActiveScan8IsAListedKernel) {
+  const pq::Table& a = pq::Active();
+  EXPECT_TRUE(a.scan8 == pq::ForIsa(Isa::kScalar)->scan8 ||
+              a.scan8 == pq::ForIsa(a.isa)->scan8);
+  EXPECT_EQ(a.scan4_fastscan, pq::ForIsa(a.isa)->scan4_fastscan);
+}
+
 TEST(PqKernelsTest, FastScanEqualsScalarExactly) {
   const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
   std::mt19937 rng(2);

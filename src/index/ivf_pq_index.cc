@@ -172,6 +172,7 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
       pq.Train(MatrixView<const float>(residuals.data(), n, d),
                options_.kmeans_iterations, options_.seed, executor));
   staged_list_terms_ = PrecomputeListTerms(pq, centroids);
+  staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
@@ -180,6 +181,22 @@ void IvfPqIndex::CommitTraining() {
   pq_ = staged_pq_;
   list_terms_ = std::move(staged_list_terms_);
   staged_list_terms_.clear();
+  books_t_ = std::move(staged_books_t_);
+  staged_books_t_.clear();
+}
+
+std::vector<float> IvfPqIndex::TransposedCodebooks(
+    const train::ProductQuantizer& pq) {
+  const int64_t m = pq.m(), ksub = pq.ksub(), dsub = pq.dsub();
+  std::vector<float> t(m * dsub * ksub);
+  for (int64_t j = 0; j < m; ++j) {
+    const float* book = pq.codebook(j);
+    float* out = t.data() + j * dsub * ksub;
+    for (int64_t c = 0; c < ksub; ++c) {
+      for (int64_t d = 0; d < dsub; ++d) out[d * ksub + c] = book[c * dsub + d];
+    }
+  }
+  return t;
 }
 
 void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
@@ -239,11 +256,8 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
 
   // The query's part of every table: factor * <q_j, y_jc>.
   const float factor = l2 ? -2.0f : -1.0f;
-  for (int64_t j = 0; j < m; ++j) {
-    kt.inner_product_rows(ctx.query + j * dsub, pq_.codebook(j), ksub, dsub,
-                          dsub, t2 + j * ksub);
-  }
-  for (int64_t i = 0; i < m * ksub; ++i) t2[i] *= factor;
+  pk.inner_product_tables(ctx.query, books_t_.data(), m, dsub, ksub, factor,
+                          t2);
 
   const bool rerank = ctx.rerank_factor > 0;
   int kk = ctx.k;
@@ -406,12 +420,15 @@ absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
   train::ProductQuantizer pq = pq_;
   VINDEX_RETURN_IF_ERROR(pq.SetCodebooks(std::move(books)));
   staged_list_terms_ = PrecomputeListTerms(pq, centroids);
+  staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
 
 uint64_t IvfPqIndex::ExtraMemory() const {
-  return (pq_.codebooks().capacity() + list_terms_.capacity()) * sizeof(float);
+  return (pq_.codebooks().capacity() + list_terms_.capacity() +
+          books_t_.capacity()) *
+         sizeof(float);
 }
 
 absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(

@@ -77,8 +77,14 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   std::vector<float> PrecomputeListTerms(const train::ProductQuantizer& pq,
                                          const float* centroids) const;
 
+  // Each sub-quantizer's codebook transposed (dsub x ksub), the layout the
+  // query table kernel reads.
+  static std::vector<float> TransposedCodebooks(
+      const train::ProductQuantizer& pq);
+
   IvfPqOptions options_;
   train::ProductQuantizer pq_, staged_pq_;
+  std::vector<float> books_t_, staged_books_t_;  // m x dsub x ksub.
   std::vector<float> list_terms_,
       staged_list_terms_;  // nlist x m x ksub (L2 only).
   mutable internal::ScratchPool<Scratch> scratch_;

@@ -100,10 +100,52 @@ void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
   }
 }
 
+// Four registers of table entries at a time, accumulated over the dsub
+// rows of the transposed codebook.
+void InnerProductTables(const float* q, const float* books_t, size_t m,
+                        size_t dsub, size_t ksub, float factor, float* out) {
+  constexpr size_t kW = 8;
+  for (size_t j = 0; j < m; ++j) {
+    const float* qj = q + j * dsub;
+    const float* bt = books_t + j * dsub * ksub;
+    float* o = out + j * ksub;
+    size_t c = 0;
+    for (; c + 4 * kW <= ksub; c += 4 * kW) {
+      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(),
+             s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d) {
+        const __m256 w = _mm256_set1_ps(factor * qj[d]);
+        const float* row = bt + d * ksub + c;
+        s0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row), s0);
+        s1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + kW), s1);
+        s2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 2 * kW), s2);
+        s3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 3 * kW), s3);
+      }
+      _mm256_storeu_ps(o + c, s0);
+      _mm256_storeu_ps(o + c + kW, s1);
+      _mm256_storeu_ps(o + c + 2 * kW, s2);
+      _mm256_storeu_ps(o + c + 3 * kW, s3);
+    }
+    for (; c + kW <= ksub; c += kW) {
+      __m256 s0 = _mm256_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d)
+        s0 = _mm256_fmadd_ps(_mm256_set1_ps(factor * qj[d]),
+                             _mm256_loadu_ps(bt + d * ksub + c), s0);
+      _mm256_storeu_ps(o + c, s0);
+    }
+    for (; c < ksub; ++c) {
+      float s = 0.0f;
+      for (size_t d = 0; d < dsub; ++d) s += factor * qj[d] * bt[d * ksub + c];
+      o[c] = s;
+    }
+  }
+}
+
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kAvx2, "avx2", &Scan8, &Scan4FastScan};
+  static const pq::Table table{Isa::kAvx2, "avx2", &Scan8, &Scan4FastScan,
+                               &InnerProductTables};
   return table;
 }
 
