@@ -522,7 +522,7 @@ TEST(IvfPqTest, BadInput) {
   EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = 2})
                 .status.code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = -1})
+  EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = -2})
                 .status.code(),
             absl::StatusCode::kInvalidArgument);
   // Too few points for the 256-entry codebooks: nothing changes.
@@ -537,6 +537,68 @@ TEST(IvfPqTest, BadInput) {
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.ids[1000], -1);
   EXPECT_NE(r.ids[999], -1);
+}
+
+// kNoRerank turns re-ranking off even where the index's default re-ranks:
+// the results are those of the same index built without a default.
+TEST(IvfPqTest, NoRerankOverridesTheDefault) {
+  Data d;
+  auto make = [&](int default_rerank) {
+    IvfPqOptions o{.dim = kDim,
+                   .nlist = kNlist,
+                   .pq_m = kM,
+                   .keep_raw_vectors = true,
+                   .default_rerank_factor = default_rerank,
+                   .pq_training_points = 3000};
+    auto made = MakeIndex(o);
+    EXPECT_TRUE(made.ok());
+    auto index = std::move(*made);
+    MatrixView<const float> x(d.base.data(), 3000, kDim);
+    EXPECT_TRUE(index->Train(x).ok());
+    EXPECT_TRUE(
+        index->Add(x, std::vector<int64_t>(d.ids.begin(), d.ids.begin() + 3000))
+            .ok());
+    return index;
+  };
+  auto plain = make(0);
+  auto reranking = make(4);
+  auto none = RunSearch(
+      *reranking, d.queries, kDim,
+      {.k = 10, .nprobe = 4, .rerank_factor = SearchParams::kNoRerank});
+  auto want = RunSearch(*plain, d.queries, kDim, {.k = 10, .nprobe = 4});
+  ASSERT_TRUE(none.status.ok()) << none.status;
+  EXPECT_EQ(none.ids, want.ids);
+  EXPECT_EQ(none.distances, want.distances);
+  // The default (0) does re-rank: exact distances differ from code ones.
+  auto by_default =
+      RunSearch(*reranking, d.queries, kDim, {.k = 10, .nprobe = 4});
+  auto four = RunSearch(*plain, d.queries, kDim,
+                        {.k = 10, .nprobe = 4, .rerank_factor = 4});
+  EXPECT_EQ(by_default.distances, four.distances);
+  EXPECT_NE(by_default.distances, none.distances);
+  // Valid on an index without raw vectors too, and ignored by IVF-Flat.
+  auto codes_only = BuildPq(d, 8, Metric::kL2, false, nullptr, 1000);
+  EXPECT_TRUE(RunSearch(*codes_only, d.queries, kDim,
+                        {.k = 5, .rerank_factor = SearchParams::kNoRerank})
+                  .status.ok());
+  auto flat = MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = 4});
+  ASSERT_TRUE(flat.ok());
+  MatrixView<const float> x(d.base.data(), 1000, kDim);
+  ASSERT_TRUE((*flat)->Train(x).ok());
+  ASSERT_TRUE((*flat)->Add(x, SequentialIds(1000)).ok());
+  EXPECT_TRUE(RunSearch(**flat, d.queries, kDim,
+                        {.k = 5, .rerank_factor = SearchParams::kNoRerank})
+                  .status.ok());
+  // Other negative values are rejected.
+  for (int bad : {-2, -100}) {
+    EXPECT_EQ(
+        RunSearch(*reranking, d.queries, kDim, {.k = 5, .rerank_factor = bad})
+            .status.code(),
+        absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(RunSearch(**flat, d.queries, kDim, {.k = 5, .rerank_factor = bad})
+                  .status.code(),
+              absl::StatusCode::kInvalidArgument);
+  }
 }
 
 TEST(IvfPqTest, FactoryStrings) {

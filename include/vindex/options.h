@@ -113,8 +113,14 @@ struct SearchParams {
   const IdFilter* filter = nullptr;  // Optional; must outlive the call.
   int nprobe = 0;                    // IVF: lists scanned per query.
   int ef = 0;  // HNSW: candidate list size (raised to k if smaller).
-  int rerank_factor =
-      0;  // IVF-PQ: re-rank k * rerank_factor candidates exactly.
+  // IVF-PQ: collect k * rerank_factor candidates by code distance and
+  // re-rank them with exact distances (needs keep_raw_vectors). 0 means the
+  // index's default_rerank_factor; kNoRerank means no re-rank even on an
+  // index whose default re-ranks (results are then code distances); 1
+  // re-scores only the k results exactly. Other negative values are
+  // InvalidArgument.
+  int rerank_factor = 0;
+  static constexpr int kNoRerank = -1;
 };
 
 }  // namespace vindex

@@ -218,9 +218,11 @@ void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
 
 absl::StatusOr<int> IvfPqIndex::ResolveRerank(
     const SearchParams& params) const {
+  if (params.rerank_factor == SearchParams::kNoRerank) return 0;
   if (params.rerank_factor < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("rerank_factor ", params.rerank_factor, " < 0"));
+        absl::StrCat("rerank_factor ", params.rerank_factor,
+                     " < 0 (SearchParams::kNoRerank is the only negative)"));
   }
   const int rf = params.rerank_factor == 0 ? options_.default_rerank_factor
                                            : params.rerank_factor;
