@@ -116,28 +116,6 @@ void IvfPqIndex::AppendParams(io::ByteBuilder& b) const {
   b.U32(static_cast<uint32_t>(options_.pq_training_points));
 }
 
-std::vector<float> IvfPqIndex::PrecomputeListTerms(
-    const train::ProductQuantizer& pq, const float* centroids) const {
-  const int64_t nlist = options_.nlist, m = pq.m(), ksub = pq.ksub(),
-                dsub = pq.dsub();
-  if (options_.metric != Metric::kL2 ||
-      nlist * m * ksub > kMaxPrecomputedFloats)
-    return {};
-  std::vector<float> t(nlist * m * ksub);
-  for (int64_t j = 0; j < m; ++j) {
-    // t[l][j][c] = 2 <centroid_l sub j, y_jc> + ||y_jc||^2
-    linalg::GemmABt(centroids + j * dsub, nlist, options_.dim, pq.codebook(j),
-                    ksub, dsub, dsub, t.data() + j * ksub, m * ksub, 2.0f,
-                    0.0f);
-    const float* norms = pq.codeword_norms(j);
-    for (int64_t l = 0; l < nlist; ++l) {
-      float* row = t.data() + (l * m + j) * ksub;
-      for (int64_t c = 0; c < ksub; ++c) row[c] += norms[c];
-    }
-  }
-  return t;
-}
-
 absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
                                        const float* centroids,
                                        const float* centroid_norms,
@@ -171,7 +149,6 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
   VINDEX_RETURN_IF_ERROR(
       pq.Train(MatrixView<const float>(residuals.data(), n, d),
                options_.kmeans_iterations, options_.seed, executor));
-  staged_list_terms_ = PrecomputeListTerms(pq, centroids);
   staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
@@ -179,8 +156,6 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
 
 void IvfPqIndex::CommitTraining() {
   pq_ = staged_pq_;
-  list_terms_ = std::move(staged_list_terms_);
-  staged_list_terms_.clear();
   books_t_ = std::move(staged_books_t_);
   staged_books_t_.clear();
 }
@@ -259,7 +234,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   // The query's part of every table: factor * <q_j, y_jc>.
   const float factor = l2 ? -2.0f : -1.0f;
   pk.inner_product_tables(ctx.query, books_t_.data(), m, dsub, ksub, factor,
-                          t2);
+                          nullptr, t2);
 
   const bool rerank = ctx.rerank_factor > 0;
   int kk = ctx.k;
@@ -283,19 +258,13 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
     const float* lut = t2;
     if (l2) {
       float* buf = sc->lut.data();
-      if (!list_terms_.empty()) {
-        const float* terms = list_terms_.data() + l * m * ksub;
-        for (int64_t i = 0; i < m * ksub; ++i) buf[i] = terms[i] + t2[i];
-      } else {
-        const float* c = centroids().data() + l * d;
-        float* r = sc->residual.data();
-        for (int64_t j = 0; j < d; ++j) r[j] = ctx.query[j] - c[j];
-        for (int64_t j = 0; j < m; ++j) {
-          kt.l2_sqr_rows(r + j * dsub, pq_.codebook(j), ksub, dsub, dsub,
-                         buf + j * ksub);
-        }
-        bias = 0.0f;
-      }
+      const float* c = centroids().data() + l * d;
+      float* r = sc->residual.data();
+      for (int64_t j = 0; j < d; ++j) r[j] = ctx.query[j] - c[j];
+      // ||r_j - y||^2 = ||r_j||^2 - 2 <r_j, y> + ||y||^2, and the ||r_j||^2
+      // sum to the coarse distance, already in the bias.
+      pk.inner_product_tables(r, books_t_.data(), m, dsub, ksub, -2.0f,
+                              pq_.codeword_norms(0), buf);
       lut = buf;
     }
     const int64_t* ids = lists().ids(l);
@@ -404,7 +373,7 @@ absl::Status IvfPqIndex::SaveExtra(io::ContainerWriter& w) const {
 }
 
 absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
-                                   const float* centroids) {
+                                   const float* /*centroids*/) {
   VINDEX_ASSIGN_OR_RETURN(uint64_t bytes, r.BeginSection(io::kTagCodebooks));
   const uint64_t want =
       uint64_t(pq_.m()) * pq_.ksub() * pq_.dsub() * sizeof(float);
@@ -421,16 +390,13 @@ absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
   }
   train::ProductQuantizer pq = pq_;
   VINDEX_RETURN_IF_ERROR(pq.SetCodebooks(std::move(books)));
-  staged_list_terms_ = PrecomputeListTerms(pq, centroids);
   staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
 
 uint64_t IvfPqIndex::ExtraMemory() const {
-  return (pq_.codebooks().capacity() + list_terms_.capacity() +
-          books_t_.capacity()) *
-         sizeof(float);
+  return (pq_.codebooks().capacity() + books_t_.capacity()) * sizeof(float);
 }
 
 absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(

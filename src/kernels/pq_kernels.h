@@ -47,13 +47,14 @@ struct Table {
                          const uint8_t* lut, uint16_t* out);
 
   // The query's lookup tables: for j < m and c < ksub,
-  //   out[j * ksub + c] = factor * sum_{d < dsub} q[j * dsub + d] *
-  //                                books_t[(j * dsub + d) * ksub + c],
+  //   out[j * ksub + c] = init[j * ksub + c] + factor * sum_{d < dsub}
+  //       q[j * dsub + d] * books_t[(j * dsub + d) * ksub + c],
   // where books_t holds each sub-quantizer's codebook transposed (dsub x
-  // ksub). ISAs may differ from scalar by rounding only.
+  // ksub) and a null init counts as zeros. ISAs may differ from scalar by
+  // rounding only.
   void (*inner_product_tables)(const float* q, const float* books_t, size_t m,
                                size_t dsub, size_t ksub, float factor,
-                               float* out);
+                               const float* init, float* out);
 };
 
 // The table for ActiveIsa() (scalar where an ISA has no PQ file). On AMD

@@ -9,7 +9,8 @@ namespace {
 
 // Sums one block of jb <= 8 sub-quantizers (table rows t) into out, two
 // codes at a time with four independent sums, so table loads overlap and the
-// rows in use stay in L1.
+// rows in use stay in L1. A code's sum does not depend on its position (an
+// index that had entries removed scores the rest exactly as before).
 template <size_t kJb>
 inline void ScanBlock(const float* t, const uint8_t* codes, size_t n, size_t m,
                       size_t jb, float* out) {
@@ -33,11 +34,16 @@ inline void ScanBlock(const float* t, const uint8_t* codes, size_t n, size_t m,
     out[i] += a0 + a1;
     out[i + 1] += b0 + b1;
   }
-  if (i < n) {
+  if (i < n) {  // The same sums in the same order as above.
     const uint8_t* a = codes + i * m;
-    float s = 0.0f;
-    for (size_t j = 0; j < nj; ++j) s += t[j * 256 + a[j]];
-    out[i] += s;
+    float a0 = 0.0f, a1 = 0.0f;
+    size_t j = 0;
+    for (; j + 2 <= nj; j += 2) {
+      a0 += t[j * 256 + a[j]];
+      a1 += t[(j + 1) * 256 + a[j + 1]];
+    }
+    if (j < nj) a0 += t[j * 256 + a[j]];
+    out[i] += a0 + a1;
   }
 }
 
@@ -56,7 +62,8 @@ void Scan8(const float* lut, const uint8_t* codes, size_t n, size_t m,
 }
 
 void InnerProductTables(const float* q, const float* books_t, size_t m,
-                        size_t dsub, size_t ksub, float factor, float* out) {
+                        size_t dsub, size_t ksub, float factor,
+                        const float* init, float* out) {
   for (size_t j = 0; j < m; ++j) {
     float* o = out + j * ksub;
     for (size_t c = 0; c < ksub; ++c) o[c] = 0.0f;
@@ -64,6 +71,9 @@ void InnerProductTables(const float* q, const float* books_t, size_t m,
       const float w = factor * q[j * dsub + d];
       const float* row = books_t + (j * dsub + d) * ksub;
       for (size_t c = 0; c < ksub; ++c) o[c] += w * row[c];
+    }
+    if (init != nullptr) {
+      for (size_t c = 0; c < ksub; ++c) o[c] += init[j * ksub + c];
     }
   }
 }
