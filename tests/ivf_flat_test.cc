@@ -253,6 +253,41 @@ TEST(IvfFlatTest, SaveLoadRoundTripAndAddAfterLoad) {
   EXPECT_FALSE((*el)->info().trained);
 }
 
+// The public training progress callback: once per coarse k-means
+// iteration, in order, for every metric, with an objective that does not
+// increase on clustered data (L2, cosine).
+TEST(IvfFlatTest, TrainingReportsKMeansProgress) {
+  const std::vector<float> x = ClusteredVectors(kBase, kDim, 40, 1);
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+    std::vector<std::pair<int, double>> calls;
+    IvfFlatOptions o{
+        .dim = kDim, .metric = metric, .nlist = kNlist, .kmeans_iterations = 7};
+    o.kmeans_progress = [&](int iteration, double objective) {
+      calls.emplace_back(iteration, objective);
+    };
+    auto made = MakeIndex(o);
+    ASSERT_TRUE(made.ok());
+    ThreadPool pool(2);
+    ASSERT_TRUE(
+        (*made)
+            ->Train(MatrixView<const float>(x.data(), kBase, kDim), &pool)
+            .ok());
+    ASSERT_EQ(calls.size(), 7u) << MetricName(metric);
+    for (size_t i = 0; i < calls.size(); ++i) {
+      EXPECT_EQ(calls[i].first, static_cast<int>(i) + 1);
+      EXPECT_TRUE(std::isfinite(calls[i].second));
+      // Lloyd steps never raise the L2 (or spherical) objective; with inner
+      // product the mean update need not lower -sum <x, c>.
+      if (i > 0 && metric != Metric::kInnerProduct) {
+        EXPECT_LE(calls[i].second,
+                  calls[i - 1].second + 1e-6 * std::fabs(calls[i - 1].second))
+            << MetricName(metric) << " iteration " << i + 1;
+      }
+    }
+    if (metric != Metric::kInnerProduct) EXPECT_GT(calls.back().second, 0.0);
+  }
+}
+
 std::string ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

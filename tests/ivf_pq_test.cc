@@ -601,6 +601,28 @@ TEST(IvfPqTest, NoRerankOverridesTheDefault) {
   }
 }
 
+// IVF-PQ reports its coarse quantizer's k-means only (not the codebooks').
+TEST(IvfPqTest, TrainingReportsCoarseKMeansProgress) {
+  Data d;
+  std::vector<double> objectives;
+  IvfPqOptions o{.dim = kDim,
+                 .nlist = kNlist,
+                 .pq_m = kM,
+                 .kmeans_iterations = 5,
+                 .pq_training_points = 3000};
+  o.kmeans_progress = [&](int iteration, double objective) {
+    EXPECT_EQ(iteration, static_cast<int>(objectives.size()) + 1);
+    objectives.push_back(objective);
+  };
+  auto made = MakeIndex(o);
+  ASSERT_TRUE(made.ok());
+  ASSERT_TRUE(
+      (*made)->Train(MatrixView<const float>(d.base.data(), kBase, kDim)).ok());
+  ASSERT_EQ(objectives.size(), 5u);
+  for (size_t i = 1; i < objectives.size(); ++i)
+    EXPECT_LE(objectives[i], objectives[i - 1] * (1 + 1e-6));
+}
+
 TEST(IvfPqTest, FactoryStrings) {
   struct Case {
     const char* spec;

@@ -357,6 +357,7 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
   ko.seed = config_.seed;
   ko.spherical = config_.metric == Metric::kCosine;
   ko.inner_product = config_.metric == Metric::kInnerProduct;
+  ko.progress = config_.kmeans_progress;
   absl::StatusOr<train::KMeansResult> km;
   try {
     km = train::KMeans(x, ko, executor);

@@ -36,6 +36,7 @@ struct IvfConfig {
   int kmeans_iterations = 10;
   int max_points_per_centroid = 256;
   uint64_t seed = 1234;
+  KMeansProgress kmeans_progress;  // Optional.
 };
 
 // The shared fields of an IVF family's options (IvfFlatOptions and
@@ -51,6 +52,7 @@ IvfConfig ConfigFromOptions(IndexFamily family, const Options& o) {
   c.kmeans_iterations = o.kmeans_iterations;
   c.max_points_per_centroid = o.max_points_per_centroid;
   c.seed = o.seed;
+  c.kmeans_progress = o.kmeans_progress;
   return c;
 }
 
