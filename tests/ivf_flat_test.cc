@@ -94,6 +94,36 @@ TEST(IvfFlatTest, SingleThreadAndPoolAgree) {
   EXPECT_EQ(a.distances, b.distances);
 }
 
+// Large batches scan each list once for all its queries (GEMM); results
+// match one-query searches (same ids, distances up to rounding), with and
+// without a pool, for every metric.
+TEST(IvfFlatTest, BatchScanMatchesOneQueryAtATime) {
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+    Fixture f = Build(metric);
+    ThreadPool pool(3);
+    for (int nprobe : {4, 12}) {
+      SearchParams p{.k = 10, .nprobe = nprobe};
+      auto batch = RunSearch(*f.index, f.queries, kDim, p);
+      auto pooled = RunSearch(*f.index, f.queries, kDim, p, &pool);
+      ASSERT_TRUE(batch.status.ok()) << batch.status;
+      EXPECT_EQ(batch.ids, pooled.ids);
+      EXPECT_EQ(batch.distances, pooled.distances);
+      for (int64_t q = 0; q < kQueries; ++q) {
+        std::vector<float> one(f.queries.begin() + q * kDim,
+                               f.queries.begin() + (q + 1) * kDim);
+        auto single = RunSearch(*f.index, one, kDim, p);
+        ASSERT_TRUE(single.status.ok());
+        for (int j = 0; j < 10; ++j) {
+          EXPECT_EQ(single.ids[j], batch.ids[q * 10 + j])
+              << MetricName(metric) << " query " << q << " rank " << j;
+          EXPECT_NEAR(single.distances[j], batch.distances[q * 10 + j],
+                      1e-4f * (1 + std::fabs(single.distances[j])));
+        }
+      }
+    }
+  }
+}
+
 TEST(IvfFlatTest, FiltersMatchFilteredBruteForce) {
   Fixture f = Build(Metric::kL2);
   std::vector<int64_t> allowed;

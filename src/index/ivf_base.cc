@@ -525,6 +525,13 @@ absl::Status IvfIndexBase::Search(MatrixView<const float> queries,
       queries, nprobe,
       BruteForceOutput{probe.data(), nprobe, coarse.data(), nprobe}, executor);
 
+  if (params.filter == nullptr &&
+      ScanBatch(queries, probe.data(), coarse.data(), nprobe, params.k, out,
+                executor)) {
+    for (int64_t i = 0; i < nq; ++i)
+      ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
+    return absl::OkStatus();
+  }
   ParallelFor(executor, nq, [&](int64_t i) {
     ProbeContext ctx;
     ctx.query = queries.row(i);

@@ -129,6 +129,16 @@ class IvfIndexBase : public Index {
   }
   // Scans the probed lists for one query and writes its k results.
   virtual void ScanLists(const ProbeContext& ctx) const = 0;
+  // Optionally scans the probed lists of a whole unfiltered batch at once
+  // (probe and coarse: nq x nprobe, as ProbeContext), writing each query's k
+  // results in internal scores to out. Returns false, having written
+  // nothing, to have ScanLists called per query instead.
+  virtual bool ScanBatch(MatrixView<const float> /*queries*/,
+                         const int64_t* /*probe*/, const float* /*coarse*/,
+                         int /*nprobe*/, int /*k*/, SearchOutput /*out*/,
+                         Executor* /*executor*/) const {
+    return false;
+  }
   // Extra sections between the centroids and the lists (e.g. codebooks).
   virtual absl::Status SaveExtra(io::ContainerWriter& /*w*/) const {
     return absl::OkStatus();

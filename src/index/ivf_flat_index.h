@@ -35,6 +35,9 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& /*b*/) const override {}
   void ScanLists(const internal::ProbeContext& ctx) const override;
+  bool ScanBatch(MatrixView<const float> queries, const int64_t* probe,
+                 const float* coarse, int nprobe, int k, SearchOutput out,
+                 Executor* executor) const override;
 
   mutable internal::ScratchPool<Scratch> scratch_;
 };
