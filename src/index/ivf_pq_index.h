@@ -36,6 +36,8 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   const IvfPqOptions& options() const { return options_; }
 
  private:
+  friend class IvfPqIndexTestPeer;  // Reads the codes and codebooks in tests.
+
   struct Scratch {
     std::vector<float> t2, lut, dist, exact;
     std::vector<uint32_t> index;
