@@ -62,6 +62,7 @@ void Usage() {
          "[--cache-dir DIR]\n"
          "SPEC is a vindex factory string: Flat, IVF1024,Flat, IVF1024,PQ32,\n"
          "IVF1024,PQ64x4fs,Rerank, HNSW32, HNSW32,SQ8.\n"
+         "--rerank 0 means no re-rank (for vindex and FAISS alike).\n"
          "Datasets are read as DIR/NAME_{base,query}.fvecs and\n"
          "DIR/NAME_groundtruth.ivecs (.zst versions are unpacked into the\n"
          "cache folder). 'angular' in NAME means inner product on unit "
@@ -330,7 +331,10 @@ class VindexContender final : public Contender {
     p.k = k;
     p.nprobe = knobs.nprobe;
     p.ef = knobs.ef;
-    p.rerank_factor = knobs.rerank;
+    // Knob 0 means no re-rank (as for FAISS, which then skips its refine
+    // step), not the index's default.
+    p.rerank_factor =
+        knobs.rerank == 0 ? SearchParams::kNoRerank : knobs.rerank;
     auto st = index_->Search(
         MatrixView<const float>(queries, nq, dim_), p,
         SearchOutput{MatrixView<int64_t>(ids, nq, k),

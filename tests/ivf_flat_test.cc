@@ -1,5 +1,7 @@
 #include <atomic>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +92,36 @@ TEST(IvfFlatTest, SingleThreadAndPoolAgree) {
   auto b = RunSearch(*f.index, f.queries, kDim, {.k = 7, .nprobe = 5}, &pool);
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_EQ(a.distances, b.distances);
+}
+
+// Large batches scan each list once for all its queries (GEMM); results
+// match one-query searches (same ids, distances up to rounding), with and
+// without a pool, for every metric.
+TEST(IvfFlatTest, BatchScanMatchesOneQueryAtATime) {
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+    Fixture f = Build(metric);
+    ThreadPool pool(3);
+    for (int nprobe : {4, 12}) {
+      SearchParams p{.k = 10, .nprobe = nprobe};
+      auto batch = RunSearch(*f.index, f.queries, kDim, p);
+      auto pooled = RunSearch(*f.index, f.queries, kDim, p, &pool);
+      ASSERT_TRUE(batch.status.ok()) << batch.status;
+      EXPECT_EQ(batch.ids, pooled.ids);
+      EXPECT_EQ(batch.distances, pooled.distances);
+      for (int64_t q = 0; q < kQueries; ++q) {
+        std::vector<float> one(f.queries.begin() + q * kDim,
+                               f.queries.begin() + (q + 1) * kDim);
+        auto single = RunSearch(*f.index, one, kDim, p);
+        ASSERT_TRUE(single.status.ok());
+        for (int j = 0; j < 10; ++j) {
+          EXPECT_EQ(single.ids[j], batch.ids[q * 10 + j])
+              << MetricName(metric) << " query " << q << " rank " << j;
+          EXPECT_NEAR(single.distances[j], batch.distances[q * 10 + j],
+                      1e-4f * (1 + std::fabs(single.distances[j])));
+        }
+      }
+    }
+  }
 }
 
 TEST(IvfFlatTest, FiltersMatchFilteredBruteForce) {
@@ -249,6 +281,94 @@ TEST(IvfFlatTest, SaveLoadRoundTripAndAddAfterLoad) {
   auto el = LoadIndex(er);
   ASSERT_TRUE(el.ok()) << el.status();
   EXPECT_FALSE((*el)->info().trained);
+}
+
+// The public training progress callback: once per coarse k-means
+// iteration, in order, for every metric, with an objective that does not
+// increase on clustered data (L2, cosine).
+TEST(IvfFlatTest, TrainingReportsKMeansProgress) {
+  const std::vector<float> x = ClusteredVectors(kBase, kDim, 40, 1);
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+    std::vector<std::pair<int, double>> calls;
+    IvfFlatOptions o{
+        .dim = kDim, .metric = metric, .nlist = kNlist, .kmeans_iterations = 7};
+    o.kmeans_progress = [&](int iteration, double objective) {
+      calls.emplace_back(iteration, objective);
+    };
+    auto made = MakeIndex(o);
+    ASSERT_TRUE(made.ok());
+    ThreadPool pool(2);
+    ASSERT_TRUE(
+        (*made)
+            ->Train(MatrixView<const float>(x.data(), kBase, kDim), &pool)
+            .ok());
+    ASSERT_EQ(calls.size(), 7u) << MetricName(metric);
+    for (size_t i = 0; i < calls.size(); ++i) {
+      EXPECT_EQ(calls[i].first, static_cast<int>(i) + 1);
+      EXPECT_TRUE(std::isfinite(calls[i].second));
+      // Lloyd steps never raise the L2 (or spherical) objective; with inner
+      // product the mean update need not lower -sum <x, c>.
+      if (i > 0 && metric != Metric::kInnerProduct) {
+        EXPECT_LE(calls[i].second,
+                  calls[i - 1].second + 1e-6 * std::fabs(calls[i - 1].second))
+            << MetricName(metric) << " iteration " << i + 1;
+      }
+    }
+    if (metric != Metric::kInnerProduct) EXPECT_GT(calls.back().second, 0.0);
+  }
+}
+
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A mapped load serves the lists from the file: same results as a copying
+// load (filtered too), and Add/Remove copy on write, leaving the file alone.
+TEST(IvfFlatTest, ServesFromMappingThenCopiesOnWrite) {
+  Fixture f = Build(Metric::kInnerProduct);
+  const std::string path = ::testing::TempDir() + "/ivf_flat_mapped.vindex";
+  ASSERT_TRUE(SaveIndexToFile(*f.index, path).ok());
+  const std::string file_before = ReadFileBytes(path);
+  auto copied = LoadIndexFromFile(path);
+  auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_FALSE((*copied)->info().memory_mapped);
+  EXPECT_TRUE((*mapped)->info().memory_mapped);
+  std::vector<int64_t> allowed(f.ids.begin(), f.ids.begin() + kBase / 3);
+  IdFilter filter = IdFilter::AllowList(allowed);
+  auto same_results = [&](const Index& a, const Index& b) {
+    for (const IdFilter* flt : {static_cast<const IdFilter*>(nullptr),
+                                static_cast<const IdFilter*>(&filter)}) {
+      SearchParams p{.k = 10, .filter = flt, .nprobe = 6};
+      auto ra = RunSearch(a, f.queries, kDim, p);
+      auto rb = RunSearch(b, f.queries, kDim, p);
+      ASSERT_TRUE(ra.status.ok()) << ra.status;
+      ASSERT_TRUE(rb.status.ok()) << rb.status;
+      EXPECT_EQ(ra.ids, rb.ids);
+      EXPECT_EQ(ra.distances, rb.distances);
+    }
+  };
+  same_results(**copied, **mapped);
+  std::vector<float> va(kDim), vb(kDim);
+  ASSERT_TRUE((*copied)->GetVectors({f.ids[17]}, {va.data(), 1, kDim}).ok());
+  ASSERT_TRUE((*mapped)->GetVectors({f.ids[17]}, {vb.data(), 1, kDim}).ok());
+  EXPECT_EQ(va, vb);
+
+  const std::vector<int64_t> gone(f.ids.begin() + 10, f.ids.begin() + 60);
+  ASSERT_TRUE((*copied)->Remove(gone).ok());
+  ASSERT_TRUE((*mapped)->Remove(gone).ok());
+  EXPECT_FALSE((*mapped)->info().memory_mapped);
+  same_results(**copied, **mapped);
+  std::vector<float> back(50 * kDim);
+  std::copy(f.base.begin() + 10 * kDim, f.base.begin() + 60 * kDim,
+            back.begin());
+  ASSERT_TRUE((*copied)->Add({back.data(), 50, kDim}, gone).ok());
+  ASSERT_TRUE((*mapped)->Add({back.data(), 50, kDim}, gone).ok());
+  same_results(**copied, **mapped);
+  EXPECT_EQ((*mapped)->info().size, kBase);
+  EXPECT_EQ(ReadFileBytes(path), file_before);
 }
 
 TEST(IvfFlatTest, CorruptFilesAreDataLossNeverCrash) {

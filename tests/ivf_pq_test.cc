@@ -1,15 +1,62 @@
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "index/ivf_pq_index.h"
+#include "io/crc32c.h"
+#include "io/format.h"
 #include "test_util.h"
 #include "vindex/filter.h"
 #include "vindex/index.h"
 
 namespace vindex {
+
+// Test access to an IVF-PQ index's lists, centroids and codebooks.
+class IvfPqIndexTestPeer {
+ public:
+  // The code distance of every stored entry (id -> natural distance),
+  // computed in double from the decoded reconstruction: ||q - x_hat||^2 for
+  // L2, <q, x_hat> otherwise (q normalised for cosine), where x_hat is the
+  // list's centroid plus the decoded residual.
+  static std::map<int64_t, double> CodeDistances(const IvfPqIndex& index,
+                                                 const float* query) {
+    const int d = index.options().dim;
+    std::vector<double> q(query, query + d);
+    if (index.options().metric == Metric::kCosine) {
+      double n = 0;
+      for (double v : q) n += v * v;
+      for (double& v : q) v /= std::sqrt(n);
+    }
+    std::map<int64_t, double> out;
+    std::vector<uint8_t> code(index.pq_.m());
+    std::vector<float> residual(d);
+    for (int64_t l = 0; l < index.lists().nlist(); ++l) {
+      const float* c = index.centroids().data() + l * d;
+      for (int64_t i = 0; i < index.lists().list_size(l); ++i) {
+        index.lists().GetCode(l, i, code.data());
+        index.pq_.Decode(code.data(), residual.data());
+        double s = 0;
+        for (int j = 0; j < d; ++j) {
+          const double x = double(c[j]) + residual[j];
+          s += index.options().metric == Metric::kL2 ? (q[j] - x) * (q[j] - x)
+                                                     : q[j] * x;
+        }
+        out[index.lists().ids(l)[i]] = s;
+      }
+    }
+    return out;
+  }
+};
+
 namespace {
 
 using testing::BruteForce;
@@ -221,6 +268,298 @@ TEST_P(IvfPqBitsTest, SaveLoadRoundTripAndAddAfterLoad) {
 
 INSTANTIATE_TEST_SUITE_P(Bits, IvfPqBitsTest, ::testing::Values(8, 4));
 
+std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// (raw vectors, pq bits)
+class IvfPqMappedTest : public ::testing::TestWithParam<std::tuple<bool, int>> {
+};
+
+// A mapped load serves the lists from the file: same results as a copying
+// load, and Add/Remove copy on write, leaving the file alone.
+TEST_P(IvfPqMappedTest, ServesFromMappingThenCopiesOnWrite) {
+  const auto [raw, bits] = GetParam();
+  Data d;
+  auto index = BuildPq(d, bits, Metric::kL2, raw, nullptr, 5000);
+  const std::string path = ::testing::TempDir() + "/ivf_pq_mapped_" +
+                           std::to_string(raw) + std::to_string(bits) +
+                           ".vindex";
+  ASSERT_TRUE(SaveIndexToFile(*index, path).ok());
+  const std::string file_before = ReadFileBytes(path);
+  auto copied = LoadIndexFromFile(path);
+  auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_FALSE((*copied)->info().memory_mapped);
+  EXPECT_TRUE((*mapped)->info().memory_mapped);
+  EXPECT_EQ((*mapped)->info().size, 5000);
+  EXPECT_EQ((*mapped)->info().memory_bytes, (*copied)->info().memory_bytes);
+
+  std::vector<int> factors = {0};
+  if (raw) factors.push_back(4);
+  auto same_results = [&](const Index& a, const Index& b) {
+    for (int rf : factors) {
+      for (int nprobe : {1, 5, kNlist}) {
+        SearchParams p{.k = 10, .nprobe = nprobe, .rerank_factor = rf};
+        auto ra = RunSearch(a, d.queries, kDim, p);
+        auto rb = RunSearch(b, d.queries, kDim, p);
+        ASSERT_TRUE(ra.status.ok()) << ra.status;
+        ASSERT_TRUE(rb.status.ok()) << rb.status;
+        EXPECT_EQ(ra.ids, rb.ids) << "rerank " << rf << " nprobe " << nprobe;
+        EXPECT_EQ(ra.distances, rb.distances);
+      }
+    }
+  };
+  same_results(**copied, **mapped);
+  same_results(*index, **mapped);
+  if (raw) {
+    std::vector<int64_t> some = {100, 2222, 5099};
+    std::vector<float> va(3 * kDim), vb(3 * kDim);
+    ASSERT_TRUE((*copied)->GetVectors(some, {va.data(), 3, kDim}).ok());
+    ASSERT_TRUE((*mapped)->GetVectors(some, {vb.data(), 3, kDim}).ok());
+    EXPECT_EQ(va, vb);
+  }
+  // The index saved again from the mapping is byte-identical.
+  std::string resaved;
+  StringWriter w(&resaved);
+  ASSERT_TRUE((*mapped)->Save(w).ok());
+  EXPECT_EQ(resaved, file_before);
+
+  // Add then Remove on both: the mapped one copies its lists first.
+  std::vector<float> more(d.base.begin() + 5000 * kDim, d.base.end());
+  std::vector<int64_t> more_ids(d.ids.begin() + 5000, d.ids.end());
+  for (auto* target : {&*copied, &*mapped}) {
+    ASSERT_TRUE(
+        (*target)
+            ->Add(MatrixView<const float>(more.data(), 3000, kDim), more_ids)
+            .ok());
+  }
+  EXPECT_FALSE((*mapped)->info().memory_mapped);
+  same_results(**copied, **mapped);
+  const std::vector<int64_t> gone = {100, 101, 4000, 7000};
+  ASSERT_TRUE((*copied)->Remove(gone).ok());
+  ASSERT_TRUE((*mapped)->Remove(gone).ok());
+  same_results(**copied, **mapped);
+  EXPECT_EQ(ReadFileBytes(path), file_before);
+
+  // Remove alone also copies on write.
+  auto mapped2 = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(mapped2.ok());
+  ASSERT_TRUE((*mapped2)->Remove({100}).ok());
+  EXPECT_FALSE((*mapped2)->info().memory_mapped);
+  EXPECT_EQ((*mapped2)->info().size, 4999);
+  EXPECT_EQ(ReadFileBytes(path), file_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(RawBits, IvfPqMappedTest,
+                         ::testing::Combine(::testing::Bool(),
+                                            ::testing::Values(8, 4)));
+
+// Applies `edit` to the tag and payload of the lists section (LSTA) of a
+// saved index and fixes its length and checksum, giving a file that only
+// the loader's own checks can reject.
+std::string EditListsSection(
+    const std::string& bytes,
+    const std::function<void(uint32_t* tag, std::string* payload)>& edit) {
+  std::string out = bytes.substr(0, io::kHeaderBytes);
+  size_t pos = io::kHeaderBytes;
+  while (pos < bytes.size()) {
+    uint32_t tag;
+    uint64_t length;
+    std::memcpy(&tag, bytes.data() + pos, 4);
+    std::memcpy(&length, bytes.data() + pos + 8, 8);
+    std::string section(bytes.data() + pos + io::kSectionHeaderBytes, length);
+    if (tag == io::kTagListsAligned) edit(&tag, &section);
+    const uint64_t new_length = section.size();
+    const uint32_t zero = 0;
+    const uint32_t crc = io::Crc32c(0, section.data(), section.size());
+    out.append(reinterpret_cast<const char*>(&tag), 4);
+    out.append(reinterpret_cast<const char*>(&zero), 4);
+    out.append(reinterpret_cast<const char*>(&new_length), 8);
+    out += section;
+    out.append(reinterpret_cast<const char*>(&crc), 4);
+    pos += io::kSectionHeaderBytes + length + 4;
+  }
+  return out;
+}
+
+uint64_t Pad64(uint64_t b) { return (b + 63) / 64 * 64; }
+
+// Rewrites the lists section of an 8-bit IVF-PQ file as the format-1 LIST
+// section (per list: u64 count, ids, codes, vectors; no padding), as files
+// written before LSTA existed have it.
+std::string ToListV1(const std::string& bytes, int64_t nlist, int code_m,
+                     int vd) {
+  return EditListsSection(bytes, [&](uint32_t* tag, std::string* section) {
+    uint32_t lead;
+    std::memcpy(&lead, section->data(), 4);
+    const char* p = section->data() + 8 + lead;
+    std::vector<uint64_t> counts(nlist);
+    std::memcpy(counts.data(), p, nlist * 8);
+    p += Pad64(nlist * 8);
+    std::string v1;
+    for (int64_t l = 0; l < nlist; ++l) {
+      const uint64_t n = counts[l];
+      v1.append(reinterpret_cast<const char*>(&n), 8);
+      for (uint64_t bytes_n :
+           {n * 8, n * code_m, n * vd * uint64_t{sizeof(float)}}) {
+        v1.append(p, bytes_n);
+        p += Pad64(bytes_n);
+      }
+    }
+    *section = std::move(v1);
+    *tag = io::kTagLists;
+  });
+}
+
+// Hostile lists sections with valid checksums are DataLoss, mapped or not.
+TEST(IvfPqTest, HostileListsSectionIsDataLoss) {
+  Data d;
+  auto index = BuildPq(d, 8, Metric::kL2, true, nullptr, 500);
+  std::string bytes;
+  StringWriter w(&bytes);
+  ASSERT_TRUE(index->Save(w).ok());
+  auto count_at = [](std::string* s, int64_t l) {
+    uint32_t lead;
+    std::memcpy(&lead, s->data(), 4);
+    return s->data() + 8 + lead + l * 8;
+  };
+  auto set_count = [&](int64_t l, uint64_t n) {
+    return
+        [=](uint32_t*, std::string* s) { std::memcpy(count_at(s, l), &n, 8); };
+  };
+  auto get_count = [&](int64_t l) {
+    uint64_t n = 0;
+    EditListsSection(bytes, [&](uint32_t*, std::string* s) {
+      std::memcpy(&n, count_at(s, l), 8);
+    });
+    return n;
+  };
+  const uint64_t n0 = get_count(0);
+  ASSERT_GT(n0, 0u);
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"huge count", EditListsSection(bytes, set_count(0, uint64_t{1} << 62))},
+      {"count 2^32", EditListsSection(bytes, set_count(0, uint64_t{1} << 32))},
+      {"one more", EditListsSection(bytes, set_count(0, n0 + 1))},
+      {"one fewer", EditListsSection(bytes, set_count(0, n0 - 1))},
+      {"bad lead", EditListsSection(bytes,
+                                    [](uint32_t*, std::string* s) {
+                                      const uint32_t lead = 64;
+                                      std::memcpy(s->data(), &lead, 4);
+                                    })},
+      {"reserved",
+       EditListsSection(bytes, [](uint32_t*, std::string* s) { (*s)[4] = 1; })},
+      {"truncated", EditListsSection(bytes,
+                                     [](uint32_t*, std::string* s) {
+                                       s->resize(s->size() - 64);
+                                     })},
+      {"trailing",
+       EditListsSection(
+           bytes, [](uint32_t*, std::string* s) { s->append(64, '\0'); })},
+      {"short prefix",
+       EditListsSection(bytes,
+                        [](uint32_t*, std::string* s) { s->resize(5); })},
+  };
+  for (const auto& [what, file] : cases) {
+    MemoryReader r(file);
+    auto copied = LoadIndex(r);
+    EXPECT_EQ(copied.status().code(), absl::StatusCode::kDataLoss)
+        << what << ": " << copied.status();
+    const std::string path = ::testing::TempDir() + "/ivf_pq_hostile.vindex";
+    {
+      auto fw = FileWriter::Create(path);
+      ASSERT_TRUE(fw.ok());
+      ASSERT_TRUE((*fw)->Write(file.data(), file.size()).ok());
+      ASSERT_TRUE((*fw)->Close().ok());
+    }
+    auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+    EXPECT_EQ(mapped.status().code(), absl::StatusCode::kDataLoss)
+        << what << ": " << mapped.status();
+  }
+}
+
+// Random edits of the lists section, checksum fixed: every load, copied or
+// mapped, is DataLoss or an index that searches normally; none crashes.
+TEST(IvfPqTest, MutatedListsSectionNeverCrashes) {
+  Data d;
+  for (int bits : {8, 4}) {
+    auto index = BuildPq(d, bits, Metric::kL2, true, nullptr, 400);
+    std::string bytes;
+    StringWriter w(&bytes);
+    ASSERT_TRUE(index->Save(w).ok());
+    std::mt19937 rng(bits);
+    const std::string path = ::testing::TempDir() + "/ivf_pq_mutated.vindex";
+    int loaded_ok = 0, rejected = 0;
+    for (int trial = 0; trial < 120; ++trial) {
+      const std::string file =
+          EditListsSection(bytes, [&](uint32_t*, std::string* s) {
+            const int edits = 1 + static_cast<int>(rng() % 4);
+            for (int e = 0; e < edits; ++e) {
+              // Half the edits hit the prefix and count table.
+              const size_t span =
+                  rng() % 2 ? std::min<size_t>(s->size(), 8 + 64 + kNlist * 8)
+                            : s->size();
+              (*s)[rng() % span] = static_cast<char>(rng());
+            }
+          });
+      {
+        auto fw = FileWriter::Create(path);
+        ASSERT_TRUE(fw.ok());
+        ASSERT_TRUE((*fw)->Write(file.data(), file.size()).ok());
+        ASSERT_TRUE((*fw)->Close().ok());
+      }
+      MemoryReader r(file);
+      auto copied = LoadIndex(r);
+      auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+      for (auto* loaded : {&copied, &mapped}) {
+        if (!loaded->ok()) {
+          EXPECT_EQ(loaded->status().code(), absl::StatusCode::kDataLoss)
+              << loaded->status();
+          ++rejected;
+          continue;
+        }
+        ++loaded_ok;
+        auto res = RunSearch(***loaded, d.queries, kDim,
+                             {.k = 5, .nprobe = kNlist, .rerank_factor = 4});
+        EXPECT_TRUE(res.status.ok()) << res.status;
+      }
+      EXPECT_EQ(copied.ok(), mapped.ok()) << "trial " << trial;
+    }
+    // Both outcomes were exercised.
+    EXPECT_GT(loaded_ok, 0);
+    EXPECT_GT(rejected, 0);
+  }
+}
+
+// Files with the format-1 LIST section still load (copied), with the same
+// results.
+TEST(IvfPqTest, LoadsFormat1Lists) {
+  Data d;
+  auto index = BuildPq(d, 8, Metric::kL2, true, nullptr, 3000);
+  std::string bytes;
+  StringWriter w(&bytes);
+  ASSERT_TRUE(index->Save(w).ok());
+  const std::string v1 = ToListV1(bytes, kNlist, kM, kDim);
+  ASSERT_NE(v1, bytes);
+  MemoryReader r(v1);
+  auto loaded = LoadIndex(r);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  for (int rf : {0, 4}) {
+    SearchParams p{.k = 10, .nprobe = 4, .rerank_factor = rf};
+    auto a = RunSearch(*index, d.queries, kDim, p);
+    auto b = RunSearch(**loaded, d.queries, kDim, p);
+    EXPECT_EQ(a.ids, b.ids);
+    EXPECT_EQ(a.distances, b.distances);
+  }
+  // Saved again, it is written in the current layout.
+  std::string again;
+  StringWriter w2(&again);
+  ASSERT_TRUE((*loaded)->Save(w2).ok());
+  EXPECT_EQ(again, bytes);
+}
+
 TEST(IvfPqTest, CorruptFilesAreDataLoss) {
   for (int bits : {8, 4}) {
     IvfPqOptions o{.dim = 8,
@@ -277,7 +616,7 @@ TEST(IvfPqTest, BadInput) {
   EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = 2})
                 .status.code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = -1})
+  EXPECT_EQ(RunSearch(*index, d.queries, kDim, {.k = 5, .rerank_factor = -2})
                 .status.code(),
             absl::StatusCode::kInvalidArgument);
   // Too few points for the 256-entry codebooks: nothing changes.
@@ -292,6 +631,124 @@ TEST(IvfPqTest, BadInput) {
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(r.ids[1000], -1);
   EXPECT_NE(r.ids[999], -1);
+}
+
+// kNoRerank turns re-ranking off even where the index's default re-ranks:
+// the results are those of the same index built without a default.
+TEST(IvfPqTest, NoRerankOverridesTheDefault) {
+  Data d;
+  auto make = [&](int default_rerank) {
+    IvfPqOptions o{.dim = kDim,
+                   .nlist = kNlist,
+                   .pq_m = kM,
+                   .keep_raw_vectors = true,
+                   .default_rerank_factor = default_rerank,
+                   .pq_training_points = 3000};
+    auto made = MakeIndex(o);
+    EXPECT_TRUE(made.ok());
+    auto index = std::move(*made);
+    MatrixView<const float> x(d.base.data(), 3000, kDim);
+    EXPECT_TRUE(index->Train(x).ok());
+    EXPECT_TRUE(
+        index->Add(x, std::vector<int64_t>(d.ids.begin(), d.ids.begin() + 3000))
+            .ok());
+    return index;
+  };
+  auto plain = make(0);
+  auto reranking = make(4);
+  auto none = RunSearch(
+      *reranking, d.queries, kDim,
+      {.k = 10, .nprobe = 4, .rerank_factor = SearchParams::kNoRerank});
+  auto want = RunSearch(*plain, d.queries, kDim, {.k = 10, .nprobe = 4});
+  ASSERT_TRUE(none.status.ok()) << none.status;
+  EXPECT_EQ(none.ids, want.ids);
+  EXPECT_EQ(none.distances, want.distances);
+  // The default (0) does re-rank: exact distances differ from code ones.
+  auto by_default =
+      RunSearch(*reranking, d.queries, kDim, {.k = 10, .nprobe = 4});
+  auto four = RunSearch(*plain, d.queries, kDim,
+                        {.k = 10, .nprobe = 4, .rerank_factor = 4});
+  EXPECT_EQ(by_default.distances, four.distances);
+  EXPECT_NE(by_default.distances, none.distances);
+  // Valid on an index without raw vectors too, and ignored by IVF-Flat.
+  auto codes_only = BuildPq(d, 8, Metric::kL2, false, nullptr, 1000);
+  EXPECT_TRUE(RunSearch(*codes_only, d.queries, kDim,
+                        {.k = 5, .rerank_factor = SearchParams::kNoRerank})
+                  .status.ok());
+  auto flat = MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = 4});
+  ASSERT_TRUE(flat.ok());
+  MatrixView<const float> x(d.base.data(), 1000, kDim);
+  ASSERT_TRUE((*flat)->Train(x).ok());
+  ASSERT_TRUE((*flat)->Add(x, SequentialIds(1000)).ok());
+  EXPECT_TRUE(RunSearch(**flat, d.queries, kDim,
+                        {.k = 5, .rerank_factor = SearchParams::kNoRerank})
+                  .status.ok());
+  // Other negative values are rejected.
+  for (int bad : {-2, -100}) {
+    EXPECT_EQ(
+        RunSearch(*reranking, d.queries, kDim, {.k = 5, .rerank_factor = bad})
+            .status.code(),
+        absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(RunSearch(**flat, d.queries, kDim, {.k = 5, .rerank_factor = bad})
+                  .status.code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+}
+
+// IVF-PQ reports its coarse quantizer's k-means only (not the codebooks').
+TEST(IvfPqTest, TrainingReportsCoarseKMeansProgress) {
+  Data d;
+  std::vector<double> objectives;
+  IvfPqOptions o{.dim = kDim,
+                 .nlist = kNlist,
+                 .pq_m = kM,
+                 .kmeans_iterations = 5,
+                 .pq_training_points = 3000};
+  o.kmeans_progress = [&](int iteration, double objective) {
+    EXPECT_EQ(iteration, static_cast<int>(objectives.size()) + 1);
+    objectives.push_back(objective);
+  };
+  auto made = MakeIndex(o);
+  ASSERT_TRUE(made.ok());
+  ASSERT_TRUE(
+      (*made)->Train(MatrixView<const float>(d.base.data(), kBase, kDim)).ok());
+  ASSERT_EQ(objectives.size(), 5u);
+  for (size_t i = 1; i < objectives.size(); ++i)
+    EXPECT_LE(objectives[i], objectives[i - 1] * (1 + 1e-6));
+}
+
+// The 8-bit scan's distances (per-query tables, and for L2 per-list tables
+// from the residual) equal the distance to the decoded reconstruction, up to
+// float rounding, for every metric.
+TEST(IvfPqTest, CodeDistancesMatchDecodedReconstruction) {
+  Data d;
+  for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+    auto index = BuildPq(d, 8, metric, false, nullptr, 2000);
+    const auto& pq = static_cast<const IvfPqIndex&>(*index);
+    const int k = 50;
+    for (int64_t q = 0; q < 10; ++q) {
+      std::vector<float> one(d.queries.begin() + q * kDim,
+                             d.queries.begin() + (q + 1) * kDim);
+      auto r = RunSearch(*index, one, kDim, {.k = k, .nprobe = kNlist});
+      ASSERT_TRUE(r.status.ok()) << r.status;
+      const auto want = IvfPqIndexTestPeer::CodeDistances(pq, one.data());
+      for (int j = 0; j < k; ++j) {
+        ASSERT_NE(r.ids[j], -1);
+        const double w = want.at(r.ids[j]);
+        EXPECT_NEAR(r.distances[j], w, 2e-4 * (1 + std::fabs(w)))
+            << MetricName(metric) << " query " << q << " rank " << j;
+      }
+      // And they are the k best by that distance (allowing rounding ties).
+      std::vector<double> all;
+      for (const auto& [id, v] : want)
+        all.push_back(metric == Metric::kL2 ? v : -v);
+      std::nth_element(all.begin(), all.begin() + (k - 1), all.end());
+      const double kth = all[k - 1];
+      const double got_kth =
+          metric == Metric::kL2 ? r.distances[k - 1] : -r.distances[k - 1];
+      EXPECT_NEAR(got_kth, kth, 2e-4 * (1 + std::fabs(kth)));
+    }
+  }
 }
 
 TEST(IvfPqTest, FactoryStrings) {

@@ -56,6 +56,90 @@ TEST(PqKernelsTest, Scan8MatchesScalarOnAwkwardSizes) {
   }
 }
 
+// The query tables of every ISA against a double-precision sum over the
+// untransposed codebooks.
+TEST(PqKernelsTest, InnerProductTablesMatchPlainSums) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g;
+  std::vector<const pq::Table*> tables = NonScalarTables();
+  tables.push_back(pq::ForIsa(Isa::kScalar));
+  for (size_t ksub : {16, 256, 7, 40}) {
+    for (size_t dsub : {1, 2, 3, 8, 16}) {
+      for (size_t m : {1, 4, 5}) {
+        std::vector<float> q(m * dsub + 1), books(m * ksub * dsub);
+        for (auto& v : q) v = g(rng);
+        for (auto& v : books) v = g(rng);
+        std::vector<float> books_t(books.size());
+        for (size_t j = 0; j < m; ++j) {
+          for (size_t c = 0; c < ksub; ++c) {
+            for (size_t d = 0; d < dsub; ++d) {
+              books_t[(j * dsub + d) * ksub + c] =
+                  books[(j * ksub + c) * dsub + d];
+            }
+          }
+        }
+        for (const pq::Table* t : tables) {
+          std::vector<float> init(m * ksub);
+          for (auto& v : init) v = g(rng);
+          for (const float* in : {static_cast<const float*>(nullptr),
+                                  static_cast<const float*>(init.data())}) {
+            std::vector<float> out(m * ksub + 1, -7.0f);
+            t->inner_product_tables(q.data(), books_t.data(), m, dsub, ksub,
+                                    -2.0f, in, out.data());
+            for (size_t j = 0; j < m; ++j) {
+              for (size_t c = 0; c < ksub; ++c) {
+                double s = 0;
+                for (size_t d = 0; d < dsub; ++d)
+                  s += double(q[j * dsub + d]) *
+                       books[(j * ksub + c) * dsub + d];
+                const double want =
+                    -2.0 * s + (in != nullptr ? in[j * ksub + c] : 0.0);
+                EXPECT_NEAR(out[j * ksub + c], want, 1e-5 * (1 + dsub))
+                    << t->name << " ksub=" << ksub << " dsub=" << dsub
+                    << " j=" << j << " c=" << c;
+              }
+            }
+            EXPECT_EQ(out[m * ksub], -7.0f)
+                << t->name << ": wrote past the end";
+          }
+        }
+      }
+    }
+  }
+}
+
+// On every CPU, Active() is one of the listed tables' kernels.
+TEST(PqKernelsTest, ActiveScan8IsAListedKernel) {
+  const pq::Table& a = pq::Active();
+  EXPECT_TRUE(a.scan8 == pq::ForIsa(Isa::kScalar)->scan8 ||
+              a.scan8 == pq::ForIsa(a.isa)->scan8);
+  EXPECT_EQ(a.scan4_fastscan, pq::ForIsa(a.isa)->scan4_fastscan);
+}
+
+// A code's score does not depend on where it sits in the scanned run, so an
+// index whose entries moved (Remove) scores them bit for bit as before.
+TEST(PqKernelsTest, Scan8ScoreIsIndependentOfPosition) {
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  std::vector<const pq::Table*> tables = NonScalarTables();
+  tables.push_back(pq::ForIsa(Isa::kScalar));
+  tables.push_back(&pq::Active());
+  for (size_t m : {3, 8, 17, 64}) {
+    std::vector<float> lut(m * 256);
+    for (auto& v : lut) v = u(rng);
+    const size_t n = 9;
+    std::vector<uint8_t> codes((n + 1) * m);
+    for (auto& c : codes) c = static_cast<uint8_t>(rng());
+    for (const pq::Table* t : tables) {
+      std::vector<float> all(n + 1), shifted(n);
+      t->scan8(lut.data(), codes.data(), n + 1, m, all.data());
+      t->scan8(lut.data(), codes.data() + m, n, m, shifted.data());
+      for (size_t i = 0; i < n; ++i)
+        EXPECT_EQ(shifted[i], all[i + 1]) << t->name << " m=" << m;
+    }
+  }
+}
+
 TEST(PqKernelsTest, FastScanEqualsScalarExactly) {
   const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
   std::mt19937 rng(2);

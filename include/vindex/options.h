@@ -2,6 +2,7 @@
 #define VINDEX_OPTIONS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <variant>
 
@@ -40,6 +41,15 @@ struct FlatOptions {
   Device device = Device::kCpu;
 };
 
+// Optional training progress of an IVF index's coarse quantizer: called on
+// the thread running Train after each k-means (Lloyd) iteration with the
+// iteration (from 1) and the objective at that iteration's assignment: the
+// sum over the training sample of squared distances to the assigned
+// centroids (L2, cosine; it does not increase unless an empty cluster was
+// re-seeded), or -sum <x, centroid> (inner product; the mean update need
+// not lower it). Not saved with the index.
+using KMeansProgress = std::function<void(int iteration, double objective)>;
+
 // Inverted file with exact vectors in each list: train a coarse quantizer of
 // `nlist` centroids, then scan the `nprobe` closest lists per query.
 struct IvfFlatOptions {
@@ -51,8 +61,9 @@ struct IvfFlatOptions {
   int default_nprobe = 8;      // Lists scanned when SearchParams::nprobe is 0.
   int kmeans_iterations = 10;  // Lloyd iterations when training.
   int max_points_per_centroid =
-      256;               // Training sample is capped at nlist * this.
-  uint64_t seed = 1234;  // Makes training reproducible.
+      256;                         // Training sample is capped at nlist * this.
+  uint64_t seed = 1234;            // Makes training reproducible.
+  KMeansProgress kmeans_progress;  // Optional; see KMeansProgress.
 };
 
 // Inverted file with product-quantized residuals (`pq_m` sub-quantizers of
@@ -74,6 +85,7 @@ struct IvfPqOptions {
   int max_points_per_centroid = 256;
   int pq_training_points = 65536;  // Cap on the PQ codebook training sample.
   uint64_t seed = 1234;
+  KMeansProgress kmeans_progress;  // Optional; see KMeansProgress.
 };
 
 // Hierarchical navigable small-world graph.
@@ -113,8 +125,14 @@ struct SearchParams {
   const IdFilter* filter = nullptr;  // Optional; must outlive the call.
   int nprobe = 0;                    // IVF: lists scanned per query.
   int ef = 0;  // HNSW: candidate list size (raised to k if smaller).
-  int rerank_factor =
-      0;  // IVF-PQ: re-rank k * rerank_factor candidates exactly.
+  // IVF-PQ: collect k * rerank_factor candidates by code distance and
+  // re-rank them with exact distances (needs keep_raw_vectors). 0 means the
+  // index's default_rerank_factor; kNoRerank means no re-rank even on an
+  // index whose default re-ranks (results are then code distances); 1
+  // re-scores only the k results exactly. Other negative values are
+  // InvalidArgument.
+  int rerank_factor = 0;
+  static constexpr int kNoRerank = -1;
 };
 
 }  // namespace vindex

@@ -68,9 +68,12 @@ absl::Status CheckSearch(MatrixView<const float> queries,
     return absl::InvalidArgumentError(
         absl::StrCat("k must be >= 1, got ", params.k));
   }
-  if (params.nprobe < 0 || params.ef < 0 || params.rerank_factor < 0) {
+  if (params.nprobe < 0 || params.ef < 0 ||
+      (params.rerank_factor < 0 &&
+       params.rerank_factor != SearchParams::kNoRerank)) {
     return absl::InvalidArgumentError(
-        "nprobe, ef and rerank_factor must be >= 0");
+        "nprobe and ef must be >= 0, rerank_factor >= 0 or "
+        "SearchParams::kNoRerank");
   }
   if (auto s = CheckMatrix(queries, dim, "query"); !s.ok()) return s;
   const int64_t k = params.k;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "kernels/pq_kernels.h"
 
@@ -13,10 +14,68 @@ InvertedLists::InvertedLists(int64_t nlist, CodeLayout layout, int m,
                              int vec_dim)
     : layout_(layout), m_(m), vec_dim_(vec_dim), lists_(nlist) {}
 
+uint64_t InvertedLists::code_bytes(uint64_t n) const {
+  switch (layout_) {
+    case CodeLayout::kBytes:
+      return n * m_;
+    case CodeLayout::kFastScan4:
+      return (n + kFastScanBlock - 1) / kFastScanBlock * block_bytes();
+    case CodeLayout::kNone:
+      break;
+  }
+  return 0;
+}
+
 int64_t InvertedLists::total() const {
   int64_t n = 0;
-  for (const auto& l : lists_) n += static_cast<int64_t>(l.ids.size());
+  for (const auto& l : lists_) n += l.size;
   return n;
+}
+
+void InvertedLists::Sync(List& list) {
+  list.ids = list.own_ids.empty() ? nullptr : list.own_ids.data();
+  list.codes = list.own_codes.empty() ? nullptr : list.own_codes.data();
+  list.vectors = list.own_vectors.empty() ? nullptr : list.own_vectors.data();
+  list.size = static_cast<int64_t>(list.own_ids.size());
+  list.view = false;
+}
+
+void InvertedLists::SetView(int64_t l, int64_t n, const int64_t* ids,
+                            const uint8_t* codes, const float* vectors,
+                            std::shared_ptr<const void> mapping) {
+  List& list = lists_[l];
+  list.size = n;
+  list.ids = ids;
+  list.codes = codes;
+  list.vectors = vectors;
+  list.view = true;
+  if (mapping_ == nullptr) mapping_ = std::move(mapping);
+}
+
+void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
+                             std::vector<uint8_t> codes,
+                             std::vector<float> vectors) {
+  List& list = lists_[l];
+  list.own_ids = std::move(ids);
+  list.own_codes = std::move(codes);
+  list.own_vectors = std::move(vectors);
+  Sync(list);
+}
+
+InvertedLists InvertedLists::OwnedCopy() const {
+  InvertedLists copy(nlist(), layout_, m_, vec_dim_);
+  for (int64_t l = 0; l < nlist(); ++l) {
+    const List& from = lists_[l];
+    const uint64_t n = from.size;
+    List& to = copy.lists_[l];
+    if (n > 0) {
+      to.own_ids.assign(from.ids, from.ids + n);
+      to.own_codes.assign(from.codes, from.codes + code_bytes(n));
+      to.own_vectors.assign(from.vectors, from.vectors + n * vec_dim_);
+    }
+    Sync(to);
+  }
+  return copy;
 }
 
 namespace {
@@ -32,22 +91,21 @@ size_t GrownCapacity(size_t current, size_t n) {
 
 void InvertedLists::Reserve(int64_t l, int64_t extra) {
   List& list = lists_[l];
-  const size_t n = GrownCapacity(list.ids.capacity(), list.ids.size() + extra);
-  list.ids.reserve(n);
-  if (layout_ == CodeLayout::kBytes) list.codes.reserve(n * m_);
-  if (layout_ == CodeLayout::kFastScan4) {
-    list.codes.reserve((n + kFastScanBlock - 1) / kFastScanBlock *
-                       block_bytes());
-  }
-  if (vec_dim_ > 0) list.vectors.reserve(n * vec_dim_);
+  const size_t n =
+      GrownCapacity(list.own_ids.capacity(), list.own_ids.size() + extra);
+  list.own_ids.reserve(n);
+  list.own_codes.reserve(code_bytes(n));
+  if (vec_dim_ > 0) list.own_vectors.reserve(n * vec_dim_);
+  Sync(list);
 }
 
 void InvertedLists::SetCode(List& list, int64_t pos, const uint8_t* code) {
   if (layout_ == CodeLayout::kBytes) {
-    std::memcpy(list.codes.data() + pos * m_, code, m_);
+    std::memcpy(list.own_codes.data() + pos * m_, code, m_);
     return;
   }
-  uint8_t* block = list.codes.data() + (pos / kFastScanBlock) * block_bytes();
+  uint8_t* block =
+      list.own_codes.data() + (pos / kFastScanBlock) * block_bytes();
   const int v = static_cast<int>(pos % kFastScanBlock);
   const int t = v & 15;
   const int shift = v < 16 ? 0 : 4;
@@ -61,12 +119,11 @@ void InvertedLists::SetCode(List& list, int64_t pos, const uint8_t* code) {
 void InvertedLists::GetCode(int64_t l, int64_t pos, uint8_t* code) const {
   const List& list = lists_[l];
   if (layout_ == CodeLayout::kBytes) {
-    std::memcpy(code, list.codes.data() + pos * m_, m_);
+    std::memcpy(code, list.codes + pos * m_, m_);
     return;
   }
   if (layout_ != CodeLayout::kFastScan4) return;
-  const uint8_t* block =
-      list.codes.data() + (pos / kFastScanBlock) * block_bytes();
+  const uint8_t* block = list.codes + (pos / kFastScanBlock) * block_bytes();
   const int v = static_cast<int>(pos % kFastScanBlock);
   const int t = v & 15;
   const int shift = v < 16 ? 0 : 4;
@@ -77,59 +134,67 @@ void InvertedLists::GetCode(int64_t l, int64_t pos, uint8_t* code) const {
 void InvertedLists::Append(int64_t l, int64_t id, const uint8_t* code,
                            const float* vec) {
   List& list = lists_[l];
-  const int64_t pos = static_cast<int64_t>(list.ids.size());
-  list.ids.push_back(id);
+  const int64_t pos = static_cast<int64_t>(list.own_ids.size());
+  list.own_ids.push_back(id);
   if (layout_ == CodeLayout::kBytes) {
-    list.codes.resize(list.codes.size() + m_);
+    list.own_codes.resize(list.own_codes.size() + m_);
     SetCode(list, pos, code);
   } else if (layout_ == CodeLayout::kFastScan4) {
     if (pos % kFastScanBlock == 0)
-      list.codes.resize(list.codes.size() + block_bytes(), 0);
+      list.own_codes.resize(list.own_codes.size() + block_bytes(), 0);
     SetCode(list, pos, code);
   }
   if (vec_dim_ > 0)
-    list.vectors.insert(list.vectors.end(), vec, vec + vec_dim_);
+    list.own_vectors.insert(list.own_vectors.end(), vec, vec + vec_dim_);
+  Sync(list);
 }
 
 void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
   List& list = lists_[l];
-  const int64_t last = static_cast<int64_t>(list.ids.size()) - 1;
+  const int64_t last = static_cast<int64_t>(list.own_ids.size()) - 1;
   if (pos != last) {
-    list.ids[pos] = list.ids[last];
+    list.own_ids[pos] = list.own_ids[last];
     if (layout_ != CodeLayout::kNone) {
       std::vector<uint8_t> code(m_);
       GetCode(l, last, code.data());
       SetCode(list, pos, code.data());
     }
     if (vec_dim_ > 0) {
-      std::memcpy(list.vectors.data() + pos * vec_dim_,
-                  list.vectors.data() + last * vec_dim_,
+      std::memcpy(list.own_vectors.data() + pos * vec_dim_,
+                  list.own_vectors.data() + last * vec_dim_,
                   vec_dim_ * sizeof(float));
     }
   }
-  list.ids.pop_back();
-  if (layout_ == CodeLayout::kBytes) list.codes.resize(list.codes.size() - m_);
+  list.own_ids.pop_back();
+  if (layout_ == CodeLayout::kBytes)
+    list.own_codes.resize(list.own_codes.size() - m_);
   if (layout_ == CodeLayout::kFastScan4) {
     if (last % kFastScanBlock == 0) {
-      list.codes.resize(list.codes.size() - block_bytes());
+      list.own_codes.resize(list.own_codes.size() - block_bytes());
     } else {
       std::vector<uint8_t> zero(m_, 0);
       SetCode(list, last, zero.data());  // Keep padding slots zero.
     }
   }
-  if (vec_dim_ > 0) list.vectors.resize(list.vectors.size() - vec_dim_);
-  if (list.ids.capacity() > 2 * list.ids.size() + 1024) {
-    list.ids.shrink_to_fit();
-    list.codes.shrink_to_fit();
-    list.vectors.shrink_to_fit();
+  if (vec_dim_ > 0) list.own_vectors.resize(list.own_vectors.size() - vec_dim_);
+  if (list.own_ids.capacity() > 2 * list.own_ids.size() + 1024) {
+    list.own_ids.shrink_to_fit();
+    list.own_codes.shrink_to_fit();
+    list.own_vectors.shrink_to_fit();
   }
+  Sync(list);
 }
 
 size_t InvertedLists::MemoryBytes() const {
   size_t b = lists_.capacity() * sizeof(List);
   for (const auto& l : lists_) {
-    b += l.ids.capacity() * sizeof(int64_t) + l.codes.capacity() +
-         l.vectors.capacity() * sizeof(float);
+    if (l.view) {
+      b += l.size * (sizeof(int64_t) + vec_dim_ * sizeof(float)) +
+           code_bytes(l.size);
+    } else {
+      b += l.own_ids.capacity() * sizeof(int64_t) + l.own_codes.capacity() +
+           l.own_vectors.capacity() * sizeof(float);
+    }
   }
   return b;
 }

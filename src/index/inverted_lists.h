@@ -3,10 +3,13 @@
 
 // The inverted lists of an IVF index: per list, the caller ids, the codes
 // and (optionally) the full vectors of its entries, each contiguous, entry i
-// at the same position in all three.
+// at the same position in all three. A list's arrays are either owned
+// vectors or views into a read-only file mapping (see io/format.h, section
+// LSTA); a mapped list is read-only until MakeOwned copies it.
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace vindex::internal {
@@ -18,18 +21,16 @@ enum class CodeLayout {
   kFastScan4,  // 4-bit codes packed in blocks of 32 (kernels/pq_kernels.h).
 };
 
-// Owns its lists. Thread safety: none of its own; the owning index locks.
+// Thread safety: none of its own; the owning index locks.
 class InvertedLists {
  public:
-  struct List {
-    std::vector<int64_t> ids;
-    std::vector<uint8_t>
-        codes;  // kBytes: size * m; kFastScan4: blocks * block_bytes.
-    std::vector<float> vectors;  // size * vec_dim.
-  };
-
   InvertedLists() = default;
   InvertedLists(int64_t nlist, CodeLayout layout, int m, int vec_dim);
+  // Moving keeps every list's storage in place, so its views stay valid.
+  InvertedLists(InvertedLists&&) = default;
+  InvertedLists& operator=(InvertedLists&&) = default;
+  InvertedLists(const InvertedLists&) = delete;
+  InvertedLists& operator=(const InvertedLists&) = delete;
 
   int64_t nlist() const { return static_cast<int64_t>(lists_.size()); }
   CodeLayout layout() const { return layout_; }
@@ -38,13 +39,31 @@ class InvertedLists {
   // Fast-scan: sub-quantizer pairs, and bytes per block of 32 entries.
   int pairs() const { return (m_ + 1) / 2; }
   size_t block_bytes() const { return size_t(pairs()) * 32; }
+  // Bytes of codes that n entries occupy in this layout.
+  uint64_t code_bytes(uint64_t n) const;
 
-  const List& list(int64_t l) const { return lists_[l]; }
-  int64_t list_size(int64_t l) const {
-    return static_cast<int64_t>(lists_[l].ids.size());
-  }
+  int64_t list_size(int64_t l) const { return lists_[l].size; }
+  // List l's arrays: list_size(l) ids, code_bytes(list_size(l)) code bytes
+  // and list_size(l) * vec_dim floats (null when empty).
+  const int64_t* ids(int64_t l) const { return lists_[l].ids; }
+  const uint8_t* codes(int64_t l) const { return lists_[l].codes; }
+  const float* vectors(int64_t l) const { return lists_[l].vectors; }
   int64_t total() const;
 
+  // Whether some list is a view into a mapping.
+  bool mapped() const { return mapping_ != nullptr; }
+  // Makes list l (empty so far) a view of n entries whose arrays lie in
+  // memory kept alive by `mapping`. The caller has checked the arrays hold
+  // n entries and are aligned for their types.
+  void SetView(int64_t l, int64_t n, const int64_t* ids, const uint8_t* codes,
+               const float* vectors, std::shared_ptr<const void> mapping);
+  // Makes list l (empty so far) own these arrays (sizes as for SetView).
+  void SetOwned(int64_t l, std::vector<int64_t> ids, std::vector<uint8_t> codes,
+                std::vector<float> vectors);
+  // A copy in which every list is owned (may throw bad_alloc).
+  InvertedLists OwnedCopy() const;
+
+  // --- Mutations: only when !mapped(). ---
   // Makes room for `extra` more entries in list l (may throw bad_alloc);
   // afterwards that many Appends to l allocate nothing.
   void Reserve(int64_t l, int64_t extra);
@@ -53,18 +72,34 @@ class InvertedLists {
   void Append(int64_t l, int64_t id, const uint8_t* code, const float* vec);
   // Removes entry `pos` of list l by moving the list's last entry into it.
   void RemoveAt(int64_t l, int64_t pos);
+
   // The unpacked code of an entry: m bytes.
   void GetCode(int64_t l, int64_t pos, uint8_t* code) const;
 
+  // Owned bytes plus the mapped bytes served.
   size_t MemoryBytes() const;
 
  private:
+  struct List {
+    int64_t size = 0;
+    // The arrays read by scans: the owned vectors' data, or a view.
+    const int64_t* ids = nullptr;
+    const uint8_t* codes = nullptr;  // kBytes: size * m; kFastScan4: blocks.
+    const float* vectors = nullptr;  // size * vec_dim.
+    bool view = false;
+    std::vector<int64_t> own_ids;
+    std::vector<uint8_t> own_codes;
+    std::vector<float> own_vectors;
+  };
+  // Points list's arrays at its owned vectors.
+  static void Sync(List& list);
   void SetCode(List& list, int64_t pos, const uint8_t* code);
 
   CodeLayout layout_ = CodeLayout::kNone;
   int m_ = 0;
   int vec_dim_ = 0;
   std::vector<List> lists_;
+  std::shared_ptr<const void> mapping_;  // Keeps the views alive.
 };
 
 }  // namespace vindex::internal

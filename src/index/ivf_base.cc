@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "core/metric_space.h"
@@ -23,6 +24,241 @@ inline uint64_t Where(int64_t list, int64_t pos) {
 inline int64_t WhereList(uint64_t w) { return static_cast<int64_t>(w >> 32); }
 inline int64_t WherePos(uint64_t w) {
   return static_cast<int64_t>(w & 0xffffffffu);
+}
+
+constexpr uint64_t kListAlign = 64;
+inline uint64_t PadTo64(uint64_t bytes) {
+  return (bytes + kListAlign - 1) / kListAlign * kListAlign;
+}
+
+// Writes `bytes` bytes from data (may be null when 0), then zeros up to a
+// multiple of 64.
+absl::Status WritePadded(io::ContainerWriter& w, const void* data,
+                         uint64_t bytes) {
+  static constexpr char kZeros[kListAlign] = {};
+  if (bytes > 0) VINDEX_RETURN_IF_ERROR(w.WritePayload(data, bytes));
+  return w.WritePayload(kZeros, PadTo64(bytes) - bytes);
+}
+
+// Writes section LSTA (see io/format.h).
+absl::Status SaveLists(const InvertedLists& lists, io::ContainerWriter& w) {
+  const int64_t nlist = lists.nlist();
+  const uint64_t vd = lists.vec_dim();
+  // The count table, and so every array after it, starts 64-aligned in the
+  // file; a mapping is page-aligned, so each array is then aligned in memory.
+  const uint64_t payload_at = w.offset() + io::kSectionHeaderBytes;
+  const uint32_t lead = static_cast<uint32_t>(
+      (kListAlign - (payload_at + 8) % kListAlign) % kListAlign);
+  uint64_t length = 8 + lead + PadTo64(nlist * sizeof(uint64_t));
+  std::vector<uint64_t> counts(nlist);
+  for (int64_t l = 0; l < nlist; ++l) {
+    const uint64_t n = lists.list_size(l);
+    counts[l] = n;
+    length += PadTo64(n * sizeof(int64_t)) + PadTo64(lists.code_bytes(n)) +
+              PadTo64(n * vd * sizeof(float));
+  }
+  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagListsAligned, length));
+  const uint32_t prefix[2] = {lead, 0};
+  VINDEX_RETURN_IF_ERROR(w.WritePayload(prefix, sizeof(prefix)));
+  const std::vector<char> zeros(lead, 0);
+  VINDEX_RETURN_IF_ERROR(w.WritePayload(zeros.data(), lead));
+  VINDEX_RETURN_IF_ERROR(
+      WritePadded(w, counts.data(), nlist * sizeof(uint64_t)));
+  for (int64_t l = 0; l < nlist; ++l) {
+    const uint64_t n = counts[l];
+    VINDEX_RETURN_IF_ERROR(WritePadded(w, lists.ids(l), n * sizeof(int64_t)));
+    VINDEX_RETURN_IF_ERROR(WritePadded(w, lists.codes(l), lists.code_bytes(n)));
+    VINDEX_RETURN_IF_ERROR(
+        WritePadded(w, lists.vectors(l), n * vd * sizeof(float)));
+  }
+  return w.EndSection();
+}
+
+// Reads section LIST (format 1: per list a u64 count, then ids, unpacked
+// codes and vectors, unaligned) into owned lists; the section is open with
+// `left` payload bytes. Adds the entries read to *seen.
+absl::Status LoadListsV1(io::ContainerReader& r, uint64_t left,
+                         InvertedLists* lists, uint64_t* seen) {
+  const int64_t nlist = lists->nlist();
+  const int code_m = lists->layout() == CodeLayout::kNone ? 0 : lists->m();
+  const int64_t vd = lists->vec_dim();
+  const uint64_t entry_bytes = sizeof(int64_t) + code_m + vd * sizeof(float);
+  const int ksub_limit = lists->layout() == CodeLayout::kFastScan4 ? 16 : 256;
+  std::vector<int64_t> ids;
+  std::vector<uint8_t> codes;
+  std::vector<float> vecs;
+  for (int64_t l = 0; l < nlist; ++l) {
+    uint64_t n = 0;
+    if (left < sizeof(n))
+      return absl::DataLossError("lists section is truncated");
+    VINDEX_RETURN_IF_ERROR(r.ReadPayload(&n, sizeof(n)));
+    left -= sizeof(n);
+    if (n > left / entry_bytes || n >= (uint64_t{1} << 32)) {
+      return absl::DataLossError(
+          absl::StrCat("list ", l, " declares ", n,
+                       " entries, more than the section holds"));
+    }
+    left -= n * entry_bytes;
+    if (n == 0) continue;
+    ids.resize(n);
+    codes.resize(n * code_m);
+    vecs.resize(n * vd);
+    VINDEX_RETURN_IF_ERROR(r.ReadPayload(ids.data(), n * sizeof(int64_t)));
+    if (code_m > 0)
+      VINDEX_RETURN_IF_ERROR(r.ReadPayload(codes.data(), codes.size()));
+    if (vd > 0)
+      VINDEX_RETURN_IF_ERROR(
+          r.ReadPayload(vecs.data(), vecs.size() * sizeof(float)));
+    for (uint8_t c : codes) {
+      if (c >= ksub_limit)
+        return absl::DataLossError(absl::StrCat("list ", l, " has a bad code"));
+    }
+    lists->Reserve(l, static_cast<int64_t>(n));
+    for (uint64_t i = 0; i < n; ++i) {
+      lists->Append(l, ids[i], code_m > 0 ? codes.data() + i * code_m : nullptr,
+                    vd > 0 ? vecs.data() + i * vd : nullptr);
+    }
+    *seen += n;
+  }
+  if (left != 0) return absl::DataLossError("lists section has trailing bytes");
+  return absl::OkStatus();
+}
+
+// Consumes `bytes` padding bytes of the open section.
+absl::Status SkipPayload(io::ContainerReader& r, uint64_t bytes) {
+  char buf[kListAlign];
+  if (bytes > sizeof(buf)) return absl::InternalError("padding too long");
+  return r.ReadPayload(buf, bytes);
+}
+
+// One array of a list in section LSTA: a view into the reader's memory when
+// it lends memory aligned for T, else a copy in *owned. `bytes` (a multiple
+// of sizeof(T)) has been checked against the section's length.
+template <typename T>
+absl::Status TakeArray(io::ContainerReader& r, uint64_t bytes,
+                       std::shared_ptr<const void>* mapping, const T** view,
+                       std::vector<T>* owned) {
+  *view = nullptr;
+  if (bytes > 0) {
+    const char* p = nullptr;
+    std::shared_ptr<const void> owner;
+    VINDEX_RETURN_IF_ERROR(r.ViewPayload(bytes, &p, &owner));
+    if (p != nullptr && reinterpret_cast<uintptr_t>(p) % alignof(T) == 0) {
+      *view = reinterpret_cast<const T*>(p);
+      *mapping = std::move(owner);
+    } else {
+      owned->resize(bytes / sizeof(T));
+      if (p != nullptr) {
+        std::memcpy(owned->data(), p, bytes);
+      } else {
+        VINDEX_RETURN_IF_ERROR(r.ReadPayload(owned->data(), bytes));
+      }
+    }
+  }
+  return SkipPayload(r, PadTo64(bytes) - bytes);
+}
+
+// Reads section LSTA (see io/format.h); the section is open with `left`
+// payload bytes. Every length is checked against what the section holds
+// before an array is viewed or allocated. Adds the entries read to *seen.
+absl::Status LoadListsAligned(io::ContainerReader& r, uint64_t left,
+                              InvertedLists* lists, uint64_t* seen) {
+  const int64_t nlist = lists->nlist();
+  const uint64_t vd = lists->vec_dim();
+  uint32_t prefix[2];
+  if (left < sizeof(prefix))
+    return absl::DataLossError("lists section is truncated");
+  VINDEX_RETURN_IF_ERROR(r.ReadPayload(prefix, sizeof(prefix)));
+  left -= sizeof(prefix);
+  if (prefix[0] >= kListAlign || prefix[1] != 0)
+    return absl::DataLossError("lists section has a bad prefix");
+  const uint64_t table_bytes = nlist * sizeof(uint64_t);
+  if (prefix[0] + PadTo64(table_bytes) > left)
+    return absl::DataLossError("lists section is truncated");
+  VINDEX_RETURN_IF_ERROR(SkipPayload(r, prefix[0]));
+  left -= prefix[0] + PadTo64(table_bytes);
+  std::vector<uint64_t> counts(nlist);
+  VINDEX_RETURN_IF_ERROR(r.ReadPayload(counts.data(), table_bytes));
+  VINDEX_RETURN_IF_ERROR(SkipPayload(r, PadTo64(table_bytes) - table_bytes));
+  // The sizes of all lists, checked before any array is touched. Each is
+  // bounded by the bytes left, so none of the products below overflows.
+  const uint64_t min_entry = sizeof(int64_t) + vd * sizeof(float);
+  for (int64_t l = 0; l < nlist; ++l) {
+    const uint64_t n = counts[l];
+    if (n >= (uint64_t{1} << 32) || n > left / min_entry) {
+      return absl::DataLossError(
+          absl::StrCat("list ", l, " declares ", n,
+                       " entries, more than the section holds"));
+    }
+    const uint64_t need = PadTo64(n * sizeof(int64_t)) +
+                          PadTo64(lists->code_bytes(n)) +
+                          PadTo64(n * vd * sizeof(float));
+    if (need > left) {
+      return absl::DataLossError(
+          absl::StrCat("list ", l, " declares ", n,
+                       " entries, more than the section holds"));
+    }
+    left -= need;
+  }
+  if (left != 0) return absl::DataLossError("lists section has trailing bytes");
+
+  std::shared_ptr<const void> mapping;
+  for (int64_t l = 0; l < nlist; ++l) {
+    const uint64_t n = counts[l];
+    const int64_t* ids;
+    const uint8_t* codes;
+    const float* vecs;
+    std::vector<int64_t> own_ids;
+    std::vector<uint8_t> own_codes;
+    std::vector<float> own_vecs;
+    VINDEX_RETURN_IF_ERROR(
+        TakeArray(r, n * sizeof(int64_t), &mapping, &ids, &own_ids));
+    VINDEX_RETURN_IF_ERROR(
+        TakeArray(r, lists->code_bytes(n), &mapping, &codes, &own_codes));
+    VINDEX_RETURN_IF_ERROR(
+        TakeArray(r, n * vd * sizeof(float), &mapping, &vecs, &own_vecs));
+    const bool all_views = (ids != nullptr || n == 0) &&
+                           (codes != nullptr || lists->code_bytes(n) == 0) &&
+                           (vecs != nullptr || n * vd == 0);
+    if (n > 0 && all_views) {
+      lists->SetView(l, static_cast<int64_t>(n), ids, codes, vecs, mapping);
+    } else if (n > 0) {
+      // Some array was copied: the list owns all of them.
+      if (ids != nullptr) own_ids.assign(ids, ids + n);
+      if (codes != nullptr)
+        own_codes.assign(codes, codes + lists->code_bytes(n));
+      if (vecs != nullptr) own_vecs.assign(vecs, vecs + n * vd);
+      lists->SetOwned(l, std::move(own_ids), std::move(own_codes),
+                      std::move(own_vecs));
+    }
+    *seen += n;
+  }
+  return absl::OkStatus();
+}
+
+// Checks the loaded ids (none -1, no repeats; fills *where) and vectors
+// (finite).
+absl::Status CheckListContents(const InvertedLists& lists,
+                               absl::flat_hash_map<int64_t, uint64_t>* where) {
+  const int64_t vd = lists.vec_dim();
+  for (int64_t l = 0; l < lists.nlist(); ++l) {
+    const int64_t n = lists.list_size(l);
+    const int64_t* ids = lists.ids(l);
+    for (int64_t i = 0; i < n; ++i) {
+      if (ids[i] == -1 || !where->emplace(ids[i], Where(l, i)).second) {
+        return absl::DataLossError(
+            absl::StrCat("lists section has invalid or repeated id ", ids[i]));
+      }
+    }
+    const float* v = lists.vectors(l);
+    for (int64_t i = 0; i < n * vd; ++i) {
+      if (!std::isfinite(v[i])) {
+        return absl::DataLossError(
+            absl::StrCat("list ", l, " has a non-finite vector value"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -67,6 +303,7 @@ IndexInfo IvfIndexBase::info() const {
       where_.capacity() * (sizeof(int64_t) + sizeof(uint64_t) + 1) +
       ExtraMemory();
   info.description = Description();
+  info.memory_mapped = lists_.mapped();
   return info;
 }
 
@@ -79,6 +316,18 @@ void IvfIndexBase::AssignLists(const float* centroids,
   train::AssignNearest(centroids,
                        config_.metric == Metric::kL2 ? centroid_norms : nullptr,
                        config_.nlist, x, out, nullptr, executor);
+}
+
+absl::Status IvfIndexBase::CopyMappedLists(
+    std::optional<InvertedLists>* owned) const {
+  if (!lists_.mapped()) return absl::OkStatus();
+  try {
+    owned->emplace(lists_.OwnedCopy());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory copying the mapped inverted lists");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
@@ -108,6 +357,7 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
   ko.seed = config_.seed;
   ko.spherical = config_.metric == Metric::kCosine;
   ko.inner_product = config_.metric == Metric::kInnerProduct;
+  ko.progress = config_.kmeans_progress;
   absl::StatusOr<train::KMeansResult> km;
   try {
     km = train::KMeans(x, ko, executor);
@@ -172,8 +422,11 @@ absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory encoding vectors");
   }
+  std::optional<InvertedLists> owned;
+  VINDEX_RETURN_IF_ERROR(CopyMappedLists(&owned));
 
   std::unique_lock lock(mu_);
+  if (owned.has_value()) lists_ = std::move(*owned);
   try {
     std::vector<int64_t> per_list(config_.nlist, 0);
     for (int32_t a : assign) ++per_list[a];
@@ -249,9 +502,9 @@ absl::Status IvfIndexBase::Search(MatrixView<const float> queries,
     } else {
       mask = RowMask(total, false);
       for (int64_t l = 0; l < config_.nlist; ++l) {
-        const auto& ids = lists_.list(l).ids;
-        for (size_t i = 0; i < ids.size(); ++i) {
-          if (f.Allows(ids[i])) mask.Set(offsets[l] + static_cast<int64_t>(i));
+        const int64_t* ids = lists_.ids(l);
+        for (int64_t i = 0; i < lists_.list_size(l); ++i) {
+          if (f.Allows(ids[i])) mask.Set(offsets[l] + i);
         }
       }
     }
@@ -272,6 +525,13 @@ absl::Status IvfIndexBase::Search(MatrixView<const float> queries,
       queries, nprobe,
       BruteForceOutput{probe.data(), nprobe, coarse.data(), nprobe}, executor);
 
+  if (params.filter == nullptr &&
+      ScanBatch(queries, probe.data(), coarse.data(), nprobe, params.k, out,
+                executor)) {
+    for (int64_t i = 0; i < nq; ++i)
+      ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
+    return absl::OkStatus();
+  }
   ParallelFor(executor, nq, [&](int64_t i) {
     ProbeContext ctx;
     ctx.query = queries.row(i);
@@ -299,15 +559,17 @@ absl::Status IvfIndexBase::Remove(absl::Span<const int64_t> ids) {
           absl::StrCat("id ", id, " is not in the index"));
     }
   }
+  std::optional<InvertedLists> owned;
+  VINDEX_RETURN_IF_ERROR(CopyMappedLists(&owned));
   std::unique_lock lock(mu_);
+  if (owned.has_value()) lists_ = std::move(*owned);
   for (int64_t id : ids) {
     auto it = where_.find(id);
     const int64_t l = WhereList(it->second);
     const int64_t pos = WherePos(it->second);
     where_.erase(it);
     lists_.RemoveAt(l, pos);
-    if (pos < lists_.list_size(l))
-      where_[lists_.list(l).ids[pos]] = Where(l, pos);
+    if (pos < lists_.list_size(l)) where_[lists_.ids(l)[pos]] = Where(l, pos);
   }
   return absl::OkStatus();
 }
@@ -333,8 +595,7 @@ absl::Status IvfIndexBase::GetVectors(absl::Span<const int64_t> ids,
   }
   for (size_t i = 0; i < ids.size(); ++i) {
     const uint64_t w = where_.at(ids[i]);
-    std::memcpy(out.row(i),
-                lists_.list(WhereList(w)).vectors.data() + WherePos(w) * d,
+    std::memcpy(out.row(i), lists_.vectors(WhereList(w)) + WherePos(w) * d,
                 d * sizeof(float));
   }
   return absl::OkStatus();
@@ -366,35 +627,7 @@ absl::Status IvfIndexBase::Save(Writer& writer) const {
   VINDEX_RETURN_IF_ERROR(w.EndSection());
   VINDEX_RETURN_IF_ERROR(SaveExtra(w));
 
-  const int64_t vd = lists_.vec_dim();
-  const uint64_t entry_bytes = sizeof(int64_t) + code_m_ + vd * sizeof(float);
-  uint64_t length = 0;
-  for (int64_t l = 0; l < config_.nlist; ++l) {
-    length += sizeof(uint64_t) + lists_.list_size(l) * entry_bytes;
-  }
-  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagLists, length));
-  std::vector<uint8_t> codes;
-  for (int64_t l = 0; l < config_.nlist; ++l) {
-    const auto& list = lists_.list(l);
-    const uint64_t n = list.ids.size();
-    VINDEX_RETURN_IF_ERROR(w.WritePayload(&n, sizeof(n)));
-    if (n == 0) continue;
-    VINDEX_RETURN_IF_ERROR(
-        w.WritePayload(list.ids.data(), n * sizeof(int64_t)));
-    if (code_m_ > 0) {
-      // Codes are saved unpacked (one byte per sub-quantizer), whatever the
-      // in-memory layout.
-      codes.resize(n * code_m_);
-      for (uint64_t i = 0; i < n; ++i)
-        lists_.GetCode(l, i, codes.data() + i * code_m_);
-      VINDEX_RETURN_IF_ERROR(w.WritePayload(codes.data(), codes.size()));
-    }
-    if (vd > 0) {
-      VINDEX_RETURN_IF_ERROR(
-          w.WritePayload(list.vectors.data(), n * vd * sizeof(float)));
-    }
-  }
-  VINDEX_RETURN_IF_ERROR(w.EndSection());
+  VINDEX_RETURN_IF_ERROR(SaveLists(lists_, w));
   return w.Finish();
 }
 
@@ -446,61 +679,18 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
 
   InvertedLists lists(nlist, lists_.layout(), code_m_, lists_.vec_dim());
   absl::flat_hash_map<int64_t, uint64_t> where;
-  VINDEX_ASSIGN_OR_RETURN(uint64_t left, r.BeginSection(io::kTagLists));
-  const int64_t vd = lists_.vec_dim();
-  const uint64_t entry_bytes = sizeof(int64_t) + code_m_ + vd * sizeof(float);
-  const int ksub_limit = lists_.layout() == CodeLayout::kFastScan4 ? 16 : 256;
+  uint32_t tag = 0;
+  VINDEX_ASSIGN_OR_RETURN(uint64_t length, r.BeginSection(io::kTagListsAligned,
+                                                          io::kTagLists, &tag));
   uint64_t seen = 0;
-  std::vector<int64_t> ids;
-  std::vector<uint8_t> codes;
-  std::vector<float> vecs;
-  for (int64_t l = 0; l < nlist; ++l) {
-    uint64_t n = 0;
-    if (left < sizeof(n))
-      return absl::DataLossError("lists section is truncated");
-    VINDEX_RETURN_IF_ERROR(r.ReadPayload(&n, sizeof(n)));
-    left -= sizeof(n);
-    if (n > left / entry_bytes || n >= (uint64_t{1} << 32)) {
-      return absl::DataLossError(
-          absl::StrCat("list ", l, " declares ", n,
-                       " entries, more than the section holds"));
-    }
-    left -= n * entry_bytes;
-    ids.resize(n);
-    codes.resize(n * code_m_);
-    vecs.resize(n * vd);
-    if (n == 0) continue;
-    VINDEX_RETURN_IF_ERROR(r.ReadPayload(ids.data(), n * sizeof(int64_t)));
-    if (code_m_ > 0)
-      VINDEX_RETURN_IF_ERROR(r.ReadPayload(codes.data(), codes.size()));
-    if (vd > 0)
-      VINDEX_RETURN_IF_ERROR(
-          r.ReadPayload(vecs.data(), vecs.size() * sizeof(float)));
-    for (uint8_t c : codes) {
-      if (c >= ksub_limit)
-        return absl::DataLossError(absl::StrCat("list ", l, " has a bad code"));
-    }
-    for (float v : vecs) {
-      if (!std::isfinite(v)) {
-        return absl::DataLossError(
-            absl::StrCat("list ", l, " has a non-finite vector value"));
-      }
-    }
-    lists.Reserve(l, static_cast<int64_t>(n));
-    for (uint64_t i = 0; i < n; ++i) {
-      if (ids[i] == -1 ||
-          !where.emplace(ids[i], Where(l, static_cast<int64_t>(i))).second) {
-        return absl::DataLossError(
-            absl::StrCat("lists section has invalid or repeated id ", ids[i]));
-      }
-      lists.Append(l, ids[i],
-                   code_m_ > 0 ? codes.data() + i * code_m_ : nullptr,
-                   vd > 0 ? vecs.data() + i * vd : nullptr);
-    }
-    seen += n;
+  if (tag == io::kTagLists) {
+    VINDEX_RETURN_IF_ERROR(LoadListsV1(r, length, &lists, &seen));
+  } else {
+    VINDEX_RETURN_IF_ERROR(LoadListsAligned(r, length, &lists, &seen));
   }
-  if (left != 0) return absl::DataLossError("lists section has trailing bytes");
   VINDEX_RETURN_IF_ERROR(r.EndSection());
+  // Every array is now in place (owned or a checked view): check contents.
+  VINDEX_RETURN_IF_ERROR(CheckListContents(lists, &where));
   VINDEX_RETURN_IF_ERROR(r.ReadEnd());
   if (seen != count) {
     return absl::DataLossError(absl::StrCat(

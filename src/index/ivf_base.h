@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@ struct IvfConfig {
   int kmeans_iterations = 10;
   int max_points_per_centroid = 256;
   uint64_t seed = 1234;
+  KMeansProgress kmeans_progress;  // Optional.
 };
 
 // The shared fields of an IVF family's options (IvfFlatOptions and
@@ -50,6 +52,7 @@ IvfConfig ConfigFromOptions(IndexFamily family, const Options& o) {
   c.kmeans_iterations = o.kmeans_iterations;
   c.max_points_per_centroid = o.max_points_per_centroid;
   c.seed = o.seed;
+  c.kmeans_progress = o.kmeans_progress;
   return c;
 }
 
@@ -126,6 +129,16 @@ class IvfIndexBase : public Index {
   }
   // Scans the probed lists for one query and writes its k results.
   virtual void ScanLists(const ProbeContext& ctx) const = 0;
+  // Optionally scans the probed lists of a whole unfiltered batch at once
+  // (probe and coarse: nq x nprobe, as ProbeContext), writing each query's k
+  // results in internal scores to out. Returns false, having written
+  // nothing, to have ScanLists called per query instead.
+  virtual bool ScanBatch(MatrixView<const float> /*queries*/,
+                         const int64_t* /*probe*/, const float* /*coarse*/,
+                         int /*nprobe*/, int /*k*/, SearchOutput /*out*/,
+                         Executor* /*executor*/) const {
+    return false;
+  }
   // Extra sections between the centroids and the lists (e.g. codebooks).
   virtual absl::Status SaveExtra(io::ContainerWriter& /*w*/) const {
     return absl::OkStatus();
@@ -140,8 +153,10 @@ class IvfIndexBase : public Index {
   // Whether GetVectors can return exact vectors.
   bool keeps_vectors() const { return lists_.vec_dim() > 0; }
 
-  // Reads CENT, the family's extra sections, LIST and the end marker after
-  // the params section. `count` is the header's vector count.
+  // Reads CENT, the family's extra sections, LSTA (or LIST, format 1) and
+  // the end marker after the params section. `count` is the header's vector
+  // count. With a reader that lends memory (a mapping), the lists are views
+  // into it; Add and Remove then copy them first.
   absl::Status LoadBody(io::ContainerReader& r, uint64_t count, bool trained);
 
   // The list of each row of x under `centroids` (nearest for L2, largest
@@ -159,6 +174,11 @@ class IvfIndexBase : public Index {
   int code_m() const { return code_m_; }
 
  private:
+  // When the lists are served from a mapping, sets *owned to an owned copy
+  // (copy-on-write before a mutation; ResourceExhausted if memory runs
+  // out). Caller holds write_mu_.
+  absl::Status CopyMappedLists(std::optional<InvertedLists>* owned) const;
+
   IvfConfig config_;
   int code_m_ = 0;
 

@@ -12,7 +12,9 @@ namespace vindex {
 
 // Inverted file with exact vectors: a k-means coarse quantizer of nlist
 // centroids, and per list the full (normalised for cosine) vectors, scanned
-// with the SIMD one-query-against-rows kernels for the nprobe closest lists.
+// with the SIMD one-query-against-rows kernels for the nprobe closest lists;
+// a large unfiltered batch instead reads each probed list once, scoring all
+// its queries by GEMM (ScanBatch).
 // Owns its data. Thread safety: as IvfIndexBase (all methods concurrent;
 // mutations serialised; searches see each mutation whole).
 class IvfFlatIndex final : public internal::IvfIndexBase {
@@ -35,6 +37,9 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& /*b*/) const override {}
   void ScanLists(const internal::ProbeContext& ctx) const override;
+  bool ScanBatch(MatrixView<const float> queries, const int64_t* probe,
+                 const float* coarse, int nprobe, int k, SearchOutput out,
+                 Executor* executor) const override;
 
   mutable internal::ScratchPool<Scratch> scratch_;
 };

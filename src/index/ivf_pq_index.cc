@@ -116,28 +116,6 @@ void IvfPqIndex::AppendParams(io::ByteBuilder& b) const {
   b.U32(static_cast<uint32_t>(options_.pq_training_points));
 }
 
-std::vector<float> IvfPqIndex::PrecomputeListTerms(
-    const train::ProductQuantizer& pq, const float* centroids) const {
-  const int64_t nlist = options_.nlist, m = pq.m(), ksub = pq.ksub(),
-                dsub = pq.dsub();
-  if (options_.metric != Metric::kL2 ||
-      nlist * m * ksub > kMaxPrecomputedFloats)
-    return {};
-  std::vector<float> t(nlist * m * ksub);
-  for (int64_t j = 0; j < m; ++j) {
-    // t[l][j][c] = 2 <centroid_l sub j, y_jc> + ||y_jc||^2
-    linalg::GemmABt(centroids + j * dsub, nlist, options_.dim, pq.codebook(j),
-                    ksub, dsub, dsub, t.data() + j * ksub, m * ksub, 2.0f,
-                    0.0f);
-    const float* norms = pq.codeword_norms(j);
-    for (int64_t l = 0; l < nlist; ++l) {
-      float* row = t.data() + (l * m + j) * ksub;
-      for (int64_t c = 0; c < ksub; ++c) row[c] += norms[c];
-    }
-  }
-  return t;
-}
-
 absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
                                        const float* centroids,
                                        const float* centroid_norms,
@@ -171,15 +149,29 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
   VINDEX_RETURN_IF_ERROR(
       pq.Train(MatrixView<const float>(residuals.data(), n, d),
                options_.kmeans_iterations, options_.seed, executor));
-  staged_list_terms_ = PrecomputeListTerms(pq, centroids);
+  staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
 
 void IvfPqIndex::CommitTraining() {
   pq_ = staged_pq_;
-  list_terms_ = std::move(staged_list_terms_);
-  staged_list_terms_.clear();
+  books_t_ = std::move(staged_books_t_);
+  staged_books_t_.clear();
+}
+
+std::vector<float> IvfPqIndex::TransposedCodebooks(
+    const train::ProductQuantizer& pq) {
+  const int64_t m = pq.m(), ksub = pq.ksub(), dsub = pq.dsub();
+  std::vector<float> t(m * dsub * ksub);
+  for (int64_t j = 0; j < m; ++j) {
+    const float* book = pq.codebook(j);
+    float* out = t.data() + j * dsub * ksub;
+    for (int64_t c = 0; c < ksub; ++c) {
+      for (int64_t d = 0; d < dsub; ++d) out[d * ksub + c] = book[c * dsub + d];
+    }
+  }
+  return t;
 }
 
 void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
@@ -201,9 +193,11 @@ void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
 
 absl::StatusOr<int> IvfPqIndex::ResolveRerank(
     const SearchParams& params) const {
+  if (params.rerank_factor == SearchParams::kNoRerank) return 0;
   if (params.rerank_factor < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("rerank_factor ", params.rerank_factor, " < 0"));
+        absl::StrCat("rerank_factor ", params.rerank_factor,
+                     " < 0 (SearchParams::kNoRerank is the only negative)"));
   }
   const int rf = params.rerank_factor == 0 ? options_.default_rerank_factor
                                            : params.rerank_factor;
@@ -239,11 +233,8 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
 
   // The query's part of every table: factor * <q_j, y_jc>.
   const float factor = l2 ? -2.0f : -1.0f;
-  for (int64_t j = 0; j < m; ++j) {
-    kt.inner_product_rows(ctx.query + j * dsub, pq_.codebook(j), ksub, dsub,
-                          dsub, t2 + j * ksub);
-  }
-  for (int64_t i = 0; i < m * ksub; ++i) t2[i] *= factor;
+  pk.inner_product_tables(ctx.query, books_t_.data(), m, dsub, ksub, factor,
+                          nullptr, t2);
 
   const bool rerank = ctx.rerank_factor > 0;
   int kk = ctx.k;
@@ -260,35 +251,28 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   for (int p = 0; p < ctx.nprobe; ++p) {
     const int64_t l = ctx.lists[p];
     if (l < 0) continue;
-    const auto& list = lists().list(l);
-    const int64_t n = static_cast<int64_t>(list.ids.size());
+    const int64_t n = lists().list_size(l);
     if (n == 0) continue;
     // The table for this list, and the constant added to every entry.
     float bias = ByResidual() ? ctx.coarse[p] : 0.0f;
     const float* lut = t2;
     if (l2) {
       float* buf = sc->lut.data();
-      if (!list_terms_.empty()) {
-        const float* terms = list_terms_.data() + l * m * ksub;
-        for (int64_t i = 0; i < m * ksub; ++i) buf[i] = terms[i] + t2[i];
-      } else {
-        const float* c = centroids().data() + l * d;
-        float* r = sc->residual.data();
-        for (int64_t j = 0; j < d; ++j) r[j] = ctx.query[j] - c[j];
-        for (int64_t j = 0; j < m; ++j) {
-          kt.l2_sqr_rows(r + j * dsub, pq_.codebook(j), ksub, dsub, dsub,
-                         buf + j * ksub);
-        }
-        bias = 0.0f;
-      }
+      const float* c = centroids().data() + l * d;
+      float* r = sc->residual.data();
+      for (int64_t j = 0; j < d; ++j) r[j] = ctx.query[j] - c[j];
+      // ||r_j - y||^2 = ||r_j||^2 - 2 <r_j, y> + ||y||^2, and the ||r_j||^2
+      // sum to the coarse distance, already in the bias.
+      pk.inner_product_tables(r, books_t_.data(), m, dsub, ksub, -2.0f,
+                              pq_.codeword_norms(0), buf);
       lut = buf;
     }
-    const int64_t* ids = list.ids.data();
+    const int64_t* ids = lists().ids(l);
     auto key = [&](int64_t i) { return rerank ? LocationKey(l, i) : ids[i]; };
     const int64_t base = ctx.mask != nullptr ? (*ctx.offsets)[l] : 0;
 
     if (!fast_scan) {
-      const uint8_t* codes = list.codes.data();
+      const uint8_t* codes = lists().codes(l);
       if (ctx.mask != nullptr) {
         for (int64_t i = 0; i < n; ++i) {
           if (!ctx.mask->Test(base + i)) continue;
@@ -326,7 +310,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
           any = ctx.mask->Test(base + first + i);
         if (!any) continue;  // No allowed entry: the block is never scored.
       }
-      pk.scan4_fastscan(list.codes.data() + b0 * block_bytes, bc, pairs,
+      pk.scan4_fastscan(lists().codes(l) + b0 * block_bytes, bc, pairs,
                         sc->q8.data(), sc->sums.data());
       for (int64_t i = 0; i < cnt; ++i)
         dist[i] = qbias + sc->sums[i] * inv_scale;
@@ -353,7 +337,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   // ahead of the scoring loop, so the memory misses overlap.
   auto row_of = [&](int i) {
     const int64_t k = sc->cand_ids[i];
-    return lists().list(k >> 32).vectors.data() + (k & 0xffffffff) * d;
+    return lists().vectors(k >> 32) + (k & 0xffffffff) * d;
   };
   const size_t row_bytes = d * sizeof(float);
   auto prefetch = [&](int i) {
@@ -369,12 +353,12 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   for (int i = 0; i < valid; ++i) {
     if (i + kPrefetchAhead < valid) prefetch(i + kPrefetchAhead);
     const int64_t k = sc->cand_ids[i];
-    const auto& list = lists().list(k >> 32);
+    const int64_t l = k >> 32;
     const int64_t pos = k & 0xffffffff;
-    const float* v = list.vectors.data() + pos * d;
+    const float* v = lists().vectors(l) + pos * d;
     const float s =
         l2 ? kt.l2_sqr(ctx.query, v, d) : -kt.inner_product(ctx.query, v, d);
-    final_top.Push(s, list.ids[pos]);
+    final_top.Push(s, lists().ids(l)[pos]);
   }
   final_top.Finish(ctx.out_ids, ctx.out_scores);
 }
@@ -389,7 +373,7 @@ absl::Status IvfPqIndex::SaveExtra(io::ContainerWriter& w) const {
 }
 
 absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
-                                   const float* centroids) {
+                                   const float* /*centroids*/) {
   VINDEX_ASSIGN_OR_RETURN(uint64_t bytes, r.BeginSection(io::kTagCodebooks));
   const uint64_t want =
       uint64_t(pq_.m()) * pq_.ksub() * pq_.dsub() * sizeof(float);
@@ -406,13 +390,13 @@ absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
   }
   train::ProductQuantizer pq = pq_;
   VINDEX_RETURN_IF_ERROR(pq.SetCodebooks(std::move(books)));
-  staged_list_terms_ = PrecomputeListTerms(pq, centroids);
+  staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
 
 uint64_t IvfPqIndex::ExtraMemory() const {
-  return (pq_.codebooks().capacity() + list_terms_.capacity()) * sizeof(float);
+  return (pq_.codebooks().capacity() + books_t_.capacity()) * sizeof(float);
 }
 
 absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(

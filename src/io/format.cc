@@ -41,7 +41,12 @@ absl::Status ContainerWriter::WriteHeader(const FileHeader& h) {
   std::memcpy(buf + 32, &flags, 4);
   uint32_t crc = Crc32c(0, buf, 36);
   std::memcpy(buf + 36, &crc, 4);
-  return w_.Write(buf, sizeof(buf));
+  return Put(buf, sizeof(buf));
+}
+
+absl::Status ContainerWriter::Put(const void* data, size_t size) {
+  offset_ += size;
+  return w_.Write(data, size);
 }
 
 absl::Status ContainerWriter::BeginSection(uint32_t tag, uint64_t length) {
@@ -55,7 +60,7 @@ absl::Status ContainerWriter::BeginSection(uint32_t tag, uint64_t length) {
   declared_ = length;
   written_ = 0;
   crc_ = 0;
-  return w_.Write(buf, sizeof(buf));
+  return Put(buf, sizeof(buf));
 }
 
 absl::Status ContainerWriter::WritePayload(const void* data, size_t size) {
@@ -64,7 +69,7 @@ absl::Status ContainerWriter::WritePayload(const void* data, size_t size) {
   }
   crc_ = Crc32c(crc_, data, size);
   written_ += size;
-  return w_.Write(data, size);
+  return Put(data, size);
 }
 
 absl::Status ContainerWriter::EndSection() {
@@ -72,7 +77,7 @@ absl::Status ContainerWriter::EndSection() {
     return absl::InternalError("section payload shorter than declared");
   }
   in_section_ = false;
-  return w_.Write(&crc_, 4);
+  return Put(&crc_, 4);
 }
 
 absl::Status ContainerWriter::WriteSection(uint32_t tag,
@@ -131,6 +136,13 @@ absl::StatusOr<FileHeader> ContainerReader::ReadHeader() {
 }
 
 absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag) {
+  uint32_t got;
+  return BeginSection(tag, tag, &got);
+}
+
+absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag,
+                                                       uint32_t alt_tag,
+                                                       uint32_t* got_tag) {
   if (in_section_) return absl::InternalError("section already open");
   char buf[16];
   if (r_.remaining() < sizeof(buf) + 4) {
@@ -143,10 +155,12 @@ absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag) {
   std::memcpy(&got, buf, 4);
   std::memcpy(&reserved, buf + 4, 4);
   std::memcpy(&length, buf + 8, 8);
-  if (got != tag) {
+  if (got != tag && got != alt_tag) {
     return absl::DataLossError(absl::StrCat("expected section ", TagName(tag),
                                             ", found ", TagName(got)));
   }
+  tag = got;
+  *got_tag = got;
   if (reserved != 0) {
     return absl::DataLossError(
         absl::StrCat("section ", TagName(tag), " has bad reserved field"));

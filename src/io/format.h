@@ -42,6 +42,7 @@ namespace vindex::io {
 inline constexpr char kMagic[8] = {'v', 'i', 'n', 'd', 'e', 'x', '\r', '\n'};
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr size_t kHeaderBytes = 40;
+inline constexpr size_t kSectionHeaderBytes = 16;  // tag, reserved, length
 
 constexpr uint32_t FourCc(const char (&s)[5]) {
   return static_cast<uint32_t>(static_cast<uint8_t>(s[0])) |
@@ -58,8 +59,20 @@ inline constexpr uint32_t kTagVectors = FourCc("VECS");  // float rows
 inline constexpr uint32_t kTagCentroids =
     FourCc("CENT");  // IVF coarse centroids
 inline constexpr uint32_t kTagCodebooks = FourCc("PQCB");  // PQ codebooks
-inline constexpr uint32_t kTagLists = FourCc("LIST");      // IVF inverted lists
-inline constexpr uint32_t kTagGraph = FourCc("GRPH");      // HNSW links
+inline constexpr uint32_t kTagLists = FourCc("LIST");      // IVF lists, v1
+// IVF inverted lists laid out for zero-copy mapping (written since the
+// IVF memory-mapping change; LIST is still read):
+//   lead   u32  pad bytes that follow this 8-byte prefix (< 64), chosen so
+//               the count table starts at a file offset that is a multiple
+//               of 64
+//   zero   u32  0
+//   pad    lead bytes
+//   counts u64 x nlist, then pad to a multiple of 64
+//   per list: ids (int64 x n), codes (the in-memory layout: m bytes per
+//   entry, or 4-bit fast-scan blocks), vectors (float x n x vec_dim), each
+//   padded to a multiple of 64 bytes (empty arrays take no bytes).
+inline constexpr uint32_t kTagListsAligned = FourCc("LSTA");
+inline constexpr uint32_t kTagGraph = FourCc("GRPH");  // HNSW links
 inline constexpr uint32_t kTagQuantized =
     FourCc("QVEC");  // HNSW quantized copy
 
@@ -86,9 +99,14 @@ class ContainerWriter {
   absl::Status WriteSection(uint32_t tag, std::string_view payload);
   // Writes the end marker and flushes.
   absl::Status Finish();
+  // Bytes written so far: the file offset of the next byte.
+  uint64_t offset() const { return offset_; }
 
  private:
+  absl::Status Put(const void* data, size_t size);
+
   Writer& w_;
+  uint64_t offset_ = 0;
   bool in_section_ = false;
   uint64_t declared_ = 0;
   uint64_t written_ = 0;
@@ -104,6 +122,9 @@ class ContainerReader {
   // Reads the next section's header; it must carry `tag`. Returns the payload
   // length, already checked against the bytes remaining.
   absl::StatusOr<uint64_t> BeginSection(uint32_t tag);
+  // As BeginSection, accepting either tag; *got says which one it was.
+  absl::StatusOr<uint64_t> BeginSection(uint32_t tag, uint32_t alt_tag,
+                                        uint32_t* got);
   // Reads payload bytes of the open section (bounded by its length).
   absl::Status ReadPayload(void* data, size_t size);
   // Zero-copy variant of ReadPayload: points *data at the next `size` payload

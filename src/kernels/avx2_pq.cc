@@ -10,13 +10,6 @@
 namespace vindex::kernels::avx2 {
 namespace {
 
-inline float HorizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 // Sum of lut[j * 256 + c[j]] over j, as 8 partial lane sums.
 inline __m256 GatherSum(const float* lut, const uint8_t* c, size_t m) {
   const __m256i lane_offsets =
@@ -44,6 +37,14 @@ inline __m256 GatherSum(const float* lut, const uint8_t* c, size_t m) {
   return acc;
 }
 
+// The four codes' sums, reduced in one fixed order whatever their position.
+inline __m128 SumFour(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 abcd =
+      _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(abcd),
+                    _mm256_extractf128_ps(abcd, 1));
+}
+
 void Scan8(const float* lut, const uint8_t* codes, size_t n, size_t m,
            float* out) {
   size_t i = 0;
@@ -52,14 +53,18 @@ void Scan8(const float* lut, const uint8_t* codes, size_t n, size_t m,
     __m256 b = GatherSum(lut, codes + (i + 1) * m, m);
     __m256 c = GatherSum(lut, codes + (i + 2) * m, m);
     __m256 d = GatherSum(lut, codes + (i + 3) * m, m);
-    __m256 ab = _mm256_hadd_ps(a, b);
-    __m256 cd = _mm256_hadd_ps(c, d);
-    __m256 abcd = _mm256_hadd_ps(ab, cd);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(abcd),
-                          _mm256_extractf128_ps(abcd, 1));
-    _mm_storeu_ps(out + i, s);
+    _mm_storeu_ps(out + i, SumFour(a, b, c, d));
   }
-  for (; i < n; ++i) out[i] = HorizontalSum(GatherSum(lut, codes + i * m, m));
+  if (i < n) {
+    // The last one to three codes, reduced exactly like the others.
+    __m256 v[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (size_t k = 0; i + k < n; ++k)
+      v[k] = GatherSum(lut, codes + (i + k) * m, m);
+    float sums[4];
+    _mm_storeu_ps(sums, SumFour(v[0], v[1], v[2], v[3]));
+    for (size_t k = 0; i + k < n; ++k) out[i + k] = sums[k];
+  }
 }
 
 // Writes the 16 sums of one half block: even vectors are lo - (hi << 8),
@@ -100,10 +105,61 @@ void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
   }
 }
 
+// Four registers of table entries at a time, accumulated over the dsub
+// rows of the transposed codebook.
+void InnerProductTables(const float* q, const float* books_t, size_t m,
+                        size_t dsub, size_t ksub, float factor,
+                        const float* init, float* out) {
+  constexpr size_t kW = 8;
+  for (size_t j = 0; j < m; ++j) {
+    const float* qj = q + j * dsub;
+    const float* bt = books_t + j * dsub * ksub;
+    float* o = out + j * ksub;
+    const float* in = init != nullptr ? init + j * ksub : nullptr;
+    size_t c = 0;
+    for (; c + 4 * kW <= ksub; c += 4 * kW) {
+      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(),
+             s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d) {
+        const __m256 w = _mm256_set1_ps(factor * qj[d]);
+        const float* row = bt + d * ksub + c;
+        s0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row), s0);
+        s1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + kW), s1);
+        s2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 2 * kW), s2);
+        s3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 3 * kW), s3);
+      }
+      if (in != nullptr) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(in + c));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(in + c + kW));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(in + c + 2 * kW));
+        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(in + c + 3 * kW));
+      }
+      _mm256_storeu_ps(o + c, s0);
+      _mm256_storeu_ps(o + c + kW, s1);
+      _mm256_storeu_ps(o + c + 2 * kW, s2);
+      _mm256_storeu_ps(o + c + 3 * kW, s3);
+    }
+    for (; c + kW <= ksub; c += kW) {
+      __m256 s0 = _mm256_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d)
+        s0 = _mm256_fmadd_ps(_mm256_set1_ps(factor * qj[d]),
+                             _mm256_loadu_ps(bt + d * ksub + c), s0);
+      if (in != nullptr) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(in + c));
+      _mm256_storeu_ps(o + c, s0);
+    }
+    for (; c < ksub; ++c) {
+      float s = 0.0f;
+      for (size_t d = 0; d < dsub; ++d) s += factor * qj[d] * bt[d * ksub + c];
+      o[c] = in != nullptr ? in[c] + s : s;
+    }
+  }
+}
+
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kAvx2, "avx2", &Scan8, &Scan4FastScan};
+  static const pq::Table table{Isa::kAvx2, "avx2", &Scan8, &Scan4FastScan,
+                               &InnerProductTables};
   return table;
 }
 

@@ -96,10 +96,61 @@ void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
   }
 }
 
+// Four registers of table entries at a time, accumulated over the dsub
+// rows of the transposed codebook.
+void InnerProductTables(const float* q, const float* books_t, size_t m,
+                        size_t dsub, size_t ksub, float factor,
+                        const float* init, float* out) {
+  constexpr size_t kW = 16;
+  for (size_t j = 0; j < m; ++j) {
+    const float* qj = q + j * dsub;
+    const float* bt = books_t + j * dsub * ksub;
+    float* o = out + j * ksub;
+    const float* in = init != nullptr ? init + j * ksub : nullptr;
+    size_t c = 0;
+    for (; c + 4 * kW <= ksub; c += 4 * kW) {
+      __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(),
+             s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d) {
+        const __m512 w = _mm512_set1_ps(factor * qj[d]);
+        const float* row = bt + d * ksub + c;
+        s0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row), s0);
+        s1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row + kW), s1);
+        s2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row + 2 * kW), s2);
+        s3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row + 3 * kW), s3);
+      }
+      if (in != nullptr) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(in + c));
+        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(in + c + kW));
+        s2 = _mm512_add_ps(s2, _mm512_loadu_ps(in + c + 2 * kW));
+        s3 = _mm512_add_ps(s3, _mm512_loadu_ps(in + c + 3 * kW));
+      }
+      _mm512_storeu_ps(o + c, s0);
+      _mm512_storeu_ps(o + c + kW, s1);
+      _mm512_storeu_ps(o + c + 2 * kW, s2);
+      _mm512_storeu_ps(o + c + 3 * kW, s3);
+    }
+    for (; c + kW <= ksub; c += kW) {
+      __m512 s0 = _mm512_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d)
+        s0 = _mm512_fmadd_ps(_mm512_set1_ps(factor * qj[d]),
+                             _mm512_loadu_ps(bt + d * ksub + c), s0);
+      if (in != nullptr) s0 = _mm512_add_ps(s0, _mm512_loadu_ps(in + c));
+      _mm512_storeu_ps(o + c, s0);
+    }
+    for (; c < ksub; ++c) {
+      float s = 0.0f;
+      for (size_t d = 0; d < dsub; ++d) s += factor * qj[d] * bt[d * ksub + c];
+      o[c] = in != nullptr ? in[c] + s : s;
+    }
+  }
+}
+
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kAvx512, "avx512", &Scan8, &Scan4FastScan};
+  static const pq::Table table{Isa::kAvx512, "avx512", &Scan8, &Scan4FastScan,
+                               &InnerProductTables};
   return table;
 }
 

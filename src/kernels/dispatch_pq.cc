@@ -23,10 +23,27 @@ const Table* ForIsa(Isa isa) {
   return nullptr;
 }
 
+namespace {
+
+// Whether the scalar 8-bit scan beats the gathers (see Active()).
+bool PreferScalarScan8() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd");
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
 const Table& Active() {
-  static const Table& table = []() -> const Table& {
+  static const Table table = [] {
     const Table* t = pq::ForIsa(ActiveIsa());
-    return t != nullptr ? *t : scalar::PqTable();
+    Table chosen = t != nullptr ? *t : scalar::PqTable();
+    if (chosen.isa != Isa::kScalar && PreferScalarScan8())
+      chosen.scan8 = scalar::PqTable().scan8;
+    return chosen;
   }();
   return table;
 }

@@ -7,13 +7,74 @@
 namespace vindex::kernels::scalar {
 namespace {
 
+// Sums one block of jb <= 8 sub-quantizers (table rows t) into out, two
+// codes at a time with four independent sums, so table loads overlap and the
+// rows in use stay in L1. A code's sum does not depend on its position (an
+// index that had entries removed scores the rest exactly as before).
+template <size_t kJb>
+inline void ScanBlock(const float* t, const uint8_t* codes, size_t n, size_t m,
+                      size_t jb, float* out) {
+  const size_t nj = kJb > 0 ? kJb : jb;
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const uint8_t* a = codes + i * m;
+    const uint8_t* b = a + m;
+    float a0 = 0.0f, b0 = 0.0f, a1 = 0.0f, b1 = 0.0f;
+    size_t j = 0;
+    for (; j + 2 <= nj; j += 2) {
+      a0 += t[j * 256 + a[j]];
+      b0 += t[j * 256 + b[j]];
+      a1 += t[(j + 1) * 256 + a[j + 1]];
+      b1 += t[(j + 1) * 256 + b[j + 1]];
+    }
+    if (j < nj) {
+      a0 += t[j * 256 + a[j]];
+      b0 += t[j * 256 + b[j]];
+    }
+    out[i] += a0 + a1;
+    out[i + 1] += b0 + b1;
+  }
+  if (i < n) {  // The same sums in the same order as above.
+    const uint8_t* a = codes + i * m;
+    float a0 = 0.0f, a1 = 0.0f;
+    size_t j = 0;
+    for (; j + 2 <= nj; j += 2) {
+      a0 += t[j * 256 + a[j]];
+      a1 += t[(j + 1) * 256 + a[j + 1]];
+    }
+    if (j < nj) a0 += t[j * 256 + a[j]];
+    out[i] += a0 + a1;
+  }
+}
+
 void Scan8(const float* lut, const uint8_t* codes, size_t n, size_t m,
            float* out) {
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t* c = codes + i * m;
-    float s = 0.0f;
-    for (size_t j = 0; j < m; ++j) s += lut[j * 256 + c[j]];
-    out[i] = s;
+  constexpr size_t kBlock = 8;
+  for (size_t i = 0; i < n; ++i) out[i] = 0.0f;
+  for (size_t j0 = 0; j0 < m; j0 += kBlock) {
+    const size_t jb = m - j0 < kBlock ? m - j0 : kBlock;
+    if (jb == kBlock) {
+      ScanBlock<kBlock>(lut + j0 * 256, codes + j0, n, m, jb, out);
+    } else {
+      ScanBlock<0>(lut + j0 * 256, codes + j0, n, m, jb, out);
+    }
+  }
+}
+
+void InnerProductTables(const float* q, const float* books_t, size_t m,
+                        size_t dsub, size_t ksub, float factor,
+                        const float* init, float* out) {
+  for (size_t j = 0; j < m; ++j) {
+    float* o = out + j * ksub;
+    for (size_t c = 0; c < ksub; ++c) o[c] = 0.0f;
+    for (size_t d = 0; d < dsub; ++d) {
+      const float w = factor * q[j * dsub + d];
+      const float* row = books_t + (j * dsub + d) * ksub;
+      for (size_t c = 0; c < ksub; ++c) o[c] += w * row[c];
+    }
+    if (init != nullptr) {
+      for (size_t c = 0; c < ksub; ++c) o[c] += init[j * ksub + c];
+    }
   }
 }
 
@@ -39,7 +100,8 @@ void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kScalar, "scalar", &Scan8, &Scan4FastScan};
+  static const pq::Table table{Isa::kScalar, "scalar", &Scan8, &Scan4FastScan,
+                               &InnerProductTables};
   return table;
 }
 

@@ -88,7 +88,7 @@ expect 0 "recall@10" -- "$VINDEX" eval --index hnsw.vdx \
   --queries queries.fvecs --groundtruth gt.ivecs --ef 40
 
 # Info.
-expect 0 "LIST .* ok" -- "$VINDEX" info ivf.vdx
+expect 0 "LSTA .* ok" -- "$VINDEX" info ivf.vdx
 expect 0 "status: +ok" -- "$VINDEX" info hnsw.vdx
 
 # Tune.
