@@ -1,4 +1,7 @@
 // Factory strings: good ones build the named family, bad ones name the token.
+#include <variant>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "vindex/index.h"
 
@@ -42,6 +45,41 @@ TEST(Factory, BadDimOrMetricIsInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(MakeIndex("Flat", 4, static_cast<Metric>(9)).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Factory, ParseIndexSpecGivesTheOptionsToAdjust) {
+  auto spec = ParseIndexSpec("IVF64,PQ8x4fs,Rerank", 32, Metric::kCosine);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  const auto* pq = std::get_if<IvfPqOptions>(&*spec);
+  ASSERT_NE(pq, nullptr);
+  EXPECT_EQ(pq->dim, 32);
+  EXPECT_EQ(pq->metric, Metric::kCosine);
+  EXPECT_EQ(pq->nlist, 64);
+  EXPECT_EQ(pq->pq_m, 8);
+  EXPECT_EQ(pq->pq_bits, 4);
+  EXPECT_TRUE(pq->keep_raw_vectors);
+
+  // Adjusted options build the index with the adjustment in force.
+  int calls = 0;
+  IvfFlatOptions flat =
+      std::get<IvfFlatOptions>(*ParseIndexSpec("IVF4,Flat", 2));
+  flat.kmeans_iterations = 3;
+  flat.kmeans_progress = [&calls](int, double) { ++calls; };
+  auto index = MakeIndex(flat);
+  ASSERT_TRUE(index.ok()) << index.status();
+  std::vector<float> points;
+  for (int i = 0; i < 64; ++i) {
+    points.push_back(static_cast<float>(i % 8));
+    points.push_back(static_cast<float>(i / 8));
+  }
+  ASSERT_TRUE(
+      (*index)->Train(MatrixView<const float>(points.data(), 64, 2)).ok());
+  EXPECT_EQ(calls, 3);
+
+  auto bad = ParseIndexSpec("IVF64,PQ8x5", 32);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("PQ8x5"), std::string::npos);
 }
 
 }  // namespace

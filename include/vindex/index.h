@@ -110,6 +110,11 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory,
                                                  int dim,
                                                  Metric metric = Metric::kL2);
 
+// The options a factory string stands for, to adjust before MakeIndex(spec)
+// (e.g. a k-means progress callback). Same grammar and errors as MakeIndex.
+absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
+                                         Metric metric = Metric::kL2);
+
 // Reads an index written by Index::Save. The bytes are untrusted: anything
 // truncated, corrupt or hostile is DataLoss naming what was wrong; a newer
 // format version is FailedPrecondition.

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "index/flat_index.h"
@@ -29,12 +29,13 @@ bool ParsePositive(absl::string_view s, int* out) {
 
 absl::Status BadToken(absl::string_view factory, absl::string_view token,
                       absl::string_view expected) {
-  return absl::InvalidArgumentError(absl::StrCat("factory string \"", factory,
-                                                 "\": bad token \"", token,
-                                                 "\" (expected ", expected, ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("factory string \"", factory, "\": bad token \"", token,
+                   "\" (expected ", expected, ")"));
 }
 
-absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim, Metric metric) {
+absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
+                                       Metric metric) {
   std::vector<absl::string_view> tokens = absl::StrSplit(factory, ',');
   for (auto& t : tokens) {
     while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
@@ -45,12 +46,14 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim, Metri
   }
   absl::string_view first = tokens[0];
   if (first == "Flat") {
-    if (tokens.size() > 1) return BadToken(factory, tokens[1], "nothing after Flat");
+    if (tokens.size() > 1)
+      return BadToken(factory, tokens[1], "nothing after Flat");
     return IndexSpec(FlatOptions{.dim = dim, .metric = metric});
   }
   if (absl::StartsWith(first, "HNSW")) {
     HnswOptions o{.dim = dim, .metric = metric};
-    if (!ParsePositive(first.substr(4), &o.m)) return BadToken(factory, first, "HNSW<M>");
+    if (!ParsePositive(first.substr(4), &o.m))
+      return BadToken(factory, first, "HNSW<M>");
     for (size_t i = 1; i < tokens.size(); ++i) {
       if (tokens[i] == "SQ8") {
         o.traversal = HnswOptions::Traversal::kSq8;
@@ -64,17 +67,22 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim, Metri
   }
   if (absl::StartsWith(first, "IVF")) {
     int nlist = 0;
-    if (!ParsePositive(first.substr(3), &nlist)) return BadToken(factory, first, "IVF<nlist>");
+    if (!ParsePositive(first.substr(3), &nlist))
+      return BadToken(factory, first, "IVF<nlist>");
     if (tokens.size() < 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "factory string \"", factory, "\": IVF<nlist> needs Flat or PQ<M> after it"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("factory string \"", factory,
+                       "\": IVF<nlist> needs Flat or PQ<M> after it"));
     }
     absl::string_view second = tokens[1];
     if (second == "Flat") {
-      if (tokens.size() > 2) return BadToken(factory, tokens[2], "nothing after IVF<nlist>,Flat");
-      return IndexSpec(IvfFlatOptions{.dim = dim, .metric = metric, .nlist = nlist});
+      if (tokens.size() > 2)
+        return BadToken(factory, tokens[2], "nothing after IVF<nlist>,Flat");
+      return IndexSpec(
+          IvfFlatOptions{.dim = dim, .metric = metric, .nlist = nlist});
     }
-    if (!absl::StartsWith(second, "PQ")) return BadToken(factory, second, "Flat or PQ<M>");
+    if (!absl::StartsWith(second, "PQ"))
+      return BadToken(factory, second, "Flat or PQ<M>");
     IvfPqOptions o{.dim = dim, .metric = metric, .nlist = nlist};
     absl::string_view pq = second.substr(2);
     absl::string_view m_part = pq;
@@ -90,7 +98,8 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim, Metri
         return BadToken(factory, second, "PQ<M>, PQ<M>x8 or PQ<M>x4fs");
       }
     }
-    if (!ParsePositive(m_part, &o.pq_m)) return BadToken(factory, second, "PQ<M>");
+    if (!ParsePositive(m_part, &o.pq_m))
+      return BadToken(factory, second, "PQ<M>");
     for (size_t i = 2; i < tokens.size(); ++i) {
       if (tokens[i] == "Rerank" || tokens[i] == "RFlat") {
         o.keep_raw_vectors = true;
@@ -122,7 +131,8 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
   }
   if (const auto* o = std::get_if<IvfFlatOptions>(&spec)) {
     if (o->device == Device::kGpu) {
-      return absl::UnimplementedError("this build of vindex has no GPU IVF-Flat index");
+      return absl::UnimplementedError(
+          "this build of vindex has no GPU IVF-Flat index");
     }
     IvfFlatOptions cpu = *o;
     cpu.device = Device::kCpu;
@@ -132,7 +142,8 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
   }
   if (const auto* o = std::get_if<IvfPqOptions>(&spec)) {
     if (o->device == Device::kGpu) {
-      return absl::UnimplementedError("this build of vindex has no GPU IVF-PQ index");
+      return absl::UnimplementedError(
+          "this build of vindex has no GPU IVF-PQ index");
     }
     IvfPqOptions cpu = *o;
     cpu.device = Device::kCpu;
@@ -142,16 +153,23 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
   }
   const auto& hnsw = std::get<HnswOptions>(spec);
   if (hnsw.device == Device::kGpu) {
-    return absl::UnimplementedError("this build of vindex has no GPU HNSW index");
+    return absl::UnimplementedError(
+        "this build of vindex has no GPU HNSW index");
   }
   auto index = HnswIndex::Create(hnsw);
   if (!index.ok()) return index.status();
   return std::unique_ptr<Index>(std::move(*index));
 }
 
-absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory, int dim,
-                                                 Metric metric) {
-  auto spec = ParseFactory(absl::string_view(factory.data(), factory.size()), dim, metric);
+absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
+                                         Metric metric) {
+  return ParseFactory(absl::string_view(factory.data(), factory.size()), dim,
+                      metric);
+}
+
+absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory,
+                                                 int dim, Metric metric) {
+  auto spec = ParseIndexSpec(factory, dim, metric);
   if (!spec.ok()) return spec.status();
   return MakeIndex(*spec);
 }

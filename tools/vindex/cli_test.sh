@@ -62,6 +62,8 @@ expect 0 "Commands:" -- "$VINDEX" --help
 # Build.
 expect 0 "built IVF32,Flat" -- "$VINDEX" build --spec IVF32,Flat \
   --input base.fvecs --out ivf.vdx --threads 2
+grep -Eq "k-means: 10/10 iterations" out.txt ||
+  fail "build did not report k-means progress"
 expect 0 "built HNSW8" -- "$VINDEX" build --spec HNSW8 --input base.fvecs \
   --out hnsw.vdx
 expect 0 "built Flat" -- "$VINDEX" build --spec Flat --input base.fvecs \

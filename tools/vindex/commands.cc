@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -236,7 +237,25 @@ absl::StatusOr<std::unique_ptr<Index>> BuildIndex(
     const std::string& spec, Metric metric, const FloatMatrix& base,
     const std::vector<int64_t>& ids, Executor* pool, double* build_seconds,
     bool* bad_spec) {
-  auto index = MakeIndex(spec, static_cast<int>(base.cols), metric);
+  auto options = ParseIndexSpec(spec, static_cast<int>(base.cols), metric);
+  if (!options.ok()) {
+    *bad_spec = true;
+    return options.status();
+  }
+  // IVF training reports each k-means iteration to a progress bar.
+  std::unique_ptr<Progress> training;
+  auto report = [&training](int iteration, double) {
+    if (training) training->Update(iteration);
+  };
+  int iterations = 0;
+  if (auto* o = std::get_if<IvfFlatOptions>(&*options)) {
+    o->kmeans_progress = report;
+    iterations = o->kmeans_iterations;
+  } else if (auto* o = std::get_if<IvfPqOptions>(&*options)) {
+    o->kmeans_progress = report;
+    iterations = o->kmeans_iterations;
+  }
+  auto index = MakeIndex(*options);
   if (!index.ok()) {
     *bad_spec = index.status().code() == absl::StatusCode::kInvalidArgument;
     return index.status();
@@ -245,7 +264,12 @@ absl::StatusOr<std::unique_ptr<Index>> BuildIndex(
   if ((*index)->capabilities().needs_training) {
     std::fprintf(stderr, "training %s on %" PRId64 " vectors...\n",
                  spec.c_str(), base.rows);
+    if (iterations > 0) {
+      training =
+          std::make_unique<Progress>("k-means", iterations, "iterations");
+    }
     if (auto s = (*index)->Train(base.view(), pool); !s.ok()) return s;
+    if (training) training->Finish();
     std::fprintf(stderr, "trained in %.2f s\n", NowSeconds() - t0);
   }
   std::vector<int64_t> seq;
