@@ -559,8 +559,7 @@ IndexInfo HnswIndex::info() const {
                    ids_.capacity() * sizeof(int64_t) + levels_.capacity() +
                    upper_.capacity() * sizeof(upper_[0]) +
                    epochs_.capacity() * sizeof(uint32_t) + locks_.capacity() +
-                   free_slots_.capacity() * sizeof(uint32_t) +
-                   row_of_.capacity() * (sizeof(int64_t) * 2 + 1) +
+                   free_slots_.capacity() * sizeof(uint32_t) + row_of_.bytes() +
                    upper_words_ * sizeof(uint32_t);
   info.memory_bytes = bytes;
   info.description = absl::StrCat("HNSW", m_,
@@ -615,7 +614,7 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
     // Phase 1 (exclusive): every allocation and every non-link write.
     std::unique_lock lock(mu_);
     for (int64_t id : ids) {
-      if (row_of_.contains(id)) {
+      if (row_of_.Contains(id)) {
         return absl::InvalidArgumentError(
             absl::StrCat("id ", id, " is already in the index"));
       }
@@ -630,7 +629,7 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
     std::vector<uint8_t> levels(n);
     try {
       Grow(static_cast<uint32_t>(need));
-      row_of_.reserve(row_of_.size() + n);
+      row_of_.Reserve(row_of_.size() + n);
       for (int64_t i = 0; i < n; ++i) {
         levels[i] = static_cast<uint8_t>(DrawLevel(insert_counter_ + i));
         if (levels[i] > 0) {
@@ -657,7 +656,7 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
       WritePayload(slot, rows.data() + i * dim_);
       *Links(slot, 0) = 0;
       ids_[slot] = ids[i];
-      row_of_.emplace(ids[i], slot);
+      row_of_.Insert(slot);
       levels_[slot] = levels[i];
       upper_[slot] = std::move(upper[i]);
       upper_words_ += size_t{levels[i]} * (1 + m_);
@@ -747,10 +746,9 @@ HnswIndex::FilterPlan HnswIndex::PlanFilter(const IdFilter& filter,
     case IdFilter::Kind::kAllowList:
       if (static_cast<double>(filter.listed_ids().size()) <= limit) {
         for (int64_t id : filter.listed_ids()) {
-          auto it = row_of_.find(id);
-          if (it != row_of_.end() &&
-              visible(static_cast<uint32_t>(it->second))) {
-            plan.slots.push_back(static_cast<uint32_t>(it->second));
+          const uint32_t slot = row_of_.Find(id);
+          if (slot != internal::IdSlotMap::kNotFound && visible(slot)) {
+            plan.slots.push_back(slot);
           }
         }
         plan.scan = true;
@@ -867,7 +865,7 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
+    if (!row_of_.Contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
@@ -884,7 +882,7 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
         "out of memory removing from the HNSW index");
   }
   for (int64_t id : ids) {
-    const uint32_t slot = static_cast<uint32_t>(row_of_.at(id));
+    const uint32_t slot = row_of_.Find(id);
     removed[slot] = 1;
     gone.push_back(slot);
   }
@@ -957,7 +955,7 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
     }
   }
   for (uint32_t r : gone) {
-    row_of_.erase(ids_[r]);
+    row_of_.Erase(ids_[r]);
     ids_[r] = -1;
     upper_words_ -= size_t{levels_[r]} * (1 + m_);
     upper_[r].reset();
@@ -993,14 +991,14 @@ absl::Status HnswIndex::GetVectors(absl::Span<const int64_t> ids,
   std::shared_lock lock(mu_);
   const uint32_t snapshot = published_epoch_.load(std::memory_order_acquire);
   for (int64_t id : ids) {
-    auto it = row_of_.find(id);
-    if (it == row_of_.end() || epochs_[it->second] > snapshot) {
+    const uint32_t slot = row_of_.Find(id);
+    if (slot == internal::IdSlotMap::kNotFound || epochs_[slot] > snapshot) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
   }
   for (size_t i = 0; i < ids.size(); ++i) {
-    const uint32_t slot = static_cast<uint32_t>(row_of_.at(ids[i]));
+    const uint32_t slot = row_of_.Find(ids[i]);
     std::memcpy(out.row(i), FullVector(slot), dim_ * sizeof(float));
   }
   return absl::OkStatus();
@@ -1231,10 +1229,10 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   }
   HnswIndex& ix = *index;
   if (n > 0) ix.Grow(static_cast<uint32_t>(n));
-  ix.row_of_.reserve(n);
+  ix.row_of_.Reserve(n);
   for (uint64_t r = 0; r < n; ++r) {
-    if (ids[r] == -1 ||
-        !ix.row_of_.emplace(ids[r], static_cast<int64_t>(r)).second) {
+    ix.ids_[r] = ids[r];
+    if (ids[r] == -1 || !ix.row_of_.Insert(static_cast<uint32_t>(r))) {
       return absl::DataLossError(
           absl::StrCat("ids section has invalid or repeated id ", ids[r]));
     }

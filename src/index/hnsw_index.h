@@ -8,7 +8,7 @@
 #include <shared_mutex>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "core/id_slot_map.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "core/scratch_pool.h"
@@ -167,10 +167,10 @@ class HnswIndex final : public Index {
   std::vector<uint32_t> epochs_;  // Add that made the slot; atomic access.
   mutable std::vector<uint8_t> locks_;  // Per-slot spin locks; atomic access.
   std::vector<uint32_t> free_slots_;
-  absl::flat_hash_map<int64_t, int64_t> row_of_;  // Caller id -> slot.
-  uint64_t upper_words_ = 0;     // Allocated upper-level link words.
-  int64_t live_ = 0;             // Visible vectors.
-  uint64_t insert_counter_ = 0;  // Drives level draws.
+  internal::IdSlotMap row_of_{&ids_};  // Caller id -> slot.
+  uint64_t upper_words_ = 0;           // Allocated upper-level link words.
+  int64_t live_ = 0;                   // Visible vectors.
+  uint64_t insert_counter_ = 0;        // Drives level draws.
   internal::ScalarQuantizer8 sq_;
 
   // (level << 32 | slot) of the entry point, or kNoEntry.
