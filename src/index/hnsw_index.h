@@ -28,6 +28,10 @@ namespace vindex {
 // the removed nodes' neighbours at once and puts their slots on a free list for
 // later adds.
 //
+// Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
+// the exact vectors of a quantized index) are served from the mapping; the
+// first Add or Remove copies them into memory (copy-on-write).
+//
 // Thread safety: all methods may be called concurrently. Add, Remove, Train
 // and Save are serialised against each other. Searches (and info,
 // GetVectors) run concurrently with each other and with the parallel insert
@@ -107,7 +111,20 @@ class HnswIndex final : public Index {
   void UnlockNode(uint32_t slot) const;
 
   // Grows every per-slot array to hold `slots` slots (exclusive lock held).
+  // A mapped index is copied into owned memory even if it has room.
   void Grow(uint32_t slots);
+  // Sizes the per-slot arrays other than the level-0 blocks and full_.
+  void ResizeSlotArrays(uint64_t cap);
+  // Copies mapped data into owned memory; no-op when nothing is mapped.
+  absl::Status UnmapLocked();
+  // Load helpers (file rows are slots 0..n-1). ParseGraph reads the GRPH
+  // words: per row its level, then the lists of levels `first_level`..level.
+  absl::Status ParseGraph(const std::vector<uint32_t>& graph, int first_level);
+  // Checks what a search may read from the level-0 blocks of rows [0, n):
+  // link counts and targets, finite floats or halves, SQ8 code sums.
+  absl::Status CheckLevel0(uint32_t n) const;
+  // Checks that every link on level l >= 1 reaches a node of level >= l.
+  absl::Status CheckUpperLevels(uint32_t n) const;
   int DrawLevel(uint64_t counter) const;
   void WritePayload(uint32_t slot, const float* v);
 
@@ -156,7 +173,11 @@ class HnswIndex final : public Index {
   std::mutex top_mu_;  // Held by an insert that raises the top level.
 
   // Per-slot storage; capacity_ slots allocated, [0, num_slots_) ever used.
+  // While mapping_ is set, level0_ points into the read-only file mapping:
+  // never written or freed (Grow copies it out first).
   char* level0_ = nullptr;
+  std::shared_ptr<const void> mapping_;
+  const float* full_view_ = nullptr;  // Mapped exact vectors, or full_.
   uint32_t capacity_ = 0;
   uint32_t num_slots_ = 0;
   std::vector<float> full_;   // Quantized only: exact vectors.

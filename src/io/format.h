@@ -60,6 +60,8 @@ inline constexpr uint32_t kTagCentroids =
 inline constexpr uint32_t kTagCodebooks = FourCc("PQCB");  // PQ codebooks
 inline constexpr uint32_t kTagLists = FourCc("LIST");      // IVF inverted lists
 inline constexpr uint32_t kTagGraph = FourCc("GRPH");      // HNSW links
+inline constexpr uint32_t kTagLevel0 =
+    FourCc("GRL0");  // HNSW level-0 blocks (payload + links)
 inline constexpr uint32_t kTagQuantized =
     FourCc("QVEC");  // HNSW quantized copy
 
