@@ -442,6 +442,13 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
     if (c.d > bound) break;
     std::pop_heap(cand.begin(), cand.end(), min_first);
     cand.pop_back();
+    // The next best candidate is usually the next one expanded: fetch its
+    // link list while this one's neighbours are scored.
+    if (!cand.empty()) {
+      PrefetchBytes(
+          reinterpret_cast<const char*>(Links(cand.front().slot, level)),
+          sizeof(uint32_t) * (1 + cap));
+    }
     const uint32_t* list = Links(c.slot, level);
     const size_t n = std::min<size_t>(LoadLink(list), cap);
     for (size_t i = 0; i < n; ++i)
@@ -676,6 +683,7 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
     // Nothing below fails.
     insert_counter_ += n;
     epoch = published_epoch_.load(std::memory_order_relaxed) + 1;
+    pending_epoch_ = epoch;
     for (int64_t i = 0; i < n; ++i) {
       uint32_t slot;
       if (i < reuse) {
@@ -728,8 +736,14 @@ void HnswIndex::SearchOne(const Space& space, const float* query, int k, int ef,
   uint32_t ep = static_cast<uint32_t>(e);
   float d = space.Dist(ep);
   ep = GreedyDescend(space, ep, &d, static_cast<int>(e >> 32), 0);
-  SearchLayer(space, ep, d, 0, ef,
-              AdmitVisible{epochs_.data(), snapshot, filter, ids_.data()}, s);
+  // With no Add in flight and no filter every reachable node is admitted
+  // (free slots have no links to them), which spares a lookup per result.
+  if (filter == nullptr && pending_epoch_ == snapshot) {
+    SearchLayer(space, ep, d, 0, ef, AdmitAll{}, s);
+  } else {
+    SearchLayer(space, ep, d, 0, ef,
+                AdmitVisible{epochs_.data(), snapshot, filter, ids_.data()}, s);
+  }
   s.top.Reset(k);
   for (const Candidate& c : s.results) {
     const float exact = quantized_ ? Distance(query, FullVector(c.slot)) : c.d;

@@ -198,6 +198,9 @@ class HnswIndex final : public Index {
   std::atomic<uint64_t> entry_;
   // Searches admit slots whose epoch <= published_epoch_.
   std::atomic<uint32_t> published_epoch_{0};
+  // Epoch of the last Add to start (written under the exclusive lock); equal
+  // to published_epoch_ when no Add is in flight.
+  uint32_t pending_epoch_ = 0;
 
   mutable internal::ScratchPool<Scratch> scratch_;
 };
