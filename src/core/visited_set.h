@@ -38,7 +38,6 @@ class VisitedSet {
     w |= bit;
     return false;
   }
-  const void* address(uint32_t i) const { return &words_[i >> 6]; }
   size_t bytes() const {
     return words_.capacity() * sizeof(uint64_t) +
            touched_.capacity() * sizeof(uint32_t);

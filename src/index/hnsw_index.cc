@@ -86,10 +86,33 @@ class HnswIndex::FloatSpace {
         fn_(q_, reinterpret_cast<const float*>(base_ + slot * stride_), dim_);
     return ip_ ? -v : v;
   }
+  // Like Dist, but may stop early with a partial sum once it reaches
+  // `bound` (squared L2 only grows with more dimensions), so a node that
+  // cannot enter the results costs only part of its vector.
+  float DistBelow(uint32_t slot, float bound) const {
+    if (ip_ || dim_ < 2 * kChunk) return Dist(slot);
+    const float* x = reinterpret_cast<const float*>(base_ + slot * stride_);
+    float sum = 0;
+    size_t j = 0;
+    for (; j + kChunk < dim_; j += kChunk) {
+      sum += fn_(q_ + j, x + j, kChunk);
+      if (sum >= bound) return sum;
+    }
+    return sum + fn_(q_ + j, x + j, dim_ - j);
+  }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_ * sizeof(float); }
+  // The bytes to prefetch of a node about to be scored.
+  size_t prefetch_bytes() const {
+    return ip_ ? bytes()
+               : std::min(bytes(), kPrefetchChunks * kChunk * sizeof(float));
+  }
 
  private:
+  static constexpr size_t kChunk = 128;
+  // Prefetching whole long vectors would fetch what early exits skip; two
+  // chunks ahead was the best of 1, 2, 3 and all on fashion-mnist (784-d).
+  static constexpr size_t kPrefetchChunks = 2;
   const float* q_;
   const char* base_;
   size_t stride_;
@@ -113,6 +136,8 @@ class HnswIndex::Sq8L2Space {
   }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_; }
+  size_t prefetch_bytes() const { return bytes(); }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
 
  private:
   const uint8_t* q_;
@@ -145,6 +170,8 @@ class HnswIndex::Sq8IpSpace {
   }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_; }
+  size_t prefetch_bytes() const { return bytes(); }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
 
  private:
   const uint8_t* q_;
@@ -175,6 +202,8 @@ class HnswIndex::Fp16Space {
   }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_ * sizeof(uint16_t); }
+  size_t prefetch_bytes() const { return bytes(); }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
 
  private:
   const float* q_;
@@ -435,7 +464,7 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
   }
   const size_t ef_size = static_cast<size_t>(ef);
   const size_t cap = static_cast<size_t>(Capacity(level));
-  const size_t bytes = space.bytes();
+  const size_t bytes = space.prefetch_bytes();
   uint32_t* batch = s.batch.data();
   while (!cand.empty()) {
     const Candidate c = cand.front();
@@ -451,8 +480,6 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
     }
     const uint32_t* list = Links(c.slot, level);
     const size_t n = std::min<size_t>(LoadLink(list), cap);
-    for (size_t i = 0; i < n; ++i)
-      Prefetch(s.visited.address(LoadLink(list + 1 + i)));
     size_t nb = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint32_t x = LoadLink(list + 1 + i);
@@ -461,10 +488,12 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
         Prefetch(space.Data(x));
       }
     }
+    for (size_t j = 0; j < nb && j < 2; ++j)
+      PrefetchBytes(space.Data(batch[j]), bytes);
     for (size_t j = 0; j < nb; ++j) {
-      if (j + 1 < nb) PrefetchBytes(space.Data(batch[j + 1]), bytes);
+      if (j + 2 < nb) PrefetchBytes(space.Data(batch[j + 2]), bytes);
       const uint32_t x = batch[j];
-      const float d = space.Dist(x);
+      const float d = space.DistBelow(x, bound);
       if (!(d < bound)) continue;
       cand.push_back({d, x});
       std::push_heap(cand.begin(), cand.end(), min_first);
