@@ -56,19 +56,25 @@ inline void PrefetchBytes(const char* p, size_t bytes) {
 
 inline size_t RoundUp(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
-// Allocates `bytes` (a multiple of 64) for level-0 blocks, or nullptr. From
-// 2 MiB on the array is 2 MiB aligned and asks for transparent huge pages: a
-// graph walk touches a random block per neighbour, and with 4 KiB pages most
-// of those also missed the TLB.
+// Allocates `bytes` (a multiple of 64) for level-0 blocks, or nullptr. The
+// 2 MiB-aligned part of the array asks for transparent huge pages: a graph
+// walk touches a random block per neighbour, and with 4 KiB pages most of
+// those also missed the TLB. (Aligning the whole array instead would cost up
+// to 2 MiB of slack per index.)
 char* AllocateBlocks(size_t bytes) {
-  constexpr size_t kHugePage = size_t{2} << 20;
-  if (bytes < kHugePage)
-    return static_cast<char*>(std::aligned_alloc(64, bytes));
-  void* p = std::aligned_alloc(kHugePage, bytes);
+  char* p = static_cast<char*>(std::aligned_alloc(64, bytes));
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (p != nullptr) (void)madvise(p, bytes, MADV_HUGEPAGE);  // Only a hint.
+  constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
+  if (p != nullptr) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+    const uintptr_t begin = (at + kHugePage - 1) & ~(kHugePage - 1);
+    const uintptr_t end = (at + bytes) & ~(kHugePage - 1);
+    if (end > begin) {  // Only a hint; ignored where THP is off.
+      (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+    }
+  }
 #endif
-  return static_cast<char*>(p);
+  return p;
 }
 
 inline bool ByDistance(const auto& a, const auto& b) {
