@@ -366,6 +366,7 @@ struct Point {
   double qps_batch = 0;
   double build_s = 0;
   uint64_t bytes = 0;
+  uint64_t heap_bytes = 0;  // Heap growth over the build (0: unknown).
   double cpu_1t = 0;
   double cpu_batch = 0;
   int64_t queries_1t = 0;
@@ -478,8 +479,8 @@ void PrintHeader() {
   std::cout << Pad("library", kLibW, false) << " " << Pad("spec", kSpecW, false)
             << " " << Pad("params", kKnobW, false) << Pad("R@1", 8)
             << Pad("R@10", 8) << Pad("QPS 1T", 10) << Pad("QPS batch", 11)
-            << Pad("build s", 9) << Pad("MiB", 9) << Pad("cpu1T", 7)
-            << Pad("cpuB", 6) << "\n";
+            << Pad("build s", 9) << Pad("MiB", 9) << Pad("heapMiB", 9)
+            << Pad("cpu1T", 7) << Pad("cpuB", 6) << "\n";
 }
 
 void PrintPoint(const Point& p) {
@@ -488,6 +489,7 @@ void PrintPoint(const Point& p) {
             << Pad(Fixed(p.recall10, 4), 8) << Pad(Fixed(p.qps_1t, 1), 10)
             << Pad(Fixed(p.qps_batch, 1), 11) << Pad(Fixed(p.build_s, 2), 9)
             << Pad(Fixed(p.bytes / 1048576.0, 1), 9)
+            << Pad(Fixed(p.heap_bytes / 1048576.0, 1), 9)
             << Pad(Fixed(p.cpu_1t, 2), 7) << Pad(Fixed(p.cpu_batch, 2), 6)
             << "\n"
             << std::flush;
@@ -673,7 +675,7 @@ int Main(int argc, char** argv) {
     csv << "dataset,n,dim,queries,k,threads,library,spec,method,params,"
            "build_s,index_bytes,recall1,recall10,qps_1t,qps_batch,"
            "queries_1t,cpu_share_1t,cpu_share_batch,membw_1t_gbs,"
-           "sgemm_1t_gflops,sgemm_all_gflops\n";
+           "sgemm_1t_gflops,sgemm_all_gflops,heap_bytes\n";
   }
 
   std::vector<Point> all;
@@ -709,9 +711,12 @@ int Main(int argc, char** argv) {
       }
     }
     for (auto& c : contenders) {
+      const uint64_t heap0 = HeapBytesInUse();
       double t0 = WallSeconds();
       err = c->Build(ds, o.threads);
       double build_s = WallSeconds() - t0;
+      const uint64_t heap1 = HeapBytesInUse();
+      const uint64_t heap = heap1 > heap0 ? heap1 - heap0 : 0;
       if (!err.empty()) {
         std::cout << Pad(c->library(), kLibW, false) << " "
                   << Pad(spec, kSpecW, false) << " build failed: " << err
@@ -719,6 +724,14 @@ int Main(int argc, char** argv) {
         continue;
       }
       const uint64_t bytes = c->memory_bytes();
+      // Self-reported bytes differ in what each library counts; the heap
+      // growth counts every allocation the same way for all of them.
+      std::cout << Pad(c->library(), kLibW, false) << " "
+                << Pad(spec, kSpecW, false)
+                << " memory: " << Fixed(static_cast<double>(bytes) / ds.n, 1)
+                << " bytes/vector self-reported, "
+                << Fixed(static_cast<double>(heap) / ds.n, 1)
+                << " bytes/vector heap growth over the build\n";
       if (c->train_seconds() >= 0) {
         std::cout << Pad(c->library(), kLibW, false) << " "
                   << Pad(spec, kSpecW, false) << " build: train "
@@ -742,6 +755,7 @@ int Main(int argc, char** argv) {
         p.knobs = KnobsString(info, kn);
         p.build_s = build_s;
         p.bytes = bytes;
+        p.heap_bytes = heap;
         err = Measure(*c, ds, o, nq, kn, &p);
         if (!err.empty()) {
           std::cout << Pad(p.library, kLibW, false) << " "
@@ -764,7 +778,7 @@ int Main(int argc, char** argv) {
               << Fixed(p.cpu_1t, 3) << "," << Fixed(p.cpu_batch, 3) << ","
               << Fixed(ceil.membw_1t_gbs, 2) << ","
               << Fixed(ceil.sgemm_1t_gflops, 2) << ","
-              << Fixed(ceil.sgemm_all_gflops, 2) << "\n"
+              << Fixed(ceil.sgemm_all_gflops, 2) << "," << p.heap_bytes << "\n"
               << std::flush;
         }
         all.push_back(p);

@@ -2,6 +2,10 @@
 
 #include <time.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <charconv>
 #include <sstream>
 
@@ -97,6 +101,15 @@ double WallSeconds() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+uint64_t HeapBytesInUse() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  const struct mallinfo2 mi = mallinfo2();
+  return static_cast<uint64_t>(mi.uordblks) + mi.hblkhd;
+#else
+  return 0;
+#endif
 }
 
 double ProcessCpuSeconds() {

@@ -98,6 +98,12 @@ void SetBlasThreads(int threads);
 double WallSeconds();
 double ProcessCpuSeconds();
 
+// Bytes currently allocated through malloc (all arenas, mmapped chunks
+// included), or 0 where the C library cannot tell (non-glibc). The growth
+// across a contender's build is what its index really holds on the heap,
+// counted the same way for every library.
+uint64_t HeapBytesInUse();
+
 }  // namespace vindex::bench
 
 #endif  // VINDEX_BENCH_BENCH_COMMON_H_

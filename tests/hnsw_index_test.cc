@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "io/crc32c.h"
+#include "io/format.h"
 #include "test_util.h"
 #include "vindex/index.h"
 
@@ -473,6 +475,192 @@ TEST(HnswIndexTest, CorruptFilesFailCleanly) {
     }
   }
   EXPECT_EQ(loaded_ok, 0);  // Every section is checksummed.
+}
+
+std::string ReadFile(const std::string& path) {
+  auto r = FileReader::Open(path);
+  EXPECT_TRUE(r.ok()) << r.status();
+  std::string bytes((*r)->remaining(), '\0');
+  EXPECT_TRUE((*r)->Read(bytes.data(), bytes.size()).ok());
+  return bytes;
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  auto w = FileWriter::Create(path);
+  ASSERT_TRUE(w.ok()) << w.status();
+  ASSERT_TRUE((*w)->Write(bytes.data(), bytes.size()).ok());
+  ASSERT_TRUE((*w)->Close().ok());
+}
+
+// A mapped load serves the level-0 blocks (and a quantized index's exact
+// vectors) from the file: same results as a copying load; Add and Remove copy
+// first and leave the file as it was.
+class HnswMappedTest : public ::testing::TestWithParam<Traversal> {};
+
+TEST_P(HnswMappedTest, ServesFromMappingThenCopiesOnWrite) {
+  const Traversal t = GetParam();
+  auto base = ClusteredVectors(1500, kDim, 12, 81);
+  auto queries = RandomVectors(40, kDim, 82);
+  auto index = MakeHnsw(Options(Metric::kCosine, t));
+  ASSERT_TRUE(AddAll(*index, base, SequentialIds(1500, 3)).ok());
+  ASSERT_TRUE(index->Remove({3, 700, 1502}).ok());
+  const std::string path = ::testing::TempDir() + "/hnsw_mapped_" +
+                           std::to_string(static_cast<int>(t)) + ".vindex";
+  ASSERT_TRUE(SaveIndexToFile(*index, path).ok());
+  const std::string file = ReadFile(path);
+
+  auto copied = LoadIndexFromFile(path);
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_FALSE((*copied)->info().memory_mapped);
+  auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_TRUE((*mapped)->info().memory_mapped);
+  EXPECT_EQ((*mapped)->info().size, index->info().size);
+  EXPECT_EQ((*mapped)->info().description, index->info().description);
+  const SearchParams params{.k = kK};
+  auto a = RunSearch(**copied, queries, kDim, params);
+  auto b = RunSearch(**mapped, queries, kDim, params);
+  auto c = RunSearch(*index, queries, kDim, params);
+  ASSERT_TRUE(b.status.ok()) << b.status;
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.distances, b.distances);
+  EXPECT_EQ(c.ids, b.ids);
+  // Saving from the mapping gives the same bytes.
+  EXPECT_EQ(SaveToString(**mapped), file);
+  std::vector<float> row(kDim);
+  ASSERT_TRUE(
+      (*mapped)->GetVectors({42}, MatrixView<float>(row.data(), 1, kDim)).ok());
+
+  // Add copies the mapping first; the result equals the same Add on the
+  // copied index, and the file is untouched.
+  auto more = RandomVectors(30, kDim, 83);
+  ASSERT_TRUE(AddAll(**mapped, more, SequentialIds(30, 9000)).ok());
+  EXPECT_FALSE((*mapped)->info().memory_mapped);
+  ASSERT_TRUE(AddAll(**copied, more, SequentialIds(30, 9000)).ok());
+  a = RunSearch(**copied, queries, kDim, params);
+  b = RunSearch(**mapped, queries, kDim, params);
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.distances, b.distances);
+  EXPECT_TRUE(static_cast<HnswIndex&>(**mapped).CheckGraphForTesting().ok());
+  EXPECT_EQ(ReadFile(path), file);
+
+  // Remove as the first write after a mapped load.
+  auto remapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(remapped.ok()) << remapped.status();
+  auto recopied = LoadIndexFromFile(path);
+  ASSERT_TRUE(recopied.ok()) << recopied.status();
+  const std::vector<int64_t> gone = {4, 5, 600, 1400};
+  ASSERT_TRUE((*remapped)->Remove(gone).ok());
+  EXPECT_FALSE((*remapped)->info().memory_mapped);
+  ASSERT_TRUE((*recopied)->Remove(gone).ok());
+  EXPECT_EQ((*remapped)->info().size, index->info().size - 4);
+  a = RunSearch(**recopied, queries, kDim, params);
+  b = RunSearch(**remapped, queries, kDim, params);
+  EXPECT_EQ(a.ids, b.ids);
+  EXPECT_EQ(a.distances, b.distances);
+  EXPECT_TRUE(static_cast<HnswIndex&>(**remapped).CheckGraphForTesting().ok());
+  EXPECT_EQ(ReadFile(path), file);
+}
+
+INSTANTIATE_TEST_SUITE_P(Traversals, HnswMappedTest,
+                         ::testing::Values(Traversal::kFloat, Traversal::kSq8,
+                                           Traversal::kFp16));
+
+// The mapped blocks are validated like copied ones: a bad link in a block
+// (checksum patched so only the graph check can catch it) is DataLoss.
+TEST(HnswIndexTest, MappedBadLinkIsDataLoss) {
+  auto base = ClusteredVectors(200, kDim, 4, 91);
+  auto index = MakeHnsw(Options());
+  ASSERT_TRUE(AddAll(*index, base, SequentialIds(200)).ok());
+  std::string bytes = SaveToString(*index);
+  // Find the GRL0 section and point row 5's first link at row 5000.
+  const uint32_t tag = io::kTagLevel0;
+  const size_t at =
+      bytes.find(std::string(reinterpret_cast<const char*>(&tag), 4));
+  ASSERT_NE(at, std::string::npos);
+  uint64_t length;
+  std::memcpy(&length, bytes.data() + at + 8, 8);
+  const size_t block = length / 200;
+  char* payload = bytes.data() + at + 16;
+  const size_t link = 5 * block + kDim * sizeof(float) + sizeof(uint32_t);
+  const uint32_t bad = 5000;
+  std::memcpy(payload + link, &bad, 4);
+  const uint32_t crc = io::Crc32c(0, payload, length);
+  std::memcpy(payload + length, &crc, 4);
+  const std::string path = ::testing::TempDir() + "/hnsw_bad_link.vindex";
+  WriteFile(path, bytes);
+  for (bool map : {false, true}) {
+    auto loaded = LoadIndexFromFile(path, LoadOptions{.memory_map = map});
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss)
+        << loaded.status();
+  }
+}
+
+// Files written before the level-0 blocks were stored (no layout word in
+// PARM; VECS holds every vector; GRPH lists every level) still load.
+TEST(HnswIndexTest, LoadsLayoutZeroFiles) {
+  // Four 2-d points on a square, all on level 0, each linked to the others.
+  std::string bytes;
+  StringWriter sink(&bytes);
+  io::ContainerWriter w(sink);
+  io::FileHeader h;
+  h.family = IndexFamily::kHnsw;
+  h.dim = 2;
+  h.metric = Metric::kL2;
+  h.count = 4;
+  ASSERT_TRUE(w.WriteHeader(h).ok());
+  io::ByteBuilder p;
+  p.U32(4);   // m
+  p.U32(20);  // ef_construction
+  p.U32(10);  // default_ef
+  p.U64(1);   // seed
+  p.U32(0);   // traversal: float
+  p.U64(4);   // insert counter
+  p.I64(0);   // entry row
+  p.U32(0);   // no quantizer
+  ASSERT_TRUE(w.WriteSection(io::kTagParams, p.bytes()).ok());
+  const int64_t ids[4] = {10, 11, 12, 13};
+  ASSERT_TRUE(
+      w.WriteSection(
+           io::kTagIds,
+           std::string_view(reinterpret_cast<const char*>(ids), sizeof(ids)))
+          .ok());
+  const float vecs[8] = {0, 0, 1, 0, 0, 1, 1, 1};
+  ASSERT_TRUE(
+      w.WriteSection(
+           io::kTagVectors,
+           std::string_view(reinterpret_cast<const char*>(vecs), sizeof(vecs)))
+          .ok());
+  std::vector<uint32_t> graph;
+  for (uint32_t r = 0; r < 4; ++r) {
+    graph.push_back(0);  // level
+    graph.push_back(3);  // links on level 0
+    for (uint32_t y = 0; y < 4; ++y) {
+      if (y != r) graph.push_back(y);
+    }
+  }
+  ASSERT_TRUE(w.WriteSection(
+                   io::kTagGraph,
+                   std::string_view(reinterpret_cast<const char*>(graph.data()),
+                                    graph.size() * sizeof(uint32_t)))
+                  .ok());
+  ASSERT_TRUE(w.Finish().ok());
+  MemoryReader r(bytes);
+  auto loaded = LoadIndex(r);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->info().size, 4);
+  const std::vector<float> q = {0.9f, 0.2f};
+  auto got = RunSearch(**loaded, q, 2, SearchParams{.k = 2});
+  ASSERT_TRUE(got.status.ok()) << got.status;
+  EXPECT_EQ(got.ids, (std::vector<int64_t>{11, 13}));
+  EXPECT_TRUE(static_cast<HnswIndex&>(**loaded).CheckGraphForTesting().ok());
+  // Saved again, it is in the current layout and maps.
+  const std::string path = ::testing::TempDir() + "/hnsw_layout0.vindex";
+  ASSERT_TRUE(SaveIndexToFile(**loaded, path).ok());
+  auto mapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_TRUE((*mapped)->info().memory_mapped);
+  EXPECT_EQ(RunSearch(**mapped, q, 2, SearchParams{.k = 2}).ids, got.ids);
 }
 
 // One real dataset: 20k base vectors of sift-wallpapers, 200 queries, M=16,

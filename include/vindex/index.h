@@ -127,7 +127,8 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader);
 absl::Status SaveIndexToFile(const Index& index, const std::string& path);
 struct LoadOptions {
   // Map the file read-only and serve the large sections (Flat vectors, IVF
-  // lists) from the mapping without copying: fast start-up, memory shared
+  // lists, HNSW level-0 blocks and a quantized HNSW's exact vectors) from the
+  // mapping without copying: fast start-up, memory shared
   // with the page cache. Checksums are still verified (which reads the file
   // once). Add and Remove on such an index first copy the mapped data into
   // memory (copy-on-write), so they may fail with ResourceExhausted.

@@ -8,7 +8,7 @@
 #include <shared_mutex>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "core/id_slot_map.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "core/scratch_pool.h"
@@ -27,6 +27,10 @@ namespace vindex {
 // kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
 // later adds.
+//
+// Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
+// the exact vectors of a quantized index) are served from the mapping; the
+// first Add or Remove copies them into memory (copy-on-write).
 //
 // Thread safety: all methods may be called concurrently. Add, Remove, Train
 // and Save are serialised against each other. Searches (and info,
@@ -107,7 +111,20 @@ class HnswIndex final : public Index {
   void UnlockNode(uint32_t slot) const;
 
   // Grows every per-slot array to hold `slots` slots (exclusive lock held).
+  // A mapped index is copied into owned memory even if it has room.
   void Grow(uint32_t slots);
+  // Sizes the per-slot arrays other than the level-0 blocks and full_.
+  void ResizeSlotArrays(uint64_t cap);
+  // Copies mapped data into owned memory; no-op when nothing is mapped.
+  absl::Status UnmapLocked();
+  // Load helpers (file rows are slots 0..n-1). ParseGraph reads the GRPH
+  // words: per row its level, then the lists of levels `first_level`..level.
+  absl::Status ParseGraph(const std::vector<uint32_t>& graph, int first_level);
+  // Checks what a search may read from the level-0 blocks of rows [0, n):
+  // link counts and targets, finite floats or halves, SQ8 code sums.
+  absl::Status CheckLevel0(uint32_t n) const;
+  // Checks that every link on level l >= 1 reaches a node of level >= l.
+  absl::Status CheckUpperLevels(uint32_t n) const;
   int DrawLevel(uint64_t counter) const;
   void WritePayload(uint32_t slot, const float* v);
 
@@ -156,7 +173,11 @@ class HnswIndex final : public Index {
   std::mutex top_mu_;  // Held by an insert that raises the top level.
 
   // Per-slot storage; capacity_ slots allocated, [0, num_slots_) ever used.
+  // While mapping_ is set, level0_ points into the read-only file mapping:
+  // never written or freed (Grow copies it out first).
   char* level0_ = nullptr;
+  std::shared_ptr<const void> mapping_;
+  const float* full_view_ = nullptr;  // Mapped exact vectors, or full_.
   uint32_t capacity_ = 0;
   uint32_t num_slots_ = 0;
   std::vector<float> full_;   // Quantized only: exact vectors.
@@ -167,16 +188,19 @@ class HnswIndex final : public Index {
   std::vector<uint32_t> epochs_;  // Add that made the slot; atomic access.
   mutable std::vector<uint8_t> locks_;  // Per-slot spin locks; atomic access.
   std::vector<uint32_t> free_slots_;
-  absl::flat_hash_map<int64_t, int64_t> row_of_;  // Caller id -> slot.
-  uint64_t upper_words_ = 0;     // Allocated upper-level link words.
-  int64_t live_ = 0;             // Visible vectors.
-  uint64_t insert_counter_ = 0;  // Drives level draws.
+  internal::IdSlotMap row_of_{&ids_};  // Caller id -> slot.
+  uint64_t upper_words_ = 0;           // Allocated upper-level link words.
+  int64_t live_ = 0;                   // Visible vectors.
+  uint64_t insert_counter_ = 0;        // Drives level draws.
   internal::ScalarQuantizer8 sq_;
 
   // (level << 32 | slot) of the entry point, or kNoEntry.
   std::atomic<uint64_t> entry_;
   // Searches admit slots whose epoch <= published_epoch_.
   std::atomic<uint32_t> published_epoch_{0};
+  // Epoch of the last Add to start (written under the exclusive lock); equal
+  // to published_epoch_ when no Add is in flight.
+  uint32_t pending_epoch_ = 0;
 
   mutable internal::ScratchPool<Scratch> scratch_;
 };

@@ -72,7 +72,9 @@ inline constexpr uint32_t kTagLists = FourCc("LIST");      // IVF lists, v1
 //   entry, or 4-bit fast-scan blocks), vectors (float x n x vec_dim), each
 //   padded to a multiple of 64 bytes (empty arrays take no bytes).
 inline constexpr uint32_t kTagListsAligned = FourCc("LSTA");
-inline constexpr uint32_t kTagGraph = FourCc("GRPH");  // HNSW links
+inline constexpr uint32_t kTagGraph = FourCc("GRPH");  // HNSW upper levels
+inline constexpr uint32_t kTagLevel0 =
+    FourCc("GRL0");  // HNSW level-0 blocks (payload + links)
 inline constexpr uint32_t kTagQuantized =
     FourCc("QVEC");  // HNSW quantized copy
 

@@ -22,8 +22,9 @@ int main(int argc, char** argv) {
   std::vector<int64_t> ids(n);
   for (int64_t i = 0; i < n; ++i) ids[i] = i * 3 + 1;
   int written = 0;
-  for (const char* spec : {"Flat", "IVF4,Flat", "IVF4,PQ4",
-                           "IVF4,PQ4x4fs,Rerank", "HNSW8", "HNSW8,SQ8"}) {
+  for (const char* spec :
+       {"Flat", "IVF4,Flat", "IVF4,PQ4", "IVF4,PQ4x4fs,Rerank", "HNSW8",
+        "HNSW8,SQ8", "HNSW8,FP16"}) {
     for (auto metric : {vindex::Metric::kL2, vindex::Metric::kCosine}) {
       auto index = vindex::MakeIndex(spec, dim, metric);
       if (!index.ok()) continue;  // Family not in this build.
