@@ -88,11 +88,11 @@ class FileWriter final : public Writer {
 };
 
 // Reads a file through a read-only memory mapping. Indexes loaded from it
-// serve their large sections (Flat vectors, IVF lists) straight from the
-// mapping instead of copying them, which makes start-up of large indexes
-// fast; the mapping lives until the last index using it is destroyed. The file
-// must not be modified while mapped (SaveIndexToFile replaces files by
-// rename, which is safe).
+// serve their large sections (Flat vectors, IVF lists, the HNSW level-0
+// graph) straight from the mapping instead of copying them, which makes
+// start-up of large indexes fast; the mapping lives until the last index using
+// it is destroyed. The file must not be modified while mapped (SaveIndexToFile
+// replaces files by rename, which is safe).
 class MappedFileReader final : public Reader {
  public:
   static absl::StatusOr<std::unique_ptr<MappedFileReader>> Open(
