@@ -1,9 +1,13 @@
 // The bad-input table (docs/bad_input.md), row by row, for every family: each
 // bad input gets its documented status and leaves the index exactly as it
 // was (the same saved bytes before and after).
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "test_util.h"
@@ -130,6 +134,39 @@ TEST_P(BadInputTest, TruncatedFlippedAndHostileFiles) {
   std::memcpy(huge.data() + 48, &declared, 8);
   MemoryReader r(huge);
   EXPECT_EQ(LoadIndex(r).status().code(), StatusCode::kDataLoss);
+}
+
+TEST_P(BadInputTest, NegativeKnobs) {
+  const std::vector<float> q(kDim, 0.5f);
+  EXPECT_EQ(Search(q, kDim, {.k = 3, .nprobe = -1}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(q, kDim, {.k = 3, .ef = -1}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(q, kDim, {.k = 3, .rerank_factor = -2}), StatusCode::kInvalidArgument);
+  // kNoRerank is the one valid negative value, for every family.
+  EXPECT_EQ(Search(q, kDim, {.k = 3, .rerank_factor = SearchParams::kNoRerank}), StatusCode::kOk);
+}
+
+TEST_P(BadInputTest, DamagedFilesLoadedMemoryMapped) {
+  // The mapped path serves sections from the file without copying: damaged
+  // files must be refused there too.
+  const std::string path = ::testing::TempDir() + "/bad_input_mapped_" +
+                           std::to_string(::getpid()) + ".vdx";
+  auto load_mapped = [&](const std::string& bytes) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    EXPECT_NE(f, nullptr);
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+    return LoadIndexFromFile(path, {.memory_map = true}).status().code();
+  };
+  EXPECT_EQ(load_mapped(before_), StatusCode::kOk);
+  for (size_t len = 0; len < before_.size(); len += 1 + before_.size() / 60) {
+    EXPECT_EQ(load_mapped(before_.substr(0, len)), StatusCode::kDataLoss) << len;
+  }
+  for (size_t byte = 0; byte < before_.size(); byte += 1 + before_.size() / 60) {
+    std::string bad = before_;
+    bad[byte] ^= 0x10;
+    EXPECT_NE(load_mapped(bad), StatusCode::kOk) << "flip at " << byte;
+  }
+  std::remove(path.c_str());
 }
 
 TEST_P(BadInputTest, WrongMagicAndNewerVersion) {
