@@ -26,46 +26,6 @@ inline int64_t LocationKey(int64_t list, int64_t pos) {
   return list << 32 | pos;
 }
 
-// Quantizes a float table of m x 16 entries into the fast-scan pair layout
-// (see kernels/pq_kernels.h): entry (j, c) becomes
-// round((lut[j][c] - min_j) * scale) with one scale for all sub-quantizers,
-// bounded so the sum over all of them fits in 16 bits. Returns 1 / scale and
-// adds sum_j min_j to *bias; an approximate score is then
-// *bias + quantized_sum / scale. Written as plain loops over 16 entries so
-// the compiler vectorizes them (this runs once per probed list).
-float QuantizeTable(const float* lut, int m, int pairs, uint8_t* q8, float* lo,
-                    float* bias) {
-  const int qmax = std::min(255, 65535 / (2 * pairs));
-  float range = 0.0f;
-  float lo_sum = 0.0f;
-  for (int j = 0; j < m; ++j) {
-    const float* t = lut + j * 16;
-    float mn = t[0], mx = t[0];
-    for (int c = 1; c < 16; ++c) {
-      mn = std::min(mn, t[c]);
-      mx = std::max(mx, t[c]);
-    }
-    lo[j] = mn;
-    lo_sum += mn;
-    range = std::max(range, mx - mn);
-  }
-  *bias += lo_sum;
-  const float scale = range > 0 ? qmax / range : 0.0f;
-  const float top = static_cast<float>(qmax);
-  for (int j = 0; j < m; ++j) {
-    uint8_t* dst = q8 + (j / 2) * 32 + (j % 2) * 16;
-    const float* t = lut + j * 16;
-    const float mn = lo[j];
-    for (int c = 0; c < 16; ++c) {
-      // t[c] >= mn, so v >= 0.5: truncation rounds half up.
-      const float v = std::min((t[c] - mn) * scale + 0.5f, top);
-      dst[c] = static_cast<uint8_t>(static_cast<int>(v));
-    }
-  }
-  if (m % 2 == 1) std::fill(q8 + (pairs - 1) * 32 + 16, q8 + pairs * 32, 0);
-  return range > 0 ? range / qmax : 0.0f;
-}
-
 // The largest 16-bit sum whose score bias + sum * inv_scale can still be
 // <= threshold (65535 when any can). Sums above it need no float score.
 inline uint32_t SumBound(float threshold, float bias, float inv_scale) {
@@ -271,7 +231,6 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   sc->q8.resize(block_bytes);
   sc->sums.resize(kScanChunk);
   sc->residual.resize(d);
-  sc->qlo.resize(m);
   float* t2 = sc->t2.data();
   float* dist = sc->dist.data();
 
@@ -297,9 +256,7 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const bool shared_table = fast_scan && !ByResidual();
   float shared_bias = 0.0f, shared_inv_scale = 0.0f;
   if (shared_table) {
-    shared_inv_scale =
-        QuantizeTable(t2, static_cast<int>(m), pairs, sc->q8.data(),
-                      sc->qlo.data(), &shared_bias);
+    shared_inv_scale = pk.quantize_lut4(t2, m, sc->q8.data(), &shared_bias);
   }
   const bool use_terms = fast_scan && l2 && !list_terms_.empty();
   for (int p = 0; p < ctx.nprobe; ++p) {
@@ -358,8 +315,9 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
     if (shared_table) {
       qbias += shared_bias;
     } else {
-      inv_scale = QuantizeTable(lut, static_cast<int>(m), pairs, sc->q8.data(),
-                                sc->qlo.data(), &qbias);
+      float lo_sum = 0.0f;
+      inv_scale = pk.quantize_lut4(lut, m, sc->q8.data(), &lo_sum);
+      qbias += lo_sum;
     }
     const int64_t blocks = (n + kFastScanBlock - 1) / kFastScanBlock;
     const int64_t chunk_blocks =
