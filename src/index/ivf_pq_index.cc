@@ -267,6 +267,20 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
     // The table for this list, and the constant added to every entry.
     float bias = ByResidual() ? ctx.coarse[p] : 0.0f;
     const float* lut = t2;
+    if (use_terms && p + 1 < ctx.nprobe && ctx.lists[p + 1] >= 0) {
+      // The next list's term (m * 16 floats, rarely cached) and the head of
+      // its codes are requested now, so the misses overlap this list's scan.
+      const int64_t next = ctx.lists[p + 1];
+      const char* t =
+          reinterpret_cast<const char*>(list_terms_.data() + next * m * ksub);
+      for (int64_t off = 0; off < m * ksub * 4; off += 64)
+        __builtin_prefetch(t + off);
+      const char* c = reinterpret_cast<const char*>(lists().codes(next));
+      const int64_t code_bytes = std::min<int64_t>(
+          int64_t(lists().code_bytes(lists().list_size(next))), 4096);
+      for (int64_t off = 0; off < code_bytes; off += 64)
+        __builtin_prefetch(c + off);
+    }
     if (use_terms) {
       float* buf = sc->lut.data();
       const float* terms = list_terms_.data() + l * m * ksub;
