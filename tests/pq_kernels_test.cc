@@ -1,5 +1,6 @@
 #include "kernels/pq_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -185,6 +186,56 @@ TEST(PqKernelsTest, FastScanScalarMatchesLayoutDefinition) {
     for (size_t j = 0; j < m; ++j)
       s += lut[(j / 2) * 32 + (j % 2) * 16 + code[v * m + j]];
     EXPECT_EQ(out[v], s) << "vector " << v;
+  }
+}
+
+TEST(PqKernelsTest, QuantizeLut4EqualsScalarExactly) {
+  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  std::mt19937 rng(4);
+  std::normal_distribution<float> g(0.0f, 3.0f);
+  for (size_t m : {1, 2, 3, 7, 8, 16, 33, 64, 112, 128}) {
+    const size_t pairs = (m + 1) / 2;
+    for (int trial = 0; trial < 4; ++trial) {
+      std::vector<float> lut(m * 16 + 1);
+      for (auto& v : lut) v = trial == 3 ? 1.5f : g(rng);  // 3: no range.
+      std::vector<uint8_t> want(pairs * 32, 0xab), got(pairs * 32);
+      float want_lo = -1.0f;
+      const float want_inv =
+          ref.quantize_lut4(lut.data() + 1, m, want.data(), &want_lo);
+      // The contract, on the scalar twin: entries in [0, qmax], a zero in
+      // every table, qmax reached by the widest one, padding zeroed.
+      const unsigned qmax = std::min<unsigned>(255, 65535 / (2 * pairs));
+      float lows = 0.0f, range = 0.0f;
+      for (size_t j = 0; j < m; ++j) {
+        const float* t = lut.data() + 1 + j * 16;
+        const float mn = *std::min_element(t, t + 16);
+        lows += mn;
+        range = std::max(range, *std::max_element(t, t + 16) - mn);
+        const uint8_t* q = want.data() + (j / 2) * 32 + (j % 2) * 16;
+        EXPECT_EQ(*std::min_element(q, q + 16), 0) << "m=" << m;
+        EXPECT_LE(*std::max_element(q, q + 16), qmax) << "m=" << m;
+      }
+      EXPECT_EQ(want_lo, lows);
+      if (trial < 3) {
+        EXPECT_FLOAT_EQ(want_inv, range / qmax);
+        EXPECT_EQ(*std::max_element(want.begin(), want.end()), qmax);
+      } else {
+        EXPECT_EQ(want_inv, 0.0f);
+      }
+      if (m % 2 == 1) {
+        for (size_t c = 0; c < 16; ++c)
+          EXPECT_EQ(want[(pairs - 1) * 32 + 16 + c], 0);
+      }
+      for (const pq::Table* t : NonScalarTables()) {
+        std::fill(got.begin(), got.end(), 0xcd);
+        float got_lo = -2.0f;
+        const float got_inv =
+            t->quantize_lut4(lut.data() + 1, m, got.data(), &got_lo);
+        EXPECT_EQ(got, want) << t->name << " m=" << m;
+        EXPECT_EQ(got_lo, want_lo) << t->name << " m=" << m;
+        EXPECT_EQ(got_inv, want_inv) << t->name << " m=" << m;
+      }
+    }
   }
 }
 

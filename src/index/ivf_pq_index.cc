@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -25,38 +26,19 @@ inline int64_t LocationKey(int64_t list, int64_t pos) {
   return list << 32 | pos;
 }
 
-// Quantizes a float table of m x 16 entries into the fast-scan pair layout
-// (see kernels/pq_kernels.h): entry (j, c) becomes
-// round((lut[j][c] - min_j) * scale) with one scale for all sub-quantizers,
-// bounded so the sum over all of them fits in 16 bits. Returns 1 / scale and
-// adds sum_j min_j to *bias; an approximate score is then
-// *bias + quantized_sum / scale.
-float QuantizeTable(const float* lut, int m, int pairs, uint8_t* q8, float* lo,
-                    float* bias) {
-  const int qmax = std::min(255, 65535 / (2 * pairs));
-  float range = 0.0f;
-  for (int j = 0; j < m; ++j) {
-    const float* t = lut + j * 16;
-    float mn = t[0], mx = t[0];
-    for (int c = 1; c < 16; ++c) {
-      mn = std::min(mn, t[c]);
-      mx = std::max(mx, t[c]);
-    }
-    lo[j] = mn;
-    *bias += mn;
-    range = std::max(range, mx - mn);
+// The largest 16-bit sum whose score bias + sum * inv_scale can still be
+// <= threshold (65535 when any can). Sums above it need no float score.
+inline uint32_t SumBound(float threshold, float bias, float inv_scale) {
+  if (!(threshold < std::numeric_limits<float>::infinity()) ||
+      inv_scale <= 0.0f) {
+    return 65535;
   }
-  const float scale = range > 0 ? qmax / range : 0.0f;
-  for (int j = 0; j < m; ++j) {
-    uint8_t* dst = q8 + (j / 2) * 32 + (j % 2) * 16;
-    const float* t = lut + j * 16;
-    for (int c = 0; c < 16; ++c) {
-      const long q = std::lrintf((t[c] - lo[j]) * scale);
-      dst[c] = static_cast<uint8_t>(std::clamp<long>(q, 0, qmax));
-    }
-  }
-  if (m % 2 == 1) std::fill(q8 + (pairs - 1) * 32 + 16, q8 + pairs * 32, 0);
-  return range > 0 ? range / qmax : 0.0f;
+  const float s = (threshold - bias) / inv_scale;
+  if (s < 0.0f) return 0;  // Sum 0 may still tie after rounding: keep it.
+  if (s >= 65534.0f) return 65535;
+  // One more than the quotient absorbs the rounding of the division; the
+  // exact float test is still made on every sum kept.
+  return static_cast<uint32_t>(s) + 1;
 }
 
 }  // namespace
@@ -150,6 +132,7 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
       pq.Train(MatrixView<const float>(residuals.data(), n, d),
                options_.kmeans_iterations, options_.seed, executor));
   staged_books_t_ = TransposedCodebooks(pq);
+  staged_list_terms_ = ListTerms(pq, staged_books_t_, centroids);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
@@ -158,6 +141,27 @@ void IvfPqIndex::CommitTraining() {
   pq_ = staged_pq_;
   books_t_ = std::move(staged_books_t_);
   staged_books_t_.clear();
+  list_terms_ = std::move(staged_list_terms_);
+  staged_list_terms_.clear();
+}
+
+std::vector<float> IvfPqIndex::ListTerms(const train::ProductQuantizer& pq,
+                                         const std::vector<float>& books_t,
+                                         const float* centroids) const {
+  if (options_.metric != Metric::kL2 || options_.pq_bits != 4 ||
+      !ByResidual()) {
+    return {};
+  }
+  const kernels::pq::Table& pk = kernels::pq::Active();
+  const int64_t m = pq.m(), ksub = pq.ksub(), dsub = pq.dsub();
+  const int64_t d = options_.dim;
+  std::vector<float> terms(int64_t{options_.nlist} * m * ksub);
+  for (int64_t l = 0; l < options_.nlist; ++l) {
+    pk.inner_product_tables(centroids + l * d, books_t.data(), m, dsub, ksub,
+                            2.0f, pq.codeword_norms(0),
+                            terms.data() + l * m * ksub);
+  }
+  return terms;
 }
 
 std::vector<float> IvfPqIndex::TransposedCodebooks(
@@ -227,7 +231,6 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   sc->q8.resize(block_bytes);
   sc->sums.resize(kScanChunk);
   sc->residual.resize(d);
-  sc->qlo.resize(m);
   float* t2 = sc->t2.data();
   float* dist = sc->dist.data();
 
@@ -248,6 +251,14 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
         ctx.k, std::min<int64_t>(int64_t{ctx.k} * ctx.rerank_factor, probed)));
   }
   internal::TopK top(kk);
+  // 4-bit codes: a table shared by every list (no residual) is quantized
+  // once per query; by-residual L2 tables add the list's precomputed term.
+  const bool shared_table = fast_scan && !ByResidual();
+  float shared_bias = 0.0f, shared_inv_scale = 0.0f;
+  if (shared_table) {
+    shared_inv_scale = pk.quantize_lut4(t2, m, sc->q8.data(), &shared_bias);
+  }
+  const bool use_terms = fast_scan && l2 && !list_terms_.empty();
   for (int p = 0; p < ctx.nprobe; ++p) {
     const int64_t l = ctx.lists[p];
     if (l < 0) continue;
@@ -256,7 +267,26 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
     // The table for this list, and the constant added to every entry.
     float bias = ByResidual() ? ctx.coarse[p] : 0.0f;
     const float* lut = t2;
-    if (l2) {
+    if (use_terms && p + 1 < ctx.nprobe && ctx.lists[p + 1] >= 0) {
+      // The next list's term (m * 16 floats, rarely cached) and the head of
+      // its codes are requested now, so the misses overlap this list's scan.
+      const int64_t next = ctx.lists[p + 1];
+      const char* t =
+          reinterpret_cast<const char*>(list_terms_.data() + next * m * ksub);
+      for (int64_t off = 0; off < m * ksub * 4; off += 64)
+        __builtin_prefetch(t + off);
+      const char* c = reinterpret_cast<const char*>(lists().codes(next));
+      const int64_t code_bytes = std::min<int64_t>(
+          int64_t(lists().code_bytes(lists().list_size(next))), 4096);
+      for (int64_t off = 0; off < code_bytes; off += 64)
+        __builtin_prefetch(c + off);
+    }
+    if (use_terms) {
+      float* buf = sc->lut.data();
+      const float* terms = list_terms_.data() + l * m * ksub;
+      for (int64_t i = 0; i < m * ksub; ++i) buf[i] = terms[i] + t2[i];
+      lut = buf;
+    } else if (l2) {
       float* buf = sc->lut.data();
       const float* c = centroids().data() + l * d;
       float* r = sc->residual.data();
@@ -295,11 +325,18 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
 
     // 4-bit fast-scan.
     float qbias = bias;
-    const float inv_scale = QuantizeTable(
-        lut, static_cast<int>(m), pairs, sc->q8.data(), sc->qlo.data(), &qbias);
+    float inv_scale = shared_inv_scale;
+    if (shared_table) {
+      qbias += shared_bias;
+    } else {
+      float lo_sum = 0.0f;
+      inv_scale = pk.quantize_lut4(lut, m, sc->q8.data(), &lo_sum);
+      qbias += lo_sum;
+    }
     const int64_t blocks = (n + kFastScanBlock - 1) / kFastScanBlock;
     const int64_t chunk_blocks =
         ctx.mask != nullptr ? 1 : kScanChunk / kFastScanBlock;
+    const uint16_t* sums = sc->sums.data();
     for (int64_t b0 = 0; b0 < blocks; b0 += chunk_blocks) {
       const int64_t bc = std::min(chunk_blocks, blocks - b0);
       const int64_t first = b0 * kFastScanBlock;
@@ -312,16 +349,18 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
       }
       pk.scan4_fastscan(lists().codes(l) + b0 * block_bytes, bc, pairs,
                         sc->q8.data(), sc->sums.data());
-      for (int64_t i = 0; i < cnt; ++i)
-        dist[i] = qbias + sc->sums[i] * inv_scale;
-      if (ctx.mask != nullptr) {
-        for (int64_t i = 0; i < cnt; ++i) {
-          if (ctx.mask->Test(base + first + i))
-            top.Push(dist[i], key(first + i));
-        }
-      } else {
-        top.PushBlock(kt, dist, cnt, sc->index.data(),
-                      [&](uint32_t i) { return key(first + i); });
+      // Only sums that can still beat the threshold get a float score; the
+      // bound is refreshed whenever a candidate enters.
+      uint32_t bound = SumBound(top.threshold(), qbias, inv_scale);
+      for (int64_t i = 0; i < cnt; ++i) {
+        if (sums[i] > bound) continue;
+        if (ctx.mask != nullptr && !ctx.mask->Test(base + first + i)) continue;
+        const int64_t id = key(first + i);
+        if (id == -1) continue;  // Reserved, as in TopK::PushBlock.
+        const float before = top.threshold();
+        top.Push(qbias + sums[i] * inv_scale, id);
+        if (top.threshold() != before)
+          bound = SumBound(top.threshold(), qbias, inv_scale);
       }
     }
   }
@@ -373,7 +412,7 @@ absl::Status IvfPqIndex::SaveExtra(io::ContainerWriter& w) const {
 }
 
 absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
-                                   const float* /*centroids*/) {
+                                   const float* centroids) {
   VINDEX_ASSIGN_OR_RETURN(uint64_t bytes, r.BeginSection(io::kTagCodebooks));
   const uint64_t want =
       uint64_t(pq_.m()) * pq_.ksub() * pq_.dsub() * sizeof(float);
@@ -391,12 +430,15 @@ absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
   train::ProductQuantizer pq = pq_;
   VINDEX_RETURN_IF_ERROR(pq.SetCodebooks(std::move(books)));
   staged_books_t_ = TransposedCodebooks(pq);
+  staged_list_terms_ = ListTerms(pq, staged_books_t_, centroids);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
 
 uint64_t IvfPqIndex::ExtraMemory() const {
-  return (pq_.codebooks().capacity() + books_t_.capacity()) * sizeof(float);
+  return (pq_.codebooks().capacity() + books_t_.capacity() +
+          list_terms_.capacity()) *
+         sizeof(float);
 }
 
 absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(

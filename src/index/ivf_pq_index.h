@@ -44,7 +44,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
     std::vector<uint8_t> q8;
     std::vector<uint16_t> sums;
     std::vector<int64_t> cand_ids;
-    std::vector<float> cand_scores, residual, qlo;
+    std::vector<float> cand_scores, residual;
   };
 
   IvfPqIndex(const internal::IvfConfig& config, const IvfPqOptions& options);
@@ -81,9 +81,19 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   static std::vector<float> TransposedCodebooks(
       const train::ProductQuantizer& pq);
 
+  // For 4-bit L2 codes (by residual): per list l, entry (j, c) of
+  // ||y_jc||^2 + 2 <centroid_l,j, y_jc>, nlist x m x 16 floats. The list's
+  // table is then this plus the query's -2 <q_j, y_jc>: one add per entry
+  // instead of a table built from the residual. Empty otherwise.
+  // books_t: TransposedCodebooks(pq).
+  std::vector<float> ListTerms(const train::ProductQuantizer& pq,
+                               const std::vector<float>& books_t,
+                               const float* centroids) const;
+
   IvfPqOptions options_;
   train::ProductQuantizer pq_, staged_pq_;
-  std::vector<float> books_t_, staged_books_t_;  // m x dsub x ksub.
+  std::vector<float> books_t_, staged_books_t_;        // m x dsub x ksub.
+  std::vector<float> list_terms_, staged_list_terms_;  // See ListTerms.
   mutable internal::ScratchPool<Scratch> scratch_;
 };
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/pq_kernels.h"
+#include "kernels/x86_quantize_lut4.h"
 
 namespace vindex::kernels::avx512 {
 namespace {
@@ -149,8 +150,9 @@ void InnerProductTables(const float* q, const float* books_t, size_t m,
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kAvx512, "avx512", &Scan8, &Scan4FastScan,
-                               &InnerProductTables};
+  static const pq::Table table{
+      Isa::kAvx512,        "avx512",         &Scan8, &Scan4FastScan,
+      &InnerProductTables, &QuantizeLut4Avx2};
   return table;
 }
 

@@ -55,6 +55,18 @@ struct Table {
   void (*inner_product_tables)(const float* q, const float* books_t, size_t m,
                                size_t dsub, size_t ksub, float factor,
                                const float* init, float* out);
+
+  // Quantizes a float table lut[j * 16 + c] (j < m, c < 16) into q8 in the
+  // fast-scan pair layout (pairs = (m + 1) / 2, pairs * 32 bytes): entry
+  // (j, c) becomes min(trunc((lut[j][c] - lo_j) * scale + 0.5), qmax) with
+  // lo_j = min_c lut[j][c], qmax = min(255, 65535 / (2 * pairs)) (so any sum
+  // fits in 16 bits) and scale = qmax / max_j (max_c lut[j][c] - lo_j), or 0
+  // when every range is 0. A padded odd table is zeros. Sets *lo_sum to
+  // sum_j lo_j (added in j order) and returns 1 / scale as range / qmax (0
+  // when scale is 0): a score is then *lo_sum + quantized_sum * returned.
+  // Every ISA equals scalar exactly.
+  float (*quantize_lut4)(const float* lut, size_t m, uint8_t* q8,
+                         float* lo_sum);
 };
 
 // The table for ActiveIsa() (scalar where an ISA has no PQ file). On AMD

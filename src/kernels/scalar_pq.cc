@@ -1,4 +1,5 @@
 // Scalar PQ kernels: the reference every other ISA is tested against.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -97,11 +98,44 @@ void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
   }
 }
 
+float QuantizeLut4(const float* lut, size_t m, uint8_t* q8, float* lo_sum) {
+  const size_t pairs = (m + 1) / 2;
+  const int qmax = std::min<int>(255, static_cast<int>(65535 / (2 * pairs)));
+  float range = 0.0f, lows = 0.0f;
+  for (size_t j = 0; j < m; ++j) {
+    const float* t = lut + j * 16;
+    float mn = t[0], mx = t[0];
+    for (int c = 1; c < 16; ++c) {
+      mn = std::min(mn, t[c]);
+      mx = std::max(mx, t[c]);
+    }
+    lows += mn;
+    range = std::max(range, mx - mn);
+  }
+  *lo_sum = lows;
+  const float scale = range > 0 ? qmax / range : 0.0f;
+  const float top = static_cast<float>(qmax);
+  for (size_t j = 0; j < m; ++j) {
+    uint8_t* dst = q8 + (j / 2) * 32 + (j % 2) * 16;
+    const float* t = lut + j * 16;
+    float mn = t[0];
+    for (int c = 1; c < 16; ++c) mn = std::min(mn, t[c]);
+    for (int c = 0; c < 16; ++c) {
+      // t[c] >= mn, so the value is >= 0.5: truncation rounds half up.
+      const float v = std::min((t[c] - mn) * scale + 0.5f, top);
+      dst[c] = static_cast<uint8_t>(static_cast<int>(v));
+    }
+  }
+  if (m % 2 == 1) std::fill(q8 + (pairs - 1) * 32 + 16, q8 + pairs * 32, 0);
+  return range > 0 ? range / qmax : 0.0f;
+}
+
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kScalar, "scalar", &Scan8, &Scan4FastScan,
-                               &InnerProductTables};
+  static const pq::Table table{
+      Isa::kScalar,        "scalar",     &Scan8, &Scan4FastScan,
+      &InnerProductTables, &QuantizeLut4};
   return table;
 }
 
