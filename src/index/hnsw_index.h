@@ -65,8 +65,8 @@ class HnswIndex final : public Index {
   // the graph when there are at most ScanLimit(n, ef) of them. The walk
   // costs about ef / (allowed fraction) node visits, the scan one distance
   // per allowed row; equal cost was measured (sift-wallpapers 128-d, 50k
-  // vectors, M=32, one thread, /tmp/hnsw_timing) at 10-12% allowed for
-  // ef=32, which gives limit = 168 * n^(1/3) * sqrt(ef / 32).
+  // vectors, M=32, one thread, a local timing harness) at 10-12% allowed
+  // for ef=32, which gives limit = 168 * n^(1/3) * sqrt(ef / 32).
   static double ScanLimit(int64_t n, int ef);
   // Test and bench hook: a fixed switch point as a fraction of the stored
   // vectors (0 = always walk, 1 = always scan), or < 0 for ScanLimit. Not
