@@ -831,10 +831,14 @@ HnswIndex::FilterPlan HnswIndex::PlanFilter(const IdFilter& filter,
                            ? brute_force_fraction_ * static_cast<double>(live_)
                            : ScanLimit(live_, ef);
   const auto visible = [&](uint32_t slot) { return epochs_[slot] <= snapshot; };
-  // Scans every slot; scan if few are allowed, else walk the graph lazily.
+  // Collects the allowed slots, giving up (to walk the graph lazily) as soon
+  // as there are more than `limit` of them.
   const auto collect = [&] {
     for (uint32_t x = 0; x < num_slots_; ++x) {
-      if (visible(x) && filter.Allows(ids_[x])) plan.slots.push_back(x);
+      if (visible(x) && filter.Allows(ids_[x])) {
+        plan.slots.push_back(x);
+        if (static_cast<double>(plan.slots.size()) > limit) break;
+      }
     }
     plan.scan = static_cast<double>(plan.slots.size()) <= limit;
     if (!plan.scan) {
@@ -876,7 +880,7 @@ HnswIndex::FilterPlan HnswIndex::PlanFilter(const IdFilter& filter,
         ++seen;
         allowed += filter.Allows(ids_[x]) ? 1 : 0;
       }
-      if (seen == 0 || allowed <= 2 * limit / live_ * seen + 2) {
+      if (seen == 0 || allowed <= 1.5 * limit / live_ * seen + 2) {
         collect();
         return plan;
       }
