@@ -576,6 +576,8 @@ absl::Status IvfIndexBase::Remove(absl::Span<const int64_t> ids) {
 
 absl::Status IvfIndexBase::GetVectors(absl::Span<const int64_t> ids,
                                       MatrixView<float> out) const {
+  // Held from the start: a copy-on-write Remove or Add replaces lists_.
+  std::shared_lock lock(mu_);
   if (!keeps_vectors()) {
     return absl::UnimplementedError(absl::StrCat(
         Description(), " keeps no exact vectors (use keep_raw_vectors)"));
@@ -586,7 +588,6 @@ absl::Status IvfIndexBase::GetVectors(absl::Span<const int64_t> ids,
     return absl::InvalidArgumentError(
         absl::StrCat("GetVectors output must be ", ids.size(), " x ", d));
   }
-  std::shared_lock lock(mu_);
   for (int64_t id : ids) {
     if (!where_.contains(id)) {
       return absl::NotFoundError(
