@@ -11,8 +11,12 @@ namespace vindex::internal {
 using kernels::kFastScanBlock;
 
 InvertedLists::InvertedLists(int64_t nlist, CodeLayout layout, int m,
-                             int vec_dim)
-    : layout_(layout), m_(m), vec_dim_(vec_dim), lists_(nlist) {}
+                             int vec_dim, bool entry_terms)
+    : layout_(layout),
+      m_(m),
+      vec_dim_(vec_dim),
+      entry_terms_(entry_terms),
+      lists_(nlist) {}
 
 uint64_t InvertedLists::code_bytes(uint64_t n) const {
   switch (layout_) {
@@ -36,6 +40,7 @@ void InvertedLists::Sync(List& list) {
   list.ids = list.own_ids.empty() ? nullptr : list.own_ids.data();
   list.codes = list.own_codes.empty() ? nullptr : list.own_codes.data();
   list.vectors = list.own_vectors.empty() ? nullptr : list.own_vectors.data();
+  list.terms = list.own_terms.empty() ? nullptr : list.own_terms.data();
   list.size = static_cast<int64_t>(list.own_ids.size());
   list.view = false;
 }
@@ -62,8 +67,14 @@ void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
   Sync(list);
 }
 
+void InvertedLists::SetTerms(int64_t l, std::vector<float> terms) {
+  List& list = lists_[l];
+  list.own_terms = std::move(terms);
+  list.terms = list.own_terms.empty() ? nullptr : list.own_terms.data();
+}
+
 InvertedLists InvertedLists::OwnedCopy() const {
-  InvertedLists copy(nlist(), layout_, m_, vec_dim_);
+  InvertedLists copy(nlist(), layout_, m_, vec_dim_, entry_terms_);
   for (int64_t l = 0; l < nlist(); ++l) {
     const List& from = lists_[l];
     const uint64_t n = from.size;
@@ -72,6 +83,7 @@ InvertedLists InvertedLists::OwnedCopy() const {
       to.own_ids.assign(from.ids, from.ids + n);
       to.own_codes.assign(from.codes, from.codes + code_bytes(n));
       to.own_vectors.assign(from.vectors, from.vectors + n * vec_dim_);
+      if (entry_terms_) to.own_terms.assign(from.terms, from.terms + n);
     }
     Sync(to);
   }
@@ -96,6 +108,7 @@ void InvertedLists::Reserve(int64_t l, int64_t extra) {
   list.own_ids.reserve(n);
   list.own_codes.reserve(code_bytes(n));
   if (vec_dim_ > 0) list.own_vectors.reserve(n * vec_dim_);
+  if (entry_terms_) list.own_terms.reserve(n);
   Sync(list);
 }
 
@@ -132,7 +145,7 @@ void InvertedLists::GetCode(int64_t l, int64_t pos, uint8_t* code) const {
 }
 
 void InvertedLists::Append(int64_t l, int64_t id, const uint8_t* code,
-                           const float* vec) {
+                           const float* vec, float term) {
   List& list = lists_[l];
   const int64_t pos = static_cast<int64_t>(list.own_ids.size());
   list.own_ids.push_back(id);
@@ -146,6 +159,7 @@ void InvertedLists::Append(int64_t l, int64_t id, const uint8_t* code,
   }
   if (vec_dim_ > 0)
     list.own_vectors.insert(list.own_vectors.end(), vec, vec + vec_dim_);
+  if (entry_terms_) list.own_terms.push_back(term);
   Sync(list);
 }
 
@@ -164,8 +178,10 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
                   list.own_vectors.data() + last * vec_dim_,
                   vec_dim_ * sizeof(float));
     }
+    if (entry_terms_) list.own_terms[pos] = list.own_terms[last];
   }
   list.own_ids.pop_back();
+  if (entry_terms_) list.own_terms.pop_back();
   if (layout_ == CodeLayout::kBytes)
     list.own_codes.resize(list.own_codes.size() - m_);
   if (layout_ == CodeLayout::kFastScan4) {
@@ -181,6 +197,7 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
     list.own_ids.shrink_to_fit();
     list.own_codes.shrink_to_fit();
     list.own_vectors.shrink_to_fit();
+    list.own_terms.shrink_to_fit();
   }
   Sync(list);
 }
@@ -195,6 +212,7 @@ size_t InvertedLists::MemoryBytes() const {
       b += l.own_ids.capacity() * sizeof(int64_t) + l.own_codes.capacity() +
            l.own_vectors.capacity() * sizeof(float);
     }
+    b += l.own_terms.capacity() * sizeof(float);
   }
   return b;
 }

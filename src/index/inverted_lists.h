@@ -1,11 +1,13 @@
 #ifndef VINDEX_SRC_INDEX_INVERTED_LISTS_H_
 #define VINDEX_SRC_INDEX_INVERTED_LISTS_H_
 
-// The inverted lists of an IVF index: per list, the caller ids, the codes
-// and (optionally) the full vectors of its entries, each contiguous, entry i
-// at the same position in all three. A list's arrays are either owned
-// vectors or views into a read-only file mapping (see io/format.h, section
-// LSTA); a mapped list is read-only until MakeOwned copies it.
+// The inverted lists of an IVF index: per list, the caller ids, the codes,
+// (optionally) the full vectors and (optionally) one float term of its
+// entries, each contiguous, entry i at the same position in all of them. A
+// list's ids, codes and vectors are either owned vectors or views into a
+// read-only file mapping (see io/format.h, section LSTA); a mapped list is
+// read-only until OwnedCopy copies it. Terms are derived data, never saved:
+// always owned, recomputed by the index after a load (SetTerms).
 
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +27,9 @@ enum class CodeLayout {
 class InvertedLists {
  public:
   InvertedLists() = default;
-  InvertedLists(int64_t nlist, CodeLayout layout, int m, int vec_dim);
+  // entry_terms: keep one float per entry (terms()).
+  InvertedLists(int64_t nlist, CodeLayout layout, int m, int vec_dim,
+                bool entry_terms = false);
   // Moving keeps every list's storage in place, so its views stay valid.
   InvertedLists(InvertedLists&&) = default;
   InvertedLists& operator=(InvertedLists&&) = default;
@@ -36,6 +40,7 @@ class InvertedLists {
   CodeLayout layout() const { return layout_; }
   int m() const { return m_; }
   int vec_dim() const { return vec_dim_; }
+  bool has_terms() const { return entry_terms_; }
   // Fast-scan: sub-quantizer pairs, and bytes per block of 32 entries.
   int pairs() const { return (m_ + 1) / 2; }
   size_t block_bytes() const { return size_t(pairs()) * 32; }
@@ -48,6 +53,8 @@ class InvertedLists {
   const int64_t* ids(int64_t l) const { return lists_[l].ids; }
   const uint8_t* codes(int64_t l) const { return lists_[l].codes; }
   const float* vectors(int64_t l) const { return lists_[l].vectors; }
+  // list_size(l) entry terms when has_terms() (null when empty or unset).
+  const float* terms(int64_t l) const { return lists_[l].terms; }
   int64_t total() const;
 
   // Whether some list is a view into a mapping.
@@ -60,6 +67,9 @@ class InvertedLists {
   // Makes list l (empty so far) own these arrays (sizes as for SetView).
   void SetOwned(int64_t l, std::vector<int64_t> ids, std::vector<uint8_t> codes,
                 std::vector<float> vectors);
+  // Sets the terms of list l's list_size(l) entries (has_terms() only; the
+  // list was set by SetView or SetOwned). Allowed on mapped lists.
+  void SetTerms(int64_t l, std::vector<float> terms);
   // A copy in which every list is owned (may throw bad_alloc).
   InvertedLists OwnedCopy() const;
 
@@ -68,8 +78,10 @@ class InvertedLists {
   // afterwards that many Appends to l allocate nothing.
   void Reserve(int64_t l, int64_t extra);
   // Appends an entry. `code`: m bytes, one per sub-quantizer (ignored for
-  // kNone); `vec`: vec_dim floats (ignored when vec_dim is 0).
-  void Append(int64_t l, int64_t id, const uint8_t* code, const float* vec);
+  // kNone); `vec`: vec_dim floats (ignored when vec_dim is 0); `term`
+  // (ignored without has_terms()).
+  void Append(int64_t l, int64_t id, const uint8_t* code, const float* vec,
+              float term = 0.0f);
   // Removes entry `pos` of list l by moving the list's last entry into it.
   void RemoveAt(int64_t l, int64_t pos);
 
@@ -86,10 +98,12 @@ class InvertedLists {
     const int64_t* ids = nullptr;
     const uint8_t* codes = nullptr;  // kBytes: size * m; kFastScan4: blocks.
     const float* vectors = nullptr;  // size * vec_dim.
+    const float* terms = nullptr;    // size, always own_terms.
     bool view = false;
     std::vector<int64_t> own_ids;
     std::vector<uint8_t> own_codes;
     std::vector<float> own_vectors;
+    std::vector<float> own_terms;
   };
   // Points list's arrays at its owned vectors.
   static void Sync(List& list);
@@ -98,6 +112,7 @@ class InvertedLists {
   CodeLayout layout_ = CodeLayout::kNone;
   int m_ = 0;
   int vec_dim_ = 0;
+  bool entry_terms_ = false;
   std::vector<List> lists_;
   std::shared_ptr<const void> mapping_;  // Keeps the views alive.
 };

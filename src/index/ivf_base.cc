@@ -283,8 +283,10 @@ absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,
 }
 
 IvfIndexBase::IvfIndexBase(const IvfConfig& config, CodeLayout layout,
-                           int code_m, int vec_dim)
-    : config_(config), code_m_(code_m), lists_(0, layout, code_m, vec_dim) {}
+                           int code_m, int vec_dim, bool entry_terms)
+    : config_(config),
+      code_m_(code_m),
+      lists_(0, layout, code_m, vec_dim, entry_terms) {}
 // The nlist lists are created by Train or Load, once their size is known to
 // be sound (a hostile file's nlist is bounded by its centroids section).
 
@@ -374,7 +376,7 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
   InvertedLists fresh;
   try {
     fresh = InvertedLists(config_.nlist, lists_.layout(), code_m_,
-                          lists_.vec_dim());
+                          lists_.vec_dim(), lists_.has_terms());
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         "out of memory creating the inverted lists");
@@ -409,6 +411,7 @@ absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
   std::vector<float> rows;
   std::vector<int32_t> assign(n);
   std::vector<uint8_t> codes;
+  std::vector<float> terms;
   try {
     VINDEX_RETURN_IF_ERROR(
         CopyRows(vectors, config_.metric == Metric::kCosine, &rows, "vector"));
@@ -417,7 +420,9 @@ absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
                 executor);
     if (code_m_ > 0) {
       codes.resize(n * code_m_);
-      Encode(x, assign.data(), codes.data(), executor);
+      if (lists_.has_terms()) terms.resize(n);
+      Encode(x, assign.data(), codes.data(),
+             terms.empty() ? nullptr : terms.data(), executor);
     }
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory encoding vectors");
@@ -444,7 +449,8 @@ absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
     const int64_t l = assign[i];
     const int64_t pos = lists_.list_size(l);
     lists_.Append(l, ids[i], code_m_ > 0 ? codes.data() + i * code_m_ : nullptr,
-                  keep ? rows.data() + i * d : nullptr);
+                  keep ? rows.data() + i * d : nullptr,
+                  terms.empty() ? 0.0f : terms[i]);
     where_.emplace(ids[i], Where(l, pos));
   }
   return absl::OkStatus();
@@ -678,7 +684,8 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   }
   VINDEX_RETURN_IF_ERROR(LoadExtra(r, centroids.data()));
 
-  InvertedLists lists(nlist, lists_.layout(), code_m_, lists_.vec_dim());
+  InvertedLists lists(nlist, lists_.layout(), code_m_, lists_.vec_dim(),
+                      lists_.has_terms());
   absl::flat_hash_map<int64_t, uint64_t> where;
   uint32_t tag = 0;
   VINDEX_ASSIGN_OR_RETURN(uint64_t length, r.BeginSection(io::kTagListsAligned,
@@ -692,6 +699,14 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   VINDEX_RETURN_IF_ERROR(r.EndSection());
   // Every array is now in place (owned or a checked view): check contents.
   VINDEX_RETURN_IF_ERROR(CheckListContents(lists, &where));
+  if (lists.has_terms()) {
+    try {
+      FillEntryTerms(centroids.data(), &lists);
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError(
+          "out of memory computing the lists' entry terms");
+    }
+  }
   VINDEX_RETURN_IF_ERROR(r.ReadEnd());
   if (seen != count) {
     return absl::DataLossError(absl::StrCat(

@@ -100,8 +100,9 @@ class IvfIndexBase : public Index {
   const IvfConfig& config() const { return config_; }
 
  protected:
+  // entry_terms: the lists keep one float per entry (EntryTerms).
   IvfIndexBase(const IvfConfig& config, CodeLayout layout, int code_m,
-               int vec_dim);
+               int vec_dim, bool entry_terms = false);
 
   // --- Hooks for the family. ---
   // The factory string that rebuilds the index.
@@ -119,9 +120,17 @@ class IvfIndexBase : public Index {
   }
   // Publishes the staged state (called under the exclusive lock; no failure).
   virtual void CommitTraining() {}
-  // Codes rows x (assigned to lists[i]) into codes (rows * code_m bytes).
+  // Codes rows x (assigned to lists[i]) into codes (rows * code_m bytes)
+  // and, with entry terms, each row's term into terms[i] (else terms is
+  // null).
   virtual void Encode(MatrixView<const float> /*x*/, const int32_t* /*lists*/,
-                      uint8_t* /*codes*/, Executor* /*executor*/) const {}
+                      uint8_t* /*codes*/, float* /*terms*/,
+                      Executor* /*executor*/) const {}
+  // With entry terms: computes every loaded entry's term from its code into
+  // `lists` (just loaded, before CommitTraining publishes the staged state;
+  // `centroids` are the loaded centroids). Must give the bits Encode gives.
+  virtual void FillEntryTerms(const float* /*centroids*/,
+                              InvertedLists* /*lists*/) const {}
   // Per-call checks of family knobs (e.g. rerank_factor) and their default.
   virtual absl::StatusOr<int> ResolveRerank(
       const SearchParams& /*params*/) const {

@@ -26,21 +26,6 @@ inline int64_t LocationKey(int64_t list, int64_t pos) {
   return list << 32 | pos;
 }
 
-// The largest 16-bit sum whose score bias + sum * inv_scale can still be
-// <= threshold (65535 when any can). Sums above it need no float score.
-inline uint32_t SumBound(float threshold, float bias, float inv_scale) {
-  if (!(threshold < std::numeric_limits<float>::infinity()) ||
-      inv_scale <= 0.0f) {
-    return 65535;
-  }
-  const float s = (threshold - bias) / inv_scale;
-  if (s < 0.0f) return 0;  // Sum 0 may still tie after rounding: keep it.
-  if (s >= 65534.0f) return 65535;
-  // One more than the quotient absorbs the rounding of the division; the
-  // exact float test is still made on every sum kept.
-  return static_cast<uint32_t>(s) + 1;
-}
-
 }  // namespace
 
 IvfPqIndex::IvfPqIndex(const internal::IvfConfig& config,
@@ -48,7 +33,8 @@ IvfPqIndex::IvfPqIndex(const internal::IvfConfig& config,
     : IvfIndexBase(config,
                    options.pq_bits == 4 ? internal::CodeLayout::kFastScan4
                                         : internal::CodeLayout::kBytes,
-                   options.pq_m, options.keep_raw_vectors ? options.dim : 0),
+                   options.pq_m, options.keep_raw_vectors ? options.dim : 0,
+                   /*entry_terms=*/options.metric == Metric::kL2),
       options_(options) {}
 
 absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
@@ -132,7 +118,6 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
       pq.Train(MatrixView<const float>(residuals.data(), n, d),
                options_.kmeans_iterations, options_.seed, executor));
   staged_books_t_ = TransposedCodebooks(pq);
-  staged_list_terms_ = ListTerms(pq, staged_books_t_, centroids);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
@@ -141,27 +126,36 @@ void IvfPqIndex::CommitTraining() {
   pq_ = staged_pq_;
   books_t_ = std::move(staged_books_t_);
   staged_books_t_.clear();
-  list_terms_ = std::move(staged_list_terms_);
-  staged_list_terms_.clear();
 }
 
-std::vector<float> IvfPqIndex::ListTerms(const train::ProductQuantizer& pq,
-                                         const std::vector<float>& books_t,
-                                         const float* centroids) const {
-  if (options_.metric != Metric::kL2 || options_.pq_bits != 4 ||
-      !ByResidual()) {
-    return {};
+float IvfPqIndex::EntryTerm(const train::ProductQuantizer& pq,
+                            const float* centroid, const uint8_t* code) {
+  const int m = pq.m(), dsub = pq.dsub();
+  float term = 0.0f;
+  for (int j = 0; j < m; ++j) {
+    const float* y = pq.codebook(j) + size_t(code[j]) * dsub;
+    const float* c = centroid + size_t(j) * dsub;
+    float dot = 0.0f;
+    for (int t = 0; t < dsub; ++t) dot += c[t] * y[t];
+    term += pq.codeword_norms(j)[code[j]] + 2.0f * dot;
   }
-  const kernels::pq::Table& pk = kernels::pq::Active();
-  const int64_t m = pq.m(), ksub = pq.ksub(), dsub = pq.dsub();
+  return term;
+}
+
+void IvfPqIndex::FillEntryTerms(const float* centroids,
+                                internal::InvertedLists* lists) const {
   const int64_t d = options_.dim;
-  std::vector<float> terms(int64_t{options_.nlist} * m * ksub);
-  for (int64_t l = 0; l < options_.nlist; ++l) {
-    pk.inner_product_tables(centroids + l * d, books_t.data(), m, dsub, ksub,
-                            2.0f, pq.codeword_norms(0),
-                            terms.data() + l * m * ksub);
+  std::vector<uint8_t> code(staged_pq_.m());
+  for (int64_t l = 0; l < lists->nlist(); ++l) {
+    const int64_t n = lists->list_size(l);
+    if (n == 0) continue;
+    std::vector<float> terms(n);
+    for (int64_t i = 0; i < n; ++i) {
+      lists->GetCode(l, i, code.data());
+      terms[i] = EntryTerm(staged_pq_, centroids + l * d, code.data());
+    }
+    lists->SetTerms(l, std::move(terms));
   }
-  return terms;
 }
 
 std::vector<float> IvfPqIndex::TransposedCodebooks(
@@ -179,7 +173,8 @@ std::vector<float> IvfPqIndex::TransposedCodebooks(
 }
 
 void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
-                        uint8_t* codes, Executor* executor) const {
+                        uint8_t* codes, float* terms,
+                        Executor* executor) const {
   const int64_t d = options_.dim;
   const float* cents = centroids().data();
   internal::ParallelForRange(executor, x.rows, 1024, [&](int64_t b, int64_t e) {
@@ -192,6 +187,10 @@ void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
     }
     pq_.Encode(MatrixView<const float>(res.data(), e - b, d),
                codes + b * options_.pq_m, nullptr);
+    for (int64_t i = b; terms != nullptr && i < e; ++i) {
+      terms[i] = EntryTerm(pq_, cents + int64_t{lists[i]} * d,
+                           codes + i * options_.pq_m);
+    }
   });
 }
 
@@ -225,19 +224,22 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
 
   auto sc = scratch_.Acquire();
   sc->t2.resize(m * ksub);
-  sc->lut.resize(m * ksub);
   sc->dist.resize(kScanChunk);
   sc->index.resize(kScanChunk);
   sc->q8.resize(block_bytes);
   sc->sums.resize(kScanChunk);
-  sc->residual.resize(d);
   float* t2 = sc->t2.data();
   float* dist = sc->dist.data();
 
-  // The query's part of every table: factor * <q_j, y_jc>.
+  // The one table of the query, shared by every probed list:
+  // factor * <q_j, y_jc>. A list adds its bias (the coarse score, by
+  // residual) and, for L2, each entry's term (see UsesEntryTerms).
   const float factor = l2 ? -2.0f : -1.0f;
   pk.inner_product_tables(ctx.query, books_t_.data(), m, dsub, ksub, factor,
                           nullptr, t2);
+  // 4-bit: the table quantized once: score = bias + lo_sum + sum * inv_scale.
+  float lo_sum = 0.0f, inv_scale = 0.0f;
+  if (fast_scan) inv_scale = pk.quantize_lut4(t2, m, sc->q8.data(), &lo_sum);
 
   const bool rerank = ctx.rerank_factor > 0;
   int kk = ctx.k;
@@ -251,117 +253,70 @@ void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
         ctx.k, std::min<int64_t>(int64_t{ctx.k} * ctx.rerank_factor, probed)));
   }
   internal::TopK top(kk);
-  // 4-bit codes: a table shared by every list (no residual) is quantized
-  // once per query; by-residual L2 tables add the list's precomputed term.
-  const bool shared_table = fast_scan && !ByResidual();
-  float shared_bias = 0.0f, shared_inv_scale = 0.0f;
-  if (shared_table) {
-    shared_inv_scale = pk.quantize_lut4(t2, m, sc->q8.data(), &shared_bias);
-  }
-  const bool use_terms = fast_scan && l2 && !list_terms_.empty();
   for (int p = 0; p < ctx.nprobe; ++p) {
     const int64_t l = ctx.lists[p];
     if (l < 0) continue;
     const int64_t n = lists().list_size(l);
     if (n == 0) continue;
-    // The table for this list, and the constant added to every entry.
-    float bias = ByResidual() ? ctx.coarse[p] : 0.0f;
-    const float* lut = t2;
-    if (use_terms && p + 1 < ctx.nprobe && ctx.lists[p + 1] >= 0) {
-      // The next list's term (m * 16 floats, rarely cached) and the head of
-      // its codes are requested now, so the misses overlap this list's scan.
+    if (p + 1 < ctx.nprobe && ctx.lists[p + 1] >= 0) {
+      // The head of the next list's codes is requested now, so its misses
+      // overlap this list's scan.
       const int64_t next = ctx.lists[p + 1];
-      const char* t =
-          reinterpret_cast<const char*>(list_terms_.data() + next * m * ksub);
-      for (int64_t off = 0; off < m * ksub * 4; off += 64)
-        __builtin_prefetch(t + off);
       const char* c = reinterpret_cast<const char*>(lists().codes(next));
       const int64_t code_bytes = std::min<int64_t>(
-          int64_t(lists().code_bytes(lists().list_size(next))), 4096);
+          int64_t(lists().code_bytes(lists().list_size(next))), 2048);
       for (int64_t off = 0; off < code_bytes; off += 64)
         __builtin_prefetch(c + off);
     }
-    if (use_terms) {
-      float* buf = sc->lut.data();
-      const float* terms = list_terms_.data() + l * m * ksub;
-      for (int64_t i = 0; i < m * ksub; ++i) buf[i] = terms[i] + t2[i];
-      lut = buf;
-    } else if (l2) {
-      float* buf = sc->lut.data();
-      const float* c = centroids().data() + l * d;
-      float* r = sc->residual.data();
-      for (int64_t j = 0; j < d; ++j) r[j] = ctx.query[j] - c[j];
-      // ||r_j - y||^2 = ||r_j||^2 - 2 <r_j, y> + ||y||^2, and the ||r_j||^2
-      // sum to the coarse distance, already in the bias.
-      pk.inner_product_tables(r, books_t_.data(), m, dsub, ksub, -2.0f,
-                              pq_.codeword_norms(0), buf);
-      lut = buf;
-    }
+    const float bias =
+        (ByResidual() ? ctx.coarse[p] : 0.0f) + (fast_scan ? lo_sum : 0.0f);
+    const float* terms = lists().terms(l);  // Null unless L2.
     const int64_t* ids = lists().ids(l);
-    auto key = [&](int64_t i) { return rerank ? LocationKey(l, i) : ids[i]; };
     const int64_t base = ctx.mask != nullptr ? (*ctx.offsets)[l] : 0;
+    const uint8_t* codes = lists().codes(l);
+    auto key = [&](int64_t i) -> int64_t {
+      if (ctx.mask != nullptr && !ctx.mask->Test(base + i)) return -1;
+      return rerank ? LocationKey(l, i) : ids[i];
+    };
 
-    if (!fast_scan) {
-      const uint8_t* codes = lists().codes(l);
-      if (ctx.mask != nullptr) {
-        for (int64_t i = 0; i < n; ++i) {
-          if (!ctx.mask->Test(base + i)) continue;
-          const uint8_t* c = codes + i * m;
-          float s = bias;
-          for (int64_t j = 0; j < m; ++j) s += lut[j * 256 + c[j]];
-          top.Push(s, key(i));
-        }
-        continue;
-      }
-      for (int64_t b = 0; b < n; b += kScanChunk) {
-        const int64_t bn = std::min(kScanChunk, n - b);
-        pk.scan8(lut, codes + b * m, bn, m, dist);
-        for (int64_t i = 0; i < bn; ++i) dist[i] += bias;
-        top.PushBlock(kt, dist, bn, sc->index.data(),
-                      [&](uint32_t i) { return key(b + i); });
+    if (!fast_scan && ctx.mask != nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        if (!ctx.mask->Test(base + i)) continue;
+        const uint8_t* c = codes + i * m;
+        float s = bias + (terms != nullptr ? terms[i] : 0.0f);
+        for (int64_t j = 0; j < m; ++j) s += t2[j * 256 + c[j]];
+        top.Push(s, rerank ? LocationKey(l, i) : ids[i]);
       }
       continue;
     }
-
-    // 4-bit fast-scan.
-    float qbias = bias;
-    float inv_scale = shared_inv_scale;
-    if (shared_table) {
-      qbias += shared_bias;
-    } else {
-      float lo_sum = 0.0f;
-      inv_scale = pk.quantize_lut4(lut, m, sc->q8.data(), &lo_sum);
-      qbias += lo_sum;
-    }
-    const int64_t blocks = (n + kFastScanBlock - 1) / kFastScanBlock;
-    const int64_t chunk_blocks =
-        ctx.mask != nullptr ? 1 : kScanChunk / kFastScanBlock;
-    const uint16_t* sums = sc->sums.data();
-    for (int64_t b0 = 0; b0 < blocks; b0 += chunk_blocks) {
-      const int64_t bc = std::min(chunk_blocks, blocks - b0);
-      const int64_t first = b0 * kFastScanBlock;
-      const int64_t cnt = std::min<int64_t>(bc * kFastScanBlock, n - first);
-      if (ctx.mask != nullptr) {
-        bool any = false;
-        for (int64_t i = 0; i < cnt && !any; ++i)
-          any = ctx.mask->Test(base + first + i);
-        if (!any) continue;  // No allowed entry: the block is never scored.
+    // Chunks of whole 32-entry blocks; one block at a time with a filter,
+    // so blocks with no allowed entry are never scored.
+    const int64_t chunk =
+        fast_scan && ctx.mask != nullptr ? kFastScanBlock : kScanChunk;
+    for (int64_t first = 0; first < n; first += chunk) {
+      const int64_t cnt = std::min(chunk, n - first);
+      if (fast_scan) {
+        if (ctx.mask != nullptr) {
+          bool any = false;
+          for (int64_t i = 0; i < cnt && !any; ++i)
+            any = ctx.mask->Test(base + first + i);
+          if (!any) continue;
+        }
+        const uint16_t* sums = sc->sums.data();
+        pk.scan4_fastscan(codes + first / kFastScanBlock * block_bytes,
+                          (cnt + kFastScanBlock - 1) / kFastScanBlock, pairs,
+                          sc->q8.data(), sc->sums.data());
+        for (int64_t i = 0; i < cnt; ++i)
+          dist[i] = bias + static_cast<float>(sums[i]) * inv_scale;
+      } else {
+        pk.scan8(t2, codes + first * m, cnt, m, dist);
+        for (int64_t i = 0; i < cnt; ++i) dist[i] += bias;
       }
-      pk.scan4_fastscan(lists().codes(l) + b0 * block_bytes, bc, pairs,
-                        sc->q8.data(), sc->sums.data());
-      // Only sums that can still beat the threshold get a float score; the
-      // bound is refreshed whenever a candidate enters.
-      uint32_t bound = SumBound(top.threshold(), qbias, inv_scale);
-      for (int64_t i = 0; i < cnt; ++i) {
-        if (sums[i] > bound) continue;
-        if (ctx.mask != nullptr && !ctx.mask->Test(base + first + i)) continue;
-        const int64_t id = key(first + i);
-        if (id == -1) continue;  // Reserved, as in TopK::PushBlock.
-        const float before = top.threshold();
-        top.Push(qbias + sums[i] * inv_scale, id);
-        if (top.threshold() != before)
-          bound = SumBound(top.threshold(), qbias, inv_scale);
+      if (terms != nullptr) {
+        for (int64_t i = 0; i < cnt; ++i) dist[i] += terms[first + i];
       }
+      top.PushBlock(kt, dist, cnt, sc->index.data(),
+                    [&](uint32_t i) { return key(first + i); });
     }
   }
   if (!rerank) {
@@ -412,7 +367,7 @@ absl::Status IvfPqIndex::SaveExtra(io::ContainerWriter& w) const {
 }
 
 absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
-                                   const float* centroids) {
+                                   const float* /*centroids*/) {
   VINDEX_ASSIGN_OR_RETURN(uint64_t bytes, r.BeginSection(io::kTagCodebooks));
   const uint64_t want =
       uint64_t(pq_.m()) * pq_.ksub() * pq_.dsub() * sizeof(float);
@@ -430,15 +385,12 @@ absl::Status IvfPqIndex::LoadExtra(io::ContainerReader& r,
   train::ProductQuantizer pq = pq_;
   VINDEX_RETURN_IF_ERROR(pq.SetCodebooks(std::move(books)));
   staged_books_t_ = TransposedCodebooks(pq);
-  staged_list_terms_ = ListTerms(pq, staged_books_t_, centroids);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
 }
 
 uint64_t IvfPqIndex::ExtraMemory() const {
-  return (pq_.codebooks().capacity() + books_t_.capacity() +
-          list_terms_.capacity()) *
-         sizeof(float);
+  return (pq_.codebooks().capacity() + books_t_.capacity()) * sizeof(float);
 }
 
 absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(

@@ -12,17 +12,15 @@
 namespace vindex {
 
 // Inverted file with product-quantized residuals (vector minus its list's
-// centroid). 8-bit codes are scanned with a float lookup table per query and
-// list; 4-bit codes live in the fast-scan layout (blocks of 32) and are
-// scanned with 8-bit quantized tables held in registers. With
-// keep_raw_vectors the exact vectors are kept beside the codes, and
-// rerank_factor > 0 re-scores the best k * rerank_factor candidates exactly.
-// Tables come from codebooks transposed to dsub x ksub
-// (pq::Table::inner_product_tables): per query factor * <q_j, y_jc>, which is
-// the whole table for inner product; for L2 each probed list's table is
-// ||y||^2 - 2 <r_j, y> for the residual r = q - centroid, computed when the
-// list is probed (cheaper than reading a precomputed nlist x m x ksub table
-// from memory: +19-33% QPS on sift-wallpapers IVF1024,PQ32).
+// centroid). 8-bit codes are scanned with a float lookup table; 4-bit codes
+// live in the fast-scan layout (blocks of 32) and are scanned with an 8-bit
+// quantized table held in registers. With keep_raw_vectors the exact vectors
+// are kept beside the codes, and rerank_factor > 0 re-scores the best
+// k * rerank_factor candidates exactly.
+// A query has ONE table, factor * <q_j, y_jc> (pq::Table::
+// inner_product_tables over codebooks transposed to dsub x ksub), shared by
+// every list it probes: a list adds its coarse score and, for L2, each
+// entry's stored term (UsesEntryTerms). No table is built per probed list.
 // Owns its data. Thread safety: as IvfIndexBase (all methods concurrent;
 // mutations serialised; searches see each mutation whole).
 class IvfPqIndex final : public internal::IvfIndexBase {
@@ -39,12 +37,12 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   friend class IvfPqIndexTestPeer;  // Reads the codes and codebooks in tests.
 
   struct Scratch {
-    std::vector<float> t2, lut, dist, exact;
+    std::vector<float> t2, dist;
     std::vector<uint32_t> index;
     std::vector<uint8_t> q8;
     std::vector<uint16_t> sums;
     std::vector<int64_t> cand_ids;
-    std::vector<float> cand_scores, residual;
+    std::vector<float> cand_scores;
   };
 
   IvfPqIndex(const internal::IvfConfig& config, const IvfPqOptions& options);
@@ -56,7 +54,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
                              Executor* executor) override;
   void CommitTraining() override;
   void Encode(MatrixView<const float> x, const int32_t* lists, uint8_t* codes,
-              Executor* executor) const override;
+              float* terms, Executor* executor) const override;
   absl::StatusOr<int> ResolveRerank(const SearchParams& params) const override;
   void ScanLists(const internal::ProbeContext& ctx) const override;
   absl::Status SaveExtra(io::ContainerWriter& w) const override;
@@ -81,19 +79,20 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   static std::vector<float> TransposedCodebooks(
       const train::ProductQuantizer& pq);
 
-  // For 4-bit L2 codes (by residual): per list l, entry (j, c) of
-  // ||y_jc||^2 + 2 <centroid_l,j, y_jc>, nlist x m x 16 floats. The list's
-  // table is then this plus the query's -2 <q_j, y_jc>: one add per entry
-  // instead of a table built from the residual. Empty otherwise.
-  // books_t: TransposedCodebooks(pq).
-  std::vector<float> ListTerms(const train::ProductQuantizer& pq,
-                               const std::vector<float>& books_t,
-                               const float* centroids) const;
+  // L2 codes (always by residual) keep one term per list entry:
+  // ||y||^2 + 2 <centroid, y> for its decoded residual y, so that
+  // ||q - centroid - y||^2 = ||q - centroid||^2 + term - 2 <q, y> and the
+  // table of -2 <q_j, y_jc> is the query's alone, shared by every probed
+  // list (no per-list table). Sums over sub-quantizers in index order.
+  bool UsesEntryTerms() const { return options_.metric == Metric::kL2; }
+  static float EntryTerm(const train::ProductQuantizer& pq,
+                         const float* centroid, const uint8_t* code);
+  void FillEntryTerms(const float* centroids,
+                      internal::InvertedLists* lists) const override;
 
   IvfPqOptions options_;
   train::ProductQuantizer pq_, staged_pq_;
-  std::vector<float> books_t_, staged_books_t_;        // m x dsub x ksub.
-  std::vector<float> list_terms_, staged_list_terms_;  // See ListTerms.
+  std::vector<float> books_t_, staged_books_t_;  // m x dsub x ksub.
   mutable internal::ScratchPool<Scratch> scratch_;
 };
 
