@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/scratch_pool.h"
+#include "core/topk.h"
 #include "index/ivf_base.h"
 #include "train/product_quantizer.h"
 
@@ -57,6 +58,32 @@ class IvfPqIndex final : public internal::IvfIndexBase {
               float* terms, Executor* executor) const override;
   absl::StatusOr<int> ResolveRerank(const SearchParams& params) const override;
   void ScanLists(const internal::ProbeContext& ctx) const override;
+
+  // A query's table (PrepareQuery): t2 (m x ksub floats, in the scratch)
+  // and, for 4-bit codes, its quantized form q8 with score
+  // = bias + lo_sum + sum * inv_scale.
+  struct QueryTable {
+    const float* t2 = nullptr;
+    const uint8_t* q8 = nullptr;
+    float lo_sum = 0.0f, inv_scale = 0.0f;
+  };
+  // q8: (m + 1) / 2 * 32 bytes, written for 4-bit codes.
+  QueryTable PrepareQuery(const float* query, Scratch& sc, uint8_t* q8) const;
+  // Candidates kept before re-rank: k, or k * rerank_factor bounded by the
+  // entries of the probed lists.
+  int CandidateCount(const int64_t* probed_lists, int nprobe, int k,
+                     int rerank_factor) const;
+  // Requests the head of list l's codes and its terms.
+  void PrefetchList(int64_t l) const;
+  // Scores list l's entries (allowed by mask at global position base + i,
+  // when mask is set) into top, keyed by id or, for re-rank, by location.
+  void ScanList(int64_t l, float coarse, const QueryTable& qt,
+                const internal::RowMask* mask, int64_t base, bool location_keys,
+                internal::TopK& top, Scratch& sc) const;
+  // Writes the k results: top's, or top's kk candidates re-ranked exactly.
+  void FinishQuery(const float* query, internal::TopK& top, int kk, int k,
+                   bool rerank, int64_t* out_ids, float* out_scores,
+                   Scratch& sc) const;
   absl::Status SaveExtra(io::ContainerWriter& w) const override;
   absl::Status LoadExtra(io::ContainerReader& r,
                          const float* centroids) override;
