@@ -90,6 +90,32 @@ TEST(Format, SectionLimitAndTagAreEnforced) {
   }
 }
 
+// The params payload "hello" is 5 bytes: 5 rows of 1 byte, 1 row of 5.
+TEST(Format, ArraySectionShapeIsChecked) {
+  const std::string bytes = WriteSample();
+  struct Case {
+    uint64_t rows, row_bytes;
+    bool ok;
+  };
+  for (const Case& c : {Case{5, 1, true}, Case{1, 5, true}, Case{4, 1, false},
+                        Case{2, 2, false}, Case{5, 0, false},
+                        // 3 * 6148914691236517207 = 2^64 + 5 wraps to 5.
+                        Case{6148914691236517207u, 3, false}}) {
+    MemoryReader r(bytes);
+    ContainerReader reader(r);
+    ASSERT_TRUE(reader.ReadHeader().ok());
+    auto length = reader.BeginArraySection(kTagParams, c.rows, c.row_bytes);
+    EXPECT_EQ(length.ok(), c.ok) << c.rows << " x " << c.row_bytes;
+    if (length.ok()) {
+      EXPECT_EQ(*length, 5u);
+    } else {
+      EXPECT_EQ(length.status().code(), absl::StatusCode::kDataLoss);
+      EXPECT_NE(length.status().message().find("PARM"), std::string::npos)
+          << length.status();
+    }
+  }
+}
+
 // Found by the fuzzer: zero-length reads and writes may pass a null pointer
 // (an empty vector's data()); they must be no-ops, not memcpy(nullptr).
 TEST(Format, ZeroLengthReadsAndWritesAcceptNull) {

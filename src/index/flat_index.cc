@@ -251,25 +251,18 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
   const uint64_t n = header.count;
   const uint64_t d = header.dim;
 
-  VINDEX_ASSIGN_OR_RETURN(uint64_t ids_bytes, reader.BeginSection(io::kTagIds));
-  if (n > ids_bytes / sizeof(int64_t) || ids_bytes != n * sizeof(int64_t)) {
-    return absl::DataLossError(absl::StrCat("ids section has ", ids_bytes,
-                                            " bytes for ", n, " vectors"));
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      uint64_t ids_bytes,
+      reader.BeginArraySection(io::kTagIds, n, sizeof(int64_t)));
   // BeginSection has checked ids_bytes against the bytes remaining, so this
   // allocation is bounded by the input's size.
   index->ids_.resize(n);
   VINDEX_RETURN_IF_ERROR(reader.ReadPayload(index->ids_.data(), ids_bytes));
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
 
-  VINDEX_ASSIGN_OR_RETURN(uint64_t vec_bytes,
-                          reader.BeginSection(io::kTagVectors));
-  if (vec_bytes / sizeof(float) / d != n ||
-      vec_bytes != n * d * sizeof(float)) {
-    return absl::DataLossError(absl::StrCat("vectors section has ", vec_bytes,
-                                            " bytes for ", n, " x ", d,
-                                            " floats"));
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      uint64_t vec_bytes,
+      reader.BeginArraySection(io::kTagVectors, n, d * sizeof(float)));
   // Served from the reader's memory when it can lend it (a file mapping) and
   // the floats are aligned there; copied otherwise.
   const char* view = nullptr;

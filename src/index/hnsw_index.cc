@@ -1438,11 +1438,9 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   const uint32_t rows = static_cast<uint32_t>(n);
   HnswIndex& ix = *index;
 
-  VINDEX_ASSIGN_OR_RETURN(uint64_t ids_bytes, reader.BeginSection(io::kTagIds));
-  if (n > ids_bytes / sizeof(int64_t) || ids_bytes != n * sizeof(int64_t)) {
-    return absl::DataLossError(absl::StrCat("ids section has ", ids_bytes,
-                                            " bytes for ", n, " vectors"));
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      uint64_t ids_bytes,
+      reader.BeginArraySection(io::kTagIds, n, sizeof(int64_t)));
   // Each length was checked against the bytes remaining, so allocations are
   // bounded by the input's size.
   std::vector<int64_t> ids(n);
@@ -1450,15 +1448,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
 
   const auto begin_vectors = [&]() -> absl::Status {
-    VINDEX_ASSIGN_OR_RETURN(uint64_t vec_bytes,
-                            reader.BeginSection(io::kTagVectors));
-    if (vec_bytes / sizeof(float) / d != n ||
-        vec_bytes != n * d * sizeof(float)) {
-      return absl::DataLossError(absl::StrCat("vectors section has ", vec_bytes,
-                                              " bytes for ", n, " x ", d,
-                                              " floats"));
-    }
-    return absl::OkStatus();
+    return reader.BeginArraySection(io::kTagVectors, n, d * sizeof(float))
+        .status();
   };
   std::vector<float> vectors;  // Layout 0: every vector, to encode.
   if (layout == 0) {
@@ -1470,13 +1461,9 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   } else {
     // Served from the reader's memory when it lends it (a file mapping) and
     // the words are aligned there; copied otherwise.
-    VINDEX_ASSIGN_OR_RETURN(uint64_t l0_bytes,
-                            reader.BeginSection(io::kTagLevel0));
-    if (l0_bytes % ix.block_bytes_ != 0 || l0_bytes / ix.block_bytes_ != n) {
-      return absl::DataLossError(absl::StrCat("level-0 section has ", l0_bytes,
-                                              " bytes for ", n, " blocks of ",
-                                              ix.block_bytes_));
-    }
+    VINDEX_ASSIGN_OR_RETURN(
+        uint64_t l0_bytes,
+        reader.BeginArraySection(io::kTagLevel0, n, ix.block_bytes_));
     const char* view = nullptr;
     std::shared_ptr<const void> owner;
     if (n > 0)

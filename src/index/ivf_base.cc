@@ -669,12 +669,9 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   }
   const int64_t nlist = config_.nlist;
   const int64_t d = config_.dim;
-  VINDEX_ASSIGN_OR_RETURN(uint64_t cbytes, r.BeginSection(io::kTagCentroids));
-  if (cbytes != static_cast<uint64_t>(nlist) * d * sizeof(float)) {
-    return absl::DataLossError(absl::StrCat("centroids section has ", cbytes,
-                                            " bytes for ", nlist, " x ", d,
-                                            " floats"));
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      uint64_t cbytes,
+      r.BeginArraySection(io::kTagCentroids, nlist, d * sizeof(float)));
   std::vector<float> centroids(nlist * d);
   VINDEX_RETURN_IF_ERROR(r.ReadPayload(centroids.data(), cbytes));
   VINDEX_RETURN_IF_ERROR(r.EndSection());

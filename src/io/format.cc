@@ -140,6 +140,20 @@ absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag) {
   return BeginSection(tag, tag, &got);
 }
 
+absl::StatusOr<uint64_t> ContainerReader::BeginArraySection(
+    uint32_t tag, uint64_t rows, uint64_t row_bytes) {
+  auto length = BeginSection(tag);
+  if (!length.ok()) return length.status();
+  // Division, not rows * row_bytes: a hostile row count cannot overflow.
+  if (row_bytes == 0 || *length % row_bytes != 0 ||
+      *length / row_bytes != rows) {
+    return absl::DataLossError(absl::StrCat("section ", TagName(tag), " has ",
+                                            *length, " bytes for ", rows,
+                                            " rows of ", row_bytes, " bytes"));
+  }
+  return length;
+}
+
 absl::StatusOr<uint64_t> ContainerReader::BeginSection(uint32_t tag,
                                                        uint32_t alt_tag,
                                                        uint32_t* got_tag) {

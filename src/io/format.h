@@ -124,6 +124,11 @@ class ContainerReader {
   // Reads the next section's header; it must carry `tag`. Returns the payload
   // length, already checked against the bytes remaining.
   absl::StatusOr<uint64_t> BeginSection(uint32_t tag);
+  // As BeginSection, for a section that must hold exactly `rows` rows of
+  // `row_bytes` (> 0) bytes each; DataLoss naming the section otherwise.
+  // Returns the payload length, rows * row_bytes.
+  absl::StatusOr<uint64_t> BeginArraySection(uint32_t tag, uint64_t rows,
+                                             uint64_t row_bytes);
   // As BeginSection, accepting either tag; *got says which one it was.
   absl::StatusOr<uint64_t> BeginSection(uint32_t tag, uint32_t alt_tag,
                                         uint32_t* got);
