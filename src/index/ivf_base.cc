@@ -357,7 +357,12 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
   ko.iterations = config_.kmeans_iterations;
   ko.max_points_per_centroid = config_.max_points_per_centroid;
   ko.seed = config_.seed;
-  ko.spherical = config_.metric == Metric::kCosine;
+  // Unit-norm centroids for inner product too (as FAISS's IVF does): with
+  // raw means, the largest-inner-product assignment favours the centroids
+  // of large norm, and the lists grow lopsided (debian-desc-use512,
+  // IVF693: sum of squared list sizes 7.3x that of equal lists, against
+  // 1.5x spherical; 2.6x more codes scanned at nprobe 48).
+  ko.spherical = config_.metric != Metric::kL2;
   ko.inner_product = config_.metric == Metric::kInnerProduct;
   ko.progress = config_.kmeans_progress;
   absl::StatusOr<train::KMeansResult> km;
