@@ -964,48 +964,23 @@ absl::Status HnswIndex::Search(MatrixView<const float> queries,
   return absl::OkStatus();
 }
 
-absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
-  VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
-  std::lock_guard<std::mutex> mutation(mutation_mu_);
-  std::unique_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (!row_of_.Contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
-  if (ids.empty()) return absl::OkStatus();
-  VINDEX_RETURN_IF_ERROR(UnmapLocked());
-  std::vector<uint8_t> removed;
-  std::vector<uint32_t> gone;
-  try {
-    removed.assign(num_slots_, 0);
-    gone.reserve(ids.size());
-    free_slots_.reserve(free_slots_.size() + ids.size());
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of memory removing from the HNSW index");
-  }
-  for (int64_t id : ids) {
-    const uint32_t slot = row_of_.Find(id);
-    removed[slot] = 1;
-    gone.push_back(slot);
-  }
-  // Repair every surviving list that points at a removed node. Candidates:
-  // a fresh search for the node's neighbourhood on that level (walking
-  // through removed nodes, whose links are still intact, but admitting only
-  // survivors), its surviving links, and the removed neighbours' links.
-  auto s = scratch_.Acquire();
-  auto& cands = s->select;
-  std::vector<Candidate> fresh;
+template <typename OnRepair>
+void HnswIndex::PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
+                            OnRepair on_repair) const {
+  // Every surviving list that points at a removed node gets a new one.
+  // Candidates: a fresh search for the node's neighbourhood on that level
+  // (walking through removed nodes, whose links are still intact, but
+  // admitting only survivors), its surviving links, and the removed
+  // neighbours' links.
+  auto& cands = s.select;
   const uint64_t top = entry_.load(std::memory_order_relaxed);
-  const char* full_base =
-      quantized_ ? reinterpret_cast<const char*>(full_.data()) : level0_;
+  // The exact vectors, owned or (before the first mutation) mapped.
+  const char* full_base = reinterpret_cast<const char*>(FullVector(0));
   const size_t full_stride = quantized_ ? dim_ * sizeof(float) : block_bytes_;
   for (uint32_t x = 0; x < num_slots_; ++x) {
     if (ids_[x] == -1 || removed[x]) continue;
     for (int l = 0; l <= levels_[x]; ++l) {
-      uint32_t* list = Links(x, l);
+      const uint32_t* list = Links(x, l);
       const uint32_t n = list[0];
       bool touched = false;
       for (uint32_t i = 0; i < n && !touched; ++i)
@@ -1017,17 +992,17 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
       float d_ep = space.Dist(ep);
       ep = GreedyDescend(space, ep, &d_ep, static_cast<int>(top >> 32), l);
       const auto survivor = [&](uint32_t y) { return !removed[y] && y != x; };
-      SearchLayer(space, ep, d_ep, l, options_.ef_construction, survivor, *s);
-      s->visited.Reset(num_slots_);
-      s->visited.Mark(x);
+      SearchLayer(space, ep, d_ep, l, options_.ef_construction, survivor, s);
+      s.visited.Reset(num_slots_);
+      s.visited.Mark(x);
       cands.clear();
       auto offer = [&](uint32_t y) {
-        if (!removed[y] && !s->visited.TestAndMark(y)) {
+        if (!removed[y] && !s.visited.TestAndMark(y)) {
           cands.push_back({Distance(v, FullVector(y)), y});
         }
       };
-      for (const Candidate& c : s->results) {
-        if (!s->visited.TestAndMark(c.slot)) cands.push_back(c);
+      for (const Candidate& c : s.results) {
+        if (!s.visited.TestAndMark(c.slot)) cands.push_back(c);
       }
       for (uint32_t i = 0; i < n; ++i) {
         const uint32_t y = list[1 + i];
@@ -1043,20 +1018,80 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
                   return ByDistance(a, b);
                 });
       SelectNeighbors(cands, Capacity(l));
-      // Mark the old links, write the new list, then link back from every
-      // new neighbour as an insert would.
-      s->visited.Reset(num_slots_);
-      for (uint32_t i = 0; i < n; ++i) s->visited.Mark(list[1 + i]);
-      for (size_t i = 0; i < cands.size(); ++i) list[1 + i] = cands[i].slot;
-      list[0] = static_cast<uint32_t>(cands.size());
-      fresh.clear();
-      for (const Candidate& c : cands) {
-        if (s->visited.Visited(c.slot)) continue;
-        const uint32_t* back = Links(c.slot, l);
-        if (std::find(back + 1, back + 1 + back[0], x) == back + 1 + back[0])
-          fresh.push_back(c);
+      on_repair(x, l, cands);
+    }
+  }
+}
+
+absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
+  VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
+  std::lock_guard<std::mutex> mutation(mutation_mu_);
+  // Two phases. The repairs are planned under the shared lock, so searches
+  // keep running while the graph is read and re-searched (no other mutation
+  // can run: we hold mutation_mu_). Only writing them, back-linking and
+  // freeing the slots take the exclusive lock.
+  struct Repair {
+    uint32_t slot;
+    int level;
+    std::vector<Candidate> links;  // The new list, survivors only.
+  };
+  std::vector<uint8_t> removed;
+  std::vector<uint32_t> gone;
+  std::vector<Repair> repairs;
+  auto s = scratch_.Acquire();
+  {
+    std::shared_lock lock(mu_);
+    for (int64_t id : ids) {
+      if (!row_of_.Contains(id)) {
+        return absl::NotFoundError(
+            absl::StrCat("id ", id, " is not in the index"));
       }
-      for (const Candidate& c : fresh) Connect(c.slot, x, c.d, l, *s);
+    }
+    if (ids.empty()) return absl::OkStatus();
+    try {
+      removed.assign(num_slots_, 0);
+      gone.reserve(ids.size());
+      for (int64_t id : ids) {
+        const uint32_t slot = row_of_.Find(id);
+        removed[slot] = 1;
+        gone.push_back(slot);
+      }
+      PlanRepairs(removed, *s,
+                  [&](uint32_t x, int l, const std::vector<Candidate>& links) {
+                    repairs.push_back(Repair{x, l, links});
+                  });
+    } catch (const std::bad_alloc&) {
+      return absl::ResourceExhaustedError(
+          "out of memory removing from the HNSW index");
+    }
+  }
+
+  std::unique_lock lock(mu_);
+  VINDEX_RETURN_IF_ERROR(UnmapLocked());
+  try {
+    free_slots_.reserve(free_slots_.size() + ids.size());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory removing from the HNSW index");
+  }
+  // Write every new list first, then link back from each new neighbour as
+  // an insert would (a back-link may prune, never re-adds a removed node).
+  std::vector<Candidate> fresh;
+  for (const Repair& r : repairs) {
+    uint32_t* list = Links(r.slot, r.level);
+    s->visited.Reset(num_slots_);
+    for (uint32_t i = 0; i < list[0]; ++i) s->visited.Mark(list[1 + i]);
+    for (size_t i = 0; i < r.links.size(); ++i) list[1 + i] = r.links[i].slot;
+    list[0] = static_cast<uint32_t>(r.links.size());
+    // Only neighbours that are new to the list need the back-link check.
+    fresh.clear();
+    for (const Candidate& c : r.links) {
+      if (!s->visited.Visited(c.slot)) fresh.push_back(c);
+    }
+    for (const Candidate& c : fresh) {
+      const uint32_t* back = Links(c.slot, r.level);
+      if (std::find(back + 1, back + 1 + back[0], r.slot) == back + 1 + back[0])
+        Connect(c.slot, r.slot, c.d, r.level, *s);
     }
   }
   for (uint32_t r : gone) {

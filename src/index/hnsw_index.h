@@ -37,7 +37,9 @@ namespace vindex {
 // GetVectors) run concurrently with each other and with the parallel insert
 // phase of an Add; they never return a vector of an Add that has not
 // finished (a batch becomes visible at once when Add returns). Remove
-// excludes searches for its duration.
+// plans its repairs while searches run, then excludes searches only to
+// write them and free the slots; the removed ids stop appearing at once
+// when it returns.
 class HnswIndex final : public Index {
  public:
   static absl::StatusOr<std::unique_ptr<HnswIndex>> Create(
@@ -143,6 +145,13 @@ class HnswIndex final : public Index {
                        std::vector<Candidate>* fill = nullptr) const;
   void Insert(uint32_t slot, Scratch& s);
   void Connect(uint32_t from, uint32_t to, float d, int level, Scratch& s);
+  // Remove's first phase (reads only): for every surviving slot x and level
+  // l whose list points at a slot marked in `removed`, computes its new list
+  // (survivors, selected as an insert would) and calls on_repair(x, l,
+  // list).
+  template <typename OnRepair>
+  void PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
+                   OnRepair on_repair) const;
 
   template <typename Space>
   void SearchOne(const Space& space, const float* query, int k, int ef,
