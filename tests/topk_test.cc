@@ -66,6 +66,19 @@ TEST_P(TopKTest, MatchesSortReference) {
       top.Finish(got_ids.data(), got_d.data());
       EXPECT_EQ(got_ids, want_ids) << kt->name << " n=" << m << " k=" << k;
     }
+
+    // TakeIds: the same set, in any order, and no padding.
+    TopK top(k);
+    for (int i = 0; i < m; ++i) top.Push(d[i], ids[i]);
+    std::vector<int64_t> taken(k, -2);
+    const size_t got = top.TakeIds(taken.data());
+    taken.resize(got);
+    std::vector<int64_t> want(want_ids.begin(),
+                              want_ids.begin() + std::min(k, m));
+    std::sort(taken.begin(), taken.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(taken, want) << "TakeIds n=" << m << " k=" << k;
+    EXPECT_EQ(top.size(), 0u);
   }
 }
 

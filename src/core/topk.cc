@@ -63,6 +63,19 @@ void TopK::Finish(int64_t* ids, float* distances) {
   threshold_ = std::numeric_limits<float>::infinity();
 }
 
+size_t TopK::TakeIds(int64_t* ids) {
+  if (!heap_mode_ && entries_.size() > static_cast<size_t>(k_)) {
+    auto kth = entries_.begin() + (k_ - 1);
+    std::nth_element(entries_.begin(), kth, entries_.end());
+    entries_.resize(k_);
+  }
+  const size_t n = entries_.size();
+  for (size_t i = 0; i < n; ++i) ids[i] = entries_[i].id;
+  entries_.clear();
+  threshold_ = std::numeric_limits<float>::infinity();
+  return n;
+}
+
 void SelectTopK(const float* dist, const int64_t* ids, size_t n, int k,
                 int64_t* out_ids, float* out_distances) {
   TopK top(k);

@@ -66,6 +66,10 @@ class TopK {
   // Writes the results closest first into ids[0..k) and distances[0..k),
   // padding with id -1 and +inf. Leaves the collector empty.
   void Finish(int64_t* ids, float* distances);
+  // The ids of the (at most k) best candidates, in no particular order, into
+  // ids; returns how many. Leaves the collector empty. For callers that
+  // re-score the set anyway (exact re-rank), it saves Finish's sort.
+  size_t TakeIds(int64_t* ids);
 
  private:
   struct Entry {

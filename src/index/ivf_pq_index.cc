@@ -336,8 +336,7 @@ void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
   const bool l2 = options_.metric == Metric::kL2;
   // Exact re-rank of the kk best candidates from the kept vectors.
   sc.cand_ids.resize(kk);
-  sc.cand_scores.resize(kk);
-  top.Finish(sc.cand_ids.data(), sc.cand_scores.data());
+  const int valid = static_cast<int>(top.TakeIds(sc.cand_ids.data()));
   // The candidates' rows are scattered: request them all first, a window
   // ahead of the scoring loop, so the memory misses overlap.
   auto row_of = [&](int i) {
@@ -350,8 +349,6 @@ void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
     for (size_t off = 0; off < row_bytes; off += 64)
       __builtin_prefetch(r + off);
   };
-  int valid = 0;
-  while (valid < kk && sc.cand_ids[valid] >= 0) ++valid;
   constexpr int kPrefetchAhead = 16;
   for (int i = 0; i < std::min(valid, kPrefetchAhead); ++i) prefetch(i);
   internal::TopK final_top(k);

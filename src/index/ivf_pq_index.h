@@ -43,7 +43,6 @@ class IvfPqIndex final : public internal::IvfIndexBase {
     std::vector<uint8_t> q8;
     std::vector<uint16_t> sums;
     std::vector<int64_t> cand_ids;
-    std::vector<float> cand_scores;
   };
 
   IvfPqIndex(const internal::IvfConfig& config, const IvfPqOptions& options);
