@@ -6,10 +6,15 @@
 #include <numeric>
 #include <random>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/parallel.h"
 #include "kernels/kernels.h"
+#include "kernels/pq_kernels.h"
 #include "linalg/gemm.h"
 
 namespace vindex::train {
@@ -19,6 +24,41 @@ namespace {
 // depend on how the work is split across threads.
 constexpr int64_t kPointTile = 256;
 constexpr int64_t kCentroidTile = 1024;
+// At most this many dimensions, AssignNearest scores without GEMM.
+constexpr int64_t kSmallDim = 16;
+
+// The smallest of v[0, n) (n >= 1, finite values). Four independent lanes
+// (SSE2 on x86-64), so the loop is not one long compare-and-branch chain;
+// min is exact, so the result does not depend on the lanes.
+inline float MinOf(const float* v, int64_t n) {
+  int64_t c = 0;
+  float m = v[0];
+#if defined(__SSE2__)
+  if (n >= 4) {
+    __m128 acc = _mm_loadu_ps(v);
+    for (c = 4; c + 4 <= n; c += 4) acc = _mm_min_ps(acc, _mm_loadu_ps(v + c));
+    acc = _mm_min_ps(acc, _mm_movehl_ps(acc, acc));
+    acc = _mm_min_ss(acc, _mm_shuffle_ps(acc, acc, 1));
+    m = _mm_cvtss_f32(acc);
+  }
+#endif
+  for (; c < n; ++c) m = v[c] < m ? v[c] : m;
+  return m;
+}
+
+// The first position of m in v (m is one of v's n values).
+inline int64_t FirstIndexOf(const float* v, int64_t n, float m) {
+  int64_t c = 0;
+#if defined(__SSE2__)
+  const __m128 mm = _mm_set1_ps(m);
+  for (; c + 4 <= n; c += 4) {
+    const int hit = _mm_movemask_ps(_mm_cmpeq_ps(_mm_loadu_ps(v + c), mm));
+    if (hit != 0) return c + __builtin_ctz(static_cast<unsigned>(hit));
+  }
+#endif
+  while (v[c] != m) ++c;
+  return c;
+}
 
 // Relative size of the nudge that separates the two halves of a split cluster.
 constexpr float kSplitEpsilon = 1.0f / 1024;
@@ -138,32 +178,56 @@ void AssignNearest(const float* centroids, const float* centroid_norms,
   const int64_t n = x.rows;
   const int64_t d = x.cols;
   const int64_t tiles = (n + kPointTile - 1) / kPointTile;
+  // Few dimensions (product-quantizer sub-spaces): a GEMM with so short an
+  // inner dimension runs far below peak, so each point's row of scores comes
+  // from the table kernel over the centroids transposed (d x k) instead.
+  const bool small_d = d <= kSmallDim;
+  std::vector<float> centroids_t;
+  if (small_d) {
+    centroids_t.resize(d * k);
+    for (int64_t c = 0; c < k; ++c) {
+      for (int64_t j = 0; j < d; ++j)
+        centroids_t[j * k + c] = centroids[c * d + j];
+    }
+  }
+  const kernels::pq::Table& pk = kernels::pq::Active();
   internal::ParallelFor(executor, tiles, [&](int64_t t) {
     const int64_t p0 = t * kPointTile;
     const int64_t pn = std::min(kPointTile, n - p0);
-    const int64_t ct = std::min(kCentroidTile, k);
-    std::vector<float> ip(pn * ct);
+    const int64_t ct = small_d ? k : std::min(kCentroidTile, k);
+    std::vector<float> ip(small_d ? ct : pn * ct);
     std::vector<float> best(pn, std::numeric_limits<float>::infinity());
     std::vector<int32_t> best_idx(pn, 0);
-    for (int64_t c0 = 0; c0 < k; c0 += ct) {
+    if (small_d) {
+      for (int64_t i = 0; i < pn; ++i) {
+        float* row = ip.data();
+        // L2: ||c||^2 - 2 <x, c>; inner product: -<x, c>.
+        pk.inner_product_tables(x.row(p0 + i), centroids_t.data(), 1, d, k,
+                                centroid_norms != nullptr ? -2.0f : -1.0f,
+                                centroid_norms, row);
+        best[i] = MinOf(row, k);
+        best_idx[i] = static_cast<int32_t>(FirstIndexOf(row, k, best[i]));
+      }
+    }
+    for (int64_t c0 = 0; c0 < k && !small_d; c0 += ct) {
       const int64_t cn = std::min(ct, k - c0);
       linalg::GemmABt(x.row(p0), pn, x.row_stride(), centroids + c0 * d, cn, d,
                       d, ip.data(), cn);
       for (int64_t i = 0; i < pn; ++i) {
-        const float* row = ip.data() + i * cn;
-        float b = best[i];
-        int32_t bi = best_idx[i];
-        for (int64_t c = 0; c < cn; ++c) {
-          const float dist = centroid_norms != nullptr
-                                 ? centroid_norms[c0 + c] - 2.0f * row[c]
-                                 : -row[c];
-          if (dist < b) {
-            b = dist;
-            bi = static_cast<int32_t>(c0 + c);
-          }
+        // The row's distances in place, then their minimum, then (only when
+        // it improves) its first position: the first nearest centroid wins,
+        // as a sequential strict-less scan would pick.
+        float* row = ip.data() + i * cn;
+        if (centroid_norms != nullptr) {
+          const float* norms = centroid_norms + c0;
+          for (int64_t c = 0; c < cn; ++c) row[c] = norms[c] - 2.0f * row[c];
+        } else {
+          for (int64_t c = 0; c < cn; ++c) row[c] = -row[c];
         }
-        best[i] = b;
-        best_idx[i] = bi;
+        const float m = MinOf(row, cn);
+        if (!(m < best[i])) continue;
+        best[i] = m;
+        best_idx[i] = static_cast<int32_t>(c0 + FirstIndexOf(row, cn, m));
       }
     }
     std::vector<float> xnorms;
