@@ -1033,7 +1033,8 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
   struct Repair {
     uint32_t slot;
     int level;
-    std::vector<Candidate> links;  // The new list, survivors only.
+    std::vector<uint32_t> links;   // The new list, survivors only.
+    std::vector<Candidate> fresh;  // Its links not in the old list.
   };
   std::vector<uint8_t> removed;
   std::vector<uint32_t> gone;
@@ -1058,7 +1059,15 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
       }
       PlanRepairs(removed, *s,
                   [&](uint32_t x, int l, const std::vector<Candidate>& links) {
-                    repairs.push_back(Repair{x, l, links});
+                    Repair r{x, l, {}, {}};
+                    const uint32_t* old = Links(x, l);
+                    for (const Candidate& c : links) {
+                      r.links.push_back(c.slot);
+                      if (std::find(old + 1, old + 1 + old[0], c.slot) ==
+                          old + 1 + old[0])
+                        r.fresh.push_back(c);
+                    }
+                    repairs.push_back(std::move(r));
                   });
     } catch (const std::bad_alloc&) {
       return absl::ResourceExhaustedError(
@@ -1074,21 +1083,16 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
     return absl::ResourceExhaustedError(
         "out of memory removing from the HNSW index");
   }
-  // Write every new list first, then link back from each new neighbour as
-  // an insert would (a back-link may prune, never re-adds a removed node).
-  std::vector<Candidate> fresh;
+  // Every new list first, then the back-links from each list's new
+  // neighbours, as an insert would add them (one may prune the neighbour's
+  // list; none re-adds a removed node), so no later list write drops them.
   for (const Repair& r : repairs) {
     uint32_t* list = Links(r.slot, r.level);
-    s->visited.Reset(num_slots_);
-    for (uint32_t i = 0; i < list[0]; ++i) s->visited.Mark(list[1 + i]);
-    for (size_t i = 0; i < r.links.size(); ++i) list[1 + i] = r.links[i].slot;
+    for (size_t i = 0; i < r.links.size(); ++i) list[1 + i] = r.links[i];
     list[0] = static_cast<uint32_t>(r.links.size());
-    // Only neighbours that are new to the list need the back-link check.
-    fresh.clear();
-    for (const Candidate& c : r.links) {
-      if (!s->visited.Visited(c.slot)) fresh.push_back(c);
-    }
-    for (const Candidate& c : fresh) {
+  }
+  for (const Repair& r : repairs) {
+    for (const Candidate& c : r.fresh) {
       const uint32_t* back = Links(c.slot, r.level);
       if (std::find(back + 1, back + 1 + back[0], r.slot) == back + 1 + back[0])
         Connect(c.slot, r.slot, c.d, r.level, *s);
