@@ -1,5 +1,6 @@
 #include "train/kmeans.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -85,10 +86,17 @@ TEST(KMeansTest, RejectsBadArguments) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(KMeansTest, AssignNearestMatchesDoubleReference) {
-  const int d = 13, n = 700, k = 1500;  // k spans two centroid tiles.
+// d 13 takes the table-kernel path (<= 16 dimensions), d 40 the GEMM path,
+// where k spans two centroid tiles.
+class AssignNearestTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(AssignNearestTest, MatchesDoubleReference) {
+  const int d = GetParam(), n = 700, k = 1500;
   std::vector<float> x = RandomVectors(n, d, 2);
   std::vector<float> c = RandomVectors(k, d, 3);
+  // A copy of centroid 10 at 1400: its points must keep the first one.
+  std::copy_n(c.begin() + 10 * d, d, c.begin() + 1400 * d);
+  std::copy_n(c.begin() + 10 * d, d, x.begin());  // Point 0 sits on it.
   std::vector<float> norms(k);
   linalg::RowSquaredNorms(c.data(), k, d, d, norms.data());
   std::vector<int32_t> assign(n);
@@ -114,11 +122,13 @@ TEST(KMeansTest, AssignNearestMatchesDoubleReference) {
     }
     EXPECT_NEAR(mine, best, 1e-4) << "point " << i;
     EXPECT_NEAR(dist[i], best, 1e-3) << "point " << i;
+    EXPECT_NE(assign[i], 1400) << "point " << i << ": tie not to the first";
   }
+  EXPECT_EQ(assign[0], 10);
 }
 
-TEST(KMeansTest, InnerProductAssignmentPicksLargestProduct) {
-  const int d = 9, n = 300, k = 40;
+TEST_P(AssignNearestTest, InnerProductPicksLargestProduct) {
+  const int d = GetParam(), n = 300, k = 40;
   std::vector<float> x = RandomVectors(n, d, 4);
   std::vector<float> c = RandomVectors(k, d, 5);
   std::vector<int32_t> assign(n);
@@ -134,7 +144,13 @@ TEST(KMeansTest, InnerProductAssignmentPicksLargestProduct) {
     }
     EXPECT_NEAR(mine, best, 1e-5) << "point " << i;
   }
-  // And k-means in that mode runs and is reproducible.
+}
+
+INSTANTIATE_TEST_SUITE_P(Dims, AssignNearestTest, ::testing::Values(13, 40));
+
+TEST(KMeansTest, InnerProductKMeansIsReproducible) {
+  const int d = 9, n = 300;
+  std::vector<float> x = RandomVectors(n, d, 4);
   KMeansOptions o{.k = 8, .iterations = 4, .seed = 2};
   o.inner_product = true;
   auto a = KMeans(MatrixView<const float>(x.data(), n, d), o);
