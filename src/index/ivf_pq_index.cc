@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <numeric>
 #include <random>
 
@@ -212,8 +211,8 @@ absl::StatusOr<int> IvfPqIndex::ResolveRerank(
   return rf;
 }
 
-IvfPqIndex::QueryTable IvfPqIndex::PrepareQuery(const float* query, Scratch& sc,
-                                                uint8_t* q8) const {
+IvfPqIndex::QueryTable IvfPqIndex::PrepareQuery(const float* query,
+                                                Scratch& sc) const {
   const kernels::pq::Table& pk = kernels::pq::Active();
   const int64_t m = pq_.m(), ksub = pq_.ksub();
   sc.t2.resize(m * ksub);
@@ -227,8 +226,9 @@ IvfPqIndex::QueryTable IvfPqIndex::PrepareQuery(const float* query, Scratch& sc,
                           nullptr, sc.t2.data());
   // 4-bit: the table quantized once: score = bias + lo_sum + sum * inv_scale.
   if (options_.pq_bits == 4) {
-    qt.q8 = q8;
-    qt.inv_scale = pk.quantize_lut4(sc.t2.data(), m, q8, &qt.lo_sum);
+    sc.q8.resize(size_t((m + 1) / 2) * 32);
+    qt.q8 = sc.q8.data();
+    qt.inv_scale = pk.quantize_lut4(sc.t2.data(), m, sc.q8.data(), &qt.lo_sum);
   }
   return qt;
 }
@@ -367,8 +367,7 @@ void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
 
 void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
   auto sc = scratch_.Acquire();
-  sc->q8.resize(size_t((pq_.m() + 1) / 2) * 32);
-  const QueryTable qt = PrepareQuery(ctx.query, *sc, sc->q8.data());
+  const QueryTable qt = PrepareQuery(ctx.query, *sc);
   const bool rerank = ctx.rerank_factor > 0;
   const int kk =
       CandidateCount(ctx.lists, ctx.nprobe, ctx.k, ctx.rerank_factor);

@@ -66,8 +66,8 @@ class IvfPqIndex final : public internal::IvfIndexBase {
     const uint8_t* q8 = nullptr;
     float lo_sum = 0.0f, inv_scale = 0.0f;
   };
-  // q8: (m + 1) / 2 * 32 bytes, written for 4-bit codes.
-  QueryTable PrepareQuery(const float* query, Scratch& sc, uint8_t* q8) const;
+  // The tables live in sc (t2, q8) until its next PrepareQuery.
+  QueryTable PrepareQuery(const float* query, Scratch& sc) const;
   // Candidates kept before re-rank: k, or k * rerank_factor bounded by the
   // entries of the probed lists.
   int CandidateCount(const int64_t* probed_lists, int nprobe, int k,
