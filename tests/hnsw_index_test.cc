@@ -537,12 +537,17 @@ TEST_P(HnswMappedTest, ServesFromMappingThenCopiesOnWrite) {
   ASSERT_TRUE(AddAll(**mapped, more, SequentialIds(30, 9000)).ok());
   EXPECT_FALSE((*mapped)->info().memory_mapped);
   ASSERT_TRUE(AddAll(**copied, more, SequentialIds(30, 9000)).ok());
-  a = RunSearch(**copied, queries, kDim, params);
-  b = RunSearch(**mapped, queries, kDim, params);
-  EXPECT_EQ(a.ids, b.ids);
-  EXPECT_EQ(a.distances, b.distances);
-  EXPECT_TRUE(static_cast<HnswIndex&>(**mapped).CheckGraphForTesting().ok());
-  EXPECT_EQ(ReadFile(path), file);
+  // After the same write on both: same answers, a sound graph, same file.
+  auto expect_same_after_write = [&](Index& was_copied, Index& was_mapped) {
+    auto x = RunSearch(was_copied, queries, kDim, params);
+    auto y = RunSearch(was_mapped, queries, kDim, params);
+    EXPECT_EQ(x.ids, y.ids);
+    EXPECT_EQ(x.distances, y.distances);
+    EXPECT_TRUE(
+        static_cast<HnswIndex&>(was_mapped).CheckGraphForTesting().ok());
+    EXPECT_EQ(ReadFile(path), file);
+  };
+  expect_same_after_write(**copied, **mapped);
 
   // Remove as the first write after a mapped load.
   auto remapped = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
@@ -554,12 +559,7 @@ TEST_P(HnswMappedTest, ServesFromMappingThenCopiesOnWrite) {
   EXPECT_FALSE((*remapped)->info().memory_mapped);
   ASSERT_TRUE((*recopied)->Remove(gone).ok());
   EXPECT_EQ((*remapped)->info().size, index->info().size - 4);
-  a = RunSearch(**recopied, queries, kDim, params);
-  b = RunSearch(**remapped, queries, kDim, params);
-  EXPECT_EQ(a.ids, b.ids);
-  EXPECT_EQ(a.distances, b.distances);
-  EXPECT_TRUE(static_cast<HnswIndex&>(**remapped).CheckGraphForTesting().ok());
-  EXPECT_EQ(ReadFile(path), file);
+  expect_same_after_write(**recopied, **remapped);
 }
 
 INSTANTIATE_TEST_SUITE_P(Traversals, HnswMappedTest,
