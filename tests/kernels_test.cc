@@ -146,6 +146,33 @@ TEST(Kernels, ThresholdFilterEqualsScalarExactly) {
   }
 }
 
+TEST(Kernels, CountLessEqualsScalarExactly) {
+  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  std::mt19937 rng(5);
+  for (const KernelTable* t : SimdTables()) {
+    for (size_t n : {0, 1, 7, 8, 9, 15, 16, 17, 31, 80, 255, 256}) {
+      std::vector<float> d(n);
+      for (auto& x : d) x = static_cast<float>(rng() % 13) - 6.0f;  // Ties.
+      if (n > 3) d[1] = NAN;
+      if (n > 5) d[4] = -INFINITY;
+      if (n > 6) d[5] = -0.0f;  // Equal to 0.0f.
+      std::vector<uint32_t> got(n + 1, 7), want(n + 1, 7);
+      t->count_less(d.data(), n, got.data());
+      ref.count_less(d.data(), n, want.data());
+      EXPECT_EQ(got, want) << t->name << " n=" << n;
+    }
+  }
+}
+
+TEST(Kernels, ScalarCountLessOnKnownValues) {
+  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const float d[7] = {3, 1, 3, NAN, -INFINITY, 2, -0.0f};
+  uint32_t less[7];
+  ref.count_less(d, 7, less);
+  EXPECT_EQ(std::vector<uint32_t>(less, less + 7),
+            (std::vector<uint32_t>{4, 2, 4, 0, 0, 3, 1}));
+}
+
 TEST(Kernels, ScalarIsCorrectOnKnownValues) {
   const KernelTable& ref = *ForIsa(Isa::kScalar);
   float a[3] = {1, 2, 3}, b[3] = {4, 6, 3};

@@ -100,5 +100,37 @@ TEST(TopK, SkipsFilteredCandidates) {
   EXPECT_EQ(ids[1], 2);
 }
 
+// NaN distances never reach the results, in every mode (k = 5: heap; 20 and
+// 100: ranked buffers; 200: partitioned buffers).
+TEST(TopK, DropsNan) {
+  for (int k : {5, 20, 100, 200}) {
+    std::mt19937 rng(k);
+    std::vector<float> d;
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 3000; ++i) {
+      d.push_back(i % 7 == 0 ? NAN : static_cast<float>(rng() % 1000));
+      ids.push_back(i);
+    }
+    std::vector<float> clean_d;
+    std::vector<int64_t> clean_ids;
+    for (size_t i = 0; i < d.size(); ++i) {
+      if (d[i] == d[i]) {
+        clean_d.push_back(d[i]);
+        clean_ids.push_back(ids[i]);
+      }
+    }
+    std::vector<int64_t> want_ids, got_ids(k);
+    std::vector<float> want_d, got_d(k);
+    Reference(clean_d, clean_ids, k, &want_ids, &want_d);
+    TopK top(k);
+    for (size_t i = 0; i < d.size(); ++i) {
+      top.Push(d[i], ids[i]);
+    }
+    top.Finish(got_ids.data(), got_d.data());
+    EXPECT_EQ(got_ids, want_ids) << "k=" << k;
+    EXPECT_EQ(got_d, want_d) << "k=" << k;
+  }
+}
+
 }  // namespace
 }  // namespace vindex::internal

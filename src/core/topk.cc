@@ -1,6 +1,7 @@
 #include "core/topk.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace vindex::internal {
 
@@ -34,28 +35,87 @@ void TopK::PushBuffer(float distance, int64_t id) {
   if (entries_.size() >= 2 * static_cast<size_t>(k_)) Compact();
 }
 
+void TopK::RankEntries(uint32_t* rank) const {
+  const size_t n = entries_.size();
+  float dist[kRankMaxEntries];
+  for (size_t i = 0; i < n; ++i) dist[i] = entries_[i].distance;
+  kernels::Active().count_less(dist, n, rank);
+  // Entries with equal distances share a count; the smaller id goes first.
+  uint16_t sharing[kRankMaxEntries] = {};
+  for (size_t i = 0; i < n; ++i) ++sharing[rank[i]];
+  for (size_t i = 0; i < n; ++i) {
+    if (sharing[rank[i]] == 1) continue;
+    uint32_t before = 0;
+    for (size_t j = 0; j < n; ++j) {
+      before += dist[j] == dist[i] && entries_[j].id < entries_[i].id ? 1 : 0;
+    }
+    rank[i] += before;
+  }
+}
+
+void TopK::KeepBest() {
+  const size_t n = entries_.size(), k = static_cast<size_t>(k_);
+  if (n <= k) return;
+  if (n > kRankMaxEntries) {
+    std::nth_element(entries_.begin(), entries_.begin() + (k - 1),
+                     entries_.end());
+    entries_.resize(k);
+    return;
+  }
+  uint32_t rank[kRankMaxEntries];
+  RankEntries(rank);
+  // Written without a branch (which half the entries would mispredict).
+  // Ranks are distinct unless an identical (distance, id) pair was offered
+  // twice; the cap keeps k then too.
+  size_t kept = 0;
+  for (size_t i = 0; i < n && kept < k; ++i) {
+    entries_[kept] = entries_[i];
+    kept += rank[i] < k ? 1 : 0;
+  }
+  entries_.resize(kept);
+}
+
 void TopK::Compact() {
-  auto kth = entries_.begin() + (k_ - 1);
-  std::nth_element(entries_.begin(), kth, entries_.end());
-  entries_.resize(k_);
-  // Everything kept is <= the k-th; entries beyond it were worse or tied
-  // with a larger id, so the k-th's distance bounds all future entrants.
-  threshold_ = kth->distance;
+  KeepBest();
+  // Everything kept is <= the k-th; entries dropped were worse or tied with
+  // a larger id, so the k-th's distance bounds all future entrants.
+  float worst = entries_[0].distance;
+  for (const Entry& e : entries_) worst = std::max(worst, e.distance);
+  threshold_ = worst;
 }
 
 void TopK::Finish(int64_t* ids, float* distances) {
-  if (!heap_mode_ && entries_.size() > static_cast<size_t>(k_)) {
-    auto kth = entries_.begin() + (k_ - 1);
-    std::nth_element(entries_.begin(), kth, entries_.end());
-    entries_.resize(k_);
-  }
-  std::sort(entries_.begin(), entries_.end());
+  const size_t k = static_cast<size_t>(k_);
   size_t i = 0;
-  for (; i < entries_.size(); ++i) {
-    ids[i] = entries_[i].id;
-    distances[i] = entries_[i].distance;
+  if (!heap_mode_ && entries_.size() <= kRankMaxEntries) {
+    // One ranking both selects and orders: entry j belongs in slot rank[j].
+    // A slot stays empty only when a (distance, id) pair was offered twice.
+    const size_t n = entries_.size();
+    uint32_t rank[kRankMaxEntries];
+    RankEntries(rank);
+    Entry slot[kRankMaxEntries];
+    bool filled[kRankMaxEntries] = {};
+    for (size_t j = 0; j < n; ++j) {
+      const uint32_t r = rank[j];
+      if (r >= k || filled[r]) continue;
+      slot[r] = entries_[j];
+      filled[r] = true;
+    }
+    for (size_t r = 0; r < std::min(n, k); ++r) {
+      if (!filled[r]) continue;
+      ids[i] = slot[r].id;
+      distances[i] = slot[r].distance;
+      ++i;
+    }
+  } else {
+    KeepBest();
+    std::sort(entries_.begin(), entries_.end());
+    for (; i < entries_.size(); ++i) {
+      ids[i] = entries_[i].id;
+      distances[i] = entries_[i].distance;
+    }
   }
-  for (; i < static_cast<size_t>(k_); ++i) {
+  for (; i < k; ++i) {
     ids[i] = -1;
     distances[i] = std::numeric_limits<float>::infinity();
   }
@@ -64,11 +124,7 @@ void TopK::Finish(int64_t* ids, float* distances) {
 }
 
 size_t TopK::TakeIds(int64_t* ids) {
-  if (!heap_mode_ && entries_.size() > static_cast<size_t>(k_)) {
-    auto kth = entries_.begin() + (k_ - 1);
-    std::nth_element(entries_.begin(), kth, entries_.end());
-    entries_.resize(k_);
-  }
+  if (!heap_mode_) KeepBest();
   const size_t n = entries_.size();
   for (size_t i = 0; i < n; ++i) ids[i] = entries_[i].id;
   entries_.clear();

@@ -188,12 +188,43 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
   return m;
 }
 
+// Eight counts at a time: every dist[j] is broadcast and compared with the
+// block; a true compare is all ones (-1), so subtracting it counts. Two
+// accumulators halve the dependency chain.
+void CountLess(const float* dist, size_t n, uint32_t* less) {
+  for (size_t i = 0; i < n; i += 8) {
+    const size_t w = n - i < 8 ? n - i : 8;
+    float block[8];
+    for (size_t t = 0; t < 8; ++t) block[t] = t < w ? dist[i + t] : 0.0f;
+    const __m256 d = _mm256_loadu_ps(block);
+    __m256i lt0 = _mm256_setzero_si256(), lt1 = _mm256_setzero_si256();
+    size_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      lt0 = _mm256_sub_epi32(
+          lt0, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(dist + j),
+                                                 d, _CMP_LT_OQ)));
+      lt1 = _mm256_sub_epi32(
+          lt1, _mm256_castps_si256(_mm256_cmp_ps(
+                   _mm256_broadcast_ss(dist + j + 1), d, _CMP_LT_OQ)));
+    }
+    if (j < n) {
+      lt0 = _mm256_sub_epi32(
+          lt0, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(dist + j),
+                                                 d, _CMP_LT_OQ)));
+    }
+    uint32_t out[8];
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                        _mm256_add_epi32(lt0, lt1));
+    for (size_t t = 0; t < w; ++t) less[i + t] = out[t];
+  }
+}
+
 }  // namespace
 
 const KernelTable& Table() {
-  static const KernelTable table{Isa::kAvx2,   "avx2",         L2Sqr,
-                                 InnerProduct, L2SqrRows,      InnerProductRows,
-                                 L2FromIp,     ThresholdFilter};
+  static const KernelTable table{
+      Isa::kAvx2,       "avx2",   L2Sqr,           InnerProduct, L2SqrRows,
+      InnerProductRows, L2FromIp, ThresholdFilter, CountLess};
   return table;
 }
 

@@ -161,12 +161,40 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
   return m;
 }
 
+// Sixteen counts at a time: every dist[j] is broadcast and compared with
+// the block, and the compare mask counts into the lanes. Two accumulators
+// halve the dependency chain.
+void CountLess(const float* dist, size_t n, uint32_t* less) {
+  const __m512i one = _mm512_set1_epi32(1);
+  for (size_t i = 0; i < n; i += 16) {
+    const __mmask16 live =
+        n - i < 16 ? static_cast<__mmask16>((1u << (n - i)) - 1) : 0xffff;
+    const __m512 d = _mm512_maskz_loadu_ps(live, dist + i);
+    __m512i lt0 = _mm512_setzero_si512(), lt1 = _mm512_setzero_si512();
+    size_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      lt0 = _mm512_mask_add_epi32(
+          lt0, _mm512_cmp_ps_mask(_mm512_set1_ps(dist[j]), d, _CMP_LT_OQ), lt0,
+          one);
+      lt1 = _mm512_mask_add_epi32(
+          lt1, _mm512_cmp_ps_mask(_mm512_set1_ps(dist[j + 1]), d, _CMP_LT_OQ),
+          lt1, one);
+    }
+    if (j < n) {
+      lt0 = _mm512_mask_add_epi32(
+          lt0, _mm512_cmp_ps_mask(_mm512_set1_ps(dist[j]), d, _CMP_LT_OQ), lt0,
+          one);
+    }
+    _mm512_mask_storeu_epi32(less + i, live, _mm512_add_epi32(lt0, lt1));
+  }
+}
+
 }  // namespace
 
 const KernelTable& Table() {
-  static const KernelTable table{Isa::kAvx512, "avx512",       L2Sqr,
-                                 InnerProduct, L2SqrRows,      InnerProductRows,
-                                 L2FromIp,     ThresholdFilter};
+  static const KernelTable table{
+      Isa::kAvx512,     "avx512", L2Sqr,           InnerProduct, L2SqrRows,
+      InnerProductRows, L2FromIp, ThresholdFilter, CountLess};
   return table;
 }
 

@@ -42,6 +42,11 @@ struct KernelTable {
   // out_idx must have room for n entries. NaN never passes.
   size_t (*threshold_filter)(const float* dist, size_t n, float threshold,
                              uint32_t* out_idx);
+  // The rank step of top-k compaction: less[i] = #{j < n : dist[j] <
+  // dist[i]} for i in [0, n) (NaN compares false). n^2 comparisons, no
+  // branch: meant for small buffers (TopK uses it up to
+  // TopK::kRankMaxEntries). Every ISA equals scalar exactly.
+  void (*count_less)(const float* dist, size_t n, uint32_t* less);
 };
 
 // The table of the best ISA this machine and build support, capped by the

@@ -47,12 +47,20 @@ size_t ThresholdFilter(const float* dist, size_t n, float threshold,
   return m;
 }
 
+void CountLess(const float* dist, size_t n, uint32_t* less) {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t lt = 0;
+    for (size_t j = 0; j < n; ++j) lt += dist[j] < dist[i] ? 1 : 0;
+    less[i] = lt;
+  }
+}
+
 }  // namespace
 
 const KernelTable& Table() {
-  static const KernelTable table{Isa::kScalar, "scalar",       L2Sqr,
-                                 InnerProduct, L2SqrRows,      InnerProductRows,
-                                 L2FromIp,     ThresholdFilter};
+  static const KernelTable table{
+      Isa::kScalar,     "scalar", L2Sqr,           InnerProduct, L2SqrRows,
+      InnerProductRows, L2FromIp, ThresholdFilter, CountLess};
   return table;
 }
 
