@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -160,6 +161,72 @@ TEST(PqKernelsTest, FastScanEqualsScalarExactly) {
                           got.data());
         EXPECT_EQ(got, want)
             << t->name << " pairs=" << pairs << " blocks=" << blocks;
+      }
+    }
+  }
+}
+
+// The fused filter against its definition: the scalar scan4_fastscan sums,
+// bias + sum * scale (+ term), compared with the threshold. Scalar must match
+// exactly; other ISAs may round dist differently, so an entry within
+// rounding of the threshold may go either way.
+TEST(PqKernelsTest, FastScanFilterMatchesDefinition) {
+  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  std::vector<const pq::Table*> tables = NonScalarTables();
+  tables.insert(tables.begin(), &ref);
+  std::mt19937 rng(6);
+  std::normal_distribution<float> g(0.0f, 2.0f);
+  for (size_t pairs : {1, 3, 16, 32, 33}) {
+    for (size_t n : {1, 5, 31, 32, 33, 100}) {
+      const size_t blocks = (n + 31) / 32;
+      std::vector<uint8_t> codes(blocks * pairs * 32), lut(pairs * 32);
+      for (auto& c : codes) c = static_cast<uint8_t>(rng());
+      for (auto& c : lut) c = static_cast<uint8_t>(rng() % 64);
+      std::vector<float> terms(n);
+      for (auto& t : terms) t = g(rng);
+      std::vector<uint16_t> sums(blocks * 32);
+      ref.scan4_fastscan(codes.data(), blocks, pairs, lut.data(), sums.data());
+      for (bool with_terms : {false, true}) {
+        const float bias = g(rng), scale = 0.01f + std::abs(g(rng));
+        std::vector<float> want(n);
+        for (size_t i = 0; i < n; ++i) {
+          want[i] = bias + static_cast<float>(sums[i]) * scale;
+          if (with_terms) want[i] += terms[i];
+        }
+        std::vector<float> sorted = want;
+        std::sort(sorted.begin(), sorted.end());
+        for (float thr : {sorted[0] - 1.0f, sorted[n / 4], sorted[n / 2],
+                          sorted[n - 1], INFINITY, NAN}) {
+          for (const pq::Table* t : tables) {
+            std::vector<uint32_t> idx(n);
+            std::vector<float> dist(n);
+            const size_t m = t->scan4_fastscan_filter(
+                codes.data(), n, pairs, lut.data(),
+                with_terms ? terms.data() : nullptr, bias, scale, thr,
+                idx.data(), dist.data());
+            ASSERT_LE(m, n);
+            const std::string where =
+                std::string(t->name) + " pairs=" + std::to_string(pairs) +
+                " n=" + std::to_string(n) + " thr=" + std::to_string(thr);
+            const float tol = 1e-5f * std::max(1.0f, std::abs(sorted[n - 1]));
+            size_t j = 0;
+            for (size_t i = 0; i < n; ++i) {
+              const bool listed = j < m && idx[j] == i;
+              const bool passes = want[i] <= thr;
+              if (listed) {
+                EXPECT_NEAR(dist[j], want[i], tol) << where;
+                if (t == &ref) EXPECT_EQ(dist[j], want[i]) << where;
+                EXPECT_LE(dist[j], thr) << where;
+                ++j;
+              }
+              if (listed != passes &&
+                  (t == &ref || std::abs(want[i] - thr) > tol)) {
+                ADD_FAILURE() << where << " i=" << i << " listed=" << listed;
+              }
+            }
+            EXPECT_EQ(j, m) << where << ": indices not increasing";
+          }
+        }
       }
     }
   }

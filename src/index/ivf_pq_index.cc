@@ -272,7 +272,6 @@ void IvfPqIndex::ScanList(int64_t l, float coarse, const QueryTable& qt,
   const size_t block_bytes = size_t(pairs) * 32;
   sc.dist.resize(kScanChunk);
   sc.index.resize(kScanChunk);
-  sc.sums.resize(kScanChunk);
   float* dist = sc.dist.data();
   const float bias = (ByResidual() ? coarse : 0.0f) + qt.lo_sum;
   const float* terms = lists().terms(l);  // Null unless L2.
@@ -293,29 +292,32 @@ void IvfPqIndex::ScanList(int64_t l, float coarse, const QueryTable& qt,
     }
     return;
   }
-  // Chunks of whole 32-entry blocks; one block at a time with a filter,
-  // so blocks with no allowed entry are never scored.
-  const int64_t chunk =
-      fast_scan && mask != nullptr ? kFastScanBlock : kScanChunk;
-  for (int64_t first = 0; first < n; first += chunk) {
-    const int64_t cnt = std::min(chunk, n - first);
-    if (fast_scan) {
+  if (fast_scan) {
+    // Chunks of whole 32-entry blocks; one block at a time with a filter,
+    // so blocks with no allowed entry are never scored. The kernel keeps
+    // only entries within the top's threshold as the chunk starts.
+    const int64_t chunk = mask != nullptr ? kFastScanBlock : kScanChunk;
+    for (int64_t first = 0; first < n; first += chunk) {
+      const int64_t cnt = std::min(chunk, n - first);
       if (mask != nullptr) {
         bool any = false;
         for (int64_t i = 0; i < cnt && !any; ++i)
           any = mask->Test(base + first + i);
         if (!any) continue;
       }
-      const uint16_t* sums = sc.sums.data();
-      pk.scan4_fastscan(codes + first / kFastScanBlock * block_bytes,
-                        (cnt + kFastScanBlock - 1) / kFastScanBlock, pairs,
-                        qt.q8, sc.sums.data());
-      for (int64_t i = 0; i < cnt; ++i)
-        dist[i] = bias + static_cast<float>(sums[i]) * qt.inv_scale;
-    } else {
-      pk.scan8(qt.t2, codes + first * m, cnt, m, dist);
-      for (int64_t i = 0; i < cnt; ++i) dist[i] += bias;
+      const size_t passed = pk.scan4_fastscan_filter(
+          codes + first / kFastScanBlock * block_bytes, cnt, pairs, qt.q8,
+          terms != nullptr ? terms + first : nullptr, bias, qt.inv_scale,
+          top.threshold(), sc.index.data(), dist);
+      top.PushFiltered(dist, sc.index.data(), passed,
+                       [&](uint32_t i) { return key(first + i); });
     }
+    return;
+  }
+  for (int64_t first = 0; first < n; first += kScanChunk) {
+    const int64_t cnt = std::min(kScanChunk, n - first);
+    pk.scan8(qt.t2, codes + first * m, cnt, m, dist);
+    for (int64_t i = 0; i < cnt; ++i) dist[i] += bias;
     if (terms != nullptr) {
       for (int64_t i = 0; i < cnt; ++i) dist[i] += terms[first + i];
     }

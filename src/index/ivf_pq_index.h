@@ -41,7 +41,6 @@ class IvfPqIndex final : public internal::IvfIndexBase {
     std::vector<float> t2, dist;
     std::vector<uint32_t> index;
     std::vector<uint8_t> q8;
-    std::vector<uint16_t> sums;
     std::vector<int64_t> cand_ids;
   };
 

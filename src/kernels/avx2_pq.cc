@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/pq_kernels.h"
+#include "kernels/x86_fastscan_filter.h"
 #include "kernels/x86_quantize_lut4.h"
 
 namespace vindex::kernels::avx2 {
@@ -81,29 +82,53 @@ inline void StoreHalf(__m256i lo, __m256i hi, uint16_t* out) {
                    _mm_unpackhi_epi16(e, o));
 }
 
+// One block's 32 sums (see pq_kernels.h) into out.
+inline void AccumulateBlock(const uint8_t* block, size_t pairs,
+                            const uint8_t* lut, uint16_t* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  __m256i a_lo = _mm256_setzero_si256(), a_hi = _mm256_setzero_si256();
+  __m256i b_lo = _mm256_setzero_si256(), b_hi = _mm256_setzero_si256();
+  for (size_t p = 0; p < pairs; ++p) {
+    const __m256i c =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
+    const __m256i l =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + p * 32));
+    const __m256i first = _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4));
+    const __m256i second =
+        _mm256_shuffle_epi8(l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4));
+    a_lo = _mm256_add_epi16(a_lo, first);
+    a_hi = _mm256_add_epi16(a_hi, _mm256_srli_epi16(first, 8));
+    b_lo = _mm256_add_epi16(b_lo, second);
+    b_hi = _mm256_add_epi16(b_hi, _mm256_srli_epi16(second, 8));
+  }
+  StoreHalf(a_lo, a_hi, out);
+  StoreHalf(b_lo, b_hi, out + 16);
+}
+
 void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
                    const uint8_t* lut, uint16_t* out) {
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
   for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* block = codes + b * pairs * 32;
-    __m256i a_lo = _mm256_setzero_si256(), a_hi = _mm256_setzero_si256();
-    __m256i b_lo = _mm256_setzero_si256(), b_hi = _mm256_setzero_si256();
-    for (size_t p = 0; p < pairs; ++p) {
-      const __m256i c =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
-      const __m256i l =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + p * 32));
-      const __m256i first = _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4));
-      const __m256i second = _mm256_shuffle_epi8(
-          l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4));
-      a_lo = _mm256_add_epi16(a_lo, first);
-      a_hi = _mm256_add_epi16(a_hi, _mm256_srli_epi16(first, 8));
-      b_lo = _mm256_add_epi16(b_lo, second);
-      b_hi = _mm256_add_epi16(b_hi, _mm256_srli_epi16(second, 8));
-    }
-    StoreHalf(a_lo, a_hi, out + b * kFastScanBlock);
-    StoreHalf(b_lo, b_hi, out + b * kFastScanBlock + 16);
+    AccumulateBlock(codes + b * pairs * 32, pairs, lut,
+                    out + b * kFastScanBlock);
   }
+}
+
+size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
+                           const uint8_t* lut, const float* terms, float bias,
+                           float scale, float threshold, uint32_t* out_idx,
+                           float* out_dist) {
+  const __m256 b = _mm256_set1_ps(bias), s = _mm256_set1_ps(scale);
+  const __m256 t = _mm256_set1_ps(threshold);
+  uint16_t sums[kFastScanBlock];
+  size_t m = 0;
+  for (size_t first = 0; first < n; first += kFastScanBlock) {
+    AccumulateBlock(codes + first / kFastScanBlock * pairs * 32, pairs, lut,
+                    sums);
+    const size_t cnt = n - first < kFastScanBlock ? n - first : kFastScanBlock;
+    m = FilterFastScanBlock(sums, terms != nullptr ? terms + first : nullptr,
+                            cnt, first, b, s, t, out_idx, out_dist, m);
+  }
+  return m;
 }
 
 // Four registers of table entries at a time, accumulated over the dsub
@@ -159,9 +184,13 @@ void InnerProductTables(const float* q, const float* books_t, size_t m,
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{
-      Isa::kAvx2,          "avx2",           &Scan8, &Scan4FastScan,
-      &InnerProductTables, &QuantizeLut4Avx2};
+  static const pq::Table table{Isa::kAvx2,
+                               "avx2",
+                               &Scan8,
+                               &Scan4FastScan,
+                               &Scan4FastScanFilter,
+                               &InnerProductTables,
+                               &QuantizeLut4Avx2};
   return table;
 }
 

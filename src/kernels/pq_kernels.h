@@ -46,6 +46,18 @@ struct Table {
   void (*scan4_fastscan)(const uint8_t* codes, size_t blocks, size_t pairs,
                          const uint8_t* lut, uint16_t* out);
 
+  // Fast-scan with the top-k filter step fused in: scores the first n
+  // vectors of `codes` (ceil(n / 32) blocks) exactly as scan4_fastscan, turns
+  // each sum into
+  //   dist_i = bias + float(sum_i) * scale, then + terms[i] when terms is set,
+  // and writes i and dist_i, in increasing i, for every i < n with dist_i <=
+  // threshold (NaN never passes) to out_idx / out_dist (room for n each);
+  // returns how many. ISAs may differ from scalar by float rounding in dist.
+  size_t (*scan4_fastscan_filter)(const uint8_t* codes, size_t n, size_t pairs,
+                                  const uint8_t* lut, const float* terms,
+                                  float bias, float scale, float threshold,
+                                  uint32_t* out_idx, float* out_dist);
+
   // The query's lookup tables: for j < m and c < ksub,
   //   out[j * ksub + c] = init[j * ksub + c] + factor * sum_{d < dsub}
   //       q[j * dsub + d] * books_t[(j * dsub + d) * ksub + c],

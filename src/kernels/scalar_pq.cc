@@ -98,6 +98,29 @@ void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
   }
 }
 
+size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
+                           const uint8_t* lut, const float* terms, float bias,
+                           float scale, float threshold, uint32_t* out_idx,
+                           float* out_dist) {
+  uint16_t sums[kFastScanBlock];
+  size_t m = 0;
+  for (size_t first = 0; first < n; first += kFastScanBlock) {
+    Scan4FastScan(codes + first / kFastScanBlock * pairs * 32, 1, pairs, lut,
+                  sums);
+    const size_t cnt = std::min(kFastScanBlock, n - first);
+    for (size_t v = 0; v < cnt; ++v) {
+      float d = bias + static_cast<float>(sums[v]) * scale;
+      if (terms != nullptr) d += terms[first + v];
+      if (d <= threshold) {
+        out_idx[m] = static_cast<uint32_t>(first + v);
+        out_dist[m] = d;
+        ++m;
+      }
+    }
+  }
+  return m;
+}
+
 float QuantizeLut4(const float* lut, size_t m, uint8_t* q8, float* lo_sum) {
   const size_t pairs = (m + 1) / 2;
   const int qmax = std::min<int>(255, static_cast<int>(65535 / (2 * pairs)));
@@ -133,9 +156,13 @@ float QuantizeLut4(const float* lut, size_t m, uint8_t* q8, float* lo_sum) {
 }  // namespace
 
 const pq::Table& PqTable() {
-  static const pq::Table table{
-      Isa::kScalar,        "scalar",     &Scan8, &Scan4FastScan,
-      &InnerProductTables, &QuantizeLut4};
+  static const pq::Table table{Isa::kScalar,
+                               "scalar",
+                               &Scan8,
+                               &Scan4FastScan,
+                               &Scan4FastScanFilter,
+                               &InnerProductTables,
+                               &QuantizeLut4};
   return table;
 }
 

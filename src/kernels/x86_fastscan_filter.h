@@ -1,0 +1,57 @@
+#ifndef VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
+#define VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
+
+// The AVX2 filter step of pq::Table::scan4_fastscan_filter, shared by
+// avx2_pq.cc and avx512_pq.cc. Include only from files built with AVX2
+// flags: the function has internal linkage so each includer gets its own
+// copy for its flags.
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vindex::kernels {
+namespace {
+
+// Turns one block's 32 sums into bias + sum * scale (+ terms[v]) and
+// appends (base + v, distance) for each v < cnt whose distance is <=
+// threshold to out_idx / out_dist, from position m; returns the new count.
+// terms is null or holds cnt values.
+inline size_t FilterFastScanBlock(const uint16_t* sums, const float* terms,
+                                  size_t cnt, size_t base, __m256 bias,
+                                  __m256 scale, __m256 threshold,
+                                  uint32_t* out_idx, float* out_dist,
+                                  size_t m) {
+  float padded_terms[32];
+  if (terms != nullptr && cnt < 32) {
+    for (size_t v = 0; v < 32; ++v) padded_terms[v] = v < cnt ? terms[v] : 0;
+    terms = padded_terms;
+  }
+  float dist[32];
+  uint32_t pass = 0;
+  for (int g = 0; g < 4; ++g) {
+    const __m256 s = _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(sums + 8 * g))));
+    __m256 d = _mm256_add_ps(bias, _mm256_mul_ps(s, scale));
+    if (terms != nullptr) d = _mm256_add_ps(d, _mm256_loadu_ps(terms + 8 * g));
+    _mm256_storeu_ps(dist + 8 * g, d);
+    pass |= static_cast<uint32_t>(
+                _mm256_movemask_ps(_mm256_cmp_ps(d, threshold, _CMP_LE_OQ)))
+            << (8 * g);
+  }
+  if (cnt < 32) pass &= (uint32_t{1} << cnt) - 1;
+  while (pass != 0) {
+    const int v = __builtin_ctz(pass);
+    out_idx[m] = static_cast<uint32_t>(base + v);
+    out_dist[m] = dist[v];
+    ++m;
+    pass &= pass - 1;
+  }
+  return m;
+}
+
+}  // namespace
+}  // namespace vindex::kernels
+
+#endif  // VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
