@@ -41,15 +41,31 @@ void TopK::RankEntries(uint32_t* rank) const {
   for (size_t i = 0; i < n; ++i) dist[i] = entries_[i].distance;
   kernels::Active().count_less(dist, n, rank);
   // Entries with equal distances share a count; the smaller id goes first.
-  uint16_t sharing[kRankMaxEntries] = {};
-  for (size_t i = 0; i < n; ++i) ++sharing[rank[i]];
-  for (size_t i = 0; i < n; ++i) {
-    if (sharing[rank[i]] == 1) continue;
-    uint32_t before = 0;
-    for (size_t j = 0; j < n; ++j) {
-      before += dist[j] == dist[i] && entries_[j].id < entries_[i].id ? 1 : 0;
+  // Quantized distances tie often, so ties are settled within each group of
+  // equal counts (bucketed by count): sum of squared group sizes, not n per
+  // tied entry.
+  uint16_t start[kRankMaxEntries + 1] = {};
+  for (size_t i = 0; i < n; ++i) ++start[rank[i] + 1];
+  bool ties = false;
+  for (size_t v = 0; v < n; ++v) {
+    ties |= start[v + 1] > 1;
+    start[v + 1] += start[v];
+  }
+  if (!ties) return;
+  uint16_t by_count[kRankMaxEntries];
+  uint16_t fill[kRankMaxEntries];
+  std::copy(start, start + n, fill);
+  for (size_t i = 0; i < n; ++i)
+    by_count[fill[rank[i]]++] = static_cast<uint16_t>(i);
+  for (size_t v = 0; v < n; ++v) {
+    const size_t first = start[v], last = start[v + 1];
+    for (size_t a = first; last - first > 1 && a < last; ++a) {
+      const int64_t id = entries_[by_count[a]].id;
+      uint32_t before = 0;
+      for (size_t b = first; b < last; ++b)
+        before += entries_[by_count[b]].id < id ? 1 : 0;
+      rank[by_count[a]] += before;
     }
-    rank[i] += before;
   }
 }
 

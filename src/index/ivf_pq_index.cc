@@ -339,8 +339,10 @@ void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
   // Exact re-rank of the kk best candidates from the kept vectors.
   sc.cand_ids.resize(kk);
   const int valid = static_cast<int>(top.TakeIds(sc.cand_ids.data()));
-  // The candidates' rows are scattered: request them all first, a window
-  // ahead of the scoring loop, so the memory misses overlap.
+  // The candidates' rows are scattered: request them a window of about
+  // 8 KiB ahead of the scoring loop, so the memory misses overlap. (A fixed
+  // 16 rows was 32 KiB of 2 KiB rows on debian-desc-use512; the 8 KiB window
+  // measured 38.3k / 44.6k QPS there against 36.6k / 41.0k, two noisy runs.)
   auto row_of = [&](int i) {
     const int64_t key = sc.cand_ids[i];
     return lists().vectors(key >> 32) + (key & 0xffffffff) * d;
@@ -351,7 +353,7 @@ void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
     for (size_t off = 0; off < row_bytes; off += 64)
       __builtin_prefetch(r + off);
   };
-  constexpr int kPrefetchAhead = 16;
+  const int kPrefetchAhead = std::max<int>(2, 8192 / int(row_bytes));
   for (int i = 0; i < std::min(valid, kPrefetchAhead); ++i) prefetch(i);
   internal::TopK final_top(k);
   for (int i = 0; i < valid; ++i) {
