@@ -232,6 +232,69 @@ TEST(PqKernelsTest, FastScanFilterMatchesDefinition) {
   }
 }
 
+// nearest_codewords against inner_product_tables' row (the definition): the
+// scalar kernel picks exactly the row's first minimum; other ISAs pick a
+// codeword whose score is within rounding of it, and exact duplicate
+// codewords (a tie) go to the first on every ISA.
+TEST(PqKernelsTest, NearestCodewordsMatchesTableRow) {
+  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  std::vector<const pq::Table*> tables = NonScalarTables();
+  tables.insert(tables.begin(), &ref);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (size_t dsub : {1, 2, 8, 14, 16}) {
+    for (size_t ksub : {1, 7, 16, 17, 64, 100, 256}) {
+      for (bool with_init : {false, true}) {
+        const size_t n = 37, stride = dsub + 3;
+        std::vector<float> x(n * stride), books_t(dsub * ksub), init(ksub);
+        for (auto& v : x) v = g(rng);
+        for (auto& v : books_t) v = g(rng);
+        for (auto& v : init) v = g(rng);
+        if (ksub > 19) {
+          // Codewords 9 (another SIMD lane) and 19 (the same lane, 16 on)
+          // repeat codeword 3, and row 0 prefers them all by far: the tie
+          // goes to 3.
+          for (size_t d = 0; d < dsub; ++d) {
+            books_t[d * ksub + 9] = books_t[d * ksub + 3];
+            books_t[d * ksub + 19] = books_t[d * ksub + 3];
+          }
+          for (size_t d = 0; d < dsub; ++d) x[d] = books_t[d * ksub + 3];
+          init[3] = init[9] = init[19] = -1000.0f;
+        }
+        const float factor = with_init ? -2.0f : -1.0f;
+        const float* in = with_init || ksub > 19 ? init.data() : nullptr;
+        for (const pq::Table* t : tables) {
+          std::vector<int32_t> out(n, -1);
+          std::vector<float> best(n);
+          t->nearest_codewords(x.data(), n, stride, books_t.data(), dsub, ksub,
+                               factor, in, out.data(), best.data());
+          for (size_t i = 0; i < n; ++i) {
+            std::vector<float> row(ksub);
+            ref.inner_product_tables(x.data() + i * stride, books_t.data(), 1,
+                                     dsub, ksub, factor, in, row.data());
+            const size_t want =
+                std::min_element(row.begin(), row.end()) - row.begin();
+            const std::string where = std::string(t->name) +
+                                      " dsub=" + std::to_string(dsub) +
+                                      " ksub=" + std::to_string(ksub) +
+                                      " i=" + std::to_string(i);
+            ASSERT_GE(out[i], 0) << where;
+            ASSERT_LT(out[i], static_cast<int32_t>(ksub)) << where;
+            if (t == &ref) {
+              EXPECT_EQ(out[i], static_cast<int32_t>(want)) << where;
+              EXPECT_EQ(best[i], row[want]) << where;
+            } else {
+              EXPECT_NEAR(row[out[i]], row[want], 1e-4f) << where;
+              EXPECT_NEAR(best[i], row[want], 1e-4f) << where;
+            }
+            if (ksub > 19 && i == 0) EXPECT_EQ(out[i], 3) << where;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(PqKernelsTest, FastScanScalarMatchesLayoutDefinition) {
   // Packs known codes by the documented layout and checks the sums.
   const size_t pairs = 3, m = 6;

@@ -181,6 +181,87 @@ void InnerProductTables(const float* q, const float* books_t, size_t m,
   }
 }
 
+// Keeps, lane by lane, the first smallest score and its codeword.
+inline void TrackMin(__m256 s, size_t c, __m256& vmin, __m256i& vidx) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256 less = _mm256_cmp_ps(s, vmin, _CMP_LT_OQ);
+  vmin = _mm256_blendv_ps(vmin, s, less);
+  vidx = _mm256_castps_si256(
+      _mm256_blendv_ps(_mm256_castsi256_ps(vidx),
+                       _mm256_castsi256_ps(_mm256_add_epi32(
+                           _mm256_set1_epi32(static_cast<int>(c)), lane)),
+                       less));
+}
+
+// The scores as InnerProductTables computes them (four registers at a time,
+// then one, then a masked tail), tracked instead of stored.
+void NearestCodewords(const float* x, size_t n, size_t x_stride,
+                      const float* books_t, size_t dsub, size_t ksub,
+                      float factor, const float* init, int32_t* out,
+                      float* best) {
+  constexpr size_t kW = 8;
+  for (size_t i = 0; i < n; ++i) {
+    const float* q = x + i * x_stride;
+    __m256 vmin = _mm256_set1_ps(__builtin_inff());
+    __m256i vidx = _mm256_setzero_si256();
+    size_t c = 0;
+    for (; c + 4 * kW <= ksub; c += 4 * kW) {
+      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(),
+             s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d) {
+        const __m256 w = _mm256_set1_ps(factor * q[d]);
+        const float* row = books_t + d * ksub + c;
+        s0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row), s0);
+        s1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + kW), s1);
+        s2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 2 * kW), s2);
+        s3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 3 * kW), s3);
+      }
+      if (init != nullptr) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(init + c));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(init + c + kW));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(init + c + 2 * kW));
+        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(init + c + 3 * kW));
+      }
+      TrackMin(s0, c, vmin, vidx);
+      TrackMin(s1, c + kW, vmin, vidx);
+      TrackMin(s2, c + 2 * kW, vmin, vidx);
+      TrackMin(s3, c + 3 * kW, vmin, vidx);
+    }
+    for (; c < ksub; c += kW) {
+      const size_t live = ksub - c < kW ? ksub - c : kW;
+      const __m256i mask =
+          _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(live)),
+                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      __m256 s = _mm256_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d) {
+        s = _mm256_fmadd_ps(_mm256_set1_ps(factor * q[d]),
+                            _mm256_maskload_ps(books_t + d * ksub + c, mask),
+                            s);
+      }
+      if (init != nullptr)
+        s = _mm256_add_ps(s, _mm256_maskload_ps(init + c, mask));
+      s = _mm256_blendv_ps(_mm256_set1_ps(__builtin_inff()), s,
+                           _mm256_castsi256_ps(mask));
+      TrackMin(s, c, vmin, vidx);
+    }
+    // The smallest score; among the lanes holding it, the first codeword.
+    float lanes[kW];
+    int32_t idx[kW];
+    _mm256_storeu_ps(lanes, vmin);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(idx), vidx);
+    float m = lanes[0];
+    int32_t first = idx[0];
+    for (size_t t = 1; t < kW; ++t) {
+      if (lanes[t] < m || (lanes[t] == m && idx[t] < first)) {
+        m = lanes[t];
+        first = idx[t];
+      }
+    }
+    out[i] = first;
+    best[i] = m;
+  }
+}
+
 }  // namespace
 
 const pq::Table& PqTable() {
@@ -190,6 +271,7 @@ const pq::Table& PqTable() {
                                &Scan4FastScan,
                                &Scan4FastScanFilter,
                                &InnerProductTables,
+                               &NearestCodewords,
                                &QuantizeLut4Avx2};
   return table;
 }

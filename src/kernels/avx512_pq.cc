@@ -171,6 +171,75 @@ void InnerProductTables(const float* q, const float* books_t, size_t m,
   }
 }
 
+// Keeps, lane by lane, the first smallest score and its codeword.
+inline void TrackMin(__m512 s, size_t c, __m512& vmin, __m512i& vidx) {
+  const __m512i lane =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __mmask16 less = _mm512_cmp_ps_mask(s, vmin, _CMP_LT_OQ);
+  vmin = _mm512_mask_blend_ps(less, vmin, s);
+  vidx = _mm512_mask_blend_epi32(
+      less, vidx,
+      _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(c)), lane));
+}
+
+// The scores as InnerProductTables computes them (four registers at a time,
+// then one, then a masked tail), tracked instead of stored.
+void NearestCodewords(const float* x, size_t n, size_t x_stride,
+                      const float* books_t, size_t dsub, size_t ksub,
+                      float factor, const float* init, int32_t* out,
+                      float* best) {
+  constexpr size_t kW = 16;
+  for (size_t i = 0; i < n; ++i) {
+    const float* q = x + i * x_stride;
+    __m512 vmin = _mm512_set1_ps(__builtin_inff());
+    __m512i vidx = _mm512_setzero_si512();
+    size_t c = 0;
+    for (; c + 4 * kW <= ksub; c += 4 * kW) {
+      __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(),
+             s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d) {
+        const __m512 w = _mm512_set1_ps(factor * q[d]);
+        const float* row = books_t + d * ksub + c;
+        s0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row), s0);
+        s1 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row + kW), s1);
+        s2 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row + 2 * kW), s2);
+        s3 = _mm512_fmadd_ps(w, _mm512_loadu_ps(row + 3 * kW), s3);
+      }
+      if (init != nullptr) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(init + c));
+        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(init + c + kW));
+        s2 = _mm512_add_ps(s2, _mm512_loadu_ps(init + c + 2 * kW));
+        s3 = _mm512_add_ps(s3, _mm512_loadu_ps(init + c + 3 * kW));
+      }
+      TrackMin(s0, c, vmin, vidx);
+      TrackMin(s1, c + kW, vmin, vidx);
+      TrackMin(s2, c + 2 * kW, vmin, vidx);
+      TrackMin(s3, c + 3 * kW, vmin, vidx);
+    }
+    for (; c < ksub; c += kW) {
+      const __mmask16 live =
+          ksub - c < kW ? static_cast<__mmask16>((1u << (ksub - c)) - 1)
+                        : static_cast<__mmask16>(0xffff);
+      __m512 s = _mm512_setzero_ps();
+      for (size_t d = 0; d < dsub; ++d) {
+        s = _mm512_fmadd_ps(_mm512_set1_ps(factor * q[d]),
+                            _mm512_maskz_loadu_ps(live, books_t + d * ksub + c),
+                            s);
+      }
+      if (init != nullptr)
+        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(live, init + c));
+      s = _mm512_mask_blend_ps(live, _mm512_set1_ps(__builtin_inff()), s);
+      TrackMin(s, c, vmin, vidx);
+    }
+    // The smallest score; among the lanes holding it, the first codeword.
+    const float m = _mm512_reduce_min_ps(vmin);
+    const __mmask16 at =
+        _mm512_cmp_ps_mask(vmin, _mm512_set1_ps(m), _CMP_EQ_OQ);
+    out[i] = _mm512_mask_reduce_min_epi32(at, vidx);
+    best[i] = m;
+  }
+}
+
 }  // namespace
 
 const pq::Table& PqTable() {
@@ -180,6 +249,7 @@ const pq::Table& PqTable() {
                                &Scan4FastScan,
                                &Scan4FastScanFilter,
                                &InnerProductTables,
+                               &NearestCodewords,
                                &QuantizeLut4Avx2};
   return table;
 }

@@ -68,6 +68,17 @@ struct Table {
                                size_t dsub, size_t ksub, float factor,
                                const float* init, float* out);
 
+  // Nearest codeword of many rows, the k-means assignment step in small
+  // sub-spaces: for each i < n, with row q = x + i * x_stride (dsub floats),
+  // out[i] is the first c < ksub minimizing the entry
+  // inner_product_tables(q, books_t, 1, dsub, ksub, factor, init) writes at
+  // c, and best[i] is that minimum. Needs finite values. ISAs may differ
+  // from scalar by rounding only.
+  void (*nearest_codewords)(const float* x, size_t n, size_t x_stride,
+                            const float* books_t, size_t dsub, size_t ksub,
+                            float factor, const float* init, int32_t* out,
+                            float* best);
+
   // Quantizes a float table lut[j * 16 + c] (j < m, c < 16) into q8 in the
   // fast-scan pair layout (pairs = (m + 1) / 2, pairs * 32 bytes): entry
   // (j, c) becomes min(trunc((lut[j][c] - lo_j) * scale + 0.5), qmax) with

@@ -98,6 +98,30 @@ void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
   }
 }
 
+void NearestCodewords(const float* x, size_t n, size_t x_stride,
+                      const float* books_t, size_t dsub, size_t ksub,
+                      float factor, const float* init, int32_t* out,
+                      float* best) {
+  for (size_t i = 0; i < n; ++i) {
+    const float* q = x + i * x_stride;
+    float best_value = 0.0f;
+    size_t best_c = 0;
+    for (size_t c = 0; c < ksub; ++c) {
+      // The same operations, in the same order, as InnerProductTables.
+      float s = 0.0f;
+      for (size_t d = 0; d < dsub; ++d)
+        s += factor * q[d] * books_t[d * ksub + c];
+      if (init != nullptr) s += init[c];
+      if (c == 0 || s < best_value) {
+        best_value = s;
+        best_c = c;
+      }
+    }
+    out[i] = static_cast<int32_t>(best_c);
+    best[i] = best_value;
+  }
+}
+
 size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
                            const uint8_t* lut, const float* terms, float bias,
                            float scale, float threshold, uint32_t* out_idx,
@@ -162,6 +186,7 @@ const pq::Table& PqTable() {
                                &Scan4FastScan,
                                &Scan4FastScanFilter,
                                &InnerProductTables,
+                               &NearestCodewords,
                                &QuantizeLut4};
   return table;
 }

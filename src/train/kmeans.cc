@@ -182,8 +182,9 @@ void AssignNearest(const float* centroids, const float* centroid_norms,
   const int64_t d = x.cols;
   const int64_t tiles = (n + kPointTile - 1) / kPointTile;
   // Few dimensions (product-quantizer sub-spaces): a GEMM with so short an
-  // inner dimension runs far below peak, so each point's row of scores comes
-  // from the table kernel over the centroids transposed (d x k) instead.
+  // inner dimension runs far below peak, so the kernel table's
+  // nearest_codewords scores each point against the centroids transposed
+  // (d x k) and keeps the nearest in registers instead.
   const bool small_d = d <= kSmallDim;
   std::vector<float> centroids_t;
   if (small_d) {
@@ -197,20 +198,15 @@ void AssignNearest(const float* centroids, const float* centroid_norms,
   internal::ParallelFor(executor, tiles, [&](int64_t t) {
     const int64_t p0 = t * kPointTile;
     const int64_t pn = std::min(kPointTile, n - p0);
-    const int64_t ct = small_d ? k : std::min(kCentroidTile, k);
-    std::vector<float> ip(small_d ? ct : pn * ct);
+    const int64_t ct = std::min(kCentroidTile, k);
+    std::vector<float> ip(small_d ? 0 : pn * ct);
     std::vector<float> best(pn, std::numeric_limits<float>::infinity());
     std::vector<int32_t> best_idx(pn, 0);
     if (small_d) {
-      for (int64_t i = 0; i < pn; ++i) {
-        float* row = ip.data();
-        // L2: ||c||^2 - 2 <x, c>; inner product: -<x, c>.
-        pk.inner_product_tables(x.row(p0 + i), centroids_t.data(), 1, d, k,
-                                centroid_norms != nullptr ? -2.0f : -1.0f,
-                                centroid_norms, row);
-        best[i] = MinOf(row, k);
-        best_idx[i] = static_cast<int32_t>(FirstIndexOf(row, k, best[i]));
-      }
+      // L2: ||c||^2 - 2 <x, c>; inner product: -<x, c>.
+      pk.nearest_codewords(x.row(p0), pn, x.row_stride(), centroids_t.data(), d,
+                           k, centroid_norms != nullptr ? -2.0f : -1.0f,
+                           centroid_norms, best_idx.data(), best.data());
     }
     for (int64_t c0 = 0; c0 < k && !small_d; c0 += ct) {
       const int64_t cn = std::min(ct, k - c0);
