@@ -131,12 +131,46 @@ size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
   return m;
 }
 
-// Four registers of table entries at a time, accumulated over the dsub
-// rows of the transposed codebook.
+constexpr size_t kW = 8;
+
+// Table entries c .. c + 4 * kW - 1 of one sub-quantizer (row q, codebook
+// bt transposed, init row in or null): four registers, accumulated over the
+// dsub rows of bt, then init added.
+inline void ScoreFour(const float* q, const float* bt, size_t dsub, size_t ksub,
+                      size_t c, float factor, const float* in, __m256* s) {
+  for (int r = 0; r < 4; ++r) s[r] = _mm256_setzero_ps();
+  for (size_t d = 0; d < dsub; ++d) {
+    const __m256 w = _mm256_set1_ps(factor * q[d]);
+    const float* row = bt + d * ksub + c;
+    for (int r = 0; r < 4; ++r)
+      s[r] = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + r * kW), s[r]);
+  }
+  if (in != nullptr) {
+    for (int r = 0; r < 4; ++r)
+      s[r] = _mm256_add_ps(s[r], _mm256_loadu_ps(in + c + r * kW));
+  }
+}
+
+// Entries c .. c + live - 1 (live <= kW) the same way, in one register;
+// lanes from live on hold garbage.
+inline __m256 ScoreTail(const float* q, const float* bt, size_t dsub,
+                        size_t ksub, size_t c, size_t live, float factor,
+                        const float* in) {
+  const __m256i m =
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(live)),
+                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  auto load = [&](const float* p) { return _mm256_maskload_ps(p, m); };
+  __m256 s = _mm256_setzero_ps();
+  for (size_t d = 0; d < dsub; ++d)
+    s = _mm256_fmadd_ps(_mm256_set1_ps(factor * q[d]), load(bt + d * ksub + c),
+                        s);
+  if (in != nullptr) s = _mm256_add_ps(s, load(in + c));
+  return s;
+}
+
 void InnerProductTables(const float* q, const float* books_t, size_t m,
                         size_t dsub, size_t ksub, float factor,
                         const float* init, float* out) {
-  constexpr size_t kW = 8;
   for (size_t j = 0; j < m; ++j) {
     const float* qj = q + j * dsub;
     const float* bt = books_t + j * dsub * ksub;
@@ -144,39 +178,18 @@ void InnerProductTables(const float* q, const float* books_t, size_t m,
     const float* in = init != nullptr ? init + j * ksub : nullptr;
     size_t c = 0;
     for (; c + 4 * kW <= ksub; c += 4 * kW) {
-      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(),
-             s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-      for (size_t d = 0; d < dsub; ++d) {
-        const __m256 w = _mm256_set1_ps(factor * qj[d]);
-        const float* row = bt + d * ksub + c;
-        s0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row), s0);
-        s1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + kW), s1);
-        s2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 2 * kW), s2);
-        s3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 3 * kW), s3);
-      }
-      if (in != nullptr) {
-        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(in + c));
-        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(in + c + kW));
-        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(in + c + 2 * kW));
-        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(in + c + 3 * kW));
-      }
-      _mm256_storeu_ps(o + c, s0);
-      _mm256_storeu_ps(o + c + kW, s1);
-      _mm256_storeu_ps(o + c + 2 * kW, s2);
-      _mm256_storeu_ps(o + c + 3 * kW, s3);
+      __m256 s[4];
+      ScoreFour(qj, bt, dsub, ksub, c, factor, in, s);
+      for (int r = 0; r < 4; ++r) _mm256_storeu_ps(o + c + r * kW, s[r]);
     }
-    for (; c + kW <= ksub; c += kW) {
-      __m256 s0 = _mm256_setzero_ps();
-      for (size_t d = 0; d < dsub; ++d)
-        s0 = _mm256_fmadd_ps(_mm256_set1_ps(factor * qj[d]),
-                             _mm256_loadu_ps(bt + d * ksub + c), s0);
-      if (in != nullptr) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(in + c));
-      _mm256_storeu_ps(o + c, s0);
-    }
-    for (; c < ksub; ++c) {
-      float s = 0.0f;
-      for (size_t d = 0; d < dsub; ++d) s += factor * qj[d] * bt[d * ksub + c];
-      o[c] = in != nullptr ? in[c] + s : s;
+    for (; c < ksub; c += kW) {
+      const size_t live = ksub - c < kW ? ksub - c : kW;
+      const __m256 s = ScoreTail(qj, bt, dsub, ksub, c, live, factor, in);
+      _mm256_maskstore_ps(
+          o + c,
+          _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(live)),
+                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+          s);
     }
   }
 }
@@ -193,55 +206,28 @@ inline void TrackMin(__m256 s, size_t c, __m256& vmin, __m256i& vidx) {
                        less));
 }
 
-// The scores as InnerProductTables computes them (four registers at a time,
-// then one, then a masked tail), tracked instead of stored.
+// The scores InnerProductTables would write, tracked instead of stored.
 void NearestCodewords(const float* x, size_t n, size_t x_stride,
                       const float* books_t, size_t dsub, size_t ksub,
                       float factor, const float* init, int32_t* out,
                       float* best) {
-  constexpr size_t kW = 8;
   for (size_t i = 0; i < n; ++i) {
     const float* q = x + i * x_stride;
     __m256 vmin = _mm256_set1_ps(__builtin_inff());
     __m256i vidx = _mm256_setzero_si256();
     size_t c = 0;
     for (; c + 4 * kW <= ksub; c += 4 * kW) {
-      __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(),
-             s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-      for (size_t d = 0; d < dsub; ++d) {
-        const __m256 w = _mm256_set1_ps(factor * q[d]);
-        const float* row = books_t + d * ksub + c;
-        s0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row), s0);
-        s1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + kW), s1);
-        s2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 2 * kW), s2);
-        s3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row + 3 * kW), s3);
-      }
-      if (init != nullptr) {
-        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(init + c));
-        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(init + c + kW));
-        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(init + c + 2 * kW));
-        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(init + c + 3 * kW));
-      }
-      TrackMin(s0, c, vmin, vidx);
-      TrackMin(s1, c + kW, vmin, vidx);
-      TrackMin(s2, c + 2 * kW, vmin, vidx);
-      TrackMin(s3, c + 3 * kW, vmin, vidx);
+      __m256 s[4];
+      ScoreFour(q, books_t, dsub, ksub, c, factor, init, s);
+      for (int r = 0; r < 4; ++r) TrackMin(s[r], c + r * kW, vmin, vidx);
     }
     for (; c < ksub; c += kW) {
       const size_t live = ksub - c < kW ? ksub - c : kW;
-      const __m256i mask =
-          _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(live)),
-                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-      __m256 s = _mm256_setzero_ps();
-      for (size_t d = 0; d < dsub; ++d) {
-        s = _mm256_fmadd_ps(_mm256_set1_ps(factor * q[d]),
-                            _mm256_maskload_ps(books_t + d * ksub + c, mask),
-                            s);
-      }
-      if (init != nullptr)
-        s = _mm256_add_ps(s, _mm256_maskload_ps(init + c, mask));
+      __m256 s = ScoreTail(q, books_t, dsub, ksub, c, live, factor, init);
       s = _mm256_blendv_ps(_mm256_set1_ps(__builtin_inff()), s,
-                           _mm256_castsi256_ps(mask));
+                           _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                               _mm256_set1_epi32(static_cast<int>(live)),
+                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))));
       TrackMin(s, c, vmin, vidx);
     }
     // The smallest score; among the lanes holding it, the first codeword.
