@@ -117,18 +117,8 @@ size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
                            const uint8_t* lut, const float* terms, float bias,
                            float scale, float threshold, uint32_t* out_idx,
                            float* out_dist) {
-  const __m256 b = _mm256_set1_ps(bias), s = _mm256_set1_ps(scale);
-  const __m256 t = _mm256_set1_ps(threshold);
-  uint16_t sums[kFastScanBlock];
-  size_t m = 0;
-  for (size_t first = 0; first < n; first += kFastScanBlock) {
-    AccumulateBlock(codes + first / kFastScanBlock * pairs * 32, pairs, lut,
-                    sums);
-    const size_t cnt = n - first < kFastScanBlock ? n - first : kFastScanBlock;
-    m = FilterFastScanBlock(sums, terms != nullptr ? terms + first : nullptr,
-                            cnt, first, b, s, t, out_idx, out_dist, m);
-  }
-  return m;
+  return ScanFilterBlocks(AccumulateBlock, codes, n, pairs, lut, terms, bias,
+                          scale, threshold, out_idx, out_dist);
 }
 
 constexpr size_t kW = 8;

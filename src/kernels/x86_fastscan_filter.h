@@ -1,10 +1,10 @@
 #ifndef VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
 #define VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
 
-// The AVX2 filter step of pq::Table::scan4_fastscan_filter, shared by
-// avx2_pq.cc and avx512_pq.cc. Include only from files built with AVX2
-// flags: the function has internal linkage so each includer gets its own
-// copy for its flags.
+// The AVX2 body of pq::Table::scan4_fastscan_filter around a per-ISA block
+// accumulator, shared by avx2_pq.cc and avx512_pq.cc. Include only from files
+// built with AVX2 flags: the function has internal linkage so each includer
+// gets its own copy for its flags.
 
 #include <immintrin.h>
 
@@ -47,6 +47,28 @@ inline size_t FilterFastScanBlock(const uint16_t* sums, const float* terms,
     out_dist[m] = dist[v];
     ++m;
     pass &= pass - 1;
+  }
+  return m;
+}
+
+// scan4_fastscan_filter (see pq_kernels.h), with accumulate(block, pairs,
+// lut, out) writing one block's 32 sums.
+template <typename Accumulate>
+inline size_t ScanFilterBlocks(Accumulate accumulate, const uint8_t* codes,
+                               size_t n, size_t pairs, const uint8_t* lut,
+                               const float* terms, float bias, float scale,
+                               float threshold, uint32_t* out_idx,
+                               float* out_dist) {
+  constexpr size_t kBlock = 32;
+  const __m256 b = _mm256_set1_ps(bias), s = _mm256_set1_ps(scale);
+  const __m256 t = _mm256_set1_ps(threshold);
+  uint16_t sums[kBlock];
+  size_t m = 0;
+  for (size_t first = 0; first < n; first += kBlock) {
+    accumulate(codes + first / kBlock * pairs * 32, pairs, lut, sums);
+    const size_t cnt = n - first < kBlock ? n - first : kBlock;
+    m = FilterFastScanBlock(sums, terms != nullptr ? terms + first : nullptr,
+                            cnt, first, b, s, t, out_idx, out_dist, m);
   }
   return m;
 }
