@@ -44,7 +44,8 @@ void TopK::RankEntries(uint32_t* rank) const {
   // Quantized distances tie often, so ties are settled within each group of
   // equal counts (bucketed by count): sum of squared group sizes, not n per
   // tied entry.
-  uint16_t start[kRankMaxEntries + 1] = {};
+  uint16_t start[kRankMaxEntries + 1];
+  std::fill(start, start + n + 1, uint16_t{0});
   for (size_t i = 0; i < n; ++i) ++start[rank[i] + 1];
   bool ties = false;
   for (size_t v = 0; v < n; ++v) {

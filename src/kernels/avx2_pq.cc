@@ -117,8 +117,11 @@ size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
                            const uint8_t* lut, const float* terms, float bias,
                            float scale, float threshold, uint32_t* out_idx,
                            float* out_dist) {
-  return ScanFilterBlocks(AccumulateBlock, codes, n, pairs, lut, terms, bias,
-                          scale, threshold, out_idx, out_dist);
+  // A lambda, not the function's address, so the accumulator is inlined.
+  auto accumulate = [](const uint8_t* block, size_t p, const uint8_t* l,
+                       uint16_t* out) { AccumulateBlock(block, p, l, out); };
+  return ScanFilterBlocks(accumulate, codes, n, pairs, lut, terms, bias, scale,
+                          threshold, out_idx, out_dist);
 }
 
 constexpr size_t kW = 8;
