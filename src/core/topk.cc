@@ -74,8 +74,26 @@ void TopK::KeepBest() {
   const size_t n = entries_.size(), k = static_cast<size_t>(k_);
   if (n <= k) return;
   if (n > kRankMaxEntries) {
-    std::nth_element(entries_.begin(), entries_.begin() + (k - 1),
-                     entries_.end());
+    // The k-th distance by the kernel table's selection, then everything
+    // below it (kept without a branch) and the ties at it with the smallest
+    // ids.
+    selection_.resize(n + 3 * (n + 16));
+    for (size_t i = 0; i < n; ++i) selection_[i] = entries_[i].distance;
+    const float kth = kernels::Active().kth_smallest(
+        selection_.data(), n, k - 1, selection_.data() + n);
+    ties_.clear();
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const Entry e = entries_[i];
+      if (e.distance == kth) ties_.push_back(e);
+      entries_[kept] = e;
+      kept += e.distance < kth ? 1 : 0;
+    }
+    const size_t need = k - kept;
+    if (ties_.size() > need) {
+      std::nth_element(ties_.begin(), ties_.begin() + (need - 1), ties_.end());
+    }
+    std::copy_n(ties_.begin(), need, entries_.begin() + kept);
     entries_.resize(k);
     return;
   }

@@ -14,8 +14,8 @@ namespace vindex::internal {
 // by distance, then by smaller id, so results are deterministic under ties.
 // Small k uses a bounded max-heap; larger k a threshold buffer of 2k entries
 // compacted when full: up to kRankMaxEntries entries by counting each one's
-// rank (the kernel table's branch-free count_less), beyond that with a
-// partition (nth_element). A NaN distance is never kept.
+// rank (the kernel table's branch-free count_less), beyond that by selecting
+// the k-th distance (kth_smallest). A NaN distance is never kept.
 // Thread safety: one TopK per thread (it is per-query scratch).
 class TopK {
  public:
@@ -131,6 +131,8 @@ class TopK {
   bool heap_mode_ = true;
   float threshold_ = std::numeric_limits<float>::infinity();
   std::vector<Entry> entries_;
+  std::vector<float> selection_;  // KeepBest's distances and kernel scratch.
+  std::vector<Entry> ties_;       // KeepBest's entries at the k-th distance.
 };
 
 // Selects the k smallest of dist[0..n) (ids: ids[i], or i when ids is null),

@@ -219,12 +219,17 @@ void CountLess(const float* dist, size_t n, uint32_t* less) {
   }
 }
 
+// AVX2 has no compress instruction; the scalar selection serves.
+float KthSmallest(const float* dist, size_t n, size_t k, float* scratch) {
+  return scalar::KthSmallestReference(dist, n, k, scratch);
+}
+
 }  // namespace
 
 const KernelTable& Table() {
   static const KernelTable table{
       Isa::kAvx2,       "avx2",   L2Sqr,           InnerProduct, L2SqrRows,
-      InnerProductRows, L2FromIp, ThresholdFilter, CountLess};
+      InnerProductRows, L2FromIp, ThresholdFilter, CountLess,    KthSmallest};
   return table;
 }
 

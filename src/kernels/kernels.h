@@ -47,6 +47,10 @@ struct KernelTable {
   // branch: meant for small buffers (TopK uses it up to
   // TopK::kRankMaxEntries). Every ISA equals scalar exactly.
   void (*count_less)(const float* dist, size_t n, uint32_t* less);
+  // The selection step of top-k compaction: the value at position k (k < n)
+  // of dist[0, n) sorted ascending. dist holds no NaN and is not changed;
+  // scratch holds 3 * (n + 16) floats. Every ISA equals scalar exactly.
+  float (*kth_smallest)(const float* dist, size_t n, size_t k, float* scratch);
 };
 
 // The table of the best ISA this machine and build support, capped by the
@@ -73,7 +77,10 @@ bool CpuHasAvx512();
 // Per-ISA tables, defined in their own files.
 namespace scalar {
 const KernelTable& Table();
-}
+// The scalar kth_smallest, for ISAs without a faster one.
+float KthSmallestReference(const float* dist, size_t n, size_t k,
+                           float* scratch);
+}  // namespace scalar
 namespace avx2 {
 const KernelTable& Table();
 }

@@ -1,5 +1,6 @@
 // The reference kernels: plain loops, the executable specification that every
 // SIMD variant is tested against.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -55,12 +56,23 @@ void CountLess(const float* dist, size_t n, uint32_t* less) {
   }
 }
 
+float KthSmallest(const float* dist, size_t n, size_t k, float* scratch) {
+  std::copy(dist, dist + n, scratch);
+  std::nth_element(scratch, scratch + k, scratch + n);
+  return scratch[k];
+}
+
 }  // namespace
+
+float KthSmallestReference(const float* dist, size_t n, size_t k,
+                           float* scratch) {
+  return KthSmallest(dist, n, k, scratch);
+}
 
 const KernelTable& Table() {
   static const KernelTable table{
       Isa::kScalar,     "scalar", L2Sqr,           InnerProduct, L2SqrRows,
-      InnerProductRows, L2FromIp, ThresholdFilter, CountLess};
+      InnerProductRows, L2FromIp, ThresholdFilter, CountLess,    KthSmallest};
   return table;
 }
 
