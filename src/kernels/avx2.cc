@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/kernels.h"
+#include "kernels/x86_kth_smallest.h"
 
 namespace vindex::kernels::avx2 {
 namespace {
@@ -219,9 +220,49 @@ void CountLess(const float* dist, size_t n, uint32_t* less) {
   }
 }
 
-// AVX2 has no compress instruction; the scalar selection serves.
+// For each 8-bit mask, the lanes whose bit is set, packed to the front: AVX2
+// has no compress instruction, so a permute by this row stands in for one.
+struct CompressRows {
+  int32_t lanes[256][8];
+  constexpr CompressRows() : lanes() {
+    for (int m = 0; m < 256; ++m) {
+      int j = 0;
+      for (int b = 0; b < 8; ++b) {
+        if ((m >> b) & 1) lanes[m][j++] = b;
+      }
+    }
+  }
+};
+constexpr CompressRows kCompressRows;
+
+// Quickselect (x86_kth_smallest.h) with a branch-free partition pass: 8
+// values at a time are compared with the pivot and the smaller and larger
+// ones packed by a permute onto the two outputs.
 float KthSmallest(const float* dist, size_t n, size_t k, float* scratch) {
-  return scalar::KthSmallestReference(dist, n, k, scratch);
+  auto partition = [](const float* in, size_t n, float pivot, float* lo,
+                      float* hi, size_t* n_lo, size_t* n_hi) {
+    const __m256 p = _mm256_set1_ps(pivot);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (size_t i = 0; i < n; i += 8) {
+      const int left = static_cast<int>(n - i < 8 ? n - i : 8);
+      const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), lane);
+      const __m256 x = _mm256_maskload_ps(in + i, live);
+      const int valid = (1 << left) - 1;
+      const int lt =
+          _mm256_movemask_ps(_mm256_cmp_ps(x, p, _CMP_LT_OQ)) & valid;
+      const int gt =
+          _mm256_movemask_ps(_mm256_cmp_ps(x, p, _CMP_GT_OQ)) & valid;
+      const __m256i lt_lanes = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(kCompressRows.lanes[lt]));
+      const __m256i gt_lanes = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(kCompressRows.lanes[gt]));
+      _mm256_storeu_ps(lo + *n_lo, _mm256_permutevar8x32_ps(x, lt_lanes));
+      _mm256_storeu_ps(hi + *n_hi, _mm256_permutevar8x32_ps(x, gt_lanes));
+      *n_lo += static_cast<size_t>(__builtin_popcount(lt));
+      *n_hi += static_cast<size_t>(__builtin_popcount(gt));
+    }
+  };
+  return QuickselectKth(dist, n, k, scratch, partition);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kernels/kernels.h"
+#include "kernels/x86_kth_smallest.h"
 
 namespace vindex::kernels::avx512 {
 namespace {
@@ -190,54 +191,26 @@ void CountLess(const float* dist, size_t n, uint32_t* less) {
   }
 }
 
-// Quickselect whose partition pass is branch-free: 16 values at a time are
-// compared with the pivot and the smaller and larger ones compressed (in
-// registers) onto two output arrays. Each pass keeps the side holding
-// position k, among three buffers in rotation; small remainders go to the
-// scalar selection. Selection is exact, so the result equals scalar's.
+// Quickselect (x86_kth_smallest.h) with a branch-free partition pass: 16
+// values at a time are compared with the pivot and the smaller and larger
+// ones compressed in registers onto the two outputs.
 float KthSmallest(const float* dist, size_t n, size_t k, float* scratch) {
-  const size_t cap = n + 16;
-  float* buf[3] = {scratch, scratch + cap, scratch + 2 * cap};
-  const float* in = dist;
-  int in_buf = -1;  // dist itself.
-  while (n > 32) {
-    const float a = in[0], b = in[n / 2], c = in[n - 1];
-    const float pivot = std::max(std::min(a, b), std::min(std::max(a, b), c));
-    const int lo_buf = in_buf == 0 ? 1 : 0;
-    const int hi_buf = 3 - (in_buf < 0 ? 2 : in_buf) - lo_buf;
-    float* lo = buf[lo_buf];
-    float* hi = buf[hi_buf];
+  auto partition = [](const float* in, size_t n, float pivot, float* lo,
+                      float* hi, size_t* n_lo, size_t* n_hi) {
     const __m512 p = _mm512_set1_ps(pivot);
-    size_t n_lo = 0, n_hi = 0;
     for (size_t i = 0; i < n; i += 16) {
       const __mmask16 live =
           n - i < 16 ? static_cast<__mmask16>((1u << (n - i)) - 1) : 0xffff;
       const __m512 x = _mm512_maskz_loadu_ps(live, in + i);
       const __mmask16 lt = _mm512_mask_cmp_ps_mask(live, x, p, _CMP_LT_OQ);
       const __mmask16 gt = _mm512_mask_cmp_ps_mask(live, x, p, _CMP_GT_OQ);
-      _mm512_storeu_ps(lo + n_lo, _mm512_maskz_compress_ps(lt, x));
-      _mm512_storeu_ps(hi + n_hi, _mm512_maskz_compress_ps(gt, x));
-      n_lo += static_cast<size_t>(__builtin_popcount(lt));
-      n_hi += static_cast<size_t>(__builtin_popcount(gt));
+      _mm512_storeu_ps(lo + *n_lo, _mm512_maskz_compress_ps(lt, x));
+      _mm512_storeu_ps(hi + *n_hi, _mm512_maskz_compress_ps(gt, x));
+      *n_lo += static_cast<size_t>(__builtin_popcount(lt));
+      *n_hi += static_cast<size_t>(__builtin_popcount(gt));
     }
-    const size_t n_eq = n - n_lo - n_hi;
-    if (k < n_lo) {
-      in = lo;
-      in_buf = lo_buf;
-      n = n_lo;
-    } else if (k < n_lo + n_eq) {
-      return pivot;
-    } else {
-      k -= n_lo + n_eq;
-      in = hi;
-      in_buf = hi_buf;
-      n = n_hi;
-    }
-  }
-  float* rest = buf[in_buf == 0 ? 1 : 0];
-  std::copy(in, in + n, rest);
-  std::nth_element(rest, rest + k, rest + n);
-  return rest[k];
+  };
+  return QuickselectKth(dist, n, k, scratch, partition);
 }
 
 }  // namespace

@@ -77,9 +77,6 @@ bool CpuHasAvx512();
 // Per-ISA tables, defined in their own files.
 namespace scalar {
 const KernelTable& Table();
-// The scalar kth_smallest, for ISAs without a faster one.
-float KthSmallestReference(const float* dist, size_t n, size_t k,
-                           float* scratch);
 }  // namespace scalar
 namespace avx2 {
 const KernelTable& Table();

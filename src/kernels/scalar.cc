@@ -64,11 +64,6 @@ float KthSmallest(const float* dist, size_t n, size_t k, float* scratch) {
 
 }  // namespace
 
-float KthSmallestReference(const float* dist, size_t n, size_t k,
-                           float* scratch) {
-  return KthSmallest(dist, n, k, scratch);
-}
-
 const KernelTable& Table() {
   static const KernelTable table{
       Isa::kScalar,     "scalar", L2Sqr,           InnerProduct, L2SqrRows,
