@@ -49,7 +49,8 @@ struct KernelTable {
   void (*count_less)(const float* dist, size_t n, uint32_t* less);
   // The selection step of top-k compaction: the value at position k (k < n)
   // of dist[0, n) sorted ascending. dist holds no NaN and is not changed;
-  // scratch holds 3 * (n + 16) floats. Every ISA equals scalar exactly.
+  // scratch holds 3 * (n + 16) floats. Every ISA returns a value equal (==)
+  // to scalar's (when both -0 and +0 are present either may come back).
   float (*kth_smallest)(const float* dist, size_t n, size_t k, float* scratch);
 };
 

@@ -24,10 +24,12 @@ namespace {
 // depend on how the work is split across threads.
 constexpr int64_t kPointTile = 256;
 constexpr int64_t kCentroidTile = 1024;
-// At most this many dimensions, AssignNearest scores with the table kernel
-// instead of GEMM. Measured at the two PQ sub-space sizes in use, not swept:
-// debian-desc PQ64 (8 dims) build 3.8 -> 3.4 s, fashion-mnist PQ56 (14 dims)
-// training faster than with GEMM; the crossover above 16 is not measured.
+// At most this many dimensions, AssignNearest uses the nearest_codewords
+// kernel instead of GEMM. Measured at the two PQ sub-space sizes in use, not
+// swept: debian-desc PQ64 (8 dims) build 3.8 s with GEMM, 3.4 s with the
+// table kernel plus a scan for the minimum, 2.63-2.73 s with
+// nearest_codewords; fashion-mnist PQ56 (14 dims) training faster than with
+// GEMM. The crossover above 16 is not measured.
 constexpr int64_t kSmallDim = 16;
 
 // The smallest of v[0, n) (n >= 1, finite values). Four independent lanes
