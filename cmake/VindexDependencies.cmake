@@ -29,6 +29,19 @@ if(NOT VINDEX_CUDA STREQUAL "OFF")
   endif()
   if(CMAKE_CUDA_COMPILER AND CUDAToolkit_FOUND AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/cuda/CMakeLists.txt")
     set(VINDEX_WITH_CUDA ON)
+    # Every target that takes CUDA objects (the static `vindex` included)
+    # needs architectures under every generator, so the default is set, and
+    # the language enabled, here at the top level before any target exists.
+    # Override with -DCMAKE_CUDA_ARCHITECTURES=...
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
+      set(CMAKE_CUDA_ARCHITECTURES "80-real;90-real;90-virtual" CACHE STRING
+        "CUDA architectures of the GPU code (sm_80, sm_90 and PTX by default)")
+    endif()
+    # The kernels are C++17; CMake would otherwise ask nvcc for the host
+    # targets' C++20 dialect, which it cannot name for nvcc.
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    enable_language(CUDA)
   elseif(VINDEX_CUDA STREQUAL "ON")
     message(FATAL_ERROR "VINDEX_CUDA=ON but no usable CUDA toolkit (or cuda/ target) was found")
   endif()

@@ -19,7 +19,8 @@ shift $(( $# > 2 ? 2 : $# ))
 data="${VINDEX_DATA_DIR:-${repo}/../shared/data}"
 threads="${VINDEX_THREADS:-$(nproc)}"
 
-cmake -S "${repo}" -B "${build}" -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake -S "${repo}" -B "${build}" -G "$(bash "${repo}/scripts/generator.sh" "${build}")" \
+  -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build "${build}" --target vindex_cli -j "$(nproc)"
 vindex="${build}/tools/vindex/vindex"
 mkdir -p "${out}"

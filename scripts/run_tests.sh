@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 shift || true
 jobs="$(nproc)"
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+cmake -S . -B "$build_dir" -G "$(bash scripts/generator.sh "$build_dir")" \
+  -DCMAKE_BUILD_TYPE=Release "$@"
 cmake --build "$build_dir" -j "$jobs"
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs"
