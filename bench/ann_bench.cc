@@ -571,7 +571,14 @@ void PrintSummary(const std::vector<Point>& points) {
   auto fmt = [](const Best& b) {
     return b.qps > 0 ? Fixed(b.qps, 1) : std::string("-");
   };
-  auto ratio = [](const Best& a, const Best& b) {
+  // A generic reference build gets no ratio: it would headline a number
+  // that says nothing about the library (its QPS columns still show).
+  std::vector<std::string> generic;
+  for (const auto& l : libs) {
+    if (IsGenericReference(l)) generic.push_back(l);
+  }
+  auto ratio_for = [&](const std::string& lib, const Best& a, const Best& b) {
+    if (IsGenericReference(lib)) return std::string("n/r");
     return (a.qps > 0 && b.qps > 0) ? Fixed(a.qps / b.qps, 2) + "x"
                                     : std::string("-");
   };
@@ -589,8 +596,8 @@ void PrintSummary(const std::vector<Point>& points) {
       Best o1 = best_of(is_ours, th, false), ob = best_of(is_ours, th, true);
       std::cout << Pad(lib, kLibW, false) << Pad(Fixed(th, 2), 7)
                 << Pad(fmt(b1), 10) << Pad(fmt(bb), 11) << "  "
-                << Pad(lib == ours ? "" : ratio(o1, b1), 20)
-                << Pad(lib == ours ? "" : ratio(ob, bb), 7) << "  "
+                << Pad(lib == ours ? "" : ratio_for(lib, o1, b1), 20)
+                << Pad(lib == ours ? "" : ratio_for(lib, ob, bb), 7) << "  "
                 << (b1.qps > 0 ? b1.where : "") << "\n";
     }
   }
@@ -615,11 +622,20 @@ void PrintSummary(const std::vector<Point>& points) {
         if (lib != ours) {
           Best o1 = best_of(is_ours, th, false),
                ob = best_of(is_ours, th, true);
-          std::cout << " (" << ratio(o1, b1) << " / " << ratio(ob, bb) << ")";
+          std::cout << " (" << ratio_for(lib, o1, b1) << " / "
+                    << ratio_for(lib, ob, bb) << ")";
         }
       }
       std::cout << "\n";
     }
+  }
+  for (const auto& lib : generic) {
+    std::cout << "\nn/r (not representative): " << lib
+              << " is a generic build (ISA: " << LabelIsa(lib)
+              << ", no AVX2 or AVX-512 kernels), so no vindex/" << lib
+              << " ratio is printed; compare against a build for this CPU "
+                 "(FAISS: configure ann_bench with -DFAISS_ROOT=PREFIX of a "
+                 "FAISS built with FAISS_OPT_LEVEL=avx2 or avx512).\n";
   }
 }
 
@@ -647,11 +663,20 @@ int Main(int argc, char** argv) {
             << " k=" << o.k << " threads=" << o.threads << "\n";
   std::cout << "machine: " << CpuModel() << ", "
             << std::thread::hardware_concurrency() << " hardware threads\n";
-  std::cout << "vindex ISA: " << ActiveIsaName() << "\n";
+  std::cout << "vindex ISA: " << ActiveIsaName()
+            << " (VINDEX_ISA=scalar|avx2|avx512 caps it)\n";
   const bool want_faiss = o.reference == "auto" || o.reference == "faiss";
   const bool want_hnswlib = o.reference == "auto" || o.reference == "hnswlib";
-  if (want_faiss) std::cout << "reference: " << FaissLabel() << "\n";
-  if (want_hnswlib) std::cout << "reference: " << HnswlibLabel() << "\n";
+  for (const std::string& label :
+       {want_faiss ? FaissLabel() : "", want_hnswlib ? HnswlibLabel() : ""}) {
+    if (label.empty()) continue;
+    std::cout << "reference: " << label << ", ISA: " << LabelIsa(label)
+              << (IsGenericReference(label)
+                      ? " (generic build: ratios against it are not "
+                        "representative and are not printed)"
+                      : "")
+              << "\n";
+  }
 
   Ceilings ceil;
   ceil.membw_1t_gbs = MeasureReadBandwidth(1, size_t{512} << 20);

@@ -6,6 +6,7 @@
 #include <malloc.h>
 #endif
 
+#include <cctype>
 #include <charconv>
 #include <sstream>
 
@@ -116,6 +117,31 @@ double ProcessCpuSeconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+std::string LabelIsa(const std::string& label) {
+  const size_t open = label.find('[');
+  const size_t close = label.rfind(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    return "unknown";
+  }
+  std::string options = label.substr(open + 1, close - open - 1);
+  for (char& c : options) c = static_cast<char>(std::toupper(c));
+  // Longest names first: "AVX512" contains "AVX" and "AVX2" does too.
+  for (const char* isa : {"AVX512", "AVX2", "AVX", "SSE"}) {
+    if (options.find(isa) != std::string::npos) {
+      std::string lower(isa);
+      for (char& c : lower) c = static_cast<char>(std::tolower(c));
+      return lower;
+    }
+  }
+  return "scalar";
+}
+
+bool IsGenericReference(const std::string& label) {
+  if (label.rfind("vindex", 0) == 0) return false;
+  const std::string isa = LabelIsa(label);
+  return isa == "scalar" || isa == "sse";
 }
 
 #if !defined(VINDEX_BENCH_HAVE_FAISS)

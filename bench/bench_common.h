@@ -90,6 +90,16 @@ std::unique_ptr<Contender> MakeHnswlibContender(const std::string& spec,
                                                 std::string* why);
 std::string HnswlibLabel();
 
+// The instruction set a contender's label says it runs: "avx512", "avx2",
+// "avx", "sse", "scalar" for a reference whose options name none (a generic
+// build), or "unknown" when the label carries no options. Reads the bracketed
+// part of labels like "vindex [avx512]" or "faiss-1.7.3 [OPTIMIZE AVX2]".
+std::string LabelIsa(const std::string& label);
+
+// Whether ratios against this reference label say nothing about the
+// library: a build without AVX2 or AVX-512 kernels (Debian's FAISS is one).
+bool IsGenericReference(const std::string& label);
+
 // Sets OpenBLAS's own thread count when OpenBLAS is linked (no-op otherwise).
 // vindex runs BLAS on one thread per task; FAISS relies on BLAS threads.
 void SetBlasThreads(int threads);
