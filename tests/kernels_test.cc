@@ -14,7 +14,7 @@ namespace {
 
 std::vector<const KernelTable*> SimdTables() {
   std::vector<const KernelTable*> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     if (const KernelTable* t = ForIsa(isa)) out.push_back(t);
   }
   return out;

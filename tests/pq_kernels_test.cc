@@ -13,15 +13,14 @@ namespace {
 
 std::vector<const pq::Table*> NonScalarTables() {
   std::vector<const pq::Table*> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     if (const pq::Table* t = pq::ForIsa(isa)) out.push_back(t);
   }
   return out;
 }
 
 TEST(PqKernelsTest, ActiveIsListed) {
-  EXPECT_EQ(pq::Active().isa,
-            ActiveIsa() == Isa::kNeon ? Isa::kScalar : ActiveIsa());
+  EXPECT_EQ(pq::Active().isa, ActiveIsa());
   ASSERT_NE(pq::ForIsa(Isa::kScalar), nullptr);
 }
 
@@ -274,10 +273,9 @@ TEST(PqKernelsTest, NearestCodewordsMatchesTableRow) {
                                      dsub, ksub, factor, in, row.data());
             const size_t want =
                 std::min_element(row.begin(), row.end()) - row.begin();
-            const std::string where = std::string(t->name) +
-                                      " dsub=" + std::to_string(dsub) +
-                                      " ksub=" + std::to_string(ksub) +
-                                      " i=" + std::to_string(i);
+            const std::string where =
+                std::string(t->name) + " dsub=" + std::to_string(dsub) +
+                " ksub=" + std::to_string(ksub) + " i=" + std::to_string(i);
             ASSERT_GE(out[i], 0) << where;
             ASSERT_LT(out[i], static_cast<int32_t>(ksub)) << where;
             if (t == &ref) {

@@ -104,7 +104,9 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec);
 
 // Builds an empty index from a factory string and the vector shape, e.g.
 // MakeIndex("IVF1024,PQ16x4fs,Rerank", 128, Metric::kL2). Grammar:
-//   Flat | IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x4fs|x8][,Rerank] | HNSW<m>
+//   Flat | IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x4fs|x8][,Rerank]
+//        | HNSW<m>[,SQ8|,FP16]
+// (",RFlat" is accepted for ",Rerank"; "x4" for "x4fs").
 // A bad string is InvalidArgument naming the offending token.
 absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory,
                                                  int dim,
@@ -137,9 +139,10 @@ struct LoadOptions {
 absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(
     const std::string& path, const LoadOptions& options = {});
 
-// The SIMD level the CPU kernels run at: "scalar", "avx2", "avx512" or
-// "neon". The environment variable VINDEX_ISA (scalar|avx2|avx512|neon) caps
-// it; it is read once, on first use.
+// The SIMD level the CPU kernels run at: "scalar", "avx2" or "avx512" (x86-64
+// has SIMD kernels; other processors run the scalar ones). The environment
+// variable VINDEX_ISA (scalar|avx2|avx512) caps it; it is read once, on first
+// use.
 std::string_view ActiveIsaName();
 
 // GPUs usable by this process (0 in a build without CUDA or on a machine

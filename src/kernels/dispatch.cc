@@ -17,8 +17,6 @@ std::string_view IsaName(Isa isa) {
       return "avx2";
     case Isa::kAvx512:
       return "avx512";
-    case Isa::kNeon:
-      return "neon";
   }
   return "unknown";
 }
@@ -37,11 +35,6 @@ const KernelTable* ForIsa(Isa isa) {
       if (CpuHasAvx512()) return &avx512::Table();
 #endif
       return nullptr;
-    case Isa::kNeon:
-#if defined(VINDEX_HAVE_NEON)
-      return &neon::Table();
-#endif
-      return nullptr;
   }
   return nullptr;
 }
@@ -54,7 +47,7 @@ int CapFromEnvironment() {
   if (cap == nullptr) return 99;
   std::string_view v(cap);
   if (v == "scalar") return 0;
-  if (v == "avx2" || v == "neon") return 1;
+  if (v == "avx2") return 1;
   if (v == "avx512") return 2;
   return 99;
 }
@@ -66,7 +59,6 @@ const KernelTable& Choose() {
   }
   if (cap >= 1) {
     if (const KernelTable* t = ForIsa(Isa::kAvx2)) return *t;
-    if (const KernelTable* t = ForIsa(Isa::kNeon)) return *t;
   }
   return scalar::Table();
 }

@@ -17,8 +17,6 @@ const Table* ForIsa(Isa isa) {
       if (CpuHasAvx512()) return &avx512::PqTable();
 #endif
       return nullptr;
-    case Isa::kNeon:
-      return nullptr;
   }
   return nullptr;
 }

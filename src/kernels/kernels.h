@@ -1,7 +1,7 @@
 #ifndef VINDEX_SRC_KERNELS_KERNELS_H_
 #define VINDEX_SRC_KERNELS_KERNELS_H_
 
-// The CPU kernel table. Each ISA (scalar, avx2, avx512, neon) provides the
+// The CPU kernel table. Each ISA (scalar, avx2, avx512) provides the
 // same kernels in its own namespace and file, compiled with its own flags;
 // dispatch.cc picks one table once, at first use. scalar.cc is the reference
 // and the executable specification: every other ISA must match it (exactly
@@ -18,7 +18,7 @@
 
 namespace vindex::kernels {
 
-enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3 };
+enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 
 struct KernelTable {
   Isa isa;
@@ -83,9 +83,6 @@ namespace avx2 {
 const KernelTable& Table();
 }
 namespace avx512 {
-const KernelTable& Table();
-}
-namespace neon {
 const KernelTable& Table();
 }
 

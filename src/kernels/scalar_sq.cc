@@ -64,8 +64,6 @@ const SqKernelTable* ForIsa(Isa isa) {
       if (CpuHasAvx512()) return &avx512::SqTable();
 #endif
       return nullptr;
-    case Isa::kNeon:
-      return nullptr;
   }
   return nullptr;
 }
