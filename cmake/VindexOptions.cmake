@@ -1,8 +1,11 @@
 # User-facing build options.
-option(VINDEX_BUILD_TESTS "Build the GoogleTest suite" ON)
-option(VINDEX_BUILD_BENCH "Build the benchmark binaries" ON)
-option(VINDEX_BUILD_EXAMPLES "Build the examples" ON)
-option(VINDEX_BUILD_TOOLS "Build the vindex command-line tool" ON)
+# Tests, benches, examples and the tool are built by default only when vindex
+# is the top-level project, not when a service pulls it in with
+# add_subdirectory.
+option(VINDEX_BUILD_TESTS "Build the GoogleTest suite" ${PROJECT_IS_TOP_LEVEL})
+option(VINDEX_BUILD_BENCH "Build the benchmark binaries" ${PROJECT_IS_TOP_LEVEL})
+option(VINDEX_BUILD_EXAMPLES "Build the examples" ${PROJECT_IS_TOP_LEVEL})
+option(VINDEX_BUILD_TOOLS "Build the vindex command-line tool" ${PROJECT_IS_TOP_LEVEL})
 option(VINDEX_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
 option(VINDEX_TSAN "Build with ThreadSanitizer" OFF)
 option(VINDEX_FUZZ "Build the libFuzzer targets (needs clang)" OFF)

@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  build-essential cmake ninja-build pkg-config zstd \
+  build-essential cmake ninja-build pkg-config zstd libhdf5-dev \
   libeigen3-dev libopenblas-dev libabsl-dev \
   libgtest-dev libgmock-dev libbenchmark-dev >/dev/null
 # Optional: the reference libraries ann_bench runs side by side.

@@ -8,5 +8,8 @@
 #include "vindex/io.h"
 #include "vindex/matrix_view.h"
 #include "vindex/options.h"
+#include "vindex/tune.h"
+#include "vindex/vector_files.h"
+#include "vindex/version.h"
 
 #endif  // VINDEX_VINDEX_H_
