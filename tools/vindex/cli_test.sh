@@ -53,11 +53,39 @@ with open("q8.fvecs", "wb") as f:
     f.write(struct.pack("<i", 8) + struct.pack("<8f", *range(8)))
 PY
 
-# Help.
-for c in build search eval bench tune info; do
+# Help and version.
+for c in build search eval bench tune info generate; do
   expect 0 "Usage: vindex $c" -- "$VINDEX" "$c" --help
 done
 expect 0 "Commands:" -- "$VINDEX" --help
+expect 0 "^vindex [0-9]+\.[0-9]+\.[0-9]+$" -- "$VINDEX" --version
+
+# Generate: a clustered dataset whose ground truth a Flat index reproduces
+# (recall 1.0), the same again for the same seed, unit rows for ip.
+expect 0 "wrote gen_base.fvecs \(2000 x 24\)" -- "$VINDEX" generate \
+  --out gen --n 2000 --dim 24 --queries 50
+[ "$(wc -c < gen_base.fvecs)" -eq $((2000 * 100)) ] || fail "gen_base.fvecs has the wrong size"
+[ "$(wc -c < gen_query.fvecs)" -eq $((50 * 100)) ] || fail "gen_query.fvecs has the wrong size"
+[ "$(wc -c < gen_groundtruth.ivecs)" -eq $((50 * 404)) ] ||
+  fail "gen_groundtruth.ivecs has the wrong size"
+expect 0 "built Flat" -- "$VINDEX" build --spec Flat --input gen_base.fvecs \
+  --out gen.vdx
+expect 0 "recall@10: +1\.0000" -- "$VINDEX" eval --index gen.vdx \
+  --queries gen_query.fvecs --groundtruth gen_groundtruth.ivecs
+expect 0 "wrote again_base.fvecs" -- "$VINDEX" generate --out again --n 2000 \
+  --dim 24 --queries 50
+cmp -s gen_base.fvecs again_base.fvecs || fail "generate is not reproducible"
+expect 0 "inner product" -- "$VINDEX" generate --out unit --n 300 --dim 8 \
+  --queries 5 --metric ip
+expect 0 "built Flat" -- "$VINDEX" build --spec Flat --metric ip \
+  --input unit_base.fvecs --out unit.vdx
+expect 0 "recall@10: +1\.0000" -- "$VINDEX" eval --index unit.vdx \
+  --queries unit_query.fvecs --groundtruth unit_groundtruth.ivecs
+expect 2 "--out PREFIX is required" -- "$VINDEX" generate --n 10
+expect 2 "--dim" -- "$VINDEX" generate --out x --dim 0
+expect 2 "--metric must be l2 or ip" -- "$VINDEX" generate --out x --metric cosine
+expect 1 "no_such_dir/g_base.fvecs" -- "$VINDEX" generate --out no_such_dir/g --n 10 \
+  --queries 2
 
 # Build.
 expect 0 "built IVF32,Flat" -- "$VINDEX" build --spec IVF32,Flat \

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "generate.h"
 #include "inputs.h"
 #include "io/inspect.h"
 #include "plot.h"
@@ -969,6 +970,7 @@ const std::vector<Command>& Commands() {
         1,
         1},
        RunInfo},
+      {GenerateSpec(), RunGenerate},
   };
   return *commands;
 }

@@ -1,6 +1,7 @@
 // vindex: command-line front end of the vindex library.
 //
-//   vindex build | search | eval | bench | tune | info   (see --help)
+//   vindex build | search | eval | bench | tune | info | generate (see --help)
+//   vindex --version
 
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "vindex/index.h"
+#include "vindex/version.h"
 
 namespace {
 
@@ -16,7 +18,7 @@ void PrintTopHelp(std::FILE* out) {
   std::fprintf(out,
                "vindex: build, search, evaluate and tune vector indexes.\n\n"
                "Usage: vindex COMMAND [flags]   (vindex COMMAND --help for "
-               "details)\n\nCommands:\n");
+               "details)\n       vindex --version\n\nCommands:\n");
   for (const auto& c : vindex::cli::Commands()) {
     std::fprintf(out, "  %-8s %s\n", c.spec.name.c_str(),
                  c.spec.summary.c_str());
@@ -34,6 +36,10 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string name = argv[1];
+  if (name == "--version" || name == "version") {
+    std::printf("vindex %s\n", VINDEX_VERSION_STRING);
+    return 0;
+  }
   if (name == "--help" || name == "-h" || name == "help") {
     if (argc >= 3) {
       for (const auto& c : vindex::cli::Commands()) {
@@ -69,7 +75,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "vindex: unknown command '%s' (commands: build, search, eval, "
-               "bench, tune, info; see 'vindex --help')\n",
+               "bench, tune, info, generate; see 'vindex --help')\n",
                name.c_str());
   return kExitUsage;
 }
