@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU device check: runs the GPU tests (GPU vs CPU agreement) and the GPU
-# bench, then prints one short table. Run on a machine with a GPU, from the
-# repository root, in one call:
+# bench, then prints one short table. Run on any machine with an NVIDIA GPU,
+# from the repository root:
 #   bash cuda/device_check.sh            (uses .devcheck/bundle.tar.xz from
 #                                         cuda/device_check_prepare.sh when
 #                                         present, else builds from source)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Run HERE (the machine without a GPU) before a device check: builds the GPU
-# tests and the GPU bench with CUDA on, and packs them with the shared
-# libraries the device image may lack (Abseil, OpenBLAS, gfortran) into
-# .devcheck/bundle.tar.xz (ignored by git). Carry ".devcheck" with the run.
+# For a GPU machine that cannot build: run this on a Linux x86-64 machine with
+# the CUDA toolkit (no GPU needed). It builds the GPU tests and the GPU bench
+# with CUDA on and packs them with the shared libraries the GPU machine may
+# lack (Abseil, OpenBLAS, gfortran) into .devcheck/bundle.tar.xz (ignored by
+# git); copy .devcheck/ along with the repository and run
+# cuda/device_check.sh there.
 #   bash cuda/device_check_prepare.sh [build-dir]      (default build-cuda)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,4 +34,4 @@ for b in .devcheck/stage/bin/*; do ldd "$b"; done | awk '{print $3}' | grep '^/'
 tar -C .devcheck/stage -cJf .devcheck/bundle.tar.xz .
 rm -rf .devcheck/stage
 ls -la .devcheck/bundle.tar.xz
-echo "carry [\".devcheck\"] and run: bash cuda/device_check.sh"
+echo "copy .devcheck/ with the repository to the GPU machine and run: bash cuda/device_check.sh"

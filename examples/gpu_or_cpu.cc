@@ -4,7 +4,9 @@
 // one was picked. Build: part of the default build (examples/gpu_or_cpu).
 //
 // Works in a build without CUDA (-DVINDEX_CUDA=OFF) and on machines without
-// a GPU: CudaDeviceCount() is then 0 and kAuto falls back to the CPU.
+// a GPU: CudaDeviceCount() is then 0 and kAuto falls back to the CPU. The GPU
+// path has never run on a GPU: it is unverified until cuda/device_check.sh
+// passes on one (cuda/README.md).
 #include <cstdint>
 #include <cstdio>
 #include <random>

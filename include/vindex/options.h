@@ -20,6 +20,8 @@ class IdFilter;
 enum class Metric : uint32_t { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
 
 // Where an index lives. kAuto picks the GPU when one is usable, else the CPU.
+// The GPU backend has never run on a GPU: it is unverified until
+// cuda/device_check.sh passes on one.
 enum class Device : uint32_t { kCpu = 0, kGpu = 1, kAuto = 2 };
 
 // The index families; the values are stored in saved files.
