@@ -135,13 +135,14 @@ std::string LabelIsa(const std::string& label) {
       return lower;
     }
   }
-  return "scalar";
+  if (options.find("SCALAR") != std::string::npos) return "scalar";
+  return "generic";
 }
 
 bool IsGenericReference(const std::string& label) {
   if (label.rfind("vindex", 0) == 0) return false;
   const std::string isa = LabelIsa(label);
-  return isa == "scalar" || isa == "sse";
+  return isa == "generic" || isa == "scalar" || isa == "sse";
 }
 
 #if !defined(VINDEX_BENCH_HAVE_FAISS)

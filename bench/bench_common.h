@@ -91,9 +91,10 @@ std::unique_ptr<Contender> MakeHnswlibContender(const std::string& spec,
 std::string HnswlibLabel();
 
 // The instruction set a contender's label says it runs: "avx512", "avx2",
-// "avx", "sse", "scalar" for a reference whose options name none (a generic
-// build), or "unknown" when the label carries no options. Reads the bracketed
-// part of labels like "vindex [avx512]" or "faiss-1.7.3 [OPTIMIZE AVX2]".
+// "avx", "sse", "scalar", "generic" when its options name no SIMD level (a
+// build for the baseline ISA), or "unknown" when the label has no options.
+// Reads the bracketed part of labels like "vindex [avx512]" or "faiss-1.7.3
+// [OPTIMIZE AVX2]".
 std::string LabelIsa(const std::string& label);
 
 // Whether ratios against this reference label say nothing about the
