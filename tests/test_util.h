@@ -2,7 +2,8 @@
 #define VINDEX_TESTS_TEST_UTIL_H_
 
 // Shared test helpers: data generators, a double-precision brute force,
-// recall, and access to the real datasets in ../shared/data.
+// recall, and access to the real datasets (in $VINDEX_DATA_DIR, else the
+// data folder the project keeps at ../shared/data beside the repository).
 
 #include <cstdint>
 #include <functional>
@@ -52,8 +53,8 @@ SearchResult RunSearch(const Index& index, const std::vector<float>& queries,
                        int d, const SearchParams& params,
                        Executor* executor = nullptr);
 
-// A TEXMEX dataset from ../shared/data (unpacked from .zst into the build
-// folder when needed). Absent data gives std::nullopt; tests then skip.
+// A TEXMEX dataset from the data folder above (unpacked from .zst into the
+// build folder when needed). Absent data gives std::nullopt; tests then skip.
 struct Dataset {
   std::string name;
   int dim = 0;
