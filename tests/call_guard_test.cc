@@ -21,11 +21,12 @@
 #include "vindex/filter.h"
 #include "vindex/index.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define VINDEX_TEST_ASAN 1
+// Sanitizer allocators report a failed operator new instead of throwing.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VINDEX_TEST_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
 #endif
 #endif
 
@@ -145,9 +146,9 @@ TEST_P(CallGuardTest, BadAllocInsideSearchIsResourceExhausted) {
   EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s;
 }
 
-#if !defined(VINDEX_TEST_ASAN)
-// A real allocation that fails (ASan's operator new reports instead of
-// throwing, so this one runs without it; the test above covers the path).
+#if !defined(VINDEX_TEST_SANITIZER_ALLOCATOR)
+// A real allocation that fails (not under a sanitizer, whose operator new
+// reports instead of throwing; the test above covers the same path there).
 TEST_P(CallGuardTest, RealAllocationFailureIsResourceExhausted) {
   absl::Status s = SearchWith([](int64_t id) {
     void* p = ::operator new (size_t{1} << 52);
