@@ -259,6 +259,78 @@ TEST_F(VectorFilesTest, MalformedNpy) {
               Path("cut.npy"), "header declares");
 }
 
+// The header dict is read as the Python literal it is: a key inside a
+// nested value is not the key itself, and what numpy refuses is refused.
+TEST_F(VectorFilesTest, NpyHeaderIsParsedAsADict) {
+  std::string data;
+  for (int i = 0; i < 6; ++i) Append<float>(&data, static_cast<float>(i));
+  auto read = [&](const std::string& name, const std::string& dict) {
+    WriteBytes(Path(name), NpyBytes(dict, data));
+    return ReadNpyFloat(Path(name));
+  };
+  // A decoy 'fortran_order': False nested before the real True: numpy loads
+  // this transposed if at all; we must not read it as C order.
+  auto decoy = read("decoy.npy",
+                    "{'descr': '<f4', 'meta': {'fortran_order': False}, "
+                    "'fortran_order': True, 'shape': (2, 3), }");
+  EXPECT_FALSE(decoy.ok());
+  // Nested decoys for the other keys, and a string holding key-like text.
+  EXPECT_FALSE(read("decoy_shape.npy",
+                    "{'descr': '<f4', 'fortran_order': False, "
+                    "'x': {'shape': (3, 2)}, 'shape': (2, 3)}")
+                   .ok());
+  EXPECT_FALSE(read("decoy_descr.npy",
+                    "{'descr': \"'descr': '<f4'\", 'fortran_order': False, "
+                    "'shape': (2, 3)}")
+                   .ok());
+  // numpy's rules: exactly three keys, a bool, a tuple of ints.
+  for (const std::string& dict : std::vector<std::string>{
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}",
+           "{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3)}",
+           "{'descr': '<f4', 'fortran_order': 'False', 'shape': (2, 3)}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': [2, 3]}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3.0)}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3)}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2 3)}",
+           "{'descr': '<f4', 'fortran_order': False 'shape': (2, 3)}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)} x",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)",
+           "['descr', '<f4']",
+           "{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2, 3)}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (02, 3)}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': "
+           "(99999999999999999999, 3)}",
+           // Nesting deeper than Python parses.
+           "{'descr': '<f4', 'fortran_order': False, 'shape': " +
+               std::string(300, '(') + "2, 3" + std::string(300, ')') + "}",
+       }) {
+    SCOPED_TRACE(dict);
+    auto m = read("bad.npy", dict);
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // What numpy accepts: any order, either quote, no trailing comma, extra
+  // whitespace, a repeated key taking its last value, Python 2 longs.
+  for (const char* dict : {
+           "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}",
+           "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,3)}",
+           "{ 'descr' : '<f4' ,\n 'fortran_order' : False , 'shape' : ( 2 , 3 "
+           ", ) , }",
+           "{'descr': '<f4', 'fortran_order': True, 'fortran_order': False, "
+           "'shape': (2, 3)}",
+           "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }",
+           // Parentheses around a value, as Python allows.
+           "{'descr': '<f4', 'fortran_order': (False), 'shape': ((2, 3))}",
+       }) {
+    SCOPED_TRACE(dict);
+    auto m = read("good.npy", dict);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->rows, 2);
+    EXPECT_EQ(m->cols, 3);
+    EXPECT_EQ(m->data[5], 5.0f);
+  }
+}
+
 // Damaged copies of valid files (random bytes changed, random truncation)
 // must give a result or an error, never a crash or a huge allocation.
 TEST_F(VectorFilesTest, RandomDamageNeverCrashes) {

@@ -15,6 +15,10 @@ namespace vindex {
 // Thread safety: implementations must allow ParallelFor to be called from
 // several threads at once, and from inside a task it is running (nested
 // calls must not deadlock).
+// Exceptions: the tasks vindex passes to ParallelFor never throw (vindex
+// catches inside each task and reports on the calling thread once
+// ParallelFor has returned), so an Executor need not handle exceptions; it
+// must not return before every task it started has finished.
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -27,7 +31,9 @@ class Executor {
 
 // A fixed-size pool of worker threads. The thread calling ParallelFor takes
 // part in the work, so ThreadPool(1) starts no thread at all and ThreadPool(n)
-// starts n - 1 workers.
+// starts n - 1 workers. If a task throws, ParallelFor starts no further
+// task, waits for the running ones, and rethrows the first exception on the
+// calling thread; a worker thread never ends the process.
 // Thread safety: all methods may be called concurrently.
 class ThreadPool final : public Executor {
  public:

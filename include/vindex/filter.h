@@ -29,7 +29,16 @@ class IdFilter {
   // Ids in [begin, end) may be returned; an empty range allows nothing.
   static IdFilter Range(int64_t begin, int64_t end);
   // Ids for which `allows(id)` is true may be returned. It may be called once
-  // per stored vector per search; keep it cheap.
+  // per stored vector per search, on the calling thread or on the search's
+  // executor threads; keep it cheap.
+  // If it throws, the search stops and returns Unknown with the exception's
+  // message (ResourceExhausted for std::bad_alloc); the output is then
+  // unspecified and the index unchanged.
+  // It must not call methods of the index it filters: that index holds its
+  // lock while the filter runs, and a nested call would deadlock behind a
+  // waiting writer. Such nested Search, Add, Train, Remove, GetVectors or
+  // Save calls return FailedPrecondition instead (info() is not checked and
+  // must not be called either).
   static IdFilter Predicate(std::function<bool(int64_t)> allows);
 
   bool Allows(int64_t id) const;

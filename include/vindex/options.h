@@ -123,7 +123,11 @@ using IndexSpec =
 // means "the index's default". Nothing here is stored on the index, so
 // concurrent searches may use different parameters.
 struct SearchParams {
-  int k = 10;  // Results per query, >= 1. Missing results are padded.
+  // Results per query, in [1, kMaxK]. Missing results are padded. Memory per
+  // query grows with k whatever the index size; a larger k is
+  // InvalidArgument, and a search whose buffers do not fit in memory is
+  // ResourceExhausted.
+  int k = 10;
   const IdFilter* filter = nullptr;  // Optional; must outlive the call.
   int nprobe = 0;                    // IVF: lists scanned per query.
   int ef = 0;  // HNSW: candidate list size (raised to k if smaller).
@@ -135,6 +139,7 @@ struct SearchParams {
   // InvalidArgument.
   int rerank_factor = 0;
   static constexpr int kNoRerank = -1;
+  static constexpr int kMaxK = 1 << 20;
 };
 
 }  // namespace vindex

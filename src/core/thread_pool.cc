@@ -2,6 +2,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -13,27 +14,43 @@ namespace vindex {
 namespace {
 
 // One ParallelFor call: tasks are claimed by index; the caller waits until
-// every claimed task has finished.
+// every claimed task has finished. A task that throws stops the job: tasks
+// not yet started are skipped (still counted as done), and the first
+// exception is kept for the caller to rethrow.
 struct Job {
   explicit Job(int64_t n, absl::FunctionRef<void(int64_t)> fn) : n(n), fn(fn) {}
   const int64_t n;
   absl::FunctionRef<void(int64_t)> fn;
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
+  std::atomic<bool> failed{false};
   std::mutex mu;
   std::condition_variable finished;
+  std::exception_ptr error;  // Guarded by mu; set once.
 
-  // Runs tasks until none are left to claim.
+  // Runs tasks until none are left to claim. Never throws.
   void Work() {
     int64_t ran = 0;
     for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
-      fn(i);
+      if (!failed.load(std::memory_order_relaxed)) {
+        try {
+          fn(i);
+        } catch (...) {
+          Fail(std::current_exception());
+        }
+      }
       ++ran;
     }
     if (ran > 0 && done.fetch_add(ran, std::memory_order_acq_rel) + ran == n) {
       std::lock_guard<std::mutex> lock(mu);
       finished.notify_all();
     }
+  }
+
+  void Fail(std::exception_ptr e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error == nullptr) error = std::move(e);
+    failed.store(true, std::memory_order_relaxed);
   }
 };
 
@@ -108,6 +125,7 @@ void ThreadPool::ParallelFor(int64_t n, absl::FunctionRef<void(int64_t)> fn) {
     return job->done.load(std::memory_order_acquire) == job->n;
   });
   // The job may still sit in the queue (all tasks claimed); workers drop it.
+  if (job->error != nullptr) std::rethrow_exception(job->error);
 }
 
 }  // namespace vindex

@@ -64,9 +64,9 @@ absl::Status CheckNewIds(absl::Span<const int64_t> ids, int64_t rows) {
 absl::Status CheckSearch(MatrixView<const float> queries,
                          const SearchParams& params, const SearchOutput& out,
                          int dim) {
-  if (params.k <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("k must be >= 1, got ", params.k));
+  if (params.k <= 0 || params.k > SearchParams::kMaxK) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "k must be in [1, ", SearchParams::kMaxK, "], got ", params.k));
   }
   if (params.nprobe < 0 || params.ef < 0 ||
       (params.rerank_factor < 0 &&

@@ -23,8 +23,8 @@ absl::Status CheckMatrix(MatrixView<const float> m, int dim,
 // Checks that ids has one entry per row, no id is -1 and none repeats.
 absl::Status CheckNewIds(absl::Span<const int64_t> ids, int64_t rows);
 
-// Checks queries (as CheckMatrix), k >= 1, and that out has queries.rows rows
-// and at least k columns in both matrices.
+// Checks queries (as CheckMatrix), 1 <= k <= SearchParams::kMaxK, and that
+// out has queries.rows rows and at least k columns in both matrices.
 absl::Status CheckSearch(MatrixView<const float> queries,
                          const SearchParams& params, const SearchOutput& out,
                          int dim);

@@ -7,6 +7,7 @@
 #include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
+#include "core/call_guard.h"
 #include "core/metric_space.h"
 #include "core/row_mask.h"
 #include "core/status_macros.h"
@@ -57,7 +58,14 @@ Capabilities FlatIndex::capabilities() const {
                       .add_during_search = true};
 }
 
-absl::Status FlatIndex::Train(MatrixView<const float> samples, Executor*) {
+absl::Status FlatIndex::Train(MatrixView<const float> samples,
+                              Executor* executor) {
+  return internal::GuardedCall(
+      this, "Train", [&] { return TrainUnguarded(samples, executor); });
+}
+
+absl::Status FlatIndex::TrainUnguarded(MatrixView<const float> samples,
+                                       Executor*) {
   // Nothing to learn; still reject malformed input so misuse is visible.
   return internal::CheckMatrix(samples, options_.dim, "training vector",
                                /*allow_empty=*/true);
@@ -76,7 +84,13 @@ absl::Status FlatIndex::MaterializeLocked() {
 }
 
 absl::Status FlatIndex::Add(MatrixView<const float> vectors,
-                            absl::Span<const int64_t> ids, Executor*) {
+                            absl::Span<const int64_t> ids, Executor* executor) {
+  return internal::GuardedCall(
+      this, "Add", [&] { return AddUnguarded(vectors, ids, executor); });
+}
+
+absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
+                                     absl::Span<const int64_t> ids, Executor*) {
   VINDEX_RETURN_IF_ERROR(
       internal::CheckMatrix(vectors, options_.dim, "vector"));
   VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
@@ -122,6 +136,15 @@ absl::Status FlatIndex::Add(MatrixView<const float> vectors,
 absl::Status FlatIndex::Search(MatrixView<const float> queries,
                                const SearchParams& params, SearchOutput out,
                                Executor* executor) const {
+  return internal::GuardedCall(this, "Search", [&] {
+    return SearchUnguarded(queries, params, out, executor);
+  });
+}
+
+absl::Status FlatIndex::SearchUnguarded(MatrixView<const float> queries,
+                                        const SearchParams& params,
+                                        SearchOutput out,
+                                        Executor* executor) const {
   VINDEX_RETURN_IF_ERROR(
       internal::CheckSearch(queries, params, out, options_.dim));
   const Metric metric = options_.metric;
@@ -164,6 +187,11 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
 }
 
 absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
+  return internal::GuardedCall(this, "Remove",
+                               [&] { return RemoveUnguarded(ids); });
+}
+
+absl::Status FlatIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
@@ -200,6 +228,12 @@ absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
 
 absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
                                    MatrixView<float> out) const {
+  return internal::GuardedCall(this, "GetVectors",
+                               [&] { return GetVectorsUnguarded(ids, out); });
+}
+
+absl::Status FlatIndex::GetVectorsUnguarded(absl::Span<const int64_t> ids,
+                                            MatrixView<float> out) const {
   if (out.rows != static_cast<int64_t>(ids.size()) ||
       out.cols != options_.dim || (out.data == nullptr && !ids.empty()) ||
       out.row_stride() < out.cols) {
@@ -222,6 +256,11 @@ absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
 }
 
 absl::Status FlatIndex::Save(Writer& writer) const {
+  return internal::GuardedCall(this, "Save",
+                               [&] { return SaveUnguarded(writer); });
+}
+
+absl::Status FlatIndex::SaveUnguarded(Writer& writer) const {
   std::shared_lock lock(mu_);
   io::ContainerWriter w(writer);
   io::FileHeader h;

@@ -46,6 +46,19 @@ class FlatIndex final : public Index {
   void set_force_gemm_for_testing(int mode) { force_gemm_ = mode; }
 
  private:
+  // The bodies of the public calls, which run them inside GuardedCall.
+  absl::Status TrainUnguarded(MatrixView<const float> samples,
+                              Executor* executor);
+  absl::Status AddUnguarded(MatrixView<const float> vectors,
+                            absl::Span<const int64_t> ids, Executor* executor);
+  absl::Status SearchUnguarded(MatrixView<const float> queries,
+                               const SearchParams& params, SearchOutput out,
+                               Executor* executor) const;
+  absl::Status SaveUnguarded(Writer& writer) const;
+  absl::Status RemoveUnguarded(absl::Span<const int64_t> ids);
+  absl::Status GetVectorsUnguarded(absl::Span<const int64_t> ids,
+                                   MatrixView<float> out) const;
+
   explicit FlatIndex(const FlatOptions& options) : options_(options) {}
 
   // The vector array, wherever it lives. Caller holds mu_.

@@ -14,6 +14,7 @@
 #endif
 
 #include "absl/strings/str_cat.h"
+#include "core/call_guard.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
 #include "core/row_mask.h"
@@ -670,7 +671,14 @@ Capabilities HnswIndex::capabilities() const {
                       .add_during_search = true};
 }
 
-absl::Status HnswIndex::Train(MatrixView<const float> samples, Executor*) {
+absl::Status HnswIndex::Train(MatrixView<const float> samples,
+                              Executor* executor) {
+  return internal::GuardedCall(
+      this, "Train", [&] { return TrainUnguarded(samples, executor); });
+}
+
+absl::Status HnswIndex::TrainUnguarded(MatrixView<const float> samples,
+                                       Executor*) {
   VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(samples, dim_, "training vector",
                                                /*allow_empty=*/true));
   if (!sq8_ || samples.rows == 0) return absl::OkStatus();
@@ -689,6 +697,13 @@ absl::Status HnswIndex::Train(MatrixView<const float> samples, Executor*) {
 
 absl::Status HnswIndex::Add(MatrixView<const float> vectors,
                             absl::Span<const int64_t> ids, Executor* executor) {
+  return internal::GuardedCall(
+      this, "Add", [&] { return AddUnguarded(vectors, ids, executor); });
+}
+
+absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
+                                     absl::Span<const int64_t> ids,
+                                     Executor* executor) {
   VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(vectors, dim_, "vector"));
   VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
   std::vector<float> rows;
@@ -894,6 +909,15 @@ HnswIndex::FilterPlan HnswIndex::PlanFilter(const IdFilter& filter,
 absl::Status HnswIndex::Search(MatrixView<const float> queries,
                                const SearchParams& params, SearchOutput out,
                                Executor* executor) const {
+  return internal::GuardedCall(this, "Search", [&] {
+    return SearchUnguarded(queries, params, out, executor);
+  });
+}
+
+absl::Status HnswIndex::SearchUnguarded(MatrixView<const float> queries,
+                                        const SearchParams& params,
+                                        SearchOutput out,
+                                        Executor* executor) const {
   VINDEX_RETURN_IF_ERROR(internal::CheckSearch(queries, params, out, dim_));
   if (params.ef < 0) {
     return absl::InvalidArgumentError(
@@ -1024,6 +1048,11 @@ void HnswIndex::PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
 }
 
 absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
+  return internal::GuardedCall(this, "Remove",
+                               [&] { return RemoveUnguarded(ids); });
+}
+
+absl::Status HnswIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   // Two phases. The repairs are planned under the shared lock, so searches
@@ -1127,6 +1156,12 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
 
 absl::Status HnswIndex::GetVectors(absl::Span<const int64_t> ids,
                                    MatrixView<float> out) const {
+  return internal::GuardedCall(this, "GetVectors",
+                               [&] { return GetVectorsUnguarded(ids, out); });
+}
+
+absl::Status HnswIndex::GetVectorsUnguarded(absl::Span<const int64_t> ids,
+                                            MatrixView<float> out) const {
   if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != dim_ ||
       (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
     return absl::InvalidArgumentError(
@@ -1212,6 +1247,11 @@ constexpr uint32_t kLayoutBlocks = 1;
 // length are multiples of 4, so the GRL0 and VECS payloads are 4-byte aligned
 // in the file and a mapped load serves them in place.
 absl::Status HnswIndex::Save(Writer& writer) const {
+  return internal::GuardedCall(this, "Save",
+                               [&] { return SaveUnguarded(writer); });
+}
+
+absl::Status HnswIndex::SaveUnguarded(Writer& writer) const {
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   std::shared_lock lock(mu_);
   std::vector<uint32_t> row(num_slots_, kFreeEpoch);

@@ -85,6 +85,19 @@ class HnswIndex final : public Index {
   int64_t slot_capacity_for_testing() const;
 
  private:
+  // The bodies of the public calls, which run them inside GuardedCall.
+  absl::Status TrainUnguarded(MatrixView<const float> samples,
+                              Executor* executor);
+  absl::Status AddUnguarded(MatrixView<const float> vectors,
+                            absl::Span<const int64_t> ids, Executor* executor);
+  absl::Status SearchUnguarded(MatrixView<const float> queries,
+                               const SearchParams& params, SearchOutput out,
+                               Executor* executor) const;
+  absl::Status SaveUnguarded(Writer& writer) const;
+  absl::Status RemoveUnguarded(absl::Span<const int64_t> ids);
+  absl::Status GetVectorsUnguarded(absl::Span<const int64_t> ids,
+                                   MatrixView<float> out) const;
+
   struct Scratch;
   struct Candidate {
     float d;

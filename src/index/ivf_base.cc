@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "core/call_guard.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
 #include "core/status_macros.h"
@@ -334,6 +335,12 @@ absl::Status IvfIndexBase::CopyMappedLists(
 
 absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
                                  Executor* executor) {
+  return internal::GuardedCall(
+      this, "Train", [&] { return TrainUnguarded(samples, executor); });
+}
+
+absl::Status IvfIndexBase::TrainUnguarded(MatrixView<const float> samples,
+                                          Executor* executor) {
   VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, config_.dim, "training vector"));
   std::lock_guard<std::mutex> write(write_mu_);
   if (lists_.total() > 0) {
@@ -400,6 +407,13 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
 absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
                                absl::Span<const int64_t> ids,
                                Executor* executor) {
+  return internal::GuardedCall(
+      this, "Add", [&] { return AddUnguarded(vectors, ids, executor); });
+}
+
+absl::Status IvfIndexBase::AddUnguarded(MatrixView<const float> vectors,
+                                        absl::Span<const int64_t> ids,
+                                        Executor* executor) {
   VINDEX_RETURN_IF_ERROR(CheckMatrix(vectors, config_.dim, "vector"));
   VINDEX_RETURN_IF_ERROR(CheckNewIds(ids, vectors.rows));
   std::lock_guard<std::mutex> write(write_mu_);
@@ -464,6 +478,15 @@ absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
 absl::Status IvfIndexBase::Search(MatrixView<const float> queries,
                                   const SearchParams& params, SearchOutput out,
                                   Executor* executor) const {
+  return internal::GuardedCall(this, "Search", [&] {
+    return SearchUnguarded(queries, params, out, executor);
+  });
+}
+
+absl::Status IvfIndexBase::SearchUnguarded(MatrixView<const float> queries,
+                                           const SearchParams& params,
+                                           SearchOutput out,
+                                           Executor* executor) const {
   VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, config_.dim));
   if (params.nprobe < 0) {
     return absl::InvalidArgumentError(
@@ -562,6 +585,11 @@ absl::Status IvfIndexBase::Search(MatrixView<const float> queries,
 }
 
 absl::Status IvfIndexBase::Remove(absl::Span<const int64_t> ids) {
+  return internal::GuardedCall(this, "Remove",
+                               [&] { return RemoveUnguarded(ids); });
+}
+
+absl::Status IvfIndexBase::RemoveUnguarded(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(CheckNoRepeats(ids, "Remove"));
   std::lock_guard<std::mutex> write(write_mu_);
   for (int64_t id : ids) {
@@ -587,6 +615,12 @@ absl::Status IvfIndexBase::Remove(absl::Span<const int64_t> ids) {
 
 absl::Status IvfIndexBase::GetVectors(absl::Span<const int64_t> ids,
                                       MatrixView<float> out) const {
+  return internal::GuardedCall(this, "GetVectors",
+                               [&] { return GetVectorsUnguarded(ids, out); });
+}
+
+absl::Status IvfIndexBase::GetVectorsUnguarded(absl::Span<const int64_t> ids,
+                                               MatrixView<float> out) const {
   // Held from the start: a copy-on-write Remove or Add replaces lists_.
   std::shared_lock lock(mu_);
   if (!keeps_vectors()) {
@@ -614,6 +648,11 @@ absl::Status IvfIndexBase::GetVectors(absl::Span<const int64_t> ids,
 }
 
 absl::Status IvfIndexBase::Save(Writer& writer) const {
+  return internal::GuardedCall(this, "Save",
+                               [&] { return SaveUnguarded(writer); });
+}
+
+absl::Status IvfIndexBase::SaveUnguarded(Writer& writer) const {
   std::shared_lock lock(mu_);
   io::ContainerWriter w(writer);
   io::FileHeader h;

@@ -183,6 +183,19 @@ class IvfIndexBase : public Index {
   int code_m() const { return code_m_; }
 
  private:
+  // The bodies of the public calls, which run them inside GuardedCall.
+  absl::Status TrainUnguarded(MatrixView<const float> samples,
+                              Executor* executor);
+  absl::Status AddUnguarded(MatrixView<const float> vectors,
+                            absl::Span<const int64_t> ids, Executor* executor);
+  absl::Status SearchUnguarded(MatrixView<const float> queries,
+                               const SearchParams& params, SearchOutput out,
+                               Executor* executor) const;
+  absl::Status SaveUnguarded(Writer& writer) const;
+  absl::Status RemoveUnguarded(absl::Span<const int64_t> ids);
+  absl::Status GetVectorsUnguarded(absl::Span<const int64_t> ids,
+                                   MatrixView<float> out) const;
+
   // When the lists are served from a mapping, sets *owned to an owned copy
   // (copy-on-write before a mutation; ResourceExhausted if memory runs
   // out). Caller holds write_mu_.

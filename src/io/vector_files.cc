@@ -13,7 +13,9 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/absl_compat.h"
+#include "io/npy_header.h"
 
 namespace vindex {
 namespace {
@@ -180,37 +182,6 @@ struct NpyHeader {
   uint64_t data_offset = 0;
 };
 
-// Finds the value text of `key` in the header dict, e.g. "'<f4'" for descr.
-bool FindKey(std::string_view dict, std::string_view key,
-             std::string_view* value) {
-  std::string quoted1 = absl::StrCat("'", Sv(key), "'");
-  std::string quoted2 = absl::StrCat("\"", Sv(key), "\"");
-  size_t p = dict.find(quoted1);
-  size_t qlen = quoted1.size();
-  if (p == std::string_view::npos) {
-    p = dict.find(quoted2);
-    if (p == std::string_view::npos) return false;
-  }
-  p += qlen;
-  while (p < dict.size() && (dict[p] == ' ' || dict[p] == ':')) ++p;
-  size_t end = p;
-  if (end < dict.size() && dict[end] == '(') {
-    end = dict.find(')', end);
-    if (end == std::string_view::npos) return false;
-    ++end;
-  } else if (end < dict.size() && (dict[end] == '\'' || dict[end] == '"')) {
-    char q = dict[end];
-    end = dict.find(q, end + 1);
-    if (end == std::string_view::npos) return false;
-    ++end;
-  } else {
-    while (end < dict.size() && dict[end] != ',' && dict[end] != '}') ++end;
-  }
-  *value = dict.substr(p, end - p);
-  while (!value->empty() && value->back() == ' ') value->remove_suffix(1);
-  return true;
-}
-
 absl::StatusOr<NpyHeader> ReadNpyHeader(std::FILE* f, uint64_t size,
                                         const std::string& path) {
   auto bad = [&](std::string_view what) {
@@ -262,18 +233,15 @@ absl::StatusOr<NpyHeader> ReadNpyHeader(std::FILE* f, uint64_t size,
   }
   NpyHeader h;
   h.data_offset = offset + header_len;
-  std::string_view descr, fortran, shape;
-  if (!FindKey(dict, "descr", &descr) ||
-      !FindKey(dict, "fortran_order", &fortran) ||
-      !FindKey(dict, "shape", &shape)) {
-    return bad(absl::StrCat(".npy header lacks descr, fortran_order or shape: ",
-                            dict));
+  absl::StatusOr<io::NpyHeaderDict> parsed = io::ParseNpyHeaderDict(dict);
+  if (!parsed.ok()) {
+    const absl::string_view message = parsed.status().message();
+    return bad(std::string_view(message.data(), message.size()));
   }
-  if (fortran != "False") {
+  if (parsed->fortran_order) {
     return bad("Fortran-order arrays are not supported (save with C order)");
   }
-  if (descr.size() < 2) return bad("bad descr in .npy header");
-  std::string_view d = descr.substr(1, descr.size() - 2);
+  const std::string& d = parsed->descr;
   if (d == "<f4") {
     h.type = NpyType::kF4, h.item_bytes = 4;
   } else if (d == "<f8") {
@@ -286,36 +254,13 @@ absl::StatusOr<NpyHeader> ReadNpyHeader(std::FILE* f, uint64_t size,
     h.type = NpyType::kI8, h.item_bytes = 8;
   } else {
     return bad(absl::StrCat(
-        "unsupported dtype ", Sv(d),
+        "unsupported dtype ", d,
         " (supported: <f4, <f8, |u1, <i4, <i8; big-endian is not)"));
   }
-  // shape: "(rows, cols)".
-  std::string_view sh = shape;
-  if (sh.size() < 2 || sh.front() != '(' || sh.back() != ')') {
-    return bad(absl::StrCat("bad shape ", Sv(shape)));
-  }
-  sh = sh.substr(1, sh.size() - 2);
-  std::vector<int64_t> dims;
-  size_t i = 0;
-  while (i < sh.size()) {
-    while (i < sh.size() && (sh[i] == ' ' || sh[i] == ',')) ++i;
-    if (i >= sh.size()) break;
-    if (sh[i] < '0' || sh[i] > '9') {
-      return bad(absl::StrCat("bad shape ", Sv(shape)));
-    }
-    int64_t v = 0;
-    while (i < sh.size() && sh[i] >= '0' && sh[i] <= '9') {
-      if (v > (std::numeric_limits<int64_t>::max() - 9) / 10) {
-        return bad(absl::StrCat("shape too large: ", Sv(shape)));
-      }
-      v = v * 10 + (sh[i] - '0');
-      ++i;
-    }
-    while (i < sh.size() && (sh[i] == 'L' || sh[i] == ' ')) ++i;
-    dims.push_back(v);
-  }
+  const std::vector<int64_t>& dims = parsed->shape;
+  const std::string shape = absl::StrCat("(", absl::StrJoin(dims, ", "), ")");
   if (dims.size() != 2) {
-    return bad(absl::StrCat("expected a 2-D array, got shape ", Sv(shape)));
+    return bad(absl::StrCat("expected a 2-D array, got shape ", shape));
   }
   h.rows = dims[0];
   h.cols = dims[1];
@@ -325,8 +270,8 @@ absl::StatusOr<NpyHeader> ReadNpyHeader(std::FILE* f, uint64_t size,
   const uint64_t available = size - h.data_offset;
   const uint64_t row_bytes = static_cast<uint64_t>(h.cols) * h.item_bytes;
   if (static_cast<uint64_t>(h.rows) > available / row_bytes) {
-    return lost(absl::StrCat("truncated: shape ", Sv(shape), " needs ",
-                             row_bytes, " bytes per row but only ", available,
+    return lost(absl::StrCat("truncated: shape ", shape, " needs ", row_bytes,
+                             " bytes per row but only ", available,
                              " data bytes are present"));
   }
   if (static_cast<uint64_t>(h.rows) * row_bytes != available) {

@@ -2,6 +2,9 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
+#include <limits>
+#include <new>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +29,49 @@ class Handle {
   hid_t id_;
   herr_t (*close_)(hid_t);
 };
+
+// Checks that the file holds data for the first `rows` rows, so that a
+// declared shape alone cannot make the reader allocate: contiguous data must
+// be stored in full, chunked (possibly compressed) data must have at least
+// as many chunks written as those rows span.
+absl::Status CheckStored(hid_t dataset, hid_t space, hsize_t rows, hsize_t cols,
+                         size_t elem) {
+  Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
+  if (!dcpl.ok()) {
+    return absl::InvalidArgumentError("cannot read the dataset's layout");
+  }
+  switch (H5Pget_layout(dcpl.get())) {
+    case H5D_COMPACT:
+    case H5D_CONTIGUOUS: {
+      const hsize_t stored = H5Dget_storage_size(dataset);
+      if (stored / elem / cols < rows) {
+        return absl::DataLossError(absl::StrCat("dataset stores ", stored,
+                                                " bytes, fewer than its ", rows,
+                                                " x ", cols, " shape needs"));
+      }
+      return absl::OkStatus();
+    }
+    case H5D_CHUNKED: {
+      hsize_t chunk[2] = {0, 0};
+      hsize_t written = 0;
+      if (H5Pget_chunk(dcpl.get(), 2, chunk) != 2 || chunk[0] == 0 ||
+          chunk[1] == 0 || H5Dget_num_chunks(dataset, space, &written) < 0) {
+        return absl::InvalidArgumentError("cannot read the dataset's chunks");
+      }
+      const hsize_t across = (cols + chunk[1] - 1) / chunk[1];
+      const hsize_t down = rows / chunk[0] + (rows % chunk[0] != 0);
+      if (down > written / across) {
+        return absl::DataLossError(absl::StrCat(
+            "dataset has ", written, " chunks written but its first ", rows,
+            " rows span ", down, " x ", across, " chunks"));
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "unsupported dataset layout (contiguous, compact or chunked only)");
+  }
+}
 
 template <typename T>
 absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
@@ -65,24 +111,40 @@ absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
     return fail(absl::StatusCode::kInvalidArgument, "expected a 2-D dataset");
   }
   hsize_t dims[2];
-  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2) {
+    return fail(absl::StatusCode::kInvalidArgument, "cannot read the shape");
+  }
   if (dims[1] == 0 || dims[1] > (1u << 20)) {
     return fail(absl::StatusCode::kInvalidArgument,
                 absl::StrCat("bad number of columns ", dims[1]));
   }
   hsize_t rows = dims[0];
   if (max_rows > 0 && static_cast<hsize_t>(max_rows) < rows) rows = max_rows;
+  // rows * cols values of T must be addressable; the product may not wrap.
+  if (rows > std::numeric_limits<int64_t>::max() / sizeof(T) / dims[1]) {
+    return fail(
+        absl::StatusCode::kInvalidArgument,
+        absl::StrCat("shape (", dims[0], ", ", dims[1], ") is too large"));
+  }
+  const size_t elem = H5Tget_size(type.get());
+  if (elem == 0) {
+    return fail(absl::StatusCode::kInvalidArgument, "bad element type");
+  }
+  // What is stored, not the declared shape, bounds what we allocate.
+  if (absl::Status s = CheckStored(d.get(), space.get(), rows, dims[1], elem);
+      !s.ok()) {
+    return fail(s.code(), std::string(s.message()));
+  }
   Matrix<T> m;
   m.rows = static_cast<int64_t>(rows);
   m.cols = static_cast<int64_t>(dims[1]);
-  // The storage size bounds what a hostile file can make us allocate.
-  const hsize_t stored = H5Dget_storage_size(d.get());
-  const size_t elem = H5Tget_size(type.get());
-  if (stored / elem / dims[1] < rows && H5Dget_storage_size(d.get()) > 0) {
-    return fail(absl::StatusCode::kDataLoss,
-                "dataset is smaller than its declared shape");
+  try {
+    m.data.resize(static_cast<size_t>(rows * dims[1]));
+  } catch (const std::bad_alloc&) {
+    return fail(
+        absl::StatusCode::kResourceExhausted,
+        absl::StrCat("out of memory for ", rows, " x ", dims[1], " values"));
   }
-  m.data.resize(static_cast<size_t>(rows * dims[1]));
   hsize_t start[2] = {0, 0};
   hsize_t count[2] = {rows, dims[1]};
   H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count,

@@ -1,0 +1,157 @@
+// The tool's HDF5 reader on files written here with the HDF5 C API: plain
+// and compressed datasets load; declared shapes with no data behind them, or
+// whose size wraps, are clean errors (never an allocation the file does not
+// justify, never an abort).
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "inputs.h"
+
+namespace vindex::cli {
+namespace {
+
+class Hdf5InputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/vindex_hdf5_input_" +
+            std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+            ".hdf5";
+    file_ = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(file_, 0);
+  }
+  void TearDown() override {
+    if (file_ >= 0) H5Fclose(file_);
+    std::remove(path_.c_str());
+  }
+  // Closes the file so the reader sees everything written.
+  void Finish() {
+    ASSERT_GE(H5Fclose(file_), 0);
+    file_ = -1;
+  }
+
+  // A rows x cols dataset named `name`; chunk_rows > 0 makes it chunked
+  // (deflate-compressed when `deflate`). Values are written when `data` is
+  // not null.
+  void Dataset(const std::string& name, hsize_t rows, hsize_t cols, hid_t type,
+               hsize_t chunk_rows, bool deflate, const void* data,
+               hid_t mem_type) {
+    hsize_t dims[2] = {rows, cols};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    ASSERT_GE(space, 0);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (chunk_rows > 0) {
+      hsize_t chunk[2] = {chunk_rows, cols};
+      ASSERT_GE(H5Pset_chunk(dcpl, 2, chunk), 0);
+      if (deflate) ASSERT_GE(H5Pset_deflate(dcpl, 6), 0);
+    } else {
+      ASSERT_GE(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE), 0);
+    }
+    hid_t d = H5Dcreate2(file_, name.c_str(), type, space, H5P_DEFAULT, dcpl,
+                         H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    if (data != nullptr) {
+      ASSERT_GE(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0);
+    }
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+
+  std::string path_;
+  hid_t file_ = -1;
+};
+
+std::vector<float> Values(size_t n) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = 0.25f * i - 7.0f;
+  return v;
+}
+
+TEST_F(Hdf5InputTest, CompressedChunkedDatasetsLoad) {
+  const std::vector<float> v = Values(1000 * 16);
+  Dataset("train", 1000, 16, H5T_IEEE_F32LE, 64, /*deflate=*/true, v.data(),
+          H5T_NATIVE_FLOAT);
+  Dataset("plain", 1000, 16, H5T_IEEE_F32LE, 0, false, v.data(),
+          H5T_NATIVE_FLOAT);
+  std::vector<int32_t> gt(50 * 10);
+  for (size_t i = 0; i < gt.size(); ++i) gt[i] = static_cast<int32_t>(i * 3);
+  Dataset("neighbors", 50, 10, H5T_STD_I32LE, 8, /*deflate=*/true, gt.data(),
+          H5T_NATIVE_INT32);
+  Finish();
+  for (const char* name : {"train", "plain"}) {
+    SCOPED_TRACE(name);
+    auto m = ReadHdf5Float(path_, name, 0);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->rows, 1000);
+    EXPECT_EQ(m->cols, 16);
+    EXPECT_EQ(m->data, v);
+  }
+  auto head = ReadHdf5Float(path_, "train", 100);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->rows, 100);
+  EXPECT_EQ(head->data, std::vector<float>(v.begin(), v.begin() + 1600));
+  auto ints = ReadHdf5Int(path_, "neighbors", 0);
+  ASSERT_TRUE(ints.ok()) << ints.status();
+  EXPECT_EQ(ints->data, gt);
+}
+
+TEST_F(Hdf5InputTest, ShapesWithoutDataAreRefused) {
+  const hsize_t huge = hsize_t{1} << 40;
+  // Declared (2^40, 128) with nothing stored: contiguous, and chunked.
+  Dataset("contiguous", huge, 128, H5T_IEEE_F32LE, 0, false, nullptr, 0);
+  Dataset("chunked", huge, 128, H5T_IEEE_F32LE, 1024, true, nullptr, 0);
+  // Some chunks written, far fewer than the shape needs.
+  const std::vector<float> v = Values(64 * 128);
+  {
+    hsize_t dims[2] = {huge, 128}, max[2] = {H5S_UNLIMITED, 128};
+    hid_t space = H5Screate_simple(2, dims, max);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hsize_t chunk[2] = {64, 128};
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_deflate(dcpl, 6);
+    hid_t d = H5Dcreate2(file_, "sparse", H5T_IEEE_F32LE, space, H5P_DEFAULT,
+                         dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    hsize_t start[2] = {0, 0}, count[2] = {64, 128};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    hid_t mem = H5Screate_simple(2, count, nullptr);
+    ASSERT_GE(H5Dwrite(d, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, v.data()),
+              0);
+    H5Sclose(mem);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+  Finish();
+  for (const char* name : {"contiguous", "chunked", "sparse"}) {
+    SCOPED_TRACE(name);
+    auto m = ReadHdf5Float(path_, name, 0);
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kDataLoss) << m.status();
+  }
+  // The written rows of the sparse dataset can still be read.
+  auto head = ReadHdf5Float(path_, "sparse", 64);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->data, v);
+}
+
+TEST_F(Hdf5InputTest, ShapeWhoseSizeWrapsIsRefused) {
+  // 2^62 rows of 16 floats: rows * cols * 4 bytes wraps 64 bits.
+  Dataset("wraps", hsize_t{1} << 62, 16, H5T_IEEE_F32LE, 1024, true, nullptr,
+          0);
+  Finish();
+  auto m = ReadHdf5Float(path_, "wraps", 0);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument)
+      << m.status();
+}
+
+}  // namespace
+}  // namespace vindex::cli
