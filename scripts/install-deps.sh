@@ -14,5 +14,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 $SUDO apt-get install -y -qq --no-install-recommends libfaiss-dev libhnswlib-dev >/dev/null ||
   echo "install-deps: libfaiss-dev/libhnswlib-dev unavailable; benches run without references"
 $SUDO apt-get install -y -qq --no-install-recommends libcpp-httplib-dev >/dev/null || echo "install-deps: libcpp-httplib-dev unavailable; examples/http_service is not built"
-$SUDO apt-get install -y -qq --no-install-recommends libhdf5-dev >/dev/null || echo "install-deps: libhdf5-dev unavailable; the vindex tool reads no .hdf5 files"
 echo "install-deps: done"
