@@ -74,7 +74,7 @@ py::tuple Search(const PyIndex& self, py::handle queries, int k, int nprobe,
                  int ef, int rerank_factor, py::handle filter,
                  py::handle threads) {
   FloatRows q = AsFloatRows(queries, "queries");
-  if (k < 1) ThrowInvalidArgument(absl::StrCat("k ", k, " < 1"));
+  if (k < 1) ThrowInvalidArgument(absl::StrCat("k must be >= 1, got ", k));
   FilterForCall call_filter(filter);
   ExecutorArg executor(threads);
   const int64_t n = q.view.rows;

@@ -87,7 +87,7 @@ def test_bad_input_names_the_problem():
     bad[1, 5] = np.nan
     with pytest.raises(ValueError, match="(?i)nan"):
         index.add(bad, np.array([100, 101]))
-    with pytest.raises(ValueError, match="k 0 < 1"):
+    with pytest.raises(ValueError, match="k must be >= 1, got 0"):
         index.search(bad[:1], 0)
     with pytest.raises(ValueError, match="metric"):
         vindex.Index("Flat", DIM, "hamming")
