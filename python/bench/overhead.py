@@ -7,8 +7,9 @@ Two measurements, each as `vindex eval` makes them:
     --latency-queries queries; Python's overhead per call is the difference);
   * batch QPS: the whole query set per call on a pool of --threads threads,
     repeated for at least 0.2 s.
-Each is repeated --repeats times, alternating C++ and Python, and the medians
-are reported. Two indexes: Flat over 100 vectors (almost no search work, so
+Each is repeated --repeats times, alternating C++ and Python; the medians are
+reported, and for latency also the minima (the least disturbed runs on a
+busy machine). Two indexes: Flat over 100 vectors (almost no search work, so
 the per-call difference is the bindings' overhead) and HNSW16 over the
 dataset (a realistic search).
 
@@ -105,9 +106,13 @@ def main():
             p_lat = statistics.median(p[0] for p in py)
             c_qps = statistics.median(c[1] for c in cpp)
             p_qps = statistics.median(p[1] for p in py)
+            c_min = min(c[0] for c in cpp)
+            p_min = min(p[0] for p in py)
             print(f"{name}:")
             print(f"  one query per call: C++ {c_lat:8.1f} us  Python {p_lat:8.1f} us  "
-                  f"overhead {p_lat - c_lat:+.1f} us per call")
+                  f"overhead {p_lat - c_lat:+.1f} us per call (medians)")
+            print(f"                      C++ {c_min:8.1f} us  Python {p_min:8.1f} us  "
+                  f"overhead {p_min - c_min:+.1f} us per call (minima)")
             print(f"  batch QPS:          C++ {c_qps:8.0f}     Python {p_qps:8.0f}     "
                   f"Python/C++ {p_qps / c_qps:.3f}")
 
