@@ -64,16 +64,20 @@ def made_progress_during(call):
     """Whether this (main) thread ran Python while `call` ran in another thread.
 
     With a switch interval longer than the test, a thread holding the GIL keeps
-    it until it blocks; so the main thread only runs during `call` if the call
-    released the GIL."""
+    it until it blocks; so the main thread only runs while the other thread is
+    busy if `call` released the GIL. The call is repeated (up to 50 times)
+    until the main thread got a turn, since a quick call may end before the
+    main thread wakes."""
     old = sys.getswitchinterval()
     sys.setswitchinterval(100.0)
-    started, done = threading.Event(), []
-    counter = 0
+    started, done, progressed = threading.Event(), [], []
 
     def run():
         started.set()
-        call()
+        for _ in range(50):
+            call()
+            if progressed:
+                break
         done.append(True)
 
     worker = threading.Thread(target=run)
@@ -81,12 +85,12 @@ def made_progress_during(call):
         worker.start()
         started.wait()
         while not done:
-            counter += 1
-            time.sleep(0)  # Releases the GIL so `run` can finish.
+            progressed.append(True)
+            time.sleep(0)  # Releases the GIL so `run` can go on.
     finally:
         worker.join()
         sys.setswitchinterval(old)
-    return counter > 0
+    return bool(progressed)
 
 
 def test_gil_is_released_during_library_calls(tmp_path):
