@@ -91,6 +91,8 @@ struct HnswIndex::Scratch {
   std::vector<uint32_t> batch;        // Unvisited neighbours of one node.
   std::vector<Candidate> select;      // Neighbour selection of an insert.
   std::vector<Candidate> prune;       // Pruning a full list in Connect.
+  std::vector<Candidate> chosen;      // An insert's lists, top level first.
+  std::vector<size_t> chosen_end;     // Per level: end of its list in chosen.
   std::vector<uint8_t> qcode;         // Quantized query.
   internal::TopK top;
 };
@@ -609,28 +611,47 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
   uint32_t ep = static_cast<uint32_t>(e);
   float d_ep = space.Dist(ep);
   ep = GreedyDescend(space, ep, &d_ep, top, level);
-  for (int l = std::min(level, top); l >= 0; --l) {
+  // Chooses the lists of every level first, top down. The node stays
+  // unreachable meanwhile (nothing links to it yet), so no concurrent insert
+  // can walk into its unwritten lists or append to a list it then rewrites.
+  const int first = std::min(level, top);
+  auto& chosen = s.chosen;
+  chosen.clear();
+  s.chosen_end.assign(first + 1, 0);
+  for (int l = first; l >= 0; --l) {
     SearchLayer(space, ep, d_ep, l, options_.ef_construction, AdmitAll{}, s);
     auto& sel = s.select;
     sel.clear();
     for (const Candidate& c : s.results) {
       if (c.slot != slot) sel.push_back(c);
     }
-    if (sel.empty()) continue;
-    std::sort(sel.begin(), sel.end(),
-              [](const Candidate& a, const Candidate& b) {
-                return ByDistance(a, b);
-              });
-    const Candidate closest = sel.front();
-    SelectNeighbors(sel, m_);
-    LockNode(slot);
+    if (!sel.empty()) {
+      std::sort(sel.begin(), sel.end(),
+                [](const Candidate& a, const Candidate& b) {
+                  return ByDistance(a, b);
+                });
+      ep = sel.front().slot;
+      d_ep = sel.front().d;
+      SelectNeighbors(sel, m_);
+    }
+    chosen.insert(chosen.end(), sel.begin(), sel.end());
+    s.chosen_end[l] = chosen.size();
+  }
+  LockNode(slot);
+  for (int l = first; l >= 0; --l) {
+    const size_t begin = l == first ? 0 : s.chosen_end[l + 1];
     uint32_t* own = Links(slot, l);
-    for (size_t i = 0; i < sel.size(); ++i) StoreLink(own + 1 + i, sel[i].slot);
-    StoreLink(own, static_cast<uint32_t>(sel.size()));
-    UnlockNode(slot);
-    for (const Candidate& c : sel) Connect(c.slot, slot, c.d, l, s);
-    ep = closest.slot;
-    d_ep = closest.d;
+    for (size_t i = begin; i < s.chosen_end[l]; ++i)
+      StoreLink(own + 1 + (i - begin), chosen[i].slot);
+    StoreLink(own, static_cast<uint32_t>(s.chosen_end[l] - begin));
+  }
+  UnlockNode(slot);
+  // Links in bottom up: once the node is reachable on a level, its lists on
+  // that level and below are complete.
+  for (int l = 0; l <= first; ++l) {
+    const size_t begin = l == first ? 0 : s.chosen_end[l + 1];
+    for (size_t i = begin; i < s.chosen_end[l]; ++i)
+      Connect(chosen[i].slot, slot, chosen[i].d, l, s);
   }
   if (level > top)
     entry_.store(PackEntry(level, slot), std::memory_order_release);
@@ -1182,6 +1203,31 @@ absl::Status HnswIndex::CheckGraphForTesting() const {
         "entry point is not a live node of the top level");
   }
   return absl::OkStatus();
+}
+
+std::vector<uint32_t> HnswIndex::UnreachableSlotsForTesting() const {
+  std::shared_lock lock(mu_);
+  std::vector<uint32_t> unreachable;
+  const uint64_t e = entry_.load();
+  std::vector<uint8_t> seen(num_slots_, 0);
+  if (e != kNoEntry) {
+    std::vector<uint32_t> queue = {static_cast<uint32_t>(e)};
+    seen[queue[0]] = 1;
+    for (size_t head = 0; head < queue.size(); ++head) {
+      const uint32_t* list = Links(queue[head], 0);
+      for (uint32_t i = 0; i < list[0]; ++i) {
+        const uint32_t y = list[1 + i];
+        if (y < num_slots_ && !seen[y]) {
+          seen[y] = 1;
+          queue.push_back(y);
+        }
+      }
+    }
+  }
+  for (uint32_t x = 0; x < num_slots_; ++x) {
+    if (ids_[x] != -1 && !seen[x]) unreachable.push_back(x);
+  }
+  return unreachable;
 }
 
 int64_t HnswIndex::slot_capacity_for_testing() const {

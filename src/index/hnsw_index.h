@@ -81,6 +81,9 @@ class HnswIndex final : public Index {
   // free slot or to itself, counts within capacity, entry point at the top
   // level). Returns Internal naming the first violation.
   absl::Status CheckGraphForTesting() const;
+  // Test hook: walks level 0 from the entry point over the links and returns
+  // the live slots it does not reach (a search can never return those).
+  std::vector<uint32_t> UnreachableSlotsForTesting() const;
   // Slots allocated (live + free); stays bounded under remove/re-add churn.
   int64_t slot_capacity_for_testing() const;
 
