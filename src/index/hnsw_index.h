@@ -148,6 +148,13 @@ class HnswIndex final : public Index {
                        std::vector<Candidate>* fill = nullptr) const;
   void Insert(uint32_t slot, Scratch& s);
   void Connect(uint32_t from, uint32_t to, float d, int level, Scratch& s);
+  // Walks level 0 from the entry point and links every live slot it does
+  // not reach from its nearest reached node with room, so that every stored
+  // vector is reachable. `reached` holds num_slots_ bytes and `queue` has
+  // capacity for num_slots_ slots (nothing here allocates). Runs with no
+  // insert in flight; searches may run.
+  void LinkUnreachable(std::vector<uint8_t>& reached,
+                       std::vector<uint32_t>& queue, Scratch& s);
   // Remove's first phase (reads only): for every surviving slot x and level
   // l whose list points at a slot marked in `removed`, computes its new list
   // (survivors, selected as an insert would) and calls on_repair(x, l,
@@ -205,6 +212,8 @@ class HnswIndex final : public Index {
   int64_t live_ = 0;                   // Visible vectors.
   uint64_t insert_counter_ = 0;        // Drives level draws.
   internal::ScalarQuantizer8 sq_;
+  // Vectors added since the last LinkUnreachable.
+  uint64_t added_since_link_check_ = 0;
 
   // (level << 32 | slot) of the entry point, or kNoEntry.
   std::atomic<uint64_t> entry_;
