@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -278,6 +279,59 @@ TEST(HnswIndexTest, ParallelAddFindsEveryVectorBySelfSearch) {
           << "data " << data << " seed " << seed;
     }
   }
+}
+
+// The insert epoch (a count of Adds) may run past 2^32 in a long-lived
+// process; every stored vector must stay visible across the wrap.
+TEST(HnswIndexTest, EpochWrapKeepsVectorsVisible) {
+  const int64_t n = 40;
+  auto base = ClusteredVectors(n, kDim, 4, 61);
+  auto index = MakeHnsw(Options());
+  ASSERT_TRUE(AddAll(*index,
+                     std::vector<float>(base.begin(), base.begin() + 10 * kDim),
+                     SequentialIds(10))
+                  .ok());
+  index->set_epoch_for_testing(std::numeric_limits<uint32_t>::max() - 3);
+  IdFilter filter = IdFilter::Predicate([](int64_t) { return true; });
+  for (int64_t i = 10; i < n; ++i) {
+    ASSERT_TRUE(
+        index
+            ->Add(MatrixView<const float>(base.data() + i * kDim, 1, kDim),
+                  SequentialIds(1, i), nullptr)
+            .ok());
+    const auto ids = SequentialIds(i + 1);
+    std::vector<float> got((i + 1) * kDim);
+    ASSERT_TRUE(
+        index->GetVectors(ids, MatrixView<float>(got.data(), i + 1, kDim)).ok())
+        << "after add " << i;
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), base.begin()));
+    // Exact self-search, with and without a filter (the scan and the walk).
+    std::vector<float> q(base.begin() + i * kDim,
+                         base.begin() + (i + 1) * kDim);
+    for (double forced : {1.0, 0.0}) {
+      index->set_brute_force_fraction_for_testing(forced);
+      auto r = RunSearch(*index, q, kDim,
+                         SearchParams{.k = 1, .filter = &filter, .ef = 64});
+      ASSERT_TRUE(r.status.ok());
+      EXPECT_EQ(r.ids[0], i) << "after add " << i << ", fraction " << forced;
+    }
+    index->set_brute_force_fraction_for_testing(-1.0);
+    auto r = RunSearch(*index, q, kDim, SearchParams{.k = 1, .ef = 64});
+    EXPECT_EQ(r.ids[0], i) << "after add " << i;
+  }
+  EXPECT_EQ(index->info().size, n);
+  // Removing and re-adding reuses slots across the wrap as well.
+  ASSERT_TRUE(index->Remove(SequentialIds(5)).ok());
+  ASSERT_TRUE(AddAll(*index,
+                     std::vector<float>(base.begin(), base.begin() + 5 * kDim),
+                     SequentialIds(5))
+                  .ok());
+  std::vector<float> all(n * kDim);
+  EXPECT_TRUE(
+      index
+          ->GetVectors(SequentialIds(n), MatrixView<float>(all.data(), n, kDim))
+          .ok());
+  EXPECT_EQ(index->info().size, n);
 }
 
 // Filtered recall at 50%, 10%, 1% and 0.1% of 5000 vectors, through the

@@ -879,6 +879,14 @@ absl::Status HnswIndex::Add(MatrixView<const float> vectors,
     // Nothing below fails.
     insert_counter_ += n;
     added_since_link_check_ = check_links ? 0 : added_since_link_check_ + n;
+    if (published_epoch_.load(std::memory_order_relaxed) >= kFreeEpoch - 1) {
+      // The next epoch would be the free marker: restart the count. No
+      // search runs under the exclusive lock, so none sees the change.
+      for (uint32_t x = 0; x < num_slots_; ++x) {
+        if (ids_[x] != -1) epochs_[x] = 0;
+      }
+      published_epoch_.store(0, std::memory_order_relaxed);
+    }
     epoch = published_epoch_.load(std::memory_order_relaxed) + 1;
     pending_epoch_ = epoch;
     for (int64_t i = 0; i < n; ++i) {
@@ -1358,6 +1366,12 @@ std::vector<uint32_t> HnswIndex::UnreachableSlotsForTesting() const {
     if (ids_[x] != -1 && !seen[x]) unreachable.push_back(x);
   }
   return unreachable;
+}
+
+void HnswIndex::set_epoch_for_testing(uint32_t epoch) {
+  std::unique_lock lock(mu_);
+  published_epoch_.store(epoch);
+  pending_epoch_ = epoch;
 }
 
 int64_t HnswIndex::slot_capacity_for_testing() const {

@@ -84,6 +84,9 @@ class HnswIndex final : public Index {
   // Test hook: walks level 0 from the entry point over the links and returns
   // the live slots it does not reach (a search can never return those).
   std::vector<uint32_t> UnreachableSlotsForTesting() const;
+  // Test hook: sets the count of published Adds (the insert epoch), e.g. near
+  // its end to exercise the wrap. Not for concurrent use.
+  void set_epoch_for_testing(uint32_t epoch);
   // Slots allocated (live + free); stays bounded under remove/re-add churn.
   int64_t slot_capacity_for_testing() const;
 
