@@ -26,7 +26,10 @@ namespace vindex {
 // codes (half floats) that are walked instead of the floats, full vectors are
 // kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
-// later adds.
+// later adds. Pruning can leave a node or a group with no link into it, so
+// each Remove, and each Add that brings the vectors added since the last
+// check to 1/16 of the index, ends by linking in every live node a level-0
+// walk from the entry point does not reach.
 //
 // Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
 // the exact vectors of a quantized index) are served from the mapping; the
