@@ -105,6 +105,7 @@ TEST(HnswConcurrencyTest, SearchWhileAddingAndRemoving) {
         << hits.load() << " / " << expected.load();
     EXPECT_TRUE(index->CheckGraphForTesting().ok())
         << index->CheckGraphForTesting();
+    EXPECT_EQ(index->UnreachableSlotsForTesting().size(), 0);
     // Final recall against brute force over the surviving ids: floor 0.9
     // (small M and ef_construction to keep the test fast under sanitizers).
     std::vector<int64_t> ids = SequentialIds(n);

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -186,6 +189,149 @@ TEST(HnswIndexTest, ParallelBuildKeepsRecall) {
   auto parallel =
       RunSearch(*index, queries, kDim, SearchParams{.k = kK}, &pool);
   EXPECT_EQ(serial.ids, parallel.ids);
+}
+
+// n x d i.i.d. standard-normal floats.
+std::vector<float> GaussianVectors(int64_t n, int d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> v(n * d);
+  for (auto& x : v) x = g(rng);
+  return v;
+}
+
+// Tight clusters where every fourth vector is stored three more times.
+std::vector<float> ClusteredWithDuplicates(int64_t n, int d, uint64_t seed) {
+  auto v = ClusteredVectors(n, d, 40, seed);
+  for (int64_t i = 0; i + 12 < n; i += 16) {
+    for (int c = 1; c <= 3; ++c) {
+      std::copy_n(v.begin() + i * d, d, v.begin() + (i + 4 * c) * d);
+    }
+  }
+  return v;
+}
+
+// Adds row 0 alone, then the rest in one Add on `executor`.
+std::unique_ptr<HnswIndex> BuildInTwoAdds(const std::vector<float>& base, int d,
+                                          uint64_t seed, Executor* executor) {
+  const int64_t n = static_cast<int64_t>(base.size()) / d;
+  auto index = MakeHnsw(
+      HnswOptions{.dim = d, .m = 8, .ef_construction = 32, .seed = seed});
+  EXPECT_TRUE(index
+                  ->Add(MatrixView<const float>(base.data(), 1, d),
+                        SequentialIds(1), nullptr)
+                  .ok());
+  EXPECT_TRUE(index
+                  ->Add(MatrixView<const float>(base.data() + d, n - 1, d),
+                        SequentialIds(n - 1, 1), executor)
+                  .ok());
+  return index;
+}
+
+// Stored vectors whose self-search finds no vector at distance zero
+// (duplicates may answer for each other). With ef >= the stored count the
+// walk covers all it can reach, so these are exactly the unreachable ones.
+int64_t SelfSearchMisses(const HnswIndex& index, const std::vector<float>& base,
+                         int d, int ef) {
+  auto got = RunSearch(index, base, d, SearchParams{.k = 1, .ef = ef});
+  EXPECT_TRUE(got.status.ok()) << got.status;
+  int64_t misses = 0;
+  for (float dist : got.distances) misses += dist == 0.0f ? 0 : 1;
+  return misses;
+}
+
+constexpr int kSmallDim = 8;
+
+// Every stored vector must be reachable on level 0 from the entry point
+// after an Add, parallel or not, whatever the interleaving: concurrent
+// inserters link to nodes whose own lists are still being chosen, and
+// pruning may drop the last links into a node or a cluster.
+TEST(HnswIndexTest, ParallelAddReachesEveryVector) {
+  const int64_t n = 5000;
+  for (int data = 0; data < 2; ++data) {
+    for (uint64_t seed : {1, 2, 3}) {
+      const auto base = data == 0 ? GaussianVectors(n, kSmallDim, seed)
+                                  : ClusteredWithDuplicates(n, kSmallDim, seed);
+      for (int threads : {0, 2, 8}) {
+        std::optional<ThreadPool> pool;
+        if (threads > 0) pool.emplace(threads);
+        auto index =
+            BuildInTwoAdds(base, kSmallDim, seed, pool ? &*pool : nullptr);
+        EXPECT_TRUE(index->CheckGraphForTesting().ok());
+        EXPECT_EQ(index->UnreachableSlotsForTesting().size(), 0)
+            << threads << " threads, data " << data << " seed " << seed;
+      }
+    }
+  }
+}
+
+// The same through the public interface: a self-search whose ef covers the
+// whole graph finds every stored vector.
+TEST(HnswIndexTest, ParallelAddFindsEveryVectorBySelfSearch) {
+  const int64_t n = 2000;
+  for (int data = 0; data < 2; ++data) {
+    for (uint64_t seed : {4, 5}) {
+      const auto base = data == 0 ? GaussianVectors(n, kSmallDim, seed)
+                                  : ClusteredWithDuplicates(n, kSmallDim, seed);
+      ThreadPool pool(8);
+      auto index = BuildInTwoAdds(base, kSmallDim, seed, &pool);
+      EXPECT_EQ(SelfSearchMisses(*index, base, kSmallDim, n), 0)
+          << "data " << data << " seed " << seed;
+    }
+  }
+}
+
+// The insert epoch (a count of Adds) may run past 2^32 in a long-lived
+// process; every stored vector must stay visible across the wrap.
+TEST(HnswIndexTest, EpochWrapKeepsVectorsVisible) {
+  const int64_t n = 40;
+  auto base = ClusteredVectors(n, kDim, 4, 61);
+  auto index = MakeHnsw(Options());
+  ASSERT_TRUE(AddAll(*index,
+                     std::vector<float>(base.begin(), base.begin() + 10 * kDim),
+                     SequentialIds(10))
+                  .ok());
+  index->set_epoch_for_testing(std::numeric_limits<uint32_t>::max() - 3);
+  IdFilter filter = IdFilter::Predicate([](int64_t) { return true; });
+  for (int64_t i = 10; i < n; ++i) {
+    ASSERT_TRUE(
+        index
+            ->Add(MatrixView<const float>(base.data() + i * kDim, 1, kDim),
+                  SequentialIds(1, i), nullptr)
+            .ok());
+    const auto ids = SequentialIds(i + 1);
+    std::vector<float> got((i + 1) * kDim);
+    ASSERT_TRUE(
+        index->GetVectors(ids, MatrixView<float>(got.data(), i + 1, kDim)).ok())
+        << "after add " << i;
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), base.begin()));
+    // Exact self-search, with and without a filter (the scan and the walk).
+    std::vector<float> q(base.begin() + i * kDim,
+                         base.begin() + (i + 1) * kDim);
+    for (double forced : {1.0, 0.0}) {
+      index->set_brute_force_fraction_for_testing(forced);
+      auto r = RunSearch(*index, q, kDim,
+                         SearchParams{.k = 1, .filter = &filter, .ef = 64});
+      ASSERT_TRUE(r.status.ok());
+      EXPECT_EQ(r.ids[0], i) << "after add " << i << ", fraction " << forced;
+    }
+    index->set_brute_force_fraction_for_testing(-1.0);
+    auto r = RunSearch(*index, q, kDim, SearchParams{.k = 1, .ef = 64});
+    EXPECT_EQ(r.ids[0], i) << "after add " << i;
+  }
+  EXPECT_EQ(index->info().size, n);
+  // Removing and re-adding reuses slots across the wrap as well.
+  ASSERT_TRUE(index->Remove(SequentialIds(5)).ok());
+  ASSERT_TRUE(AddAll(*index,
+                     std::vector<float>(base.begin(), base.begin() + 5 * kDim),
+                     SequentialIds(5))
+                  .ok());
+  std::vector<float> all(n * kDim);
+  EXPECT_TRUE(
+      index
+          ->GetVectors(SequentialIds(n), MatrixView<float>(all.data(), n, kDim))
+          .ok());
+  EXPECT_EQ(index->info().size, n);
 }
 
 // Filtered recall at 50%, 10%, 1% and 0.1% of 5000 vectors, through the

@@ -29,6 +29,11 @@ namespace vindex {
 namespace {
 
 constexpr uint64_t kNoEntry = ~uint64_t{0};
+constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
+// An Add runs LinkUnreachable when the vectors added since its last run reach
+// 1/kLinkCheckShare of the slots: a pass over the graph costs about as much
+// as inserting a few dozen vectors, so this bounds its share of insert time.
+constexpr uint64_t kLinkCheckShare = 16;
 constexpr uint32_t kFreeEpoch = std::numeric_limits<uint32_t>::max();
 constexpr int kMaxLevel = 30;
 constexpr int kMaxM = 256;
@@ -92,6 +97,8 @@ struct HnswIndex::Scratch {
   std::vector<uint32_t> batch;        // Unvisited neighbours of one node.
   std::vector<Candidate> select;      // Neighbour selection of an insert.
   std::vector<Candidate> prune;       // Pruning a full list in Connect.
+  std::vector<Candidate> chosen;      // An insert's lists, top level first.
+  std::vector<size_t> chosen_end;     // Per level: end of its list in chosen.
   std::vector<uint8_t> qcode;         // Quantized query.
   internal::TopK top;
 };
@@ -610,31 +617,156 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
   uint32_t ep = static_cast<uint32_t>(e);
   float d_ep = space.Dist(ep);
   ep = GreedyDescend(space, ep, &d_ep, top, level);
-  for (int l = std::min(level, top); l >= 0; --l) {
+  // Chooses the lists of every level first, top down. The node stays
+  // unreachable meanwhile (nothing links to it yet), so no concurrent insert
+  // can walk into its unwritten lists or append to a list it then rewrites.
+  const int first = std::min(level, top);
+  auto& chosen = s.chosen;
+  chosen.clear();
+  s.chosen_end.assign(first + 1, 0);
+  for (int l = first; l >= 0; --l) {
     SearchLayer(space, ep, d_ep, l, options_.ef_construction, AdmitAll{}, s);
     auto& sel = s.select;
     sel.clear();
     for (const Candidate& c : s.results) {
       if (c.slot != slot) sel.push_back(c);
     }
-    if (sel.empty()) continue;
-    std::sort(sel.begin(), sel.end(),
-              [](const Candidate& a, const Candidate& b) {
-                return ByDistance(a, b);
-              });
-    const Candidate closest = sel.front();
-    SelectNeighbors(sel, m_);
-    LockNode(slot);
+    if (!sel.empty()) {
+      std::sort(sel.begin(), sel.end(),
+                [](const Candidate& a, const Candidate& b) {
+                  return ByDistance(a, b);
+                });
+      ep = sel.front().slot;
+      d_ep = sel.front().d;
+      SelectNeighbors(sel, m_);
+    }
+    chosen.insert(chosen.end(), sel.begin(), sel.end());
+    s.chosen_end[l] = chosen.size();
+  }
+  LockNode(slot);
+  for (int l = first; l >= 0; --l) {
+    const size_t begin = l == first ? 0 : s.chosen_end[l + 1];
     uint32_t* own = Links(slot, l);
-    for (size_t i = 0; i < sel.size(); ++i) StoreLink(own + 1 + i, sel[i].slot);
-    StoreLink(own, static_cast<uint32_t>(sel.size()));
-    UnlockNode(slot);
-    for (const Candidate& c : sel) Connect(c.slot, slot, c.d, l, s);
-    ep = closest.slot;
-    d_ep = closest.d;
+    for (size_t i = begin; i < s.chosen_end[l]; ++i)
+      StoreLink(own + 1 + (i - begin), chosen[i].slot);
+    StoreLink(own, static_cast<uint32_t>(s.chosen_end[l] - begin));
+  }
+  UnlockNode(slot);
+  // Links in bottom up: once the node is reachable on a level, its lists on
+  // that level and below are complete.
+  for (int l = 0; l <= first; ++l) {
+    const size_t begin = l == first ? 0 : s.chosen_end[l + 1];
+    for (size_t i = begin; i < s.chosen_end[l]; ++i)
+      Connect(chosen[i].slot, slot, chosen[i].d, l, s);
   }
   if (level > top)
     entry_.store(PackEntry(level, slot), std::memory_order_release);
+}
+
+void HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
+                                std::vector<uint32_t>& queue, Scratch& s) {
+  const uint64_t e = entry_.load(std::memory_order_relaxed);
+  if (e == kNoEntry) return;
+  const uint32_t entry = static_cast<uint32_t>(e);
+  const int top = static_cast<int>(e >> 32);
+  const char* base =
+      quantized_ ? reinterpret_cast<const char*>(full_.data()) : level0_;
+  const size_t stride = quantized_ ? dim_ * sizeof(float) : block_bytes_;
+  const uint32_t cap = static_cast<uint32_t>(m0_);
+  // Marks what a level-0 walk from `from` reaches.
+  const auto walk = [&](uint32_t from) {
+    queue.clear();
+    queue.push_back(from);
+    reached[from] = 1;
+    for (size_t head = 0; head < queue.size(); ++head) {
+      const uint32_t* list = Links(queue[head], 0);
+      const uint32_t n = std::min(LoadLink(list), cap);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t y = LoadLink(list + 1 + i);
+        if (!reached[y]) {
+          reached[y] = 1;
+          queue.push_back(y);
+        }
+      }
+    }
+  };
+  // Appends `to` to the level-0 list of `from` if it has room.
+  const auto append = [&](uint32_t from, uint32_t to) {
+    LockNode(from);
+    uint32_t* list = Links(from, 0);
+    const uint32_t n = std::min(LoadLink(list), cap);
+    const bool room =
+        n < cap && std::find(list + 1, list + 1 + n, to) == list + 1 + n;
+    if (room) {
+      StoreLink(list + 1 + n, to);
+      StoreLink(list, n + 1);
+    }
+    UnlockNode(from);
+    return room;
+  };
+  // A node that drops a link to make room may strand what only that link
+  // reached, so such a pass is followed by another (bounded; the walk keeps
+  // its links whenever any reached node has room, which is all but certain).
+  for (int pass = 0; pass < 4; ++pass) {
+    std::fill(reached.begin(), reached.end(), 0);
+    walk(entry);
+    bool dropped = false;
+    for (uint32_t x = 0; x < num_slots_; ++x) {
+      if (ids_[x] == -1 || reached[x]) continue;
+      // The reached nodes nearest to x, as an insert would find them.
+      FloatSpace space(*this, FullVector(x), base, stride);
+      uint32_t ep = entry;
+      float d_ep = space.Dist(ep);
+      ep = GreedyDescend(space, ep, &d_ep, top, 0);
+      if (!reached[ep]) {
+        ep = entry;
+        d_ep = space.Dist(ep);
+      }
+      SearchLayer(
+          space, ep, d_ep, 0, options_.ef_construction,
+          [&](uint32_t y) { return reached[y] != 0; }, s);
+      auto& near = s.select;
+      near.assign(s.results.begin(), s.results.end());
+      std::sort(near.begin(), near.end(),
+                [](const Candidate& a, const Candidate& b) {
+                  return ByDistance(a, b);
+                });
+      uint32_t from = kNoSlot;
+      for (const Candidate& c : near) {
+        if (append(c.slot, x)) {
+          from = c.slot;
+          break;
+        }
+      }
+      if (from == kNoSlot) {
+        // Every near list is full: the nearest reached node with room.
+        float best = std::numeric_limits<float>::infinity();
+        for (uint32_t y = 0; y < num_slots_; ++y) {
+          if (reached[y] && LoadLink(Links(y, 0)) < cap) {
+            const float d = space.Dist(y);
+            if (d < best) {
+              best = d;
+              from = y;
+            }
+          }
+        }
+        if (from != kNoSlot && !append(from, x)) from = kNoSlot;
+      }
+      if (from == kNoSlot) {
+        // No reached list has room: the nearest gives up its last link.
+        from = near.empty() ? entry : near.front().slot;
+        LockNode(from);
+        uint32_t* list = Links(from, 0);
+        StoreLink(list + std::min(LoadLink(list), cap), x);
+        StoreLink(list, cap);
+        UnlockNode(from);
+        dropped = true;
+      }
+      append(x, from);  // A way back, when x has room.
+      walk(x);
+    }
+    if (!dropped) return;
+  }
 }
 
 IndexInfo HnswIndex::info() const {
@@ -716,6 +848,9 @@ absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
   const int64_t n = vectors.rows;
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   std::vector<uint32_t> slots(n);
+  std::vector<uint8_t> reached;  // For LinkUnreachable, sized in phase 1.
+  std::vector<uint32_t> queue;
+  bool check_links = false;
   uint32_t epoch = 0;
   int64_t first = 0;
   {
@@ -733,10 +868,17 @@ absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
       return absl::ResourceExhaustedError(
           "HNSW holds at most 2^32 - 2 vectors");
     }
+    // The level-0 walk costs a pass over the graph, so it runs once the
+    // vectors added since the last one are 1/kLinkCheckShare of the index.
+    check_links = (added_since_link_check_ + n) * kLinkCheckShare >= need;
     std::vector<std::unique_ptr<uint32_t[]>> upper(n);
     std::vector<uint8_t> levels(n);
     try {
       Grow(static_cast<uint32_t>(need));
+      if (check_links) {
+        reached.resize(need);
+        queue.reserve(need);
+      }
       row_of_.Reserve(row_of_.size() + n);
       for (int64_t i = 0; i < n; ++i) {
         levels[i] = static_cast<uint8_t>(DrawLevel(insert_counter_ + i));
@@ -751,6 +893,15 @@ absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
     }
     // Nothing below fails.
     insert_counter_ += n;
+    added_since_link_check_ = check_links ? 0 : added_since_link_check_ + n;
+    if (published_epoch_.load(std::memory_order_relaxed) >= kFreeEpoch - 1) {
+      // The next epoch would be the free marker: restart the count. No
+      // search runs under the exclusive lock, so none sees the change.
+      for (uint32_t x = 0; x < num_slots_; ++x) {
+        if (ids_[x] != -1) epochs_[x] = 0;
+      }
+      published_epoch_.store(0, std::memory_order_relaxed);
+    }
     epoch = published_epoch_.load(std::memory_order_relaxed) + 1;
     pending_epoch_ = epoch;
     for (int64_t i = 0; i < n; ++i) {
@@ -789,6 +940,7 @@ absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
                                  for (int64_t i = b; i < e; ++i)
                                    Insert(slots[first + i], *s);
                                });
+    if (check_links) LinkUnreachable(reached, queue, *scratch_.Acquire());
   }
   // Phase 3: publish the batch at once.
   std::unique_lock lock(mu_);
@@ -1106,8 +1258,12 @@ absl::Status HnswIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
 
   std::unique_lock lock(mu_);
   VINDEX_RETURN_IF_ERROR(UnmapLocked());
+  std::vector<uint8_t> reached;  // For LinkUnreachable.
+  std::vector<uint32_t> queue;
   try {
     free_slots_.reserve(free_slots_.size() + ids.size());
+    reached.resize(num_slots_);
+    queue.reserve(num_slots_);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         "out of memory removing from the HNSW index");
@@ -1151,6 +1307,9 @@ absl::Status HnswIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
     entry_.store(best, std::memory_order_release);
   }
   if (live_ == 0) entry_.store(kNoEntry, std::memory_order_release);
+  // The repaired lists may leave a group of survivors without a way in.
+  LinkUnreachable(reached, queue, *s);
+  added_since_link_check_ = 0;
   return absl::OkStatus();
 }
 
@@ -1217,6 +1376,37 @@ absl::Status HnswIndex::CheckGraphForTesting() const {
         "entry point is not a live node of the top level");
   }
   return absl::OkStatus();
+}
+
+std::vector<uint32_t> HnswIndex::UnreachableSlotsForTesting() const {
+  std::shared_lock lock(mu_);
+  std::vector<uint32_t> unreachable;
+  const uint64_t e = entry_.load();
+  std::vector<uint8_t> seen(num_slots_, 0);
+  if (e != kNoEntry) {
+    std::vector<uint32_t> queue = {static_cast<uint32_t>(e)};
+    seen[queue[0]] = 1;
+    for (size_t head = 0; head < queue.size(); ++head) {
+      const uint32_t* list = Links(queue[head], 0);
+      for (uint32_t i = 0; i < list[0]; ++i) {
+        const uint32_t y = list[1 + i];
+        if (y < num_slots_ && !seen[y]) {
+          seen[y] = 1;
+          queue.push_back(y);
+        }
+      }
+    }
+  }
+  for (uint32_t x = 0; x < num_slots_; ++x) {
+    if (ids_[x] != -1 && !seen[x]) unreachable.push_back(x);
+  }
+  return unreachable;
+}
+
+void HnswIndex::set_epoch_for_testing(uint32_t epoch) {
+  std::unique_lock lock(mu_);
+  published_epoch_.store(epoch);
+  pending_epoch_ = epoch;
 }
 
 int64_t HnswIndex::slot_capacity_for_testing() const {

@@ -26,7 +26,10 @@ namespace vindex {
 // codes (half floats) that are walked instead of the floats, full vectors are
 // kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
-// later adds.
+// later adds. Pruning can leave a node or a group with no link into it, so
+// each Remove, and each Add that brings the vectors added since the last
+// check to 1/16 of the index, ends by linking in every live node a level-0
+// walk from the entry point does not reach.
 //
 // Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
 // the exact vectors of a quantized index) are served from the mapping; the
@@ -81,6 +84,12 @@ class HnswIndex final : public Index {
   // free slot or to itself, counts within capacity, entry point at the top
   // level). Returns Internal naming the first violation.
   absl::Status CheckGraphForTesting() const;
+  // Test hook: walks level 0 from the entry point over the links and returns
+  // the live slots it does not reach (a search can never return those).
+  std::vector<uint32_t> UnreachableSlotsForTesting() const;
+  // Test hook: sets the count of published Adds (the insert epoch), e.g. near
+  // its end to exercise the wrap. Not for concurrent use.
+  void set_epoch_for_testing(uint32_t epoch);
   // Slots allocated (live + free); stays bounded under remove/re-add churn.
   int64_t slot_capacity_for_testing() const;
 
@@ -158,6 +167,13 @@ class HnswIndex final : public Index {
                        std::vector<Candidate>* fill = nullptr) const;
   void Insert(uint32_t slot, Scratch& s);
   void Connect(uint32_t from, uint32_t to, float d, int level, Scratch& s);
+  // Walks level 0 from the entry point and links every live slot it does
+  // not reach from its nearest reached node with room, so that every stored
+  // vector is reachable. `reached` holds num_slots_ bytes and `queue` has
+  // capacity for num_slots_ slots (nothing here allocates). Runs with no
+  // insert in flight; searches may run.
+  void LinkUnreachable(std::vector<uint8_t>& reached,
+                       std::vector<uint32_t>& queue, Scratch& s);
   // Remove's first phase (reads only): for every surviving slot x and level
   // l whose list points at a slot marked in `removed`, computes its new list
   // (survivors, selected as an insert would) and calls on_repair(x, l,
@@ -215,6 +231,8 @@ class HnswIndex final : public Index {
   int64_t live_ = 0;                   // Visible vectors.
   uint64_t insert_counter_ = 0;        // Drives level draws.
   internal::ScalarQuantizer8 sq_;
+  // Vectors added since the last LinkUnreachable.
+  uint64_t added_since_link_check_ = 0;
 
   // (level << 32 | slot) of the entry point, or kNoEntry.
   std::atomic<uint64_t> entry_;
