@@ -93,6 +93,17 @@ struct HnswIndex::Scratch {
   std::vector<Candidate> prune;       // Pruning a full list in Connect.
   std::vector<uint8_t> qcode;         // Quantized query.
   internal::TopK top;
+
+  // Called by the pool: buffers a huge ef grew are not kept. (The visited
+  // set is sized by the index, not by the request, and stays.)
+  void Trim() {
+    internal::ReleaseIfAbove(candidates);
+    internal::ReleaseIfAbove(results);
+    internal::ReleaseIfAbove(batch);
+    internal::ReleaseIfAbove(select);
+    internal::ReleaseIfAbove(prune);
+    top.ReleaseIfAbove(internal::kMaxPooledBufferBytes);
+  }
 };
 
 // Float vectors at base + slot * stride.
