@@ -1,6 +1,7 @@
 // End-to-end test of vindex_http_service: builds a small index, starts the
 // service on 127.0.0.1 with a free port, sends requests with the httplib
-// client, checks the answers (including 400s for bad input) and stops it.
+// client, checks the answers (including 400s for bad input and for knobs
+// above their caps), adds, removes and saves through it, and stops it.
 // Every step is bounded in time; nothing leaves the loopback interface.
 //
 // Usage: http_service_test SERVICE_BINARY INDEX_PATH
@@ -63,8 +64,8 @@ int StartService(const std::string& binary, const std::string& index_path) {
     close(fds[0]);
     close(fds[1]);
     execl(binary.c_str(), binary.c_str(), "--index", index_path.c_str(),
-          "--host", "127.0.0.1", "--port", "0", "--threads", "2",
-          static_cast<char*>(nullptr));
+          "--host", "127.0.0.1", "--port", "0", "--threads", "2", "--writable",
+          "--max-ef", "256", static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
@@ -173,7 +174,76 @@ int main(int argc, char** argv) {
   auto again = client.Get("/health");
   if (!again || again->status != 200) return Fail("not serving after 400s");
 
-  // 6. Stop it; it must exit cleanly on SIGTERM.
+  // 6. Knobs above their caps are refused (400 naming the cap), not run:
+  // one such request would otherwise walk the whole graph or list set.
+  const std::string v0 = VectorJson(vectors.data());
+  const std::string over_cap[] = {
+      absl::StrCat("{\"vector\":", v0, ",\"ef\":1048576}"),
+      absl::StrCat("{\"vector\":", v0, ",\"ef\":257}"),  // --max-ef 256
+      absl::StrCat("{\"vector\":", v0, ",\"nprobe\":1048576}"),
+      absl::StrCat("{\"vector\":", v0, ",\"rerank_factor\":1048576}")};
+  for (const std::string& body : over_cap) {
+    auto res = client.Post("/search", body, "application/json");
+    if (!res || res->status != 400 ||
+        res->body.find("allows at most") == std::string::npos) {
+      return Fail(absl::StrCat("expected 400 (cap) for ", body, ", got ",
+                               res ? res->body : "no response"));
+    }
+  }
+  auto at_cap =
+      client.Post("/search", absl::StrCat("{\"vector\":", v0, ",\"ef\":256}"),
+                  "application/json");
+  if (!at_cap || at_cap->status != 200) return Fail("ef at the cap refused");
+
+  // 7. Writes: add id 5000, find it, read it back, remove it, save.
+  std::vector<float> extra(kDim, 7.0f);
+  const std::string extra_json = VectorJson(extra.data());
+  auto added = client.Post(
+      "/add", absl::StrCat("{\"id\":5000,\"vector\":", extra_json, "}"),
+      "application/json");
+  if (!added || added->status != 200 || added->body != "{\"size\":1001}") {
+    return Fail(absl::StrCat("POST /add: ", added ? added->body : "none"));
+  }
+  auto near = client.Post("/search",
+                          absl::StrCat("{\"vector\":", extra_json, ",\"k\":1}"),
+                          "application/json");
+  if (!near || near->body.rfind("{\"ids\":[5000]", 0) != 0) {
+    return Fail("the added vector is not found");
+  }
+  auto got = client.Post("/get", "{\"id\":5000}", "application/json");
+  if (!got || got->status != 200 ||
+      got->body != absl::StrCat("{\"id\":5000,\"vector\":", extra_json, "}")) {
+    return Fail(absl::StrCat("POST /get: ", got ? got->body : "none"));
+  }
+  auto duplicate = client.Post(
+      "/add", absl::StrCat("{\"id\":5000,\"vector\":", extra_json, "}"),
+      "application/json");
+  if (!duplicate || duplicate->status != 400) return Fail("duplicate add");
+  auto removed = client.Post("/remove", "{\"id\":17}", "application/json");
+  if (!removed || removed->status != 200) return Fail("POST /remove");
+  auto gone = client.Post("/remove", "{\"id\":17}", "application/json");
+  if (!gone || gone->status != 404) return Fail("remove of a missing id");
+  auto missing = client.Post("/get", "{\"id\":17}", "application/json");
+  if (!missing || missing->status != 404) return Fail("get of a removed id");
+  auto saved = client.Post("/save", "", "application/json");
+  if (!saved || saved->status != 200) {
+    return Fail(absl::StrCat("POST /save: ", saved ? saved->body : "none"));
+  }
+  auto reloaded = vindex::LoadIndexFromFile(argv[2]);
+  if (!reloaded.ok() || (*reloaded)->info().size != 1000) {
+    return Fail("the saved file does not hold the writes");
+  }
+  std::vector<float> back(kDim);
+  const int64_t id5000 = 5000;
+  if (!(*reloaded)
+           ->GetVectors({&id5000, 1},
+                        vindex::MatrixView<float>(back.data(), 1, kDim))
+           .ok() ||
+      back != extra) {
+    return Fail("the saved file lost the added vector");
+  }
+
+  // 8. Stop it; it must exit cleanly on SIGTERM.
   if (const int code = StopService(); code != 0) {
     return Fail(absl::StrCat("service exit code ", code));
   }

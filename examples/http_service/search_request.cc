@@ -1,119 +1,24 @@
 #include "search_request.h"
 
-#include <cerrno>
-#include <cmath>
-#include <cstdlib>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "json_cursor.h"
 
 namespace vindex_http {
 namespace {
 
-// Upper bounds that keep one request cheap whatever a client sends.
+// Upper bounds that keep parsing cheap whatever a client sends; the service
+// applies its own, usually lower, SearchLimits afterwards.
 constexpr int kMaxK = 1000;
 constexpr int kMaxKnob = 1 << 20;
 constexpr size_t kMaxDim = 1 << 16;
 
-// A cursor over the body with the few JSON productions this shape needs.
-class Parser {
- public:
-  explicit Parser(absl::string_view text) : text_(text) {}
-
-  void SkipSpace() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
-            text_[pos_] == '\r')) {
-      ++pos_;
-    }
-  }
-  bool AtEnd() {
-    SkipSpace();
-    return pos_ == text_.size();
-  }
-  // Consumes `c` (after spaces) if it is next.
-  bool Consume(char c) {
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  absl::Status Expect(char c) {
-    if (Consume(c)) return absl::OkStatus();
-    return Error(absl::StrCat("expected '", std::string(1, c), "'"));
-  }
-  // A key: a string without escapes (the keys we accept have none).
-  absl::StatusOr<absl::string_view> Key() {
-    if (!Consume('"')) return Error("expected a quoted key");
-    const size_t start = pos_;
-    while (pos_ < text_.size() && text_[pos_] != '"') {
-      if (text_[pos_] == '\\') return Error("escapes are not accepted in keys");
-      ++pos_;
-    }
-    if (pos_ == text_.size()) return Error("unterminated key");
-    return text_.substr(start, pos_++ - start);
-  }
-  // A JSON number (strict grammar: -?int frac? exp?), returned as a double.
-  absl::StatusOr<double> Number() {
-    SkipSpace();
-    const size_t start = pos_;
-    auto digits = [&] {
-      const size_t from = pos_;
-      while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
-        ++pos_;
-      }
-      return pos_ > from;
-    };
-    if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
-    if (!digits()) return Error("expected a number");
-    if (pos_ < text_.size() && text_[pos_] == '.') {
-      ++pos_;
-      if (!digits()) return Error("expected digits after '.'");
-    }
-    if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) {
-        ++pos_;
-      }
-      if (!digits()) return Error("expected digits in the exponent");
-    }
-    // strtod needs a terminated string; numbers are short.
-    const std::string token(text_.substr(start, pos_ - start));
-    errno = 0;
-    const double value = std::strtod(token.c_str(), nullptr);
-    if (errno == ERANGE || !std::isfinite(value)) {
-      return Error("number out of range");
-    }
-    return value;
-  }
-  // A non-negative integer no larger than `max`.
-  absl::StatusOr<int> Integer(absl::string_view key, int max) {
-    absl::StatusOr<double> value = Number();
-    if (!value.ok()) return value.status();
-    if (*value != std::floor(*value) || *value < 0 || *value > max) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", key, "\" must be an integer in [0, ", max, "]"));
-    }
-    return static_cast<int>(*value);
-  }
-
-  absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad JSON at byte ", pos_, ": ", what));
-  }
-
- private:
-  absl::string_view text_;
-  size_t pos_ = 0;
-};
-
 }  // namespace
 
 absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body) {
-  Parser p(body);
+  JsonCursor p(body);
   SearchRequest request;
   bool seen_vector = false, seen_k = false, seen_nprobe = false,
        seen_ef = false, seen_rerank = false;
@@ -135,24 +40,15 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body) {
       absl::Status s;
       if (*key == "vector") {
         if (s = once(seen_vector); !s.ok()) return s;
-        if (s = p.Expect('['); !s.ok()) return s;
-        if (!p.Consume(']')) {
-          do {
-            absl::StatusOr<double> x = p.Number();
-            if (!x.ok()) return x.status();
-            if (request.vector.size() == kMaxDim) {
-              return absl::InvalidArgumentError("\"vector\" is too long");
-            }
-            request.vector.push_back(static_cast<float>(*x));
-          } while (p.Consume(','));
-          if (s = p.Expect(']'); !s.ok()) return s;
+        if (s = p.FloatArray("vector", kMaxDim, &request.vector); !s.ok()) {
+          return s;
         }
       } else if (*key == "k") {
         if (s = once(seen_k); !s.ok()) return s;
-        absl::StatusOr<int> v = p.Integer("k", kMaxK);
+        absl::StatusOr<int64_t> v = p.Integer("k", kMaxK);
         if (!v.ok()) return v.status();
         if (*v == 0) return absl::InvalidArgumentError("\"k\" must be >= 1");
-        request.k = *v;
+        request.k = static_cast<int>(*v);
       } else if (*key == "nprobe" || *key == "ef" || *key == "rerank_factor") {
         bool& seen = *key == "nprobe" ? seen_nprobe
                      : *key == "ef"   ? seen_ef
@@ -161,9 +57,9 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body) {
                      : *key == "ef"   ? request.ef
                                       : request.rerank_factor;
         if (s = once(seen); !s.ok()) return s;
-        absl::StatusOr<int> v = p.Integer(*key, kMaxKnob);
+        absl::StatusOr<int64_t> v = p.Integer(*key, kMaxKnob);
         if (!v.ok()) return v.status();
-        field = *v;
+        field = static_cast<int>(*v);
       } else {
         return absl::InvalidArgumentError(
             absl::StrCat("unknown key \"", *key,
@@ -177,6 +73,24 @@ absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body) {
     return absl::InvalidArgumentError("\"vector\" is required and non-empty");
   }
   return request;
+}
+
+absl::Status CheckSearchLimits(const SearchRequest& request,
+                               const SearchLimits& limits) {
+  auto over = [](absl::string_view key, int value, int cap) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", key, "\" is ", value, "; this service allows at most ", cap));
+  };
+  if (request.k > limits.max_k) return over("k", request.k, limits.max_k);
+  if (request.ef > limits.max_ef) return over("ef", request.ef, limits.max_ef);
+  if (request.nprobe > limits.max_nprobe) {
+    return over("nprobe", request.nprobe, limits.max_nprobe);
+  }
+  if (request.rerank_factor > limits.max_rerank_factor) {
+    return over("rerank_factor", request.rerank_factor,
+                limits.max_rerank_factor);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace vindex_http

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -26,6 +27,23 @@ struct SearchRequest {
 // nesting beyond the vector). Anything else is InvalidArgument with a message
 // fit for an HTTP 400 body. It is not a general JSON parser.
 absl::StatusOr<SearchRequest> ParseSearchRequest(absl::string_view body);
+
+// What one request may ask for. Each knob makes a search's work and scratch
+// memory grow with it (ef: the HNSW candidate list; nprobe: IVF lists scanned;
+// rerank_factor: candidates re-ranked), so a service caps them. The defaults
+// are several times the values that reach high recall on common datasets.
+struct SearchLimits {
+  int max_k = 1000;
+  int max_ef = 1024;
+  int max_nprobe = 1024;
+  int max_rerank_factor = 64;
+};
+
+// InvalidArgument naming the knob and its cap if `request` asks for more
+// than `limits` allow (requests are refused, not clamped, so a client never
+// gets silently different results than it asked for).
+absl::Status CheckSearchLimits(const SearchRequest& request,
+                               const SearchLimits& limits);
 
 }  // namespace vindex_http
 

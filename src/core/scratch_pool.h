@@ -1,15 +1,29 @@
 #ifndef VINDEX_SRC_CORE_SCRATCH_POOL_H_
 #define VINDEX_SRC_CORE_SCRATCH_POOL_H_
 
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 namespace vindex::internal {
 
+// A pooled scratch keeps buffers up to this size between queries; larger
+// ones (grown by one query with a huge ef, nprobe or k) are freed when the
+// scratch returns to the pool, so one request cannot pin memory for good.
+inline constexpr size_t kMaxPooledBufferBytes = size_t{1} << 20;
+
+// Frees `v`'s storage if its capacity is above `max_bytes`.
+template <typename V>
+void ReleaseIfAbove(V& v, size_t max_bytes = kMaxPooledBufferBytes) {
+  if (v.capacity() * sizeof(typename V::value_type) > max_bytes) V().swap(v);
+}
+
 // A growable pool of per-query scratch objects (visited sets, heaps, lookup
 // tables). Acquire() hands out a free object or makes a new one; the handle
-// returns it on destruction. There are never slots indexed by thread.
+// returns it on destruction, first calling its Trim() if T has one (T frees
+// oversized buffers there, see ReleaseIfAbove). There are never slots
+// indexed by thread.
 // Thread safety: Acquire may be called concurrently; the pool must outlive
 // its handles.
 template <typename T>
@@ -47,6 +61,7 @@ class ScratchPool {
 
  private:
   void Release(std::unique_ptr<T> obj) {
+    if constexpr (requires(T & t) { t.Trim(); }) obj->Trim();
     std::lock_guard<std::mutex> lock(mu_);
     free_.push_back(std::move(obj));
   }

@@ -42,6 +42,18 @@ class TopK {
   TopK() = default;
   explicit TopK(int k) { Reset(k); }
 
+  // Frees the buffers if they hold more than max_bytes (a pooled TopK that
+  // one query with a huge k grew); the next Reset grows them again.
+  void ReleaseIfAbove(size_t max_bytes) {
+    const size_t bytes = entries_.capacity() * sizeof(Entry) +
+                         selection_.capacity() * sizeof(float) +
+                         ties_.capacity() * sizeof(Entry);
+    if (bytes <= max_bytes) return;
+    std::vector<Entry>().swap(entries_);
+    std::vector<float>().swap(selection_);
+    std::vector<Entry>().swap(ties_);
+  }
+
   // Empties the collector and sets k (>= 1).
   void Reset(int k);
 

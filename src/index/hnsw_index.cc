@@ -101,6 +101,17 @@ struct HnswIndex::Scratch {
   std::vector<size_t> chosen_end;     // Per level: end of its list in chosen.
   std::vector<uint8_t> qcode;         // Quantized query.
   internal::TopK top;
+
+  // Called by the pool: buffers a huge ef grew are not kept. (The visited
+  // set is sized by the index, not by the request, and stays.)
+  void Trim() {
+    internal::ReleaseIfAbove(candidates);
+    internal::ReleaseIfAbove(results);
+    internal::ReleaseIfAbove(batch);
+    internal::ReleaseIfAbove(select);
+    internal::ReleaseIfAbove(prune);
+    top.ReleaseIfAbove(internal::kMaxPooledBufferBytes);
+  }
 };
 
 // Float vectors at base + slot * stride.

@@ -30,6 +30,11 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
   struct Scratch {
     std::vector<float> dist;
     std::vector<uint32_t> index;
+    // Called by the pool: buffers grown by a huge request are not kept.
+    void Trim() {
+      internal::ReleaseIfAbove(dist);
+      internal::ReleaseIfAbove(index);
+    }
   };
 
   explicit IvfFlatIndex(const internal::IvfConfig& config);

@@ -42,6 +42,14 @@ class IvfPqIndex final : public internal::IvfIndexBase {
     std::vector<uint32_t> index;
     std::vector<uint8_t> q8;
     std::vector<int64_t> cand_ids;
+    // Called by the pool: buffers grown by a huge request are not kept.
+    void Trim() {
+      internal::ReleaseIfAbove(t2);
+      internal::ReleaseIfAbove(dist);
+      internal::ReleaseIfAbove(index);
+      internal::ReleaseIfAbove(q8);
+      internal::ReleaseIfAbove(cand_ids);
+    }
   };
 
   IvfPqIndex(const internal::IvfConfig& config, const IvfPqOptions& options);
