@@ -31,6 +31,9 @@ constexpr uint64_t kNoEntry = ~uint64_t{0};
 constexpr uint32_t kFreeEpoch = std::numeric_limits<uint32_t>::max();
 constexpr int kMaxLevel = 30;
 constexpr int kMaxM = 256;
+// Candidate list sizes (ef_construction, default_ef) only steer work; the
+// bound keeps a hostile file from making every Add or Search crawl.
+constexpr int kMaxEf = 1 << 16;
 constexpr size_t kBlockAlign = 4;
 
 inline uint64_t PackEntry(int level, uint32_t slot) {
@@ -61,8 +64,12 @@ inline size_t RoundUp(size_t x, size_t a) { return (x + a - 1) / a * a; }
 // walk touches a random block per neighbour, and with 4 KiB pages most of
 // those also missed the TLB. (Aligning the whole array instead would cost up
 // to 2 MiB of slack per index.)
+// (Through operator new, like every other allocation of the library, so one
+// replacement of it sees and can fail them all.)
+constexpr std::align_val_t kBlocksAlign{64};
 char* AllocateBlocks(size_t bytes) {
-  char* p = static_cast<char*>(std::aligned_alloc(64, bytes));
+  char* p =
+      static_cast<char*>(::operator new(bytes, kBlocksAlign, std::nothrow));
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
   if (p != nullptr) {
@@ -75,6 +82,10 @@ char* AllocateBlocks(size_t bytes) {
   }
 #endif
   return p;
+}
+
+void FreeBlocks(char* p) {
+  if (p != nullptr) ::operator delete(p, kBlocksAlign);
 }
 
 inline bool ByDistance(const auto& a, const auto& b) {
@@ -274,13 +285,15 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("HNSW m must be in [2, ", kMaxM, "], got ", options.m));
   }
-  if (options.ef_construction < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "HNSW ef_construction must be >= 1, got ", options.ef_construction));
-  }
-  if (options.default_ef < 1) {
+  if (options.ef_construction < 1 || options.ef_construction > kMaxEf) {
     return absl::InvalidArgumentError(
-        absl::StrCat("HNSW default_ef must be >= 1, got ", options.default_ef));
+        absl::StrCat("HNSW ef_construction must be in [1, ", kMaxEf, "], got ",
+                     options.ef_construction));
+  }
+  if (options.default_ef < 1 || options.default_ef > kMaxEf) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HNSW default_ef must be in [1, ", kMaxEf, "], got ",
+                     options.default_ef));
   }
   switch (options.traversal) {
     case HnswOptions::Traversal::kFloat:
@@ -319,7 +332,7 @@ HnswIndex::HnswIndex(const HnswOptions& options)
 }
 
 HnswIndex::~HnswIndex() {
-  if (mapping_ == nullptr) std::free(level0_);
+  if (mapping_ == nullptr) FreeBlocks(level0_);
 }
 
 uint32_t* HnswIndex::Links(uint32_t slot, int level) const {
@@ -384,14 +397,14 @@ void HnswIndex::Grow(uint32_t slots) {
     }
     ResizeSlotArrays(cap);
   } catch (...) {
-    std::free(fresh);
+    FreeBlocks(fresh);
     throw;
   }
   if (level0_ != nullptr)
     std::memcpy(fresh, level0_, size_t{num_slots_} * block_bytes_);
   std::memset(fresh + size_t{num_slots_} * block_bytes_, 0,
               bytes - size_t{num_slots_} * block_bytes_);
-  if (mapping_ == nullptr) std::free(level0_);
+  if (mapping_ == nullptr) FreeBlocks(level0_);
   level0_ = fresh;
   full_view_ = nullptr;
   mapping_.reset();
@@ -1191,8 +1204,8 @@ int64_t HnswIndex::slot_capacity_for_testing() const {
 
 namespace {
 
-// The last word of PARM. Files without it (layout 0) hold every vector in
-// VECS and every level's links in GRPH; they load by copying.
+// The last word of PARM; files without it (an unreleased layout) are
+// refused.
 constexpr uint32_t kLayoutBlocks = 1;
 
 }  // namespace
@@ -1308,9 +1321,16 @@ absl::Status HnswIndex::Save(Writer& writer) const {
   return w.Finish();
 }
 
-absl::Status HnswIndex::ParseGraph(const std::vector<uint32_t>& graph,
-                                   int first_level) {
+absl::Status HnswIndex::ParseGraph(const std::vector<uint32_t>& graph) {
   const uint32_t n = num_slots_;
+  // A node's upper levels take 1 + m words each whatever links they hold, so
+  // a file could ask for far more than it contains. A real graph has about
+  // 1 / (m - 1) upper levels per node; allowed are as many words as the
+  // level-0 blocks hold (at least two levels per node) plus one node's
+  // levels up to the top.
+  const uint64_t max_upper_words =
+      uint64_t{n} * (block_bytes_ / sizeof(uint32_t)) +
+      uint64_t{kMaxLevel} * (1 + m_);
   size_t pos = 0;
   const auto need = [&](size_t words) { return graph.size() - pos >= words; };
   for (uint32_t r = 0; r < n; ++r) {
@@ -1318,10 +1338,14 @@ absl::Status HnswIndex::ParseGraph(const std::vector<uint32_t>& graph,
     const uint32_t level = graph[pos++];
     if (level > kMaxLevel)
       return absl::DataLossError(absl::StrCat("graph level ", level));
+    if (upper_words_ + uint64_t{level} * (1 + m_) > max_upper_words) {
+      return absl::DataLossError(absl::StrCat(
+          "graph declares more upper levels than ", n, " nodes can have"));
+    }
     levels_[r] = static_cast<uint8_t>(level);
     if (level > 0) upper_[r].reset(new uint32_t[size_t{level} * (1 + m_)]());
     upper_words_ += size_t{level} * (1 + m_);
-    for (uint32_t l = first_level; l <= level; ++l) {
+    for (uint32_t l = 1; l <= level; ++l) {
       if (!need(1)) return absl::DataLossError("graph section is truncated");
       const uint32_t cnt = graph[pos++];
       if (cnt > static_cast<uint32_t>(Capacity(l)) || !need(cnt)) {
@@ -1420,8 +1444,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_ASSIGN_OR_RETURN(uint64_t counter, c.U64());
   VINDEX_ASSIGN_OR_RETURN(int64_t entry, c.I64());
   VINDEX_ASSIGN_OR_RETURN(uint32_t fitted, c.U32());
-  if (m < 2 || m > kMaxM || efc < 1 || efc > (1u << 30) || def_ef < 1 ||
-      def_ef > (1u << 30) || traversal > 2 || fitted > 1) {
+  if (m < 2 || m > kMaxM || efc < 1 || efc > uint32_t{kMaxEf} || def_ef < 1 ||
+      def_ef > uint32_t{kMaxEf} || traversal > 2 || fitted > 1) {
     return absl::DataLossError("HNSW params section has invalid values");
   }
   o.m = static_cast<int>(m);
@@ -1454,13 +1478,10 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
       return absl::DataLossError("quantizer in a float HNSW file");
     index->sq_.Set(std::move(offsets), step);
   }
-  uint32_t layout = 0;
-  if (c.remaining() > 0) {
-    VINDEX_ASSIGN_OR_RETURN(layout, c.U32());
-    if (layout != kLayoutBlocks) {
-      return absl::DataLossError(
-          absl::StrCat("unknown HNSW file layout ", layout));
-    }
+  VINDEX_ASSIGN_OR_RETURN(uint32_t layout, c.U32());
+  if (layout != kLayoutBlocks) {
+    return absl::DataLossError(
+        absl::StrCat("unknown HNSW file layout ", layout));
   }
   VINDEX_RETURN_IF_ERROR(c.ExpectEnd());
   if (n >= std::numeric_limits<uint32_t>::max() - 1) {
@@ -1486,62 +1507,59 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ids.data(), ids_bytes));
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
 
-  const auto begin_vectors = [&]() -> absl::Status {
-    return reader.BeginArraySection(io::kTagVectors, n, d * sizeof(float))
-        .status();
-  };
-  std::vector<float> vectors;  // Layout 0: every vector, to encode.
-  if (layout == 0) {
-    VINDEX_RETURN_IF_ERROR(begin_vectors());
-    vectors.resize(n * d);
+  // Served from the reader's memory when it lends it (a file mapping) and
+  // the words are aligned there; copied otherwise.
+  VINDEX_ASSIGN_OR_RETURN(
+      uint64_t l0_bytes,
+      reader.BeginArraySection(io::kTagLevel0, n, ix.block_bytes_));
+  const char* view = nullptr;
+  std::shared_ptr<const void> owner;
+  if (n > 0)
+    VINDEX_RETURN_IF_ERROR(reader.ViewPayload(l0_bytes, &view, &owner));
+  if (view != nullptr &&
+      reinterpret_cast<uintptr_t>(view) % alignof(uint32_t) == 0) {
+    ix.ResizeSlotArrays(n);
+    ix.level0_ = const_cast<char*>(view);
+    ix.mapping_ = std::move(owner);
+    ix.capacity_ = rows;
+  } else if (n > 0) {
+    // Exactly n slots (Grow would round up to at least 64 blocks, which for
+    // a few long vectors is far more than the file holds).
+    const size_t alloc_bytes = RoundUp(l0_bytes, 64);
+    char* blocks = AllocateBlocks(alloc_bytes);
+    if (blocks == nullptr) throw std::bad_alloc();
+    std::memset(blocks + l0_bytes, 0, alloc_bytes - l0_bytes);
+    ix.level0_ = blocks;
+    ix.capacity_ = rows;
+    ix.ResizeSlotArrays(n);
+    if (ix.quantized_) ix.full_.resize(n * d);
+    if (view != nullptr) {
+      std::memcpy(ix.level0_, view, l0_bytes);
+    } else {
+      VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ix.level0_, l0_bytes));
+    }
+  }
+  VINDEX_RETURN_IF_ERROR(reader.EndSection());
+  if (ix.quantized_) {
     VINDEX_RETURN_IF_ERROR(
-        reader.ReadPayload(vectors.data(), n * d * sizeof(float)));
-    VINDEX_RETURN_IF_ERROR(reader.EndSection());
-  } else {
-    // Served from the reader's memory when it lends it (a file mapping) and
-    // the words are aligned there; copied otherwise.
-    VINDEX_ASSIGN_OR_RETURN(
-        uint64_t l0_bytes,
-        reader.BeginArraySection(io::kTagLevel0, n, ix.block_bytes_));
-    const char* view = nullptr;
-    std::shared_ptr<const void> owner;
-    if (n > 0)
-      VINDEX_RETURN_IF_ERROR(reader.ViewPayload(l0_bytes, &view, &owner));
+        reader.BeginArraySection(io::kTagVectors, n, d * sizeof(float))
+            .status());
+    const size_t vec_bytes = n * d * sizeof(float);
+    view = nullptr;
+    if (n > 0 && ix.mapping_ != nullptr)
+      VINDEX_RETURN_IF_ERROR(reader.ViewPayload(vec_bytes, &view, &owner));
     if (view != nullptr &&
-        reinterpret_cast<uintptr_t>(view) % alignof(uint32_t) == 0) {
-      ix.ResizeSlotArrays(n);
-      ix.level0_ = const_cast<char*>(view);
-      ix.mapping_ = std::move(owner);
-      ix.capacity_ = rows;
-    } else if (n > 0) {
-      ix.Grow(rows);
+        reinterpret_cast<uintptr_t>(view) % alignof(float) == 0) {
+      ix.full_view_ = reinterpret_cast<const float*>(view);
+    } else {
+      if (ix.mapping_ != nullptr) ix.full_.resize(n * d);
       if (view != nullptr) {
-        std::memcpy(ix.level0_, view, l0_bytes);
+        std::memcpy(ix.full_.data(), view, vec_bytes);
       } else {
-        VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ix.level0_, l0_bytes));
+        VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ix.full_.data(), vec_bytes));
       }
     }
     VINDEX_RETURN_IF_ERROR(reader.EndSection());
-    if (ix.quantized_) {
-      VINDEX_RETURN_IF_ERROR(begin_vectors());
-      const size_t vec_bytes = n * d * sizeof(float);
-      view = nullptr;
-      if (n > 0 && ix.mapping_ != nullptr)
-        VINDEX_RETURN_IF_ERROR(reader.ViewPayload(vec_bytes, &view, &owner));
-      if (view != nullptr &&
-          reinterpret_cast<uintptr_t>(view) % alignof(float) == 0) {
-        ix.full_view_ = reinterpret_cast<const float*>(view);
-      } else {
-        if (ix.mapping_ != nullptr) ix.full_.resize(n * d);
-        if (view != nullptr) {
-          std::memcpy(ix.full_.data(), view, vec_bytes);
-        } else {
-          VINDEX_RETURN_IF_ERROR(
-              reader.ReadPayload(ix.full_.data(), vec_bytes));
-        }
-      }
-      VINDEX_RETURN_IF_ERROR(reader.EndSection());
-    }
   }
 
   VINDEX_ASSIGN_OR_RETURN(uint64_t graph_bytes,
@@ -1554,15 +1572,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
   VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
 
-  if (layout == 0) {
-    for (float v : vectors) {
-      if (!std::isfinite(v))
-        return absl::DataLossError("vectors section has a non-finite value");
-    }
-    if (n > 0) ix.Grow(rows);
-  }
   ix.num_slots_ = rows;
-  ix.row_of_.Reserve(n);
+  ix.row_of_.ReserveEmpty(n);
   for (uint64_t r = 0; r < n; ++r) {
     ix.ids_[r] = ids[r];
     if (ids[r] == -1 || !ix.row_of_.Insert(static_cast<uint32_t>(r))) {
@@ -1570,8 +1581,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
           absl::StrCat("ids section has invalid or repeated id ", ids[r]));
     }
   }
-  VINDEX_RETURN_IF_ERROR(ix.ParseGraph(graph, layout == 0 ? 0 : 1));
-  if (layout != 0) VINDEX_RETURN_IF_ERROR(ix.CheckLevel0(rows));
+  VINDEX_RETURN_IF_ERROR(ix.ParseGraph(graph));
+  VINDEX_RETURN_IF_ERROR(ix.CheckLevel0(rows));
   VINDEX_RETURN_IF_ERROR(ix.CheckUpperLevels(rows));
   if (n > 0) {
     int max_level = 0;
@@ -1583,10 +1594,7 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
     }
     ix.entry_.store(PackEntry(max_level, ep));
   }
-  for (uint32_t r = 0; r < rows; ++r) {
-    if (layout == 0) ix.WritePayload(r, vectors.data() + size_t{r} * d);
-    ix.epochs_[r] = 0;
-  }
+  for (uint32_t r = 0; r < rows; ++r) ix.epochs_[r] = 0;
   ix.live_ = static_cast<int64_t>(n);
   ix.insert_counter_ = counter;
   return std::unique_ptr<Index>(std::move(index));
