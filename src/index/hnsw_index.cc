@@ -400,6 +400,7 @@ void HnswIndex::Grow(uint32_t slots) {
     FreeBlocks(fresh);
     throw;
   }
+  const bool from_mapping = mapping_ != nullptr;
   if (level0_ != nullptr)
     std::memcpy(fresh, level0_, size_t{num_slots_} * block_bytes_);
   std::memset(fresh + size_t{num_slots_} * block_bytes_, 0,
@@ -409,6 +410,32 @@ void HnswIndex::Grow(uint32_t slots) {
   full_view_ = nullptr;
   mapping_.reset();
   capacity_ = static_cast<uint32_t>(cap);
+  if (from_mapping) RepairCopiedMapping();
+}
+
+void HnswIndex::RepairCopiedMapping() {
+  // Every slot of a mapped index is live (the first mutation unmaps it).
+  for (uint32_t x = 0; x < num_slots_; ++x) {
+    uint32_t* list = Links(x, 0);
+    const uint32_t cnt = std::min<uint32_t>(list[0], m0_);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cnt; ++i) {
+      const uint32_t y = list[1 + i];
+      if (y < num_slots_ && y != x) list[1 + kept++] = y;
+    }
+    list[0] = kept;
+    float* v = quantized_ ? full_.data() + size_t{x} * dim_
+                          : reinterpret_cast<float*>(Block(x));
+    for (int j = 0; j < dim_; ++j) {
+      if (!std::isfinite(v[j])) v[j] = 0.0f;
+    }
+    if (quantized_ && !sq8_) {
+      uint16_t* half = reinterpret_cast<uint16_t*>(Block(x));
+      for (int j = 0; j < dim_; ++j) {
+        if ((half[j] & 0x7C00) == 0x7C00) half[j] = 0;
+      }
+    }
+  }
 }
 
 absl::Status HnswIndex::UnmapLocked() {
@@ -491,7 +518,8 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
   auto& res = s.results;
   cand.clear();
   res.clear();
-  s.visited.Reset(num_slots_);
+  const uint32_t slots = num_slots_;
+  s.visited.Reset(slots);
   s.visited.Mark(ep);
   if (s.batch.size() < static_cast<size_t>(m0_)) s.batch.resize(m0_);
   float bound = std::numeric_limits<float>::infinity();
@@ -521,7 +549,9 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
     size_t nb = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint32_t x = LoadLink(list + 1 + i);
-      if (!s.visited.TestAndMark(x)) {
+      // Level-0 words of a mapped file may have changed since they were
+      // checked: a link out of range is skipped, never followed.
+      if (x < slots && !s.visited.TestAndMark(x)) {
         batch[nb++] = x;
         Prefetch(space.Data(x));
       }
@@ -1062,6 +1092,15 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
       }
     }
     if (ids.empty()) return absl::OkStatus();
+  }
+  {
+    // The plan reads links unchecked: from the copy (see Grow), never from a
+    // mapping that may have changed.
+    std::unique_lock lock(mu_);
+    VINDEX_RETURN_IF_ERROR(UnmapLocked());
+  }
+  {
+    std::shared_lock lock(mu_);
     try {
       removed.assign(num_slots_, 0);
       gone.reserve(ids.size());
@@ -1089,7 +1128,6 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
   }
 
   std::unique_lock lock(mu_);
-  VINDEX_RETURN_IF_ERROR(UnmapLocked());
   try {
     free_slots_.reserve(free_slots_.size() + ids.size());
   } catch (const std::bad_alloc&) {
@@ -1275,11 +1313,18 @@ absl::Status HnswIndex::Save(Writer& writer) const {
   for (uint32_t x : order) {
     char* b = blocks.data() + filled * block_bytes_;
     std::memcpy(b, Block(x), payload_bytes_);
+    // Each word read once and checked: a mapped file may have changed.
     const uint32_t* src = Links(x, 0);
     uint32_t* dst = reinterpret_cast<uint32_t*>(b + payload_bytes_);
-    dst[0] = src[0];
-    for (int i = 0; i < m0_; ++i)
-      dst[1 + i] = static_cast<uint32_t>(i) < src[0] ? row[src[1 + i]] : 0;
+    const uint32_t cnt = std::min<uint32_t>(LoadLink(src), m0_);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cnt; ++i) {
+      const uint32_t y = LoadLink(src + 1 + i);
+      if (y < num_slots_ && y != x && row[y] != kFreeEpoch)
+        dst[1 + kept++] = row[y];
+    }
+    dst[0] = kept;
+    std::fill(dst + 1 + kept, dst + 1 + m0_, 0);
     if (++filled == kBatch) {
       VINDEX_RETURN_IF_ERROR(w.WritePayload(blocks.data(), blocks.size()));
       filled = 0;

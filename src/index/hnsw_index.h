@@ -119,6 +119,9 @@ class HnswIndex final : public Index {
   void ResizeSlotArrays(uint64_t cap);
   // Copies mapped data into owned memory; no-op when nothing is mapped.
   absl::Status UnmapLocked();
+  // Called by Grow on data just copied from a mapping, which may have changed
+  // since Load checked it: drops links out of range, zeroes non-finite values.
+  void RepairCopiedMapping();
   // Load helpers (file rows are slots 0..n-1). ParseGraph reads the GRPH
   // words: per row its level, then the lists of levels 1..level.
   absl::Status ParseGraph(const std::vector<uint32_t>& graph);

@@ -82,6 +82,10 @@ class InvertedLists {
   // (ignored without has_terms()).
   void Append(int64_t l, int64_t id, const uint8_t* code, const float* vec,
               float term = 0.0f);
+  // Overwrites the id of entry `pos` of list l.
+  void SetId(int64_t l, int64_t pos, int64_t id) {
+    lists_[l].own->ids[pos] = id;
+  }
   // Removes entry `pos` of list l by moving the list's last entry into it.
   void RemoveAt(int64_t l, int64_t pos);
 

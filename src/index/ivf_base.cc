@@ -283,6 +283,11 @@ absl::Status IvfIndexBase::CopyMappedLists(
   if (!lists_.mapped()) return absl::OkStatus();
   try {
     owned->emplace(lists_.OwnedCopy());
+    // The mapped ids may have changed since Load checked them; where_ holds
+    // what was checked, and the mutations rely on the two agreeing.
+    for (const auto& [id, w] : where_) {
+      (*owned)->SetId(WhereList(w), WherePos(w), id);
+    }
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         "out of memory copying the mapped inverted lists");
