@@ -1071,8 +1071,9 @@ absl::Status HnswIndex::Remove(absl::Span<const int64_t> ids) {
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   // Two phases. The repairs are planned under the shared lock, so searches
   // keep running while the graph is read and re-searched (no other mutation
-  // can run: we hold mutation_mu_). Only writing them, back-linking and
-  // freeing the slots take the exclusive lock.
+  // can run: we hold mutation_mu_). Only copying a mapped index first,
+  // writing the repairs, back-linking and freeing the slots take the
+  // exclusive lock.
   struct Repair {
     uint32_t slot;
     int level;

@@ -168,9 +168,9 @@ class IvfIndexBase : public Index {
   bool keeps_vectors() const { return lists_.vec_dim() > 0; }
 
   // Reads CENT, the family's extra sections, LSTA and the end marker after
-  // the params section. `count` is the header's vector
-  // count. With a reader that lends memory (a mapping), the lists are views
-  // into it; Add and Remove then copy them first.
+  // the params section. `count` is the header's vector count. With a reader
+  // that lends memory (a mapping), the lists are views into it; Add and
+  // Remove then copy them first.
   absl::Status LoadBody(io::ContainerReader& r, uint64_t count, bool trained);
 
   // The list of each row of x under `centroids` (nearest for L2, largest
