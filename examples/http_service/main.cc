@@ -17,13 +17,16 @@
 //                 file renamed over it), so a crash mid-save keeps the old one.
 //
 // Bad requests (malformed JSON, wrong dimension, k or a knob above its cap)
-// get HTTP 400 with {"error":"..."}. The index is loaded with
-// LoadOptions::memory_map: Flat vectors and IVF lists are then served from the
-// file mapping (quick start-up, memory shared with the page cache and other
-// processes); HNSW graphs are read into memory. Each request is one query,
-// searched on its connection's worker thread; --threads sets how many
-// connections are served at once. --port 0 picks a free port; the chosen one is
-// printed as "listening on HOST:PORT". SIGINT/SIGTERM stop it cleanly.
+// get HTTP 400 with {"error":"..."}. The index is loaded with LoadOptions::memory_map:
+// Flat vectors, IVF lists and the HNSW level-0 graph blocks (with their
+// vectors) are then served from the file mapping (quick start-up, memory
+// shared with the page cache and other processes); only the small parts,
+// such as HNSW upper levels and id tables, are read into memory. Replace the
+// file by writing a new one and renaming it over the old (never by copying
+// over it in place). Each request is one query, searched on its
+// connection's worker thread; --threads sets how many connections are served
+// at once. --port 0 picks a free port; the chosen one is printed as
+// "listening on HOST:PORT". SIGINT/SIGTERM stop it cleanly.
 #include <atomic>
 #include <charconv>
 #include <chrono>

@@ -119,7 +119,9 @@ absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
 
 // Reads an index written by Index::Save. The bytes are untrusted: anything
 // truncated, corrupt or hostile is DataLoss naming what was wrong; a newer
-// format version is FailedPrecondition.
+// format version is FailedPrecondition. A load allocates at most 8 bytes per
+// byte of input plus 1 MiB (at its peak); if memory runs out all the same,
+// the result is ResourceExhausted.
 absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader);
 
 // Saves to `path` atomically: a temporary file in the same folder is written,
@@ -134,6 +136,10 @@ struct LoadOptions {
   // with the page cache. Checksums are still verified (which reads the file
   // once). Add and Remove on such an index first copy the mapped data into
   // memory (copy-on-write), so they may fail with ResourceExhausted.
+  // Replace a mapped file by writing a new one and renaming it over the old
+  // (SaveIndexToFile does); what a change in place may do is described at
+  // MappedFileReader (vindex/io.h): wrong results, never a crash, except
+  // that truncating the file raises SIGBUS.
   bool memory_map = false;
 };
 absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(

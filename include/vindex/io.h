@@ -91,8 +91,17 @@ class FileWriter final : public Writer {
 // serve their large sections (Flat vectors, IVF lists, the HNSW level-0
 // graph) straight from the mapping instead of copying them, which makes
 // start-up of large indexes fast; the mapping lives until the last index using
-// it is destroyed. The file must not be modified while mapped (SaveIndexToFile
-// replaces files by rename, which is safe).
+// it is destroyed.
+//
+// Changing a mapped file: replace it by writing a new file and renaming it
+// over the old one (SaveIndexToFile does); the mapping keeps the old file's
+// bytes. If the file is instead rewritten in place (cp over it, rsync
+// --inplace), its new bytes show through the mapping: searches, GetVectors,
+// Save, Add and Remove may then give wrong results (Save may write a file
+// that loads as DataLoss) but never crash or touch memory out of bounds.
+// Truncating a mapped file is the one change that can still kill the
+// process: reading a page past the new end raises SIGBUS (a property of
+// file mappings).
 class MappedFileReader final : public Reader {
  public:
   static absl::StatusOr<std::unique_ptr<MappedFileReader>> Open(

@@ -60,10 +60,11 @@ struct IvfFlatOptions {
   Device device = Device::kCpu;
   int nlist =
       1024;  // Lists (k-means centroids); more = finer, slower training.
-  int default_nprobe = 8;      // Lists scanned when SearchParams::nprobe is 0.
-  int kmeans_iterations = 10;  // Lloyd iterations when training.
+  int default_nprobe = 8;      // Lists scanned when SearchParams::nprobe is
+                               // 0, in [1, 2^20].
+  int kmeans_iterations = 10;  // Lloyd iterations when training, in [0, 1000].
   int max_points_per_centroid =
-      256;                         // Training sample is capped at nlist * this.
+      256;  // Training sample is capped at nlist * this; in [1, 2^20].
   uint64_t seed = 1234;            // Makes training reproducible.
   KMeansProgress kmeans_progress;  // Optional; see KMeansProgress.
 };
@@ -81,11 +82,13 @@ struct IvfPqOptions {
   int pq_bits = 8;  // 8 or 4 (4 uses the fast-scan layout).
   bool keep_raw_vectors =
       false;  // Needed for exact re-rank; costs dim * 4 bytes per vector.
-  int default_nprobe = 8;
-  int default_rerank_factor = 0;  // 0 = no re-rank unless SearchParams asks.
-  int kmeans_iterations = 10;
-  int max_points_per_centroid = 256;
-  int pq_training_points = 65536;  // Cap on the PQ codebook training sample.
+  int default_nprobe = 8;         // As IvfFlatOptions, in [1, 2^20].
+  int default_rerank_factor = 0;  // 0 = no re-rank unless SearchParams asks;
+                                  // at most 1024.
+  int kmeans_iterations = 10;     // In [0, 1000].
+  int max_points_per_centroid = 256;  // In [1, 2^20].
+  int pq_training_points = 65536;     // Cap on the PQ codebook training sample,
+                                      // in [1, 2^24].
   uint64_t seed = 1234;
   KMeansProgress kmeans_progress;  // Optional; see KMeansProgress.
 };
@@ -104,10 +107,11 @@ struct HnswOptions {
   // More = better recall at a given ef, more memory (8 * m bytes per node)
   // and slower inserts.
   int m = 32;
-  // Candidate list size while inserting, >= 1; higher = better graph,
-  // slower build.
+  // Candidate list size while inserting, in [1, 65536]; higher = better
+  // graph, slower build.
   int ef_construction = 200;
-  // Candidate list size when SearchParams::ef is 0 (always raised to k).
+  // Candidate list size when SearchParams::ef is 0 (always raised to k), in
+  // [1, 65536].
   int default_ef = 64;
   // Makes level assignment reproducible (with a null executor, the whole
   // graph is reproducible).

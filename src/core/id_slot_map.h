@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "core/hash_buckets.h"
 
 namespace vindex::internal {
 
@@ -38,6 +39,12 @@ class IdSlotMap {
   bool Insert(uint32_t slot) { return set_.insert(slot).second; }
   void Erase(int64_t id) { set_.erase(id); }
   void Reserve(size_t n) { set_.reserve(n); }
+  // Replaces an empty map by one sized for n ids (n Inserts then allocate
+  // nothing). Unlike Reserve, a failed allocation leaves the map usable.
+  void ReserveEmpty(size_t n) {
+    Set sized(TableBucketsFor(n), set_.hash_function(), set_.key_eq());
+    set_.swap(sized);
+  }
   size_t size() const { return set_.size(); }
   // Bytes of the table (slots and control bytes).
   size_t bytes() const { return set_.capacity() * (sizeof(uint32_t) + 1); }
@@ -64,7 +71,8 @@ class IdSlotMap {
       return (*ids)[slot] == id;
     }
   };
-  absl::flat_hash_set<uint32_t, Hash, Eq> set_;
+  using Set = absl::flat_hash_set<uint32_t, Hash, Eq>;
+  Set set_;
 };
 
 }  // namespace vindex::internal

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/call_guard.h"
+#include "core/hash_buckets.h"
 #include "core/metric_space.h"
 #include "core/row_mask.h"
 #include "core/status_macros.h"
@@ -322,7 +323,9 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
   VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
 
-  index->row_of_.reserve(n);
+  // Sized at construction: absl's reserve is unsafe under bad_alloc.
+  index->row_of_ =
+      absl::flat_hash_map<int64_t, int64_t>(internal::TableBucketsFor(n));
   for (uint64_t r = 0; r < n; ++r) {
     const int64_t id = index->ids_[r];
     if (id == -1 ||

@@ -37,6 +37,9 @@ constexpr uint64_t kLinkCheckShare = 16;
 constexpr uint32_t kFreeEpoch = std::numeric_limits<uint32_t>::max();
 constexpr int kMaxLevel = 30;
 constexpr int kMaxM = 256;
+// Candidate list sizes (ef_construction, default_ef) only steer work; the
+// bound keeps a hostile file from making every Add or Search crawl.
+constexpr int kMaxEf = 1 << 16;
 constexpr size_t kBlockAlign = 4;
 
 inline uint64_t PackEntry(int level, uint32_t slot) {
@@ -67,8 +70,12 @@ inline size_t RoundUp(size_t x, size_t a) { return (x + a - 1) / a * a; }
 // walk touches a random block per neighbour, and with 4 KiB pages most of
 // those also missed the TLB. (Aligning the whole array instead would cost up
 // to 2 MiB of slack per index.)
+// (Through operator new, like every other allocation of the library, so one
+// replacement of it sees and can fail them all.)
+constexpr std::align_val_t kBlocksAlign{64};
 char* AllocateBlocks(size_t bytes) {
-  char* p = static_cast<char*>(std::aligned_alloc(64, bytes));
+  char* p =
+      static_cast<char*>(::operator new(bytes, kBlocksAlign, std::nothrow));
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
   if (p != nullptr) {
@@ -81,6 +88,10 @@ char* AllocateBlocks(size_t bytes) {
   }
 #endif
   return p;
+}
+
+void FreeBlocks(char* p) {
+  if (p != nullptr) ::operator delete(p, kBlocksAlign);
 }
 
 inline bool ByDistance(const auto& a, const auto& b) {
@@ -293,13 +304,15 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("HNSW m must be in [2, ", kMaxM, "], got ", options.m));
   }
-  if (options.ef_construction < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "HNSW ef_construction must be >= 1, got ", options.ef_construction));
-  }
-  if (options.default_ef < 1) {
+  if (options.ef_construction < 1 || options.ef_construction > kMaxEf) {
     return absl::InvalidArgumentError(
-        absl::StrCat("HNSW default_ef must be >= 1, got ", options.default_ef));
+        absl::StrCat("HNSW ef_construction must be in [1, ", kMaxEf, "], got ",
+                     options.ef_construction));
+  }
+  if (options.default_ef < 1 || options.default_ef > kMaxEf) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HNSW default_ef must be in [1, ", kMaxEf, "], got ",
+                     options.default_ef));
   }
   switch (options.traversal) {
     case HnswOptions::Traversal::kFloat:
@@ -338,7 +351,7 @@ HnswIndex::HnswIndex(const HnswOptions& options)
 }
 
 HnswIndex::~HnswIndex() {
-  if (mapping_ == nullptr) std::free(level0_);
+  if (mapping_ == nullptr) FreeBlocks(level0_);
 }
 
 uint32_t* HnswIndex::Links(uint32_t slot, int level) const {
@@ -403,18 +416,45 @@ void HnswIndex::Grow(uint32_t slots) {
     }
     ResizeSlotArrays(cap);
   } catch (...) {
-    std::free(fresh);
+    FreeBlocks(fresh);
     throw;
   }
+  const bool from_mapping = mapping_ != nullptr;
   if (level0_ != nullptr)
     std::memcpy(fresh, level0_, size_t{num_slots_} * block_bytes_);
   std::memset(fresh + size_t{num_slots_} * block_bytes_, 0,
               bytes - size_t{num_slots_} * block_bytes_);
-  if (mapping_ == nullptr) std::free(level0_);
+  if (mapping_ == nullptr) FreeBlocks(level0_);
   level0_ = fresh;
   full_view_ = nullptr;
   mapping_.reset();
   capacity_ = static_cast<uint32_t>(cap);
+  if (from_mapping) RepairCopiedMapping();
+}
+
+void HnswIndex::RepairCopiedMapping() {
+  // Every slot of a mapped index is live (the first mutation unmaps it).
+  for (uint32_t x = 0; x < num_slots_; ++x) {
+    uint32_t* list = Links(x, 0);
+    const uint32_t cnt = std::min<uint32_t>(list[0], m0_);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cnt; ++i) {
+      const uint32_t y = list[1 + i];
+      if (y < num_slots_ && y != x) list[1 + kept++] = y;
+    }
+    list[0] = kept;
+    float* v = quantized_ ? full_.data() + size_t{x} * dim_
+                          : reinterpret_cast<float*>(Block(x));
+    for (int j = 0; j < dim_; ++j) {
+      if (!std::isfinite(v[j])) v[j] = 0.0f;
+    }
+    if (quantized_ && !sq8_) {
+      uint16_t* half = reinterpret_cast<uint16_t*>(Block(x));
+      for (int j = 0; j < dim_; ++j) {
+        if ((half[j] & 0x7C00) == 0x7C00) half[j] = 0;
+      }
+    }
+  }
 }
 
 absl::Status HnswIndex::UnmapLocked() {
@@ -497,7 +537,8 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
   auto& res = s.results;
   cand.clear();
   res.clear();
-  s.visited.Reset(num_slots_);
+  const uint32_t slots = num_slots_;
+  s.visited.Reset(slots);
   s.visited.Mark(ep);
   if (s.batch.size() < static_cast<size_t>(m0_)) s.batch.resize(m0_);
   float bound = std::numeric_limits<float>::infinity();
@@ -527,7 +568,9 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
     size_t nb = 0;
     for (size_t i = 0; i < n; ++i) {
       const uint32_t x = LoadLink(list + 1 + i);
-      if (!s.visited.TestAndMark(x)) {
+      // Level-0 words of a mapped file may have changed since they were
+      // checked: a link out of range is skipped, never followed.
+      if (x < slots && !s.visited.TestAndMark(x)) {
         batch[nb++] = x;
         Prefetch(space.Data(x));
       }
@@ -1220,8 +1263,9 @@ absl::Status HnswIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   // Two phases. The repairs are planned under the shared lock, so searches
   // keep running while the graph is read and re-searched (no other mutation
-  // can run: we hold mutation_mu_). Only writing them, back-linking and
-  // freeing the slots take the exclusive lock.
+  // can run: we hold mutation_mu_). Only copying a mapped index first,
+  // writing the repairs, back-linking and freeing the slots take the
+  // exclusive lock.
   struct Repair {
     uint32_t slot;
     int level;
@@ -1241,6 +1285,15 @@ absl::Status HnswIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
       }
     }
     if (ids.empty()) return absl::OkStatus();
+  }
+  {
+    // The plan reads links unchecked: from the copy (see Grow), never from a
+    // mapping that may have changed.
+    std::unique_lock lock(mu_);
+    VINDEX_RETURN_IF_ERROR(UnmapLocked());
+  }
+  {
+    std::shared_lock lock(mu_);
     try {
       removed.assign(num_slots_, 0);
       gone.reserve(ids.size());
@@ -1268,7 +1321,6 @@ absl::Status HnswIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
   }
 
   std::unique_lock lock(mu_);
-  VINDEX_RETURN_IF_ERROR(UnmapLocked());
   std::vector<uint8_t> reached;  // For LinkUnreachable.
   std::vector<uint32_t> queue;
   try {
@@ -1427,8 +1479,8 @@ int64_t HnswIndex::slot_capacity_for_testing() const {
 
 namespace {
 
-// The last word of PARM. Files without it (layout 0) hold every vector in
-// VECS and every level's links in GRPH; they load by copying.
+// The last word of PARM; files without it (an unreleased layout) are
+// refused.
 constexpr uint32_t kLayoutBlocks = 1;
 
 }  // namespace
@@ -1503,11 +1555,18 @@ absl::Status HnswIndex::SaveUnguarded(Writer& writer) const {
   for (uint32_t x : order) {
     char* b = blocks.data() + filled * block_bytes_;
     std::memcpy(b, Block(x), payload_bytes_);
+    // Each word read once and checked: a mapped file may have changed.
     const uint32_t* src = Links(x, 0);
     uint32_t* dst = reinterpret_cast<uint32_t*>(b + payload_bytes_);
-    dst[0] = src[0];
-    for (int i = 0; i < m0_; ++i)
-      dst[1 + i] = static_cast<uint32_t>(i) < src[0] ? row[src[1 + i]] : 0;
+    const uint32_t cnt = std::min<uint32_t>(LoadLink(src), m0_);
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < cnt; ++i) {
+      const uint32_t y = LoadLink(src + 1 + i);
+      if (y < num_slots_ && y != x && row[y] != kFreeEpoch)
+        dst[1 + kept++] = row[y];
+    }
+    dst[0] = kept;
+    std::fill(dst + 1 + kept, dst + 1 + m0_, 0);
     if (++filled == kBatch) {
       VINDEX_RETURN_IF_ERROR(w.WritePayload(blocks.data(), blocks.size()));
       filled = 0;
@@ -1549,9 +1608,16 @@ absl::Status HnswIndex::SaveUnguarded(Writer& writer) const {
   return w.Finish();
 }
 
-absl::Status HnswIndex::ParseGraph(const std::vector<uint32_t>& graph,
-                                   int first_level) {
+absl::Status HnswIndex::ParseGraph(const std::vector<uint32_t>& graph) {
   const uint32_t n = num_slots_;
+  // A node's upper levels take 1 + m words each whatever links they hold, so
+  // a file could ask for far more than it contains. A real graph has about
+  // 1 / (m - 1) upper levels per node; allowed are as many words as the
+  // level-0 blocks hold (at least two levels per node) plus one node's
+  // levels up to the top.
+  const uint64_t max_upper_words =
+      uint64_t{n} * (block_bytes_ / sizeof(uint32_t)) +
+      uint64_t{kMaxLevel} * (1 + m_);
   size_t pos = 0;
   const auto need = [&](size_t words) { return graph.size() - pos >= words; };
   for (uint32_t r = 0; r < n; ++r) {
@@ -1559,10 +1625,14 @@ absl::Status HnswIndex::ParseGraph(const std::vector<uint32_t>& graph,
     const uint32_t level = graph[pos++];
     if (level > kMaxLevel)
       return absl::DataLossError(absl::StrCat("graph level ", level));
+    if (upper_words_ + uint64_t{level} * (1 + m_) > max_upper_words) {
+      return absl::DataLossError(absl::StrCat(
+          "graph declares more upper levels than ", n, " nodes can have"));
+    }
     levels_[r] = static_cast<uint8_t>(level);
     if (level > 0) upper_[r].reset(new uint32_t[size_t{level} * (1 + m_)]());
     upper_words_ += size_t{level} * (1 + m_);
-    for (uint32_t l = first_level; l <= level; ++l) {
+    for (uint32_t l = 1; l <= level; ++l) {
       if (!need(1)) return absl::DataLossError("graph section is truncated");
       const uint32_t cnt = graph[pos++];
       if (cnt > static_cast<uint32_t>(Capacity(l)) || !need(cnt)) {
@@ -1661,8 +1731,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_ASSIGN_OR_RETURN(uint64_t counter, c.U64());
   VINDEX_ASSIGN_OR_RETURN(int64_t entry, c.I64());
   VINDEX_ASSIGN_OR_RETURN(uint32_t fitted, c.U32());
-  if (m < 2 || m > kMaxM || efc < 1 || efc > (1u << 30) || def_ef < 1 ||
-      def_ef > (1u << 30) || traversal > 2 || fitted > 1) {
+  if (m < 2 || m > kMaxM || efc < 1 || efc > uint32_t{kMaxEf} || def_ef < 1 ||
+      def_ef > uint32_t{kMaxEf} || traversal > 2 || fitted > 1) {
     return absl::DataLossError("HNSW params section has invalid values");
   }
   o.m = static_cast<int>(m);
@@ -1695,13 +1765,10 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
       return absl::DataLossError("quantizer in a float HNSW file");
     index->sq_.Set(std::move(offsets), step);
   }
-  uint32_t layout = 0;
-  if (c.remaining() > 0) {
-    VINDEX_ASSIGN_OR_RETURN(layout, c.U32());
-    if (layout != kLayoutBlocks) {
-      return absl::DataLossError(
-          absl::StrCat("unknown HNSW file layout ", layout));
-    }
+  VINDEX_ASSIGN_OR_RETURN(uint32_t layout, c.U32());
+  if (layout != kLayoutBlocks) {
+    return absl::DataLossError(
+        absl::StrCat("unknown HNSW file layout ", layout));
   }
   VINDEX_RETURN_IF_ERROR(c.ExpectEnd());
   if (n >= std::numeric_limits<uint32_t>::max() - 1) {
@@ -1727,62 +1794,59 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ids.data(), ids_bytes));
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
 
-  const auto begin_vectors = [&]() -> absl::Status {
-    return reader.BeginArraySection(io::kTagVectors, n, d * sizeof(float))
-        .status();
-  };
-  std::vector<float> vectors;  // Layout 0: every vector, to encode.
-  if (layout == 0) {
-    VINDEX_RETURN_IF_ERROR(begin_vectors());
-    vectors.resize(n * d);
+  // Served from the reader's memory when it lends it (a file mapping) and
+  // the words are aligned there; copied otherwise.
+  VINDEX_ASSIGN_OR_RETURN(
+      uint64_t l0_bytes,
+      reader.BeginArraySection(io::kTagLevel0, n, ix.block_bytes_));
+  const char* view = nullptr;
+  std::shared_ptr<const void> owner;
+  if (n > 0)
+    VINDEX_RETURN_IF_ERROR(reader.ViewPayload(l0_bytes, &view, &owner));
+  if (view != nullptr &&
+      reinterpret_cast<uintptr_t>(view) % alignof(uint32_t) == 0) {
+    ix.ResizeSlotArrays(n);
+    ix.level0_ = const_cast<char*>(view);
+    ix.mapping_ = std::move(owner);
+    ix.capacity_ = rows;
+  } else if (n > 0) {
+    // Exactly n slots (Grow would round up to at least 64 blocks, which for
+    // a few long vectors is far more than the file holds).
+    const size_t alloc_bytes = RoundUp(l0_bytes, 64);
+    char* blocks = AllocateBlocks(alloc_bytes);
+    if (blocks == nullptr) throw std::bad_alloc();
+    std::memset(blocks + l0_bytes, 0, alloc_bytes - l0_bytes);
+    ix.level0_ = blocks;
+    ix.capacity_ = rows;
+    ix.ResizeSlotArrays(n);
+    if (ix.quantized_) ix.full_.resize(n * d);
+    if (view != nullptr) {
+      std::memcpy(ix.level0_, view, l0_bytes);
+    } else {
+      VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ix.level0_, l0_bytes));
+    }
+  }
+  VINDEX_RETURN_IF_ERROR(reader.EndSection());
+  if (ix.quantized_) {
     VINDEX_RETURN_IF_ERROR(
-        reader.ReadPayload(vectors.data(), n * d * sizeof(float)));
-    VINDEX_RETURN_IF_ERROR(reader.EndSection());
-  } else {
-    // Served from the reader's memory when it lends it (a file mapping) and
-    // the words are aligned there; copied otherwise.
-    VINDEX_ASSIGN_OR_RETURN(
-        uint64_t l0_bytes,
-        reader.BeginArraySection(io::kTagLevel0, n, ix.block_bytes_));
-    const char* view = nullptr;
-    std::shared_ptr<const void> owner;
-    if (n > 0)
-      VINDEX_RETURN_IF_ERROR(reader.ViewPayload(l0_bytes, &view, &owner));
+        reader.BeginArraySection(io::kTagVectors, n, d * sizeof(float))
+            .status());
+    const size_t vec_bytes = n * d * sizeof(float);
+    view = nullptr;
+    if (n > 0 && ix.mapping_ != nullptr)
+      VINDEX_RETURN_IF_ERROR(reader.ViewPayload(vec_bytes, &view, &owner));
     if (view != nullptr &&
-        reinterpret_cast<uintptr_t>(view) % alignof(uint32_t) == 0) {
-      ix.ResizeSlotArrays(n);
-      ix.level0_ = const_cast<char*>(view);
-      ix.mapping_ = std::move(owner);
-      ix.capacity_ = rows;
-    } else if (n > 0) {
-      ix.Grow(rows);
+        reinterpret_cast<uintptr_t>(view) % alignof(float) == 0) {
+      ix.full_view_ = reinterpret_cast<const float*>(view);
+    } else {
+      if (ix.mapping_ != nullptr) ix.full_.resize(n * d);
       if (view != nullptr) {
-        std::memcpy(ix.level0_, view, l0_bytes);
+        std::memcpy(ix.full_.data(), view, vec_bytes);
       } else {
-        VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ix.level0_, l0_bytes));
+        VINDEX_RETURN_IF_ERROR(reader.ReadPayload(ix.full_.data(), vec_bytes));
       }
     }
     VINDEX_RETURN_IF_ERROR(reader.EndSection());
-    if (ix.quantized_) {
-      VINDEX_RETURN_IF_ERROR(begin_vectors());
-      const size_t vec_bytes = n * d * sizeof(float);
-      view = nullptr;
-      if (n > 0 && ix.mapping_ != nullptr)
-        VINDEX_RETURN_IF_ERROR(reader.ViewPayload(vec_bytes, &view, &owner));
-      if (view != nullptr &&
-          reinterpret_cast<uintptr_t>(view) % alignof(float) == 0) {
-        ix.full_view_ = reinterpret_cast<const float*>(view);
-      } else {
-        if (ix.mapping_ != nullptr) ix.full_.resize(n * d);
-        if (view != nullptr) {
-          std::memcpy(ix.full_.data(), view, vec_bytes);
-        } else {
-          VINDEX_RETURN_IF_ERROR(
-              reader.ReadPayload(ix.full_.data(), vec_bytes));
-        }
-      }
-      VINDEX_RETURN_IF_ERROR(reader.EndSection());
-    }
   }
 
   VINDEX_ASSIGN_OR_RETURN(uint64_t graph_bytes,
@@ -1795,15 +1859,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
   VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
 
-  if (layout == 0) {
-    for (float v : vectors) {
-      if (!std::isfinite(v))
-        return absl::DataLossError("vectors section has a non-finite value");
-    }
-    if (n > 0) ix.Grow(rows);
-  }
   ix.num_slots_ = rows;
-  ix.row_of_.Reserve(n);
+  ix.row_of_.ReserveEmpty(n);
   for (uint64_t r = 0; r < n; ++r) {
     ix.ids_[r] = ids[r];
     if (ids[r] == -1 || !ix.row_of_.Insert(static_cast<uint32_t>(r))) {
@@ -1811,8 +1868,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
           absl::StrCat("ids section has invalid or repeated id ", ids[r]));
     }
   }
-  VINDEX_RETURN_IF_ERROR(ix.ParseGraph(graph, layout == 0 ? 0 : 1));
-  if (layout != 0) VINDEX_RETURN_IF_ERROR(ix.CheckLevel0(rows));
+  VINDEX_RETURN_IF_ERROR(ix.ParseGraph(graph));
+  VINDEX_RETURN_IF_ERROR(ix.CheckLevel0(rows));
   VINDEX_RETURN_IF_ERROR(ix.CheckUpperLevels(rows));
   if (n > 0) {
     int max_level = 0;
@@ -1824,10 +1881,7 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
     }
     ix.entry_.store(PackEntry(max_level, ep));
   }
-  for (uint32_t r = 0; r < rows; ++r) {
-    if (layout == 0) ix.WritePayload(r, vectors.data() + size_t{r} * d);
-    ix.epochs_[r] = 0;
-  }
+  for (uint32_t r = 0; r < rows; ++r) ix.epochs_[r] = 0;
   ix.live_ = static_cast<int64_t>(n);
   ix.insert_counter_ = counter;
   return std::unique_ptr<Index>(std::move(index));

@@ -141,9 +141,12 @@ class HnswIndex final : public Index {
   void ResizeSlotArrays(uint64_t cap);
   // Copies mapped data into owned memory; no-op when nothing is mapped.
   absl::Status UnmapLocked();
+  // Called by Grow on data just copied from a mapping, which may have changed
+  // since Load checked it: drops links out of range, zeroes non-finite values.
+  void RepairCopiedMapping();
   // Load helpers (file rows are slots 0..n-1). ParseGraph reads the GRPH
-  // words: per row its level, then the lists of levels `first_level`..level.
-  absl::Status ParseGraph(const std::vector<uint32_t>& graph, int first_level);
+  // words: per row its level, then the lists of levels 1..level.
+  absl::Status ParseGraph(const std::vector<uint32_t>& graph);
   // Checks what a search may read from the level-0 blocks of rows [0, n):
   // link counts and targets, finite floats or halves, SQ8 code sums.
   absl::Status CheckLevel0(uint32_t n) const;

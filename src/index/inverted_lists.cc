@@ -36,12 +36,18 @@ int64_t InvertedLists::total() const {
   return n;
 }
 
+InvertedLists::Owned& InvertedLists::Own(List& list) {
+  if (list.own == nullptr) list.own = std::make_unique<Owned>();
+  return *list.own;
+}
+
 void InvertedLists::Sync(List& list) {
-  list.ids = list.own_ids.empty() ? nullptr : list.own_ids.data();
-  list.codes = list.own_codes.empty() ? nullptr : list.own_codes.data();
-  list.vectors = list.own_vectors.empty() ? nullptr : list.own_vectors.data();
-  list.terms = list.own_terms.empty() ? nullptr : list.own_terms.data();
-  list.size = static_cast<int64_t>(list.own_ids.size());
+  Owned& o = Own(list);
+  list.ids = o.ids.empty() ? nullptr : o.ids.data();
+  list.codes = o.codes.empty() ? nullptr : o.codes.data();
+  list.vectors = o.vectors.empty() ? nullptr : o.vectors.data();
+  list.terms = o.terms.empty() ? nullptr : o.terms.data();
+  list.size = static_cast<int64_t>(o.ids.size());
   list.view = false;
 }
 
@@ -61,16 +67,18 @@ void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
                              std::vector<uint8_t> codes,
                              std::vector<float> vectors) {
   List& list = lists_[l];
-  list.own_ids = std::move(ids);
-  list.own_codes = std::move(codes);
-  list.own_vectors = std::move(vectors);
+  Owned& o = Own(list);
+  o.ids = std::move(ids);
+  o.codes = std::move(codes);
+  o.vectors = std::move(vectors);
   Sync(list);
 }
 
 void InvertedLists::SetTerms(int64_t l, std::vector<float> terms) {
   List& list = lists_[l];
-  list.own_terms = std::move(terms);
-  list.terms = list.own_terms.empty() ? nullptr : list.own_terms.data();
+  Owned& o = Own(list);
+  o.terms = std::move(terms);
+  list.terms = o.terms.empty() ? nullptr : o.terms.data();
 }
 
 InvertedLists InvertedLists::OwnedCopy() const {
@@ -80,12 +88,13 @@ InvertedLists InvertedLists::OwnedCopy() const {
     const uint64_t n = from.size;
     List& to = copy.lists_[l];
     if (n > 0) {
-      to.own_ids.assign(from.ids, from.ids + n);
-      to.own_codes.assign(from.codes, from.codes + code_bytes(n));
-      to.own_vectors.assign(from.vectors, from.vectors + n * vec_dim_);
-      if (entry_terms_) to.own_terms.assign(from.terms, from.terms + n);
+      Owned& o = Own(to);
+      o.ids.assign(from.ids, from.ids + n);
+      o.codes.assign(from.codes, from.codes + code_bytes(n));
+      o.vectors.assign(from.vectors, from.vectors + n * vec_dim_);
+      if (entry_terms_) o.terms.assign(from.terms, from.terms + n);
+      Sync(to);
     }
-    Sync(to);
   }
   return copy;
 }
@@ -103,22 +112,22 @@ size_t GrownCapacity(size_t current, size_t n) {
 
 void InvertedLists::Reserve(int64_t l, int64_t extra) {
   List& list = lists_[l];
-  const size_t n =
-      GrownCapacity(list.own_ids.capacity(), list.own_ids.size() + extra);
-  list.own_ids.reserve(n);
-  list.own_codes.reserve(code_bytes(n));
-  if (vec_dim_ > 0) list.own_vectors.reserve(n * vec_dim_);
-  if (entry_terms_) list.own_terms.reserve(n);
+  Owned& o = Own(list);
+  const size_t n = GrownCapacity(o.ids.capacity(), o.ids.size() + extra);
+  o.ids.reserve(n);
+  o.codes.reserve(code_bytes(n));
+  if (vec_dim_ > 0) o.vectors.reserve(n * vec_dim_);
+  if (entry_terms_) o.terms.reserve(n);
   Sync(list);
 }
 
 void InvertedLists::SetCode(List& list, int64_t pos, const uint8_t* code) {
   if (layout_ == CodeLayout::kBytes) {
-    std::memcpy(list.own_codes.data() + pos * m_, code, m_);
+    std::memcpy(list.own->codes.data() + pos * m_, code, m_);
     return;
   }
   uint8_t* block =
-      list.own_codes.data() + (pos / kFastScanBlock) * block_bytes();
+      list.own->codes.data() + (pos / kFastScanBlock) * block_bytes();
   const int v = static_cast<int>(pos % kFastScanBlock);
   const int t = v & 15;
   const int shift = v < 16 ? 0 : 4;
@@ -147,57 +156,56 @@ void InvertedLists::GetCode(int64_t l, int64_t pos, uint8_t* code) const {
 void InvertedLists::Append(int64_t l, int64_t id, const uint8_t* code,
                            const float* vec, float term) {
   List& list = lists_[l];
-  const int64_t pos = static_cast<int64_t>(list.own_ids.size());
-  list.own_ids.push_back(id);
+  Owned& o = Own(list);
+  const int64_t pos = static_cast<int64_t>(o.ids.size());
+  o.ids.push_back(id);
   if (layout_ == CodeLayout::kBytes) {
-    list.own_codes.resize(list.own_codes.size() + m_);
+    o.codes.resize(o.codes.size() + m_);
     SetCode(list, pos, code);
   } else if (layout_ == CodeLayout::kFastScan4) {
     if (pos % kFastScanBlock == 0)
-      list.own_codes.resize(list.own_codes.size() + block_bytes(), 0);
+      o.codes.resize(o.codes.size() + block_bytes(), 0);
     SetCode(list, pos, code);
   }
-  if (vec_dim_ > 0)
-    list.own_vectors.insert(list.own_vectors.end(), vec, vec + vec_dim_);
-  if (entry_terms_) list.own_terms.push_back(term);
+  if (vec_dim_ > 0) o.vectors.insert(o.vectors.end(), vec, vec + vec_dim_);
+  if (entry_terms_) o.terms.push_back(term);
   Sync(list);
 }
 
 void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
   List& list = lists_[l];
-  const int64_t last = static_cast<int64_t>(list.own_ids.size()) - 1;
+  Owned& o = Own(list);
+  const int64_t last = static_cast<int64_t>(o.ids.size()) - 1;
   if (pos != last) {
-    list.own_ids[pos] = list.own_ids[last];
+    o.ids[pos] = o.ids[last];
     if (layout_ != CodeLayout::kNone) {
       std::vector<uint8_t> code(m_);
       GetCode(l, last, code.data());
       SetCode(list, pos, code.data());
     }
     if (vec_dim_ > 0) {
-      std::memcpy(list.own_vectors.data() + pos * vec_dim_,
-                  list.own_vectors.data() + last * vec_dim_,
-                  vec_dim_ * sizeof(float));
+      std::memcpy(o.vectors.data() + pos * vec_dim_,
+                  o.vectors.data() + last * vec_dim_, vec_dim_ * sizeof(float));
     }
-    if (entry_terms_) list.own_terms[pos] = list.own_terms[last];
+    if (entry_terms_) o.terms[pos] = o.terms[last];
   }
-  list.own_ids.pop_back();
-  if (entry_terms_) list.own_terms.pop_back();
-  if (layout_ == CodeLayout::kBytes)
-    list.own_codes.resize(list.own_codes.size() - m_);
+  o.ids.pop_back();
+  if (entry_terms_) o.terms.pop_back();
+  if (layout_ == CodeLayout::kBytes) o.codes.resize(o.codes.size() - m_);
   if (layout_ == CodeLayout::kFastScan4) {
     if (last % kFastScanBlock == 0) {
-      list.own_codes.resize(list.own_codes.size() - block_bytes());
+      o.codes.resize(o.codes.size() - block_bytes());
     } else {
       std::vector<uint8_t> zero(m_, 0);
       SetCode(list, last, zero.data());  // Keep padding slots zero.
     }
   }
-  if (vec_dim_ > 0) list.own_vectors.resize(list.own_vectors.size() - vec_dim_);
-  if (list.own_ids.capacity() > 2 * list.own_ids.size() + 1024) {
-    list.own_ids.shrink_to_fit();
-    list.own_codes.shrink_to_fit();
-    list.own_vectors.shrink_to_fit();
-    list.own_terms.shrink_to_fit();
+  if (vec_dim_ > 0) o.vectors.resize(o.vectors.size() - vec_dim_);
+  if (o.ids.capacity() > 2 * o.ids.size() + 1024) {
+    o.ids.shrink_to_fit();
+    o.codes.shrink_to_fit();
+    o.vectors.shrink_to_fit();
+    o.terms.shrink_to_fit();
   }
   Sync(list);
 }
@@ -208,11 +216,14 @@ size_t InvertedLists::MemoryBytes() const {
     if (l.view) {
       b += l.size * (sizeof(int64_t) + vec_dim_ * sizeof(float)) +
            code_bytes(l.size);
-    } else {
-      b += l.own_ids.capacity() * sizeof(int64_t) + l.own_codes.capacity() +
-           l.own_vectors.capacity() * sizeof(float);
     }
-    b += l.own_terms.capacity() * sizeof(float);
+    if (l.own == nullptr) continue;
+    const Owned& o = *l.own;
+    b += sizeof(Owned) + o.terms.capacity() * sizeof(float);
+    if (!l.view) {
+      b += o.ids.capacity() * sizeof(int64_t) + o.codes.capacity() +
+           o.vectors.capacity() * sizeof(float);
+    }
   }
   return b;
 }

@@ -82,6 +82,10 @@ class InvertedLists {
   // (ignored without has_terms()).
   void Append(int64_t l, int64_t id, const uint8_t* code, const float* vec,
               float term = 0.0f);
+  // Overwrites the id of entry `pos` of list l.
+  void SetId(int64_t l, int64_t pos, int64_t id) {
+    lists_[l].own->ids[pos] = id;
+  }
   // Removes entry `pos` of list l by moving the list's last entry into it.
   void RemoveAt(int64_t l, int64_t pos);
 
@@ -92,19 +96,26 @@ class InvertedLists {
   size_t MemoryBytes() const;
 
  private:
+  struct Owned {
+    std::vector<int64_t> ids;
+    std::vector<uint8_t> codes;
+    std::vector<float> vectors;
+    std::vector<float> terms;
+  };
+  // Small, so that many empty lists cost little (a loaded file pays 12
+  // bytes per list at least); the owned arrays live apart, made on demand.
   struct List {
     int64_t size = 0;
     // The arrays read by scans: the owned vectors' data, or a view.
     const int64_t* ids = nullptr;
     const uint8_t* codes = nullptr;  // kBytes: size * m; kFastScan4: blocks.
     const float* vectors = nullptr;  // size * vec_dim.
-    const float* terms = nullptr;    // size, always own_terms.
+    const float* terms = nullptr;    // size, always own->terms.
     bool view = false;
-    std::vector<int64_t> own_ids;
-    std::vector<uint8_t> own_codes;
-    std::vector<float> own_vectors;
-    std::vector<float> own_terms;
+    std::unique_ptr<Owned> own;  // Null until the list owns something.
   };
+  // The list's owned arrays, made empty if it had none (may throw).
+  static Owned& Own(List& list);
   // Points list's arrays at its owned vectors.
   static void Sync(List& list);
   void SetCode(List& list, int64_t pos, const uint8_t* code);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/call_guard.h"
+#include "core/hash_buckets.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
 #include "core/status_macros.h"
@@ -73,56 +74,6 @@ absl::Status SaveLists(const InvertedLists& lists, io::ContainerWriter& w) {
         WritePadded(w, lists.vectors(l), n * vd * sizeof(float)));
   }
   return w.EndSection();
-}
-
-// Reads section LIST (format 1: per list a u64 count, then ids, unpacked
-// codes and vectors, unaligned) into owned lists; the section is open with
-// `left` payload bytes. Adds the entries read to *seen.
-absl::Status LoadListsV1(io::ContainerReader& r, uint64_t left,
-                         InvertedLists* lists, uint64_t* seen) {
-  const int64_t nlist = lists->nlist();
-  const int code_m = lists->layout() == CodeLayout::kNone ? 0 : lists->m();
-  const int64_t vd = lists->vec_dim();
-  const uint64_t entry_bytes = sizeof(int64_t) + code_m + vd * sizeof(float);
-  const int ksub_limit = lists->layout() == CodeLayout::kFastScan4 ? 16 : 256;
-  std::vector<int64_t> ids;
-  std::vector<uint8_t> codes;
-  std::vector<float> vecs;
-  for (int64_t l = 0; l < nlist; ++l) {
-    uint64_t n = 0;
-    if (left < sizeof(n))
-      return absl::DataLossError("lists section is truncated");
-    VINDEX_RETURN_IF_ERROR(r.ReadPayload(&n, sizeof(n)));
-    left -= sizeof(n);
-    if (n > left / entry_bytes || n >= (uint64_t{1} << 32)) {
-      return absl::DataLossError(
-          absl::StrCat("list ", l, " declares ", n,
-                       " entries, more than the section holds"));
-    }
-    left -= n * entry_bytes;
-    if (n == 0) continue;
-    ids.resize(n);
-    codes.resize(n * code_m);
-    vecs.resize(n * vd);
-    VINDEX_RETURN_IF_ERROR(r.ReadPayload(ids.data(), n * sizeof(int64_t)));
-    if (code_m > 0)
-      VINDEX_RETURN_IF_ERROR(r.ReadPayload(codes.data(), codes.size()));
-    if (vd > 0)
-      VINDEX_RETURN_IF_ERROR(
-          r.ReadPayload(vecs.data(), vecs.size() * sizeof(float)));
-    for (uint8_t c : codes) {
-      if (c >= ksub_limit)
-        return absl::DataLossError(absl::StrCat("list ", l, " has a bad code"));
-    }
-    lists->Reserve(l, static_cast<int64_t>(n));
-    for (uint64_t i = 0; i < n; ++i) {
-      lists->Append(l, ids[i], code_m > 0 ? codes.data() + i * code_m : nullptr,
-                    vd > 0 ? vecs.data() + i * vd : nullptr);
-    }
-    *seen += n;
-  }
-  if (left != 0) return absl::DataLossError("lists section has trailing bytes");
-  return absl::OkStatus();
 }
 
 // Consumes `bytes` padding bytes of the open section.
@@ -273,13 +224,20 @@ absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,
   }
   if (nlist < 1)
     return absl::InvalidArgumentError(absl::StrCat("nlist ", nlist, " < 1"));
-  if (nprobe < 1)
+  if (nprobe < 1 || nprobe > kMaxIvfNprobe) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "default_nprobe must be in [1, ", kMaxIvfNprobe, "], got ", nprobe));
+  }
+  if (iterations < 0 || iterations > kMaxKMeansIterations) {
     return absl::InvalidArgumentError(
-        absl::StrCat("default_nprobe ", nprobe, " < 1"));
-  if (iterations < 0)
-    return absl::InvalidArgumentError("kmeans_iterations < 0");
-  if (max_ppc < 1)
-    return absl::InvalidArgumentError("max_points_per_centroid < 1");
+        absl::StrCat("kmeans_iterations must be in [0, ", kMaxKMeansIterations,
+                     "], got ", iterations));
+  }
+  if (max_ppc < 1 || max_ppc > kMaxPointsPerCentroid) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_points_per_centroid must be in [1, ",
+                     kMaxPointsPerCentroid, "], got ", max_ppc));
+  }
   return absl::OkStatus();
 }
 
@@ -326,6 +284,11 @@ absl::Status IvfIndexBase::CopyMappedLists(
   if (!lists_.mapped()) return absl::OkStatus();
   try {
     owned->emplace(lists_.OwnedCopy());
+    // The mapped ids may have changed since Load checked them; where_ holds
+    // what was checked, and the mutations rely on the two agreeing.
+    for (const auto& [id, w] : where_) {
+      (*owned)->SetId(WhereList(w), WherePos(w), id);
+    }
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         "out of memory copying the mapped inverted lists");
@@ -727,16 +690,13 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
 
   InvertedLists lists(nlist, lists_.layout(), code_m_, lists_.vec_dim(),
                       lists_.has_terms());
-  absl::flat_hash_map<int64_t, uint64_t> where;
-  uint32_t tag = 0;
-  VINDEX_ASSIGN_OR_RETURN(uint64_t length, r.BeginSection(io::kTagListsAligned,
-                                                          io::kTagLists, &tag));
+  VINDEX_ASSIGN_OR_RETURN(uint64_t length,
+                          r.BeginSection(io::kTagListsAligned));
   uint64_t seen = 0;
-  if (tag == io::kTagLists) {
-    VINDEX_RETURN_IF_ERROR(LoadListsV1(r, length, &lists, &seen));
-  } else {
-    VINDEX_RETURN_IF_ERROR(LoadListsAligned(r, length, &lists, &seen));
-  }
+  VINDEX_RETURN_IF_ERROR(LoadListsAligned(r, length, &lists, &seen));
+  // Sized at construction (absl's reserve is unsafe under bad_alloc); `seen`
+  // is bounded by the section.
+  absl::flat_hash_map<int64_t, uint64_t> where(TableBucketsFor(seen));
   VINDEX_RETURN_IF_ERROR(r.EndSection());
   // Every array is now in place (owned or a checked view): check contents.
   VINDEX_RETURN_IF_ERROR(CheckListContents(lists, &where));

@@ -26,6 +26,11 @@ namespace vindex::internal {
 // The largest params section an IVF family writes, with room to spare (a
 // bound on what a hostile file can make the loader allocate).
 inline constexpr uint64_t kMaxIvfParamsBytes = 4096;
+// Bounds on the values that only steer work, checked by MakeIndex and on
+// load alike (searches probe at most nlist lists whatever nprobe says).
+inline constexpr int kMaxIvfNprobe = 1 << 20;
+inline constexpr int kMaxKMeansIterations = 1000;
+inline constexpr int kMaxPointsPerCentroid = 1 << 20;
 
 struct IvfConfig {
   IndexFamily family = IndexFamily::kIvfFlat;
@@ -162,10 +167,10 @@ class IvfIndexBase : public Index {
   // Whether GetVectors can return exact vectors.
   bool keeps_vectors() const { return lists_.vec_dim() > 0; }
 
-  // Reads CENT, the family's extra sections, LSTA (or LIST, format 1) and
-  // the end marker after the params section. `count` is the header's vector
-  // count. With a reader that lends memory (a mapping), the lists are views
-  // into it; Add and Remove then copy them first.
+  // Reads CENT, the family's extra sections, LSTA and the end marker after
+  // the params section. `count` is the header's vector count. With a reader
+  // that lends memory (a mapping), the lists are views into it; Add and
+  // Remove then copy them first.
   absl::Status LoadBody(io::ContainerReader& r, uint64_t count, bool trained);
 
   // The list of each row of x under `centroids` (nearest for L2, largest

@@ -43,15 +43,24 @@ absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
       o.max_points_per_centroid));
   train::ProductQuantizer pq;
   VINDEX_RETURN_IF_ERROR(pq.Init(o.dim, o.pq_m, o.pq_bits));
-  if (o.default_rerank_factor < 0) {
-    return absl::InvalidArgumentError("default_rerank_factor < 0");
+  // Steering values are bounded here and so on load too.
+  constexpr int kMaxRerankFactor = 1 << 10;
+  constexpr int kMaxPqTrainingPoints = 1 << 24;
+  if (o.default_rerank_factor < 0 ||
+      o.default_rerank_factor > kMaxRerankFactor) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("default_rerank_factor must be in [0, ", kMaxRerankFactor,
+                     "], got ", o.default_rerank_factor));
   }
   if (o.default_rerank_factor > 0 && !o.keep_raw_vectors) {
     return absl::InvalidArgumentError(
         "default_rerank_factor > 0 needs keep_raw_vectors");
   }
-  if (o.pq_training_points < 1)
-    return absl::InvalidArgumentError("pq_training_points < 1");
+  if (o.pq_training_points < 1 || o.pq_training_points > kMaxPqTrainingPoints) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pq_training_points must be in [1, ", kMaxPqTrainingPoints,
+                     "], got ", o.pq_training_points));
+  }
   internal::IvfConfig c = internal::ConfigFromOptions(IndexFamily::kIvfPq, o);
   IvfPqOptions opts = o;
   opts.device = Device::kCpu;

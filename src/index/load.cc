@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <new>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
@@ -19,7 +21,9 @@
 
 namespace vindex {
 
-absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
+namespace {
+
+absl::StatusOr<std::unique_ptr<Index>> LoadFamily(Reader& reader) {
   io::ContainerReader container(reader);
   VINDEX_ASSIGN_OR_RETURN(io::FileHeader header, container.ReadHeader());
   switch (header.family) {
@@ -34,6 +38,21 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
   }
   return absl::UnimplementedError(absl::StrCat(
       "this build cannot load ", internal::Sv(IndexFamilyName(header.family)), " indexes"));
+}
+
+}  // namespace
+
+// The family loaders size every allocation from lengths already checked
+// against the bytes read (see kLoadAllocationFactor), so a failure here is a
+// real shortage of memory, reported rather than thrown.
+absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
+  try {
+    return LoadFamily(reader);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory loading an index");
+  } catch (const std::length_error&) {
+    return absl::ResourceExhaustedError("out of memory loading an index");
+  }
 }
 
 absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
@@ -66,8 +85,10 @@ absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path,
-                                                         const LoadOptions& options) {
+namespace {
+
+absl::StatusOr<std::unique_ptr<Index>> LoadFile(const std::string& path,
+                                                const LoadOptions& options) {
   if (options.memory_map) {
     VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<MappedFileReader> reader,
                             MappedFileReader::Open(path));
@@ -75,6 +96,18 @@ absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(const std::string& path
   }
   VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader, FileReader::Open(path));
   return LoadIndex(*reader);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(
+    const std::string& path, const LoadOptions& options) {
+  try {
+    return LoadFile(path, options);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory loading ", path));
+  }
 }
 
 }  // namespace vindex

@@ -22,7 +22,11 @@
 //
 // Loading treats every byte as hostile: each declared length is checked
 // against the bytes remaining before anything is allocated, and every
-// failure is DataLoss naming what was wrong.
+// failure is DataLoss naming what was wrong. What a file only describes
+// (HNSW upper levels, IVF list counts) is bounded by what it holds, so a
+// load allocates at most kLoadAllocationFactor bytes per byte of the file
+// plus kLoadAllocationSlack, counted at its peak; an allocation that fails
+// all the same makes LoadIndex return ResourceExhausted.
 
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +47,11 @@ inline constexpr char kMagic[8] = {'v', 'i', 'n', 'd', 'e', 'x', '\r', '\n'};
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr size_t kHeaderBytes = 40;
 inline constexpr size_t kSectionHeaderBytes = 16;  // tag, reserved, length
+// The allocation bound of a load (see above). The worst per-byte costs are
+// an empty IVF list's bookkeeping against its 12 bytes (a one-dimensional
+// centroid and a count) and a Flat id's hash-table slot against its row.
+inline constexpr uint64_t kLoadAllocationFactor = 8;
+inline constexpr uint64_t kLoadAllocationSlack = uint64_t{1} << 20;
 
 constexpr uint32_t FourCc(const char (&s)[5]) {
   return static_cast<uint32_t>(static_cast<uint8_t>(s[0])) |
@@ -59,9 +68,10 @@ inline constexpr uint32_t kTagVectors = FourCc("VECS");  // float rows
 inline constexpr uint32_t kTagCentroids =
     FourCc("CENT");  // IVF coarse centroids
 inline constexpr uint32_t kTagCodebooks = FourCc("PQCB");  // PQ codebooks
-inline constexpr uint32_t kTagLists = FourCc("LIST");      // IVF lists, v1
-// IVF inverted lists laid out for zero-copy mapping (written since the
-// IVF memory-mapping change; LIST is still read):
+// IVF lists of a layout that was never released; kept so no tag reuses it.
+// Files holding it are refused.
+inline constexpr uint32_t kTagLists = FourCc("LIST");
+// IVF inverted lists laid out for zero-copy mapping:
 //   lead   u32  pad bytes that follow this 8-byte prefix (< 64), chosen so
 //               the count table starts at a file offset that is a multiple
 //               of 64

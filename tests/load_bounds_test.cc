@@ -1,0 +1,537 @@
+// Loading is bounded by the file: crafted files with valid checksums, per
+// family, are loaded under a replacement of operator new that counts the
+// bytes live at the peak (and can fail a chosen allocation). Every load
+// allocates at most io::kLoadAllocationFactor bytes per byte of the file plus
+// io::kLoadAllocationSlack, values that only steer work are range-checked,
+// and a failed allocation is ResourceExhausted, never an exception.
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "io/crc32c.h"
+#include "io/format.h"
+#include "test_util.h"
+#include "vindex/index.h"
+#include "vindex/io.h"
+
+namespace {
+
+// The counting allocator. Each block carries a header with its size and the
+// measurement it belongs to, so blocks from before a measurement that are
+// freed during it (or the reverse) do not skew it.
+struct AllocState {
+  std::atomic<bool> active{false};
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int64_t> live{0};
+  std::atomic<int64_t> peak{0};
+  std::atomic<int64_t> calls{0};
+  std::atomic<int64_t> fail_at{-1};  // Counted call that fails; -1: none.
+};
+AllocState g_alloc;
+
+struct BlockHeader {
+  size_t size;
+  uint64_t generation;  // 0: not counted.
+};
+constexpr size_t kHeaderBytes = 64;  // Keeps user blocks 64-byte aligned.
+
+void* Allocate(size_t size, std::align_val_t align, bool nothrow) {
+  uint64_t generation = 0;
+  if (g_alloc.active.load(std::memory_order_relaxed)) {
+    generation = g_alloc.generation.load(std::memory_order_relaxed);
+    if (g_alloc.calls.fetch_add(1) == g_alloc.fail_at.load()) {
+      if (nothrow) return nullptr;
+      throw std::bad_alloc();
+    }
+  }
+  if (static_cast<size_t>(align) > kHeaderBytes) std::abort();
+  const size_t total = (size + kHeaderBytes + 63) / 64 * 64;
+  void* raw = std::aligned_alloc(64, total);
+  if (raw == nullptr) {
+    if (nothrow) return nullptr;
+    throw std::bad_alloc();
+  }
+  const BlockHeader h{size, generation};
+  std::memcpy(raw, &h, sizeof(h));
+  if (generation != 0) {
+    const int64_t now = g_alloc.live.fetch_add(static_cast<int64_t>(size)) +
+                        static_cast<int64_t>(size);
+    int64_t peak = g_alloc.peak.load();
+    while (now > peak && !g_alloc.peak.compare_exchange_weak(peak, now)) {
+    }
+  }
+  return static_cast<char*>(raw) + kHeaderBytes;
+}
+
+void Release(void* p) {
+  if (p == nullptr) return;
+  char* raw = static_cast<char*>(p) - kHeaderBytes;
+  BlockHeader h;
+  std::memcpy(&h, raw, sizeof(h));
+  if (h.generation != 0 && h.generation == g_alloc.generation.load()) {
+    g_alloc.live.fetch_sub(static_cast<int64_t>(h.size));
+  }
+  std::free(raw);
+}
+
+constexpr std::align_val_t kDefaultAlign{__STDCPP_DEFAULT_NEW_ALIGNMENT__};
+
+}  // namespace
+
+void* operator new(size_t n) { return Allocate(n, kDefaultAlign, false); }
+void* operator new[](size_t n) { return Allocate(n, kDefaultAlign, false); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n, kDefaultAlign, true);
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return Allocate(n, kDefaultAlign, true);
+}
+void* operator new(size_t n, std::align_val_t a) {
+  return Allocate(n, a, false);
+}
+void* operator new[](size_t n, std::align_val_t a) {
+  return Allocate(n, a, false);
+}
+void* operator new(size_t n, std::align_val_t a,
+                   const std::nothrow_t&) noexcept {
+  return Allocate(n, a, true);
+}
+void* operator new[](size_t n, std::align_val_t a,
+                     const std::nothrow_t&) noexcept {
+  return Allocate(n, a, true);
+}
+void operator delete(void* p) noexcept { Release(p); }
+void operator delete[](void* p) noexcept { Release(p); }
+void operator delete(void* p, size_t) noexcept { Release(p); }
+void operator delete[](void* p, size_t) noexcept { Release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { Release(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { Release(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { Release(p); }
+void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+  Release(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { Release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { Release(p); }
+void operator delete(void* p, std::align_val_t,
+                     const std::nothrow_t&) noexcept {
+  Release(p);
+}
+void operator delete[](void* p, std::align_val_t,
+                       const std::nothrow_t&) noexcept {
+  Release(p);
+}
+
+namespace vindex {
+namespace {
+
+using testing::SequentialIds;
+
+// Counts what is allocated from construction to destruction; with
+// fail_at >= 0 the fail_at-th counted allocation fails.
+class AllocationScope {
+ public:
+  explicit AllocationScope(int64_t fail_at = -1) {
+    g_alloc.generation.fetch_add(1);
+    g_alloc.live = 0;
+    g_alloc.peak = 0;
+    g_alloc.calls = 0;
+    g_alloc.fail_at = fail_at;
+    g_alloc.active = true;
+  }
+  ~AllocationScope() {
+    g_alloc.active = false;
+    g_alloc.fail_at = -1;
+  }
+  int64_t peak() const { return g_alloc.peak.load(); }
+  int64_t calls() const { return g_alloc.calls.load(); }
+};
+
+struct LoadOutcome {
+  absl::StatusCode code;
+  std::string message;
+  int64_t peak = 0;   // Bytes live at the peak of the load.
+  int64_t calls = 0;  // Allocations it made.
+};
+
+// Loads `bytes` from memory (every array copied) under an AllocationScope;
+// the index is destroyed outside it.
+LoadOutcome LoadCounted(const std::string& bytes, int64_t fail_at = -1) {
+  MemoryReader reader(bytes);
+  absl::StatusOr<std::unique_ptr<Index>> loaded;
+  LoadOutcome out;
+  {
+    AllocationScope scope(fail_at);
+    loaded = LoadIndex(reader);
+    out.peak = scope.peak();
+    out.calls = scope.calls();
+  }
+  out.code = loaded.status().code();
+  out.message = std::string(loaded.status().message());
+  return out;
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// As LoadCounted, through a file mapping.
+LoadOutcome LoadMappedCounted(const std::string& bytes, int64_t fail_at = -1) {
+  const std::string path = ::testing::TempDir() + "/load_bounds.vindex";
+  WriteFile(path, bytes);
+  absl::StatusOr<std::unique_ptr<Index>> loaded;
+  LoadOutcome out;
+  {
+    AllocationScope scope(fail_at);
+    loaded = LoadIndexFromFile(path, LoadOptions{.memory_map = true});
+    out.peak = scope.peak();
+    out.calls = scope.calls();
+  }
+  out.code = loaded.status().code();
+  out.message = std::string(loaded.status().message());
+  return out;
+}
+
+int64_t Bound(const std::string& bytes) {
+  return static_cast<int64_t>(io::kLoadAllocationFactor * bytes.size() +
+                              io::kLoadAllocationSlack);
+}
+
+std::string Raw(const void* p, size_t n) {
+  return std::string(static_cast<const char*>(p), n);
+}
+
+// --- Crafted files (valid checksums, written through ContainerWriter). ---
+
+// HNSW, float traversal, m = 256, dim 1: `n` nodes, each on level `level`
+// with no links anywhere.
+std::string TallHnswFile(uint32_t n, uint32_t level) {
+  std::string bytes;
+  StringWriter sink(&bytes);
+  io::ContainerWriter w(sink);
+  io::FileHeader h;
+  h.family = IndexFamily::kHnsw;
+  h.dim = 1;
+  h.count = n;
+  EXPECT_TRUE(w.WriteHeader(h).ok());
+  io::ByteBuilder p;
+  p.U32(256);  // m
+  p.U32(16);   // ef_construction
+  p.U32(16);   // default_ef
+  p.U64(1);    // seed
+  p.U32(0);    // traversal: float
+  p.U64(n);    // insert counter
+  p.I64(0);    // entry row
+  p.U32(0);    // no quantizer
+  p.U32(1);    // layout: level-0 blocks
+  EXPECT_TRUE(w.WriteSection(io::kTagParams, p.bytes()).ok());
+  const std::vector<int64_t> ids = SequentialIds(n);
+  EXPECT_TRUE(w.WriteSection(io::kTagIds, Raw(ids.data(), n * 8)).ok());
+  const size_t block = 4 + 4 * (1 + 2 * 256);  // vector, count, links
+  EXPECT_TRUE(
+      w.WriteSection(io::kTagLevel0, std::string(n * block, '\0')).ok());
+  std::vector<uint32_t> graph;
+  for (uint32_t r = 0; r < n; ++r) {
+    graph.push_back(level);
+    for (uint32_t l = 1; l <= level; ++l) graph.push_back(0);
+  }
+  EXPECT_TRUE(
+      w.WriteSection(io::kTagGraph, Raw(graph.data(), graph.size() * 4)).ok());
+  EXPECT_TRUE(w.Finish().ok());
+  return bytes;
+}
+
+// HNSW, float traversal, m = 2: one node of dimension `dim` (a valid file).
+std::string WideHnswFile(uint32_t dim) {
+  std::string bytes;
+  StringWriter sink(&bytes);
+  io::ContainerWriter w(sink);
+  io::FileHeader h;
+  h.family = IndexFamily::kHnsw;
+  h.dim = dim;
+  h.count = 1;
+  EXPECT_TRUE(w.WriteHeader(h).ok());
+  io::ByteBuilder p;
+  p.U32(2);
+  p.U32(16);
+  p.U32(16);
+  p.U64(1);
+  p.U32(0);
+  p.U64(1);
+  p.I64(0);
+  p.U32(0);
+  p.U32(1);
+  EXPECT_TRUE(w.WriteSection(io::kTagParams, p.bytes()).ok());
+  const int64_t id = 7;
+  EXPECT_TRUE(w.WriteSection(io::kTagIds, Raw(&id, 8)).ok());
+  const size_t block = size_t{4} * dim + 4 * (1 + 4);
+  EXPECT_TRUE(w.WriteSection(io::kTagLevel0, std::string(block, '\0')).ok());
+  const uint32_t level = 0;
+  EXPECT_TRUE(w.WriteSection(io::kTagGraph, Raw(&level, 4)).ok());
+  EXPECT_TRUE(w.Finish().ok());
+  return bytes;
+}
+
+// Flat, dim 1: n rows (ids 0..n-1, all zero).
+std::string FlatFile(uint32_t n) {
+  std::string bytes;
+  StringWriter sink(&bytes);
+  io::ContainerWriter w(sink);
+  io::FileHeader h;
+  h.family = IndexFamily::kFlat;
+  h.dim = 1;
+  h.count = n;
+  EXPECT_TRUE(w.WriteHeader(h).ok());
+  const std::vector<int64_t> ids = SequentialIds(n);
+  EXPECT_TRUE(w.WriteSection(io::kTagIds, Raw(ids.data(), n * 8)).ok());
+  EXPECT_TRUE(w.WriteSection(io::kTagVectors, std::string(n * 4, '\0')).ok());
+  EXPECT_TRUE(w.Finish().ok());
+  return bytes;
+}
+
+// A trained IVF file of dim 1 with `nlist` empty lists (IVF-PQ: one 8-bit
+// sub-quantizer).
+std::string EmptyListsIvfFile(IndexFamily family, uint32_t nlist) {
+  std::string bytes;
+  StringWriter sink(&bytes);
+  io::ContainerWriter w(sink);
+  io::FileHeader h;
+  h.family = family;
+  h.dim = 1;
+  h.count = 0;
+  EXPECT_TRUE(w.WriteHeader(h).ok());
+  io::ByteBuilder p;
+  p.U32(nlist);
+  p.U32(1);    // default_nprobe
+  p.U32(10);   // kmeans_iterations
+  p.U32(256);  // max_points_per_centroid
+  p.U64(1);    // seed
+  p.U32(1);    // trained
+  if (family == IndexFamily::kIvfPq) {
+    p.U32(1);     // pq_m
+    p.U32(8);     // pq_bits
+    p.U32(0);     // keep_raw_vectors
+    p.U32(0);     // default_rerank_factor
+    p.U32(1000);  // pq_training_points
+  }
+  EXPECT_TRUE(w.WriteSection(io::kTagParams, p.bytes()).ok());
+  std::vector<float> centroids(nlist);
+  for (uint32_t l = 0; l < nlist; ++l) centroids[l] = static_cast<float>(l);
+  EXPECT_TRUE(
+      w.WriteSection(io::kTagCentroids, Raw(centroids.data(), nlist * 4)).ok());
+  if (family == IndexFamily::kIvfPq) {
+    std::vector<float> books(256);
+    for (int c = 0; c < 256; ++c) books[c] = static_cast<float>(c);
+    EXPECT_TRUE(
+        w.WriteSection(io::kTagCodebooks, Raw(books.data(), 1024)).ok());
+  }
+  // LSTA: lead, 0, lead pad bytes, then the counts from a 64-aligned offset.
+  const uint64_t payload_at = w.offset() + io::kSectionHeaderBytes;
+  const uint32_t lead =
+      static_cast<uint32_t>((64 - (payload_at + 8) % 64) % 64);
+  const uint64_t table = (uint64_t{nlist} * 8 + 63) / 64 * 64;
+  std::string lists;
+  const uint32_t prefix[2] = {lead, 0};
+  lists += Raw(prefix, 8);
+  lists += std::string(lead, '\0');
+  lists += std::string(table, '\0');
+  EXPECT_TRUE(w.WriteSection(io::kTagListsAligned, lists).ok());
+  EXPECT_TRUE(w.Finish().ok());
+  return bytes;
+}
+
+// Overwrites the u32 at `offset` of section `tag`'s payload and fixes the
+// section's checksum.
+std::string PatchU32(std::string bytes, uint32_t tag, size_t offset,
+                     uint32_t value) {
+  size_t pos = io::kHeaderBytes;
+  while (pos + io::kSectionHeaderBytes <= bytes.size()) {
+    uint32_t got;
+    uint64_t length;
+    std::memcpy(&got, bytes.data() + pos, 4);
+    std::memcpy(&length, bytes.data() + pos + 8, 8);
+    char* payload = bytes.data() + pos + io::kSectionHeaderBytes;
+    if (got == tag) {
+      EXPECT_LE(offset + 4, length);
+      std::memcpy(payload + offset, &value, 4);
+      const uint32_t crc = io::Crc32c(0, payload, length);
+      std::memcpy(payload + length, &crc, 4);
+      return bytes;
+    }
+    pos += io::kSectionHeaderBytes + length + 4;
+  }
+  ADD_FAILURE() << "no section " << io::TagName(tag);
+  return bytes;
+}
+
+// Small saved indexes of every family and traversal.
+struct SavedIndex {
+  std::string name;
+  std::string bytes;
+};
+
+std::vector<SavedIndex> SmallSavedIndexes() {
+  constexpr int kDim = 8;
+  constexpr int64_t kN = 300;
+  const std::vector<float> base = testing::ClusteredVectors(kN, kDim, 4, 3);
+  const std::vector<int64_t> ids = SequentialIds(kN, 1000);
+  std::vector<std::pair<std::string, IndexSpec>> specs = {
+      {"flat", FlatOptions{.dim = kDim}},
+      {"ivf_flat", IvfFlatOptions{.dim = kDim, .nlist = 4}},
+      {"ivf_pq8", IvfPqOptions{.dim = kDim,
+                               .nlist = 4,
+                               .pq_m = 4,
+                               .pq_bits = 8,
+                               .keep_raw_vectors = true}},
+      {"ivf_pq4",
+       IvfPqOptions{.dim = kDim, .nlist = 4, .pq_m = 4, .pq_bits = 4}},
+      {"hnsw", HnswOptions{.dim = kDim, .m = 4, .ef_construction = 16}},
+      {"hnsw_sq8", HnswOptions{.dim = kDim,
+                               .m = 4,
+                               .ef_construction = 16,
+                               .traversal = HnswOptions::Traversal::kSq8}},
+      {"hnsw_fp16", HnswOptions{.dim = kDim,
+                                .m = 4,
+                                .ef_construction = 16,
+                                .traversal = HnswOptions::Traversal::kFp16}},
+  };
+  std::vector<SavedIndex> out;
+  for (auto& [name, spec] : specs) {
+    auto index = MakeIndex(spec);
+    EXPECT_TRUE(index.ok()) << name << ": " << index.status();
+    if (!index.ok()) continue;
+    MatrixView<const float> x(base.data(), kN, kDim);
+    if ((*index)->capabilities().needs_training) {
+      EXPECT_TRUE((*index)->Train(x).ok()) << name;
+    }
+    EXPECT_TRUE((*index)->Add(x, ids).ok()) << name;
+    std::string bytes;
+    StringWriter w(&bytes);
+    EXPECT_TRUE((*index)->Save(w).ok()) << name;
+    out.push_back({name, std::move(bytes)});
+  }
+  return out;
+}
+
+// Nodes declaring 30 upper levels without links would have the loader
+// allocate 30 lists of 257 words per node: more than the file holds can
+// make sense of. DataLoss, within the bound.
+TEST(LoadBoundsTest, HnswUpperLevelsBeyondTheFileAreDataLoss) {
+  const std::string file = TallHnswFile(1000, 30);
+  for (const LoadOutcome& got : {LoadCounted(file), LoadMappedCounted(file)}) {
+    EXPECT_EQ(got.code, absl::StatusCode::kDataLoss) << got.message;
+    EXPECT_LE(got.peak, Bound(file)) << "file " << file.size() << " bytes";
+  }
+  // One node up to the top level is a graph that can happen: it loads.
+  EXPECT_EQ(LoadCounted(TallHnswFile(1, 30)).code, absl::StatusCode::kOk);
+}
+
+// Valid files whose contents are all small or all empty (the bookkeeping
+// per row, per node and per list against the bytes that pay for it), and
+// saved indexes of every family, load within the bound.
+TEST(LoadBoundsTest, LoadsStayWithinTheBound) {
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"hnsw one wide node", WideHnswFile(1u << 20)},
+      {"hnsw level-1 nodes", TallHnswFile(2000, 1)},
+      {"flat dim 1", FlatFile(50000)},
+      {"ivf_flat empty lists",
+       EmptyListsIvfFile(IndexFamily::kIvfFlat, 100000)},
+      {"ivf_pq empty lists", EmptyListsIvfFile(IndexFamily::kIvfPq, 100000)},
+  };
+  for (SavedIndex& saved : SmallSavedIndexes()) {
+    files.emplace_back("saved " + saved.name, std::move(saved.bytes));
+  }
+  for (const auto& [what, file] : files) {
+    for (bool mapped : {false, true}) {
+      const LoadOutcome got =
+          mapped ? LoadMappedCounted(file) : LoadCounted(file);
+      EXPECT_EQ(got.code, absl::StatusCode::kOk) << what << ": " << got.message;
+      EXPECT_LE(got.peak, Bound(file))
+          << what << (mapped ? " (mapped)" : "") << ": file " << file.size()
+          << " bytes, peak " << got.peak << " ("
+          << static_cast<double>(got.peak) / file.size() << "x)";
+    }
+  }
+}
+
+// Values that only steer work are range-checked on load as MakeIndex checks
+// them: 2^30 in any of them is DataLoss.
+TEST(LoadBoundsTest, SteeringValuesOutOfRangeAreDataLoss) {
+  const std::vector<SavedIndex> saved = SmallSavedIndexes();
+  auto find = [&](const std::string& name) -> const std::string& {
+    for (const SavedIndex& s : saved) {
+      if (s.name == name) return s.bytes;
+    }
+    ADD_FAILURE() << name;
+    return saved.front().bytes;
+  };
+  constexpr uint32_t kHuge = 1u << 30;
+  // PARM offsets: HNSW m, ef_construction, default_ef; IVF nlist,
+  // default_nprobe, kmeans_iterations, max_points_per_centroid, (seed,
+  // trained,) then IVF-PQ pq_m, pq_bits, keep_raw, default_rerank_factor,
+  // pq_training_points.
+  const std::vector<std::tuple<std::string, std::string, size_t>> cases = {
+      {"hnsw ef_construction", "hnsw", 4},
+      {"hnsw default_ef", "hnsw", 8},
+      {"ivf_flat default_nprobe", "ivf_flat", 4},
+      {"ivf_flat kmeans_iterations", "ivf_flat", 8},
+      {"ivf_flat max_points_per_centroid", "ivf_flat", 12},
+      {"ivf_pq default_nprobe", "ivf_pq8", 4},
+      {"ivf_pq kmeans_iterations", "ivf_pq8", 8},
+      {"ivf_pq default_rerank_factor", "ivf_pq8", 40},
+      {"ivf_pq pq_training_points", "ivf_pq8", 44},
+  };
+  for (const auto& [what, name, offset] : cases) {
+    const std::string file =
+        PatchU32(find(name), io::kTagParams, offset, kHuge);
+    MemoryReader r(file);
+    auto loaded = LoadIndex(r);
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss)
+        << what << ": " << loaded.status();
+  }
+  // MakeIndex refuses the same values.
+  EXPECT_FALSE(
+      MakeIndex(HnswOptions{.dim = 8, .ef_construction = 1 << 30}).ok());
+  EXPECT_FALSE(MakeIndex(HnswOptions{.dim = 8, .default_ef = 1 << 30}).ok());
+  EXPECT_FALSE(
+      MakeIndex(IvfFlatOptions{.dim = 8, .default_nprobe = 1 << 30}).ok());
+  EXPECT_FALSE(
+      MakeIndex(IvfFlatOptions{.dim = 8, .kmeans_iterations = 1 << 30}).ok());
+  EXPECT_FALSE(MakeIndex(IvfPqOptions{.dim = 8,
+                                      .pq_m = 4,
+                                      .keep_raw_vectors = true,
+                                      .default_rerank_factor = 1 << 30})
+                   .ok());
+}
+
+// Failing each allocation of a load in turn: the load returns
+// ResourceExhausted (or succeeds where the failure is absorbed), and no
+// exception leaves LoadIndex or LoadIndexFromFile.
+TEST(LoadBoundsTest, AllocationFailureIsResourceExhausted) {
+  for (const SavedIndex& s : SmallSavedIndexes()) {
+    for (bool mapped : {false, true}) {
+      const LoadOutcome clean =
+          mapped ? LoadMappedCounted(s.bytes) : LoadCounted(s.bytes);
+      ASSERT_EQ(clean.code, absl::StatusCode::kOk) << s.name;
+      int exhausted = 0;
+      for (int64_t k = 0; k < clean.calls; ++k) {
+        const LoadOutcome got =
+            mapped ? LoadMappedCounted(s.bytes, k) : LoadCounted(s.bytes, k);
+        EXPECT_TRUE(got.code == absl::StatusCode::kOk ||
+                    got.code == absl::StatusCode::kResourceExhausted)
+            << s.name << " failing allocation " << k << ": " << got.message;
+        exhausted += got.code == absl::StatusCode::kResourceExhausted;
+      }
+      EXPECT_GT(exhausted, 0) << s.name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vindex
