@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <new>
 #include <thread>
@@ -903,6 +904,7 @@ absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   std::vector<uint32_t> slots(n);
   std::vector<uint8_t> reached;  // For LinkUnreachable, sized in phase 1.
+  std::exception_ptr linking_failed;
   std::vector<uint32_t> queue;
   bool check_links = false;
   uint32_t epoch = 0;
@@ -945,7 +947,7 @@ absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
       return absl::ResourceExhaustedError(
           "out of memory growing the HNSW index");
     }
-    // Nothing below fails.
+    // Nothing below fails; linking (phase 2) can run out of scratch memory.
     insert_counter_ += n;
     added_since_link_check_ = check_links ? 0 : added_since_link_check_ + n;
     if (published_epoch_.load(std::memory_order_relaxed) >= kFreeEpoch - 1) {
@@ -988,18 +990,30 @@ absl::Status HnswIndex::AddUnguarded(MatrixView<const float> vectors,
     const int64_t todo = n - first;
     const int64_t grain = std::clamp<int64_t>(
         todo / (8 * internal::NumThreads(executor)), 1, 256);
-    internal::ParallelForRange(executor, todo, grain,
-                               [&](int64_t b, int64_t e) {
-                                 auto s = scratch_.Acquire();
-                                 for (int64_t i = b; i < e; ++i)
-                                   Insert(slots[first + i], *s);
-                               });
-    if (check_links) LinkUnreachable(reached, queue, *scratch_.Acquire());
+    try {
+      internal::ParallelForRange(executor, todo, grain,
+                                 [&](int64_t b, int64_t e) {
+                                   auto s = scratch_.Acquire();
+                                   for (int64_t i = b; i < e; ++i)
+                                     Insert(slots[first + i], *s);
+                                 });
+      if (check_links) LinkUnreachable(reached, queue, *scratch_.Acquire());
+    } catch (...) {
+      // Scratch ran out of memory mid-link. The batch is stored and partly
+      // linked, and links cannot be taken back: publish it as it is, have
+      // the next write repair reachability, and report the failure.
+      linking_failed = std::current_exception();
+    }
   }
   // Phase 3: publish the batch at once.
   std::unique_lock lock(mu_);
   published_epoch_.store(epoch, std::memory_order_release);
   live_ += n;
+  if (linking_failed) {
+    added_since_link_check_ = std::max<uint64_t>(added_since_link_check_,
+                                                 num_slots_ / kLinkCheckShare);
+    std::rethrow_exception(linking_failed);
+  }
   return absl::OkStatus();
 }
 
