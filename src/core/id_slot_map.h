@@ -38,7 +38,8 @@ class IdSlotMap {
   // Adds ids[slot] -> slot; false (and no change) if that id is present.
   bool Insert(uint32_t slot) { return set_.insert(slot).second; }
   void Erase(int64_t id) { set_.erase(id); }
-  void Reserve(size_t n) { set_.reserve(n); }
+  // Room for n ids in all; a failed allocation leaves the map as it was.
+  void Reserve(size_t n) { ReserveSafely(set_, n); }
   // Replaces an empty map by one sized for n ids (n Inserts then allocate
   // nothing). Unlike Reserve, a failed allocation leaves the map usable.
   void ReserveEmpty(size_t n) {

@@ -120,7 +120,7 @@ absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
     vectors_.reserve(vectors_.size() + rows.size());
     sq_norms_.reserve(sq_norms_.size() + norms.size());
     ids_.reserve(ids_.size() + ids.size());
-    row_of_.reserve(row_of_.size() + ids.size());
+    internal::ReserveSafely(row_of_, row_of_.size() + ids.size());
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory growing the index");
   }

@@ -420,7 +420,7 @@ absl::Status IvfIndexBase::AddUnguarded(MatrixView<const float> vectors,
     for (int64_t l = 0; l < config_.nlist; ++l) {
       if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
     }
-    where_.reserve(where_.size() + n);
+    internal::ReserveSafely(where_, where_.size() + n);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         "out of memory growing the inverted lists");
