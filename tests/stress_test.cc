@@ -878,6 +878,17 @@ TEST_P(StressTest, SearchAddRemoveAtOnce) {
       EXPECT_TRUE(got == vectors.Of(present));
     }
   }
+  // HNSW: every stored vector is reachable on level 0 from the entry point
+  // once a write has run the reachability repair, which every Remove does
+  // (an Add does it when enough vectors came since the last repair).
+  if (auto* hnsw = dynamic_cast<HnswIndex*>(index.get());
+      hnsw != nullptr && !present.empty()) {
+    ASSERT_TRUE(index->Remove({present.back()}).ok());
+    const std::vector<uint32_t> unreachable =
+        hnsw->UnreachableSlotsForTesting();
+    EXPECT_TRUE(unreachable.empty())
+        << unreachable.size() << " stored vectors unreachable after the run";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, StressTest,
