@@ -7,7 +7,7 @@ attribute distance is "euclidean" or "angular"). --from-fvecs writes one from
 a TEXMEX dataset (NAME_base.fvecs, NAME_query.fvecs, NAME_groundtruth.ivecs):
 
     python3 examples/python/ann_eval.py --hdf5 /tmp/debian.hdf5 \\
-        --from-fvecs ../shared/data/debian-desc-use512-angular \\
+        --from-fvecs "$VINDEX_DATA_DIR"/debian-desc-use512-angular \\
         --spec HNSW16 --spec IVF256,Flat --plot /tmp/debian.png --csv /tmp/debian.csv
 
 QPS is measured like ann-benchmarks: one query per call on one thread

@@ -32,9 +32,9 @@ def read_texts(path):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.path.join(here, "..", "..", "..", "shared", "data"))
+    parser.add_argument("--data", default=os.environ.get("VINDEX_DATA_DIR", "data"),
+                        help="folder with the dataset files (default: $VINDEX_DATA_DIR)")
     parser.add_argument("--queries", type=int, default=5, help="query sentences to show")
     parser.add_argument("--like", help="use the first description containing this text as the query")
     parser.add_argument("--k", type=int, default=5)

@@ -14,7 +14,7 @@ the per-call difference is the bindings' overhead) and HNSW16 over the
 dataset (a realistic search).
 
     PYTHONPATH=build/python python3 python/bench/overhead.py \\
-        --cli build/tools/vindex/vindex --data ../shared/data
+        --cli build/tools/vindex/vindex --data "$VINDEX_DATA_DIR"
 """
 
 import argparse
@@ -67,7 +67,8 @@ def python_eval(index, queries, k, ef, pool, latency_queries):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cli", required=True, help="the vindex command-line tool")
-    parser.add_argument("--data", default="../shared/data")
+    parser.add_argument("--data", default=os.environ.get("VINDEX_DATA_DIR", "data"),
+                        help="folder with the TEXMEX files (default: $VINDEX_DATA_DIR)")
     parser.add_argument("--base-rows", type=int, default=30000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--ef", type=int, default=32)
