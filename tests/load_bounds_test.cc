@@ -4,6 +4,8 @@
 // allocates at most io::kLoadAllocationFactor bytes per byte of the file plus
 // io::kLoadAllocationSlack, values that only steer work are range-checked,
 // and a failed allocation is ResourceExhausted, never an exception.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -183,7 +185,9 @@ void WriteFile(const std::string& path, const std::string& bytes) {
 
 // As LoadCounted, through a file mapping.
 LoadOutcome LoadMappedCounted(const std::string& bytes, int64_t fail_at = -1) {
-  const std::string path = ::testing::TempDir() + "/load_bounds.vindex";
+  // One file per process: ctest runs this binary's tests in parallel.
+  const std::string path = ::testing::TempDir() + "/load_bounds_" +
+                           std::to_string(getpid()) + ".vindex";
   WriteFile(path, bytes);
   absl::StatusOr<std::unique_ptr<Index>> loaded;
   LoadOutcome out;
