@@ -5,6 +5,7 @@
 #include "vindex/executor.h"
 #include "vindex/filter.h"
 #include "vindex/index.h"
+#include "vindex/inspect.h"
 #include "vindex/io.h"
 #include "vindex/matrix_view.h"
 #include "vindex/options.h"

@@ -1,4 +1,6 @@
-#include "io/inspect.h"
+// Walks a saved index file section by section for InspectIndexFile.
+
+#include "vindex/inspect.h"
 
 #include <algorithm>
 #include <cstring>
@@ -6,26 +8,31 @@
 
 #include "absl/strings/str_cat.h"
 #include "io/crc32c.h"
+#include "io/format.h"
 #include "vindex/io.h"
 
-namespace vindex::io {
+namespace vindex {
 
-absl::StatusOr<FileReport> InspectIndexFile(const std::string& path) {
+absl::StatusOr<IndexFileReport> InspectIndexFile(const std::string& path) {
   auto reader = FileReader::Open(path);
   if (!reader.ok()) return reader.status();
   Reader& r = **reader;
-  FileReport report;
+  IndexFileReport report;
   report.file_bytes = r.remaining();
-  ContainerReader container(r);
+  io::ContainerReader container(r);
   auto header = container.ReadHeader();
   if (!header.ok()) {
     return absl::Status(header.status().code(),
                         absl::StrCat(path, ": ", header.status().message()));
   }
-  report.header = *header;
+  report.header = IndexFileHeader{.format_version = header->version,
+                                  .family = header->family,
+                                  .dim = header->dim,
+                                  .metric = header->metric,
+                                  .count = header->count};
   std::vector<char> buffer(1 << 20);
   while (true) {
-    SectionReport s;
+    IndexFileSection s;
     s.offset = report.file_bytes - r.remaining();
     if (r.remaining() == 0) {
       report.problem = "file ends without an end marker";
@@ -45,7 +52,7 @@ absl::StatusOr<FileReport> InspectIndexFile(const std::string& path) {
     std::memcpy(&tag, head, 4);
     std::memcpy(&reserved, head + 4, 4);
     std::memcpy(&s.length, head + 8, 8);
-    s.tag = TagName(tag);
+    s.tag = io::TagName(tag);
     if (reserved != 0) {
       report.problem =
           absl::StrCat("section ", s.tag, " has a bad reserved field");
@@ -67,20 +74,20 @@ absl::StatusOr<FileReport> InspectIndexFile(const std::string& path) {
         failed = true;
         break;
       }
-      crc = Crc32c(crc, buffer.data(), n);
+      crc = io::Crc32c(crc, buffer.data(), n);
       left -= n;
     }
     if (failed) break;
-    if (auto st = r.Read(&s.stored_crc, 4); !st.ok()) {
+    if (auto st = r.Read(&s.stored_crc32c, 4); !st.ok()) {
       report.problem = std::string(st.message());
       break;
     }
-    s.computed_crc = crc;
+    s.computed_crc32c = crc;
     report.sections.push_back(s);
     if (!s.checksum_ok() && report.problem.empty()) {
       report.problem = absl::StrCat("section ", s.tag, " checksum mismatch");
     }
-    if (tag == kTagEnd) {
+    if (tag == io::kTagEnd) {
       if (s.length != 0) {
         report.problem = "end marker has a payload";
       } else if (r.remaining() != 0) {
@@ -95,4 +102,4 @@ absl::StatusOr<FileReport> InspectIndexFile(const std::string& path) {
   return report;
 }
 
-}  // namespace vindex::io
+}  // namespace vindex

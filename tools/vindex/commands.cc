@@ -17,9 +17,9 @@
 #include "absl/status/status.h"
 #include "generate.h"
 #include "inputs.h"
-#include "io/inspect.h"
 #include "plot.h"
 #include "progress.h"
+#include "vindex/inspect.h"
 #include "vindex/tune.h"
 #include "vindex/vector_files.h"
 #include "vindex/vindex.h"
@@ -788,12 +788,12 @@ int RunTune(const Args& args, UsageError* usage) {
 int RunInfo(const Args& args, UsageError* usage) {
   (void)usage;
   const std::string path = args.positional()[0];
-  auto report = io::InspectIndexFile(path);
+  auto report = InspectIndexFile(path);
   if (!report.ok()) return Fail("info", WithPath(report.status(), path));
-  const io::FileHeader& h = report->header;
+  const IndexFileHeader& h = report->header;
   std::printf("file:        %s (%" PRIu64 " bytes)\n", path.c_str(),
               report->file_bytes);
-  std::printf("format:      version %u\n", h.version);
+  std::printf("format:      version %u\n", h.format_version);
   std::printf("family:      %s\n",
               std::string(IndexFamilyName(h.family)).c_str());
   std::printf("dim:         %u\n", h.dim);
@@ -801,9 +801,9 @@ int RunInfo(const Args& args, UsageError* usage) {
   std::printf("count:       %" PRIu64 "\n", h.count);
   std::printf("sections:\n  %-5s %12s %14s  %-10s %s\n", "tag", "offset",
               "length", "crc32c", "check");
-  for (const io::SectionReport& s : report->sections) {
+  for (const IndexFileSection& s : report->sections) {
     std::printf("  %-5s %12" PRIu64 " %14" PRIu64 "  %08x   %s\n",
-                s.tag.c_str(), s.offset, s.length, s.stored_crc,
+                s.tag.c_str(), s.offset, s.length, s.stored_crc32c,
                 s.checksum_ok() ? "ok" : "MISMATCH");
   }
   if (!report->problem.empty()) {
