@@ -1,6 +1,9 @@
 #ifndef VINDEX_TOOLS_VINDEX_COMMANDS_H_
 #define VINDEX_TOOLS_VINDEX_COMMANDS_H_
 
+// The subcommands of the vindex tool: each one's flags and help (its Spec)
+// and what it does (its Run), one file per command (NAME_command.cc).
+
 #include <vector>
 
 #include "args.h"
@@ -20,7 +23,23 @@ struct Command {
   int (*run)(const Args& args, UsageError* usage);
 };
 
+// Every command, in the order `vindex --help` lists them.
 const std::vector<Command>& Commands();
+
+CommandSpec BuildSpec();
+int RunBuild(const Args& args, UsageError* usage);
+CommandSpec SearchSpec();
+int RunSearch(const Args& args, UsageError* usage);
+CommandSpec EvalSpec();
+int RunEval(const Args& args, UsageError* usage);
+CommandSpec BenchSpec();
+int RunBench(const Args& args, UsageError* usage);
+CommandSpec TuneSpec();
+int RunTune(const Args& args, UsageError* usage);
+CommandSpec InfoSpec();
+int RunInfo(const Args& args, UsageError* usage);
+CommandSpec GenerateSpec();
+int RunGenerate(const Args& args, UsageError* usage);
 
 }  // namespace vindex::cli
 

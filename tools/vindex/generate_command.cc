@@ -1,9 +1,11 @@
-#include "generate.h"
+// `vindex generate`: writes a reproducible clustered dataset in the TEXMEX
+// layout the benches and scripts read (PREFIX_base.fvecs,
+// PREFIX_query.fvecs, PREFIX_groundtruth.ivecs), with exact ground truth.
 
 #include <algorithm>
 #include <cinttypes>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <random>
@@ -11,18 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "command_support.h"
 #include "commands.h"
 #include "vindex/vindex.h"
 
 namespace vindex::cli {
 namespace {
-
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "vindex generate: %.*s\n",
-               static_cast<int>(status.message().size()),
-               status.message().data());
-  return kExitRuntime;
-}
 
 // Rows drawn around sqrt(n) Gaussian centres (spread 4) with unit noise, so
 // that indexes see cluster structure as in real embeddings.
@@ -111,14 +107,15 @@ int RunGenerate(const Args& args, UsageError* usage) {
 
   auto flat = MakeIndex("Flat", static_cast<int>(dim),
                         ip ? Metric::kInnerProduct : Metric::kL2);
-  if (!flat.ok()) return Fail(flat.status());
+  if (!flat.ok()) return Fail("generate", flat.status());
   ThreadPool pool(threads > 0
                       ? static_cast<int>(threads)
                       : std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int64_t> ids(n);
   for (int64_t i = 0; i < n; ++i) ids[i] = i;
   MatrixView<const float> base_view(base.data(), n, dim);
-  if (auto s = (*flat)->Add(base_view, ids, &pool); !s.ok()) return Fail(s);
+  if (auto s = (*flat)->Add(base_view, ids, &pool); !s.ok())
+    return Fail("generate", s);
   const int64_t k = std::min<int64_t>(100, n);
   std::vector<int64_t> nn(nq * k);
   std::vector<float> dist(nq * k);
@@ -130,23 +127,24 @@ int RunGenerate(const Args& args, UsageError* usage) {
                                 MatrixView<float>(dist.data(), nq, k)},
                                &pool);
       !s.ok()) {
-    return Fail(s);
+    return Fail("generate", s);
   }
   std::vector<int32_t> truth(nn.begin(), nn.end());  // ids < n <= 2^31.
 
   const std::string base_path = prefix + "_base.fvecs";
   const std::string query_path = prefix + "_query.fvecs";
   const std::string truth_path = prefix + "_groundtruth.ivecs";
-  if (auto s = WriteFvecs(base_path, base_view); !s.ok()) return Fail(s);
+  if (auto s = WriteFvecs(base_path, base_view); !s.ok())
+    return Fail("generate", s);
   if (auto s = WriteFvecs(query_path,
                           MatrixView<const float>(queries.data(), nq, dim));
       !s.ok()) {
-    return Fail(s);
+    return Fail("generate", s);
   }
   if (auto s = WriteIvecs(truth_path,
                           MatrixView<const int32_t>(truth.data(), nq, k));
       !s.ok()) {
-    return Fail(s);
+    return Fail("generate", s);
   }
   std::printf("wrote %s (%lld x %lld), %s (%lld), %s (k=%" PRId64 ", %s)\n",
               base_path.c_str(), n, dim, query_path.c_str(), nq,
