@@ -706,7 +706,7 @@ int Main(int argc, char** argv) {
   std::vector<Point> all;
   PrintHeader();
   for (const std::string& spec : o.specs) {
-    const SpecInfo info = ParseSpec(spec);
+    const SpecInfo info = ParseSpec(spec, ds.dim);
     std::vector<std::unique_ptr<Contender>> contenders;
     auto made = MakeIndex(
         spec, ds.dim, ds.inner_product ? Metric::kInnerProduct : Metric::kL2);

@@ -7,72 +7,34 @@
 #endif
 
 #include <cctype>
-#include <charconv>
-#include <sstream>
+#include <variant>
+
+#include "vindex/index.h"
 
 // OpenBLAS's thread control, when OpenBLAS is what BLAS resolves to.
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
 namespace vindex::bench {
-namespace {
 
-std::vector<std::string> SplitComma(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string tok;
-  while (std::getline(ss, tok, ',')) {
-    while (!tok.empty() && tok.front() == ' ') tok.erase(tok.begin());
-    while (!tok.empty() && tok.back() == ' ') tok.pop_back();
-    out.push_back(tok);
-  }
-  return out;
-}
-
-bool ParseInt(const std::string& s, int* out) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size() && *out > 0;
-}
-
-}  // namespace
-
-SpecInfo ParseSpec(const std::string& spec) {
+SpecInfo ParseSpec(const std::string& spec, int dim) {
   SpecInfo info;
-  std::vector<std::string> t = SplitComma(spec);
-  if (t.empty()) return info;
-  if (t[0] == "Flat" && t.size() == 1) {
+  auto parsed = ParseIndexSpec(spec, dim, Metric::kL2);
+  if (!parsed.ok()) return info;
+  if (std::holds_alternative<FlatOptions>(*parsed)) {
     info.family = SpecInfo::Family::kFlat;
-  } else if (t[0].rfind("HNSW", 0) == 0 &&
-             ParseInt(t[0].substr(4), &info.hnsw_m)) {
+  } else if (const auto* o = std::get_if<IvfFlatOptions>(&*parsed)) {
+    info.family = SpecInfo::Family::kIvfFlat;
+    info.nlist = o->nlist;
+  } else if (const auto* o = std::get_if<IvfPqOptions>(&*parsed)) {
+    info.family = SpecInfo::Family::kIvfPq;
+    info.nlist = o->nlist;
+    info.pq_m = o->pq_m;
+    info.pq_bits = o->pq_bits;
+    info.rerank = o->keep_raw_vectors;
+  } else if (const auto* o = std::get_if<HnswOptions>(&*parsed)) {
     info.family = SpecInfo::Family::kHnsw;
-    for (size_t i = 1; i < t.size(); ++i) {
-      if (t[i] == "SQ8") {
-        info.sq8 = true;
-      } else {
-        info.family = SpecInfo::Family::kUnknown;
-      }
-    }
-  } else if (t[0].rfind("IVF", 0) == 0 &&
-             ParseInt(t[0].substr(3), &info.nlist) && t.size() >= 2) {
-    if (t[1] == "Flat" && t.size() == 2) {
-      info.family = SpecInfo::Family::kIvfFlat;
-    } else if (t[1].rfind("PQ", 0) == 0) {
-      std::string pq = t[1].substr(2);
-      size_t x = pq.find('x');
-      std::string m = pq.substr(0, x);
-      if (x != std::string::npos) {
-        std::string bits = pq.substr(x + 1);
-        info.pq_bits = (bits == "4fs" || bits == "4") ? 4 : 8;
-      }
-      if (ParseInt(m, &info.pq_m)) info.family = SpecInfo::Family::kIvfPq;
-      for (size_t i = 2; i < t.size(); ++i) {
-        if (t[i] == "Rerank" || t[i] == "RFlat") {
-          info.rerank = true;
-        } else {
-          info.family = SpecInfo::Family::kUnknown;
-        }
-      }
-    }
+    info.hnsw_m = o->m;
+    info.hnsw_traversal = o->traversal;
   }
   return info;
 }

@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "vindex/executor.h"
+#include "vindex/index.h"
+#include "vindex/options.h"
+
 namespace vindex::bench {
 
 // A dataset in memory: base and query vectors (row-major) and the ids of the
@@ -34,18 +38,26 @@ std::string LoadTexmexDataset(const std::string& data_dir,
                               const std::string& name,
                               const std::string& cache_dir, Dataset* ds);
 
-// A factory string parsed into what the reference libraries need.
+// Fills `ds` with clustered Gaussian data of shape "N,D,NQ" (sqrt(N) centres,
+// points and queries scattered around them) and its exact ground truth.
+// Returns "" or the error.
+std::string MakeSyntheticDataset(const std::string& shape, Dataset* ds,
+                                 Executor* pool);
+
+// A factory string, parsed by vindex::ParseIndexSpec, reduced to what the
+// reference libraries and the sweep need.
 struct SpecInfo {
   enum class Family { kFlat, kIvfFlat, kIvfPq, kHnsw, kUnknown };
-  Family family = Family::kUnknown;
+  Family family = Family::kUnknown;  // kUnknown: vindex rejects the string.
   int nlist = 0;
   int pq_m = 0;
   int pq_bits = 8;
   bool rerank = false;  // ",Rerank" / ",RFlat".
   int hnsw_m = 0;
-  bool sq8 = false;  // "HNSW<M>,SQ8".
+  // "HNSW<M>,SQ8" / "HNSW<M>,FP16": the vectors the graph walk reads.
+  HnswOptions::Traversal hnsw_traversal = HnswOptions::Traversal::kFloat;
 };
-SpecInfo ParseSpec(const std::string& spec);
+SpecInfo ParseSpec(const std::string& spec, int dim);
 
 // The search knobs of one sweep point; 0 = not used / index default.
 struct Knobs {
@@ -78,6 +90,11 @@ class Contender {
   virtual std::string Search(const float* queries, int64_t nq, int k,
                              const Knobs& knobs, int64_t* ids) = 0;
 };
+
+// vindex's contender: `index` (made from `spec`) run on `threads` threads.
+std::unique_ptr<Contender> MakeVindexContender(const std::string& spec,
+                                               std::unique_ptr<Index> index,
+                                               int threads);
 
 // Reference contenders; null (with `why` set) when the library lacks the
 // method or was not built in.

@@ -135,11 +135,15 @@ class FaissContender final : public Contender {
         break;
       }
       case F::kHnsw:
-        if (spec_.sq8) {
+        if (spec_.hnsw_traversal != HnswOptions::Traversal::kFloat) {
+          const bool sq8 = spec_.hnsw_traversal == HnswOptions::Traversal::kSq8;
           auto h = std::make_unique<faiss::IndexHNSWSQ>(
-              dim_, faiss::ScalarQuantizer::QT_8bit, spec_.hnsw_m, metric_);
+              dim_,
+              sq8 ? faiss::ScalarQuantizer::QT_8bit
+                  : faiss::ScalarQuantizer::QT_fp16,
+              spec_.hnsw_m, metric_);
           method_ = "IndexHNSWSQ(M=" + std::to_string(spec_.hnsw_m) +
-                    ",QT_8bit,efConstruction=200)";
+                    (sq8 ? ",QT_8bit" : ",QT_fp16") + ",efConstruction=200)";
           hnsw_ = h.get();
           base_ = std::move(h);
         } else {
@@ -207,7 +211,7 @@ std::string FaissLabel() {
 std::unique_ptr<Contender> MakeFaissContender(const std::string& spec, int dim,
                                               bool inner_product,
                                               std::string* why) {
-  SpecInfo info = ParseSpec(spec);
+  SpecInfo info = ParseSpec(spec, dim);
   if (info.family == SpecInfo::Family::kUnknown) {
     *why = "no FAISS equivalent of \"" + spec + "\"";
     return nullptr;

@@ -124,8 +124,9 @@ std::string HnswlibLabel() {
 std::unique_ptr<Contender> MakeHnswlibContender(const std::string& spec,
                                                 int dim, bool inner_product,
                                                 std::string* why) {
-  SpecInfo info = ParseSpec(spec);
-  if (info.family != SpecInfo::Family::kHnsw || info.sq8) {
+  SpecInfo info = ParseSpec(spec, dim);
+  if (info.family != SpecInfo::Family::kHnsw ||
+      info.hnsw_traversal != HnswOptions::Traversal::kFloat) {
     *why = "hnswlib only has HNSW<M> (float)";
     return nullptr;
   }

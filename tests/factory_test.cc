@@ -82,5 +82,92 @@ TEST(Factory, ParseIndexSpecGivesTheOptionsToAdjust) {
   EXPECT_NE(bad.status().message().find("PQ8x5"), std::string::npos);
 }
 
+// Every form of the grammar, with the options each one stands for.
+TEST(Factory, ParseIndexSpecReadsEveryForm) {
+  using T = HnswOptions::Traversal;
+  auto parse = [](const char* factory) {
+    auto spec = ParseIndexSpec(factory, 24, Metric::kInnerProduct);
+    EXPECT_TRUE(spec.ok()) << factory << ": " << spec.status();
+    return spec.ok() ? *spec : IndexSpec{};
+  };
+  const auto flat = std::get<FlatOptions>(parse("Flat"));
+  EXPECT_EQ(flat.dim, 24);
+  EXPECT_EQ(flat.metric, Metric::kInnerProduct);
+
+  EXPECT_EQ(std::get<IvfFlatOptions>(parse("IVF1024,Flat")).nlist, 1024);
+  EXPECT_EQ(std::get<IvfFlatOptions>(parse(" IVF7 , Flat ")).nlist, 7);
+
+  struct PqCase {
+    const char* factory;
+    int nlist, m, bits;
+    bool rerank;
+  };
+  for (const PqCase& c : {PqCase{"IVF256,PQ32", 256, 32, 8, false},
+                          PqCase{"IVF256,PQ32x8", 256, 32, 8, false},
+                          PqCase{"IVF64,PQ16x4", 64, 16, 4, false},
+                          PqCase{"IVF64,PQ16x4fs", 64, 16, 4, false},
+                          PqCase{"IVF64,PQ16x4fs,Rerank", 64, 16, 4, true},
+                          PqCase{"IVF9,PQ8,RFlat", 9, 8, 8, true}}) {
+    const auto o = std::get<IvfPqOptions>(parse(c.factory));
+    EXPECT_EQ(o.dim, 24) << c.factory;
+    EXPECT_EQ(o.metric, Metric::kInnerProduct) << c.factory;
+    EXPECT_EQ(o.nlist, c.nlist) << c.factory;
+    EXPECT_EQ(o.pq_m, c.m) << c.factory;
+    EXPECT_EQ(o.pq_bits, c.bits) << c.factory;
+    EXPECT_EQ(o.keep_raw_vectors, c.rerank) << c.factory;
+    EXPECT_EQ(o.default_rerank_factor > 0, c.rerank) << c.factory;
+  }
+
+  struct HnswCase {
+    const char* factory;
+    int m;
+    T traversal;
+  };
+  for (const HnswCase& c :
+       {HnswCase{"HNSW32", 32, T::kFloat}, HnswCase{"HNSW16,SQ8", 16, T::kSq8},
+        HnswCase{"HNSW48,FP16", 48, T::kFp16}}) {
+    const auto o = std::get<HnswOptions>(parse(c.factory));
+    EXPECT_EQ(o.dim, 24) << c.factory;
+    EXPECT_EQ(o.m, c.m) << c.factory;
+    EXPECT_EQ(o.traversal, c.traversal) << c.factory;
+  }
+}
+
+// Strings outside the grammar are InvalidArgument naming what is wrong,
+// from the parser itself (before any index exists).
+TEST(Factory, ParseIndexSpecRejectsStringsOutsideTheGrammar) {
+  for (const char* factory : {"",
+                              ",",
+                              "flat",
+                              "Flat,",
+                              "IVF",
+                              "IVF-1,Flat",
+                              "IVF1x,Flat",
+                              "IVF99999999999,Flat",
+                              "IVF8",
+                              "IVF8,",
+                              "IVF8,PQ",
+                              "IVF8,PQ0",
+                              "IVF8,PQ4x",
+                              "IVF8,PQ4x16",
+                              "IVF8,PQ4fs",
+                              "IVF8,PQ4,Rerank,Rerank2",
+                              "IVF8,Flat,RFlat",
+                              "IVF8,HNSW32",
+                              "HNSW0",
+                              "HNSW32,SQ8,PQ4",
+                              "HNSW32,FP32",
+                              "HNSW32x",
+                              "PQ8",
+                              "SQ8"}) {
+    auto spec = ParseIndexSpec(factory, 16, Metric::kL2);
+    ASSERT_FALSE(spec.ok()) << "\"" << factory << "\" parsed";
+    EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument)
+        << factory;
+    EXPECT_NE(spec.status().message().find("factory string"), std::string::npos)
+        << factory << ": " << spec.status();
+  }
+}
+
 }  // namespace
 }  // namespace vindex
