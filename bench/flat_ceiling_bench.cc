@@ -1,19 +1,21 @@
 // flat_ceiling_bench: Flat search as a fraction of the machine's ceilings,
 // timed in thread CPU time so that a shared, busy machine skews it little.
 //   batch: Flat batch search (GEMM path) GFLOP/s vs bare SGEMM GFLOP/s
-//          through the same wrapper, one thread;
+//          (OpenBLAS, which vindex's GEMM runs on), one thread;
 //   scan:  one query at a time, GB/s of base vectors vs a plain streaming
 //          read of the same buffer, one thread.
 // usage: flat_ceiling_bench [BASE.fvecs [QUERIES.fvecs]]  (random data if none)
 #include <time.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "linalg/gemm.h"
+#include "machine_ceiling.h"
 #include "vindex/index.h"
 #include "vindex/vector_files.h"
 
@@ -35,14 +37,6 @@ double BestSeconds(int reps, Fn fn) {
     best = std::min(best, CpuNow() - t);
   }
   return best;
-}
-
-float StreamSum(const std::vector<float>& v) {
-  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (size_t i = 0; i + 8 <= v.size(); i += 8) {
-    for (int j = 0; j < 8; ++j) s[j] += v[i + j];
-  }
-  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
 }
 
 }  // namespace
@@ -87,18 +81,24 @@ int main(int argc, char** argv) {
       std::string(vindex::ActiveIsaName()).c_str());
 
   // Ceilings.
+  vindex::bench::UseOneBlasThread();
   std::vector<float> c(1000 * 1024);
   const int64_t rows_for_gemm = std::min<int64_t>(n, 65536) / 1024 * 1024;
   const double sgemm_s = BestSeconds(5, [&] {
     for (int64_t b = 0; b < rows_for_gemm; b += 1024) {
-      vindex::linalg::GemmABt(queries.data(), nq, d, base.data() + b * d, 1024,
-                              d, d, c.data(), 1024);
+      vindex::bench::SgemmABt(queries.data(), nq, base.data() + b * d, 1024, d,
+                              c.data());
     }
   });
   const double sgemm_gflops = 2.0 * nq * rows_for_gemm * d / sgemm_s / 1e9;
-  volatile float sink = 0;
-  const double read_s = BestSeconds(5, [&] { sink = sink + StreamSum(base); });
-  const double read_gbs = base.size() * 4.0 / read_s / 1e9;
+  // The streaming read goes over a copy of the base vectors' bytes.
+  std::vector<uint64_t> words(base.size() * sizeof(float) / sizeof(uint64_t));
+  std::memcpy(words.data(), base.data(), words.size() * sizeof(uint64_t));
+  volatile uint64_t sink = 0;
+  const double read_s = BestSeconds(5, [&] {
+    sink = sink + vindex::bench::SumWords(words.data(), words.size());
+  });
+  const double read_gbs = words.size() * 8.0 / read_s / 1e9;
   std::printf(
       "ceilings: SGEMM %lldx1024x%d %.1f GFLOP/s; streaming read %.1f GB/s\n",
       static_cast<long long>(nq), d, sgemm_gflops, read_gbs);
