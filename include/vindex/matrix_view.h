@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 namespace vindex {
 
@@ -38,6 +39,19 @@ struct MatrixView {
   T* row(int64_t i) const { return data + i * row_stride(); }
   T& at(int64_t i, int64_t j) const { return row(i)[j]; }
   bool empty() const { return rows == 0; }
+};
+
+// A dense row-major matrix that owns its elements.
+// Thread safety: like std::vector (concurrent reads are safe).
+template <typename T>
+struct Matrix {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<T> data;  // rows * cols elements.
+
+  MatrixView<const T> view() const { return {data.data(), rows, cols}; }
+  MatrixView<T> mutable_view() { return {data.data(), rows, cols}; }
+  const T* row(int64_t i) const { return data.data() + i * cols; }
 };
 
 }  // namespace vindex

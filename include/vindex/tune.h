@@ -15,7 +15,6 @@
 #include "vindex/executor.h"
 #include "vindex/index.h"
 #include "vindex/matrix_view.h"
-#include "vindex/vector_files.h"
 
 namespace vindex {
 

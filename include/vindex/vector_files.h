@@ -27,18 +27,6 @@
 
 namespace vindex {
 
-// A dense row-major matrix that owns its elements.
-// Thread safety: like std::vector (concurrent reads are safe).
-template <typename T>
-struct Matrix {
-  int64_t rows = 0;
-  int64_t cols = 0;
-  std::vector<T> data;  // rows * cols elements.
-
-  MatrixView<const T> view() const { return {data.data(), rows, cols}; }
-  MatrixView<T> mutable_view() { return {data.data(), rows, cols}; }
-  const T* row(int64_t i) const { return data.data() + i * cols; }
-};
 using FloatMatrix = Matrix<float>;
 using Int32Matrix = Matrix<int32_t>;
 
