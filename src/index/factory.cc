@@ -113,6 +113,22 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
   return BadToken(factory, first, "Flat, IVF<nlist> or HNSW<M>");
 }
 
+// A CPU index of type IndexT; a GPU device is Unimplemented, as `family` has
+// no GPU implementation in this build.
+template <typename IndexT, typename OptionsT>
+absl::StatusOr<std::unique_ptr<Index>> MakeCpuIndex(const OptionsT& options,
+                                                    absl::string_view family) {
+  if (options.device == Device::kGpu) {
+    return absl::UnimplementedError(
+        absl::StrCat("this build of vindex has no GPU ", family, " index"));
+  }
+  OptionsT cpu = options;
+  cpu.device = Device::kCpu;
+  auto index = IndexT::Create(cpu);
+  if (!index.ok()) return index.status();
+  return std::unique_ptr<Index>(std::move(*index));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
@@ -130,35 +146,12 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
     return std::unique_ptr<Index>(std::move(*index));
   }
   if (const auto* o = std::get_if<IvfFlatOptions>(&spec)) {
-    if (o->device == Device::kGpu) {
-      return absl::UnimplementedError(
-          "this build of vindex has no GPU IVF-Flat index");
-    }
-    IvfFlatOptions cpu = *o;
-    cpu.device = Device::kCpu;
-    auto index = IvfFlatIndex::Create(cpu);
-    if (!index.ok()) return index.status();
-    return std::unique_ptr<Index>(std::move(*index));
+    return MakeCpuIndex<IvfFlatIndex>(*o, "IVF-Flat");
   }
   if (const auto* o = std::get_if<IvfPqOptions>(&spec)) {
-    if (o->device == Device::kGpu) {
-      return absl::UnimplementedError(
-          "this build of vindex has no GPU IVF-PQ index");
-    }
-    IvfPqOptions cpu = *o;
-    cpu.device = Device::kCpu;
-    auto index = IvfPqIndex::Create(cpu);
-    if (!index.ok()) return index.status();
-    return std::unique_ptr<Index>(std::move(*index));
+    return MakeCpuIndex<IvfPqIndex>(*o, "IVF-PQ");
   }
-  const auto& hnsw = std::get<HnswOptions>(spec);
-  if (hnsw.device == Device::kGpu) {
-    return absl::UnimplementedError(
-        "this build of vindex has no GPU HNSW index");
-  }
-  auto index = HnswIndex::Create(hnsw);
-  if (!index.ok()) return index.status();
-  return std::unique_ptr<Index>(std::move(*index));
+  return MakeCpuIndex<HnswIndex>(std::get<HnswOptions>(spec), "HNSW");
 }
 
 absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
