@@ -161,6 +161,37 @@ absl::StatusOr<Matrix<int64_t>> GroundTruth(const Args& args, int64_t nq, int k,
   return truth;
 }
 
+bool CheckEvalFlags(const Args& args, UsageError* usage) {
+  for (const char* f : {"index", "queries"}) {
+    if (!args.Has(f)) {
+      Usage(usage, std::string("missing --") + f);
+      return false;
+    }
+  }
+  if (args.Has("groundtruth") == args.Has("base")) {
+    Usage(usage, "give exactly one of --groundtruth or --base");
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<EvalInputs> ReadEvalInputs(const Args& args, int k,
+                                          int64_t limit, Executor* pool) {
+  EvalInputs in;
+  auto index = OpenIndex(args.Get("index"), args.Has("mmap"));
+  if (!index.ok()) return index.status();
+  in.index = std::move(*index);
+  const IndexInfo info = in.index->info();
+  auto queries = ReadQueries(args.Get("queries"), info.dim, limit);
+  if (!queries.ok()) return queries.status();
+  in.queries = std::move(*queries);
+  auto truth =
+      GroundTruth(args, in.queries.rows, k, in.queries, info.metric, pool);
+  if (!truth.ok()) return truth.status();
+  in.truth = std::move(*truth);
+  return in;
+}
+
 std::string FormatBytes(double bytes) {
   char buf[32];
   if (bytes >= 1 << 30) {

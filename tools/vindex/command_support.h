@@ -57,6 +57,20 @@ absl::StatusOr<Matrix<int64_t>> GroundTruth(const Args& args, int64_t nq, int k,
                                             const FloatMatrix& queries,
                                             Metric metric, Executor* pool);
 
+// eval and tune: --index and --queries are required, with exactly one of
+// --groundtruth and --base. False (with *usage set) otherwise.
+bool CheckEvalFlags(const Args& args, UsageError* usage);
+
+// What eval and tune measure with: the index (--index, --mmap), the first
+// `limit` queries (--queries; 0 = all) and their `k` true neighbours.
+struct EvalInputs {
+  std::unique_ptr<Index> index;
+  FloatMatrix queries;
+  Matrix<int64_t> truth;
+};
+absl::StatusOr<EvalInputs> ReadEvalInputs(const Args& args, int k,
+                                          int64_t limit, Executor* pool);
+
 // Reads `path` as --ids: one int32 per row, at least `n` rows.
 absl::StatusOr<std::vector<int64_t>> ReadIds(const std::string& path,
                                              int64_t n);

@@ -43,12 +43,7 @@ CommandSpec EvalSpec() {
 }
 
 int RunEval(const Args& args, UsageError* usage) {
-  for (const char* f : {"index", "queries"}) {
-    if (!args.Has(f)) return Usage(usage, std::string("missing --") + f);
-  }
-  if (args.Has("groundtruth") == args.Has("base")) {
-    return Usage(usage, "give exactly one of --groundtruth or --base");
-  }
+  if (!CheckEvalFlags(args, usage)) return kExitUsage;
   SearchParams params;
   int threads;
   int64_t limit, latency_queries;
@@ -59,33 +54,31 @@ int RunEval(const Args& args, UsageError* usage) {
     return kExitUsage;
   }
   if (!args.Has("latency-queries")) latency_queries = 1000;
-  auto index = OpenIndex(args.Get("index"), args.Has("mmap"));
-  if (!index.ok()) return Fail("eval", index.status());
-  const IndexInfo info = (*index)->info();
-  auto queries = ReadQueries(args.Get("queries"), info.dim, limit);
-  if (!queries.ok()) return Fail("eval", queries.status());
   ThreadPool pool(threads);
-  auto truth =
-      GroundTruth(args, queries->rows, params.k, *queries, info.metric, &pool);
-  if (!truth.ok()) return Fail("eval", truth.status());
+  auto inputs = ReadEvalInputs(args, params.k, limit, &pool);
+  if (!inputs.ok()) return Fail("eval", inputs.status());
+  const Index& index = *inputs->index;
+  const IndexInfo info = index.info();
+  const FloatMatrix& queries = inputs->queries;
+  const Matrix<int64_t>& truth = inputs->truth;
 
   std::vector<int64_t> ids;
   std::vector<float> distances;
-  auto timed = TimedSearch(**index, queries->view(), params, &ids, &distances,
-                           &pool, 0.2);
+  auto timed =
+      TimedSearch(index, queries.view(), params, &ids, &distances, &pool, 0.2);
   if (!timed.ok()) return Fail("eval", timed.status());
   const double recall = RecallAtK(
-      truth->view(),
-      MatrixView<const int64_t>(ids.data(), queries->rows, params.k), params.k);
+      truth.view(),
+      MatrixView<const int64_t>(ids.data(), queries.rows, params.k), params.k);
   // Latency: one query per call on the calling thread.
-  const int64_t nl = std::min<int64_t>(queries->rows, latency_queries);
+  const int64_t nl = std::min<int64_t>(queries.rows, latency_queries);
   std::vector<double> lat(nl);
   std::vector<int64_t> one_id(params.k);
   std::vector<float> one_d(params.k);
   for (int64_t i = 0; i < nl; ++i) {
     const double t0 = NowSeconds();
-    auto s = (*index)->Search(
-        MatrixView<const float>(queries->row(i), 1, queries->cols), params,
+    auto s = index.Search(
+        MatrixView<const float>(queries.row(i), 1, queries.cols), params,
         SearchOutput{{one_id.data(), 1, params.k}, {one_d.data(), 1, params.k}},
         nullptr);
     lat[i] = NowSeconds() - t0;
@@ -102,8 +95,8 @@ int RunEval(const Args& args, UsageError* usage) {
               std::string(MetricName(info.metric)).c_str(), info.dim,
               info.size);
   std::printf("params:     k=%d %s\n", params.k,
-              KnobsString(**index, params).c_str());
-  std::printf("queries:    %" PRId64 "\n", queries->rows);
+              KnobsString(index, params).c_str());
+  std::printf("queries:    %" PRId64 "\n", queries.rows);
   std::printf("recall@%d:  %.4f\n", params.k, recall);
   std::printf("QPS:        %.0f (batch, %d threads)\n", timed->qps, threads);
   double mean = 0;

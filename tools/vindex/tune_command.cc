@@ -57,12 +57,7 @@ CommandSpec TuneSpec() {
 }
 
 int RunTune(const Args& args, UsageError* usage) {
-  for (const char* f : {"index", "queries"}) {
-    if (!args.Has(f)) return Usage(usage, std::string("missing --") + f);
-  }
-  if (args.Has("groundtruth") == args.Has("base")) {
-    return Usage(usage, "give exactly one of --groundtruth or --base");
-  }
+  if (!CheckEvalFlags(args, usage)) return kExitUsage;
   SearchParams params;
   int threads;
   int64_t limit;
@@ -75,39 +70,37 @@ int RunTune(const Args& args, UsageError* usage) {
       !args.GetInt("max-knob", 0, 0, 1 << 24, &max_knob, usage)) {
     return kExitUsage;
   }
-  auto index = OpenIndex(args.Get("index"), args.Has("mmap"));
-  if (!index.ok()) return Fail("tune", index.status());
-  const IndexInfo info = (*index)->info();
-  auto queries = ReadQueries(args.Get("queries"), info.dim, limit);
-  if (!queries.ok()) return Fail("tune", queries.status());
   ThreadPool pool(threads);
-  auto truth =
-      GroundTruth(args, queries->rows, params.k, *queries, info.metric, &pool);
-  if (!truth.ok()) return Fail("tune", truth.status());
+  auto inputs = ReadEvalInputs(args, params.k, limit, &pool);
+  if (!inputs.ok()) return Fail("tune", inputs.status());
+  const Index& index = *inputs->index;
+  const IndexInfo info = index.info();
+  const FloatMatrix& queries = inputs->queries;
+  const Matrix<int64_t>& truth = inputs->truth;
   TuneOptions options;
   options.k = params.k;
   options.target_recall = target;
-  options.groundtruth = truth->view();
+  options.groundtruth = truth.view();
   options.max_knob = static_cast<int>(max_knob);
   const double t0 = NowSeconds();
-  auto result = Tune(**index, queries->view(), options, &pool);
+  auto result = Tune(index, queries.view(), options, &pool);
   if (!result.ok()) return Fail("tune", result.status());
   std::printf(
       "tuning %s for recall@%d >= %.3f on %" PRId64 " queries, %d threads\n",
-      info.description.c_str(), params.k, target, queries->rows, threads);
+      info.description.c_str(), params.k, target, queries.rows, threads);
   std::printf("  %-26s %8s %12s\n", "knobs", "recall", "QPS");
   for (const TunePoint& p : result->tried) {
-    std::printf("  %-26s %8.4f %12.0f\n",
-                KnobsString(**index, p.params).c_str(), p.recall, p.qps);
+    std::printf("  %-26s %8.4f %12.0f\n", KnobsString(index, p.params).c_str(),
+                p.recall, p.qps);
   }
   const TunePoint& best = result->best;
   std::printf("%s: %s recall@%d=%.4f QPS=%.0f (%zu points, %.1f s)\n",
               result->reached ? "best" : "target NOT reached; highest recall",
-              KnobsString(**index, best.params).c_str(), params.k, best.recall,
+              KnobsString(index, best.params).c_str(), params.k, best.recall,
               best.qps, result->tried.size(), NowSeconds() - t0);
   if (result->reached) {
     std::printf("search with: --k %d%s\n", params.k,
-                KnobFlags(**index, best.params).c_str());
+                KnobFlags(index, best.params).c_str());
     return kExitOk;
   }
   return kExitRuntime;
