@@ -87,17 +87,13 @@ CommandSpec BenchSpec() {
 }
 
 int RunBench(const Args& args, UsageError* usage) {
-  for (const char* f : {"input", "queries", "spec"}) {
-    if (!args.Has(f)) return Usage(usage, std::string("missing --") + f);
-  }
+  if (!RequireFlags(args, {"input", "queries", "spec"}, usage))
+    return kExitUsage;
   if (!args.Has("csv") && !args.Has("plot")) {
     return Usage(usage, "give --csv and/or --plot for the results");
   }
   Metric metric = Metric::kL2;
-  if (!ParseMetric(args.Get("metric", "l2"), &metric)) {
-    return Usage(usage, "--metric must be l2, ip or cosine, got '" +
-                            args.Get("metric") + "'");
-  }
+  if (!ReadMetric(args, &metric, usage)) return kExitUsage;
   SearchParams fixed;
   int threads;
   int64_t limit = 0, query_limit = 0;
@@ -161,8 +157,7 @@ int RunBench(const Args& args, UsageError* usage) {
     if (!index.ok()) {
       if (csv != nullptr) std::fclose(csv);
       if (bad_spec) {
-        return Usage(usage, "bad --spec '" + spec +
-                                "': " + std::string(index.status().message()));
+        return BadSpec(usage, spec, index.status());
       }
       return Fail("bench", index.status());
     }

@@ -37,14 +37,9 @@ CommandSpec BuildSpec() {
 }
 
 int RunBuild(const Args& args, UsageError* usage) {
-  for (const char* f : {"spec", "input", "out"}) {
-    if (!args.Has(f)) return Usage(usage, std::string("missing --") + f);
-  }
+  if (!RequireFlags(args, {"spec", "input", "out"}, usage)) return kExitUsage;
   Metric metric = Metric::kL2;
-  if (!ParseMetric(args.Get("metric", "l2"), &metric)) {
-    return Usage(usage, "--metric must be l2, ip or cosine, got '" +
-                            args.Get("metric") + "'");
-  }
+  if (!ReadMetric(args, &metric, usage)) return kExitUsage;
   int threads;
   int64_t limit;
   if (!ReadThreads(args, &threads, usage) ||
@@ -73,8 +68,7 @@ int RunBuild(const Args& args, UsageError* usage) {
   auto index = BuildIndex(spec, metric, *base, ids, &pool, &seconds, &bad_spec);
   if (!index.ok()) {
     if (bad_spec) {
-      return Usage(usage, "bad --spec '" + spec +
-                              "': " + std::string(index.status().message()));
+      return BadSpec(usage, spec, index.status());
     }
     return Fail("build", index.status());
   }

@@ -51,7 +51,19 @@ absl::Status WithPath(const absl::Status& s, const std::string& path) {
   return absl::Status(s.code(), path + ": " + msg);
 }
 
-bool ParseMetric(const std::string& name, Metric* metric) {
+bool RequireFlags(const Args& args, std::initializer_list<const char*> names,
+                  UsageError* usage) {
+  for (const char* f : names) {
+    if (!args.Has(f)) {
+      Usage(usage, std::string("missing --") + f);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ReadMetric(const Args& args, Metric* metric, UsageError* usage) {
+  const std::string name = args.Get("metric", "l2");
   if (name == "l2" || name == "L2") {
     *metric = Metric::kL2;
   } else if (name == "ip" || name == "inner_product") {
@@ -59,9 +71,17 @@ bool ParseMetric(const std::string& name, Metric* metric) {
   } else if (name == "cosine") {
     *metric = Metric::kCosine;
   } else {
+    Usage(usage, "--metric must be l2, ip or cosine, got '" +
+                     args.Get("metric") + "'");
     return false;
   }
   return true;
+}
+
+int BadSpec(UsageError* usage, const std::string& spec,
+            const absl::Status& status) {
+  return Usage(usage,
+               "bad --spec '" + spec + "': " + std::string(status.message()));
 }
 
 bool ReadSearchParams(const Args& args, SearchParams* params,
@@ -162,12 +182,7 @@ absl::StatusOr<Matrix<int64_t>> GroundTruth(const Args& args, int64_t nq, int k,
 }
 
 bool CheckEvalFlags(const Args& args, UsageError* usage) {
-  for (const char* f : {"index", "queries"}) {
-    if (!args.Has(f)) {
-      Usage(usage, std::string("missing --") + f);
-      return false;
-    }
-  }
+  if (!RequireFlags(args, {"index", "queries"}, usage)) return false;
   if (args.Has("groundtruth") == args.Has("base")) {
     Usage(usage, "give exactly one of --groundtruth or --base");
     return false;

@@ -6,6 +6,7 @@
 // index with progress, timing a batch search, and formatting sizes.
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,10 +30,12 @@ bool EndsWith(const std::string& s, const std::string& suffix);
 // Prefixes `path: ` unless the message already names it.
 absl::Status WithPath(const absl::Status& s, const std::string& path);
 
-// "l2" / "L2", "ip" / "inner_product" or "cosine"; false for anything else.
-bool ParseMetric(const std::string& name, Metric* metric);
-
 // Each reader returns false (with *usage naming the flag) on a bad value.
+// Every flag in `names` must be given; *usage names the first missing one.
+bool RequireFlags(const Args& args, std::initializer_list<const char*> names,
+                  UsageError* usage);
+// --metric: "l2" (the default) / "L2", "ip" / "inner_product" or "cosine".
+bool ReadMetric(const Args& args, Metric* metric, UsageError* usage);
 // --k and the knobs (--nprobe, --ef, --rerank) into params.
 bool ReadSearchParams(const Args& args, SearchParams* params,
                       UsageError* usage);
@@ -82,6 +85,10 @@ absl::StatusOr<std::unique_ptr<Index>> BuildIndex(
     const std::string& spec, Metric metric, const FloatMatrix& base,
     const std::vector<int64_t>& ids, Executor* pool, double* build_seconds,
     bool* bad_spec);
+
+// The usage error for a --spec that BuildIndex rejected.
+int BadSpec(UsageError* usage, const std::string& spec,
+            const absl::Status& status);
 
 // Batch search timed on the pool, repeated until `min_seconds` passed.
 struct Timed {

@@ -87,9 +87,8 @@ CommandSpec SearchSpec() {
 }
 
 int RunSearch(const Args& args, UsageError* usage) {
-  for (const char* f : {"index", "queries", "out"}) {
-    if (!args.Has(f)) return Usage(usage, std::string("missing --") + f);
-  }
+  if (!RequireFlags(args, {"index", "queries", "out"}, usage))
+    return kExitUsage;
   const std::string out = args.Get("out");
   if (!EndsWith(out, ".ivecs") && !EndsWith(out, ".csv") &&
       !EndsWith(out, ".npy") && !EndsWith(out, ".fvecs")) {
