@@ -9,6 +9,7 @@
 
 namespace vindex::bench {
 
+// The flags, with their defaults (see PrintUsage for what each means).
 struct Options {
   std::string data_dir;
   std::string dataset;

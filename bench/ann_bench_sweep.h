@@ -13,6 +13,7 @@
 
 namespace vindex::bench {
 
+// One measured sweep point: what ran, with which knobs, and what it gave.
 struct Point {
   std::string library;
   std::string spec;
