@@ -3,12 +3,11 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
-#include <new>
 #include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
+#include "core/allocation.h"
 #include "core/call_guard.h"
-#include "core/hash_buckets.h"
 #include "core/metric_space.h"
 #include "core/row_mask.h"
 #include "core/status_macros.h"
@@ -74,11 +73,9 @@ absl::Status FlatIndex::TrainUnguarded(MatrixView<const float> samples,
 
 absl::Status FlatIndex::MaterializeLocked() {
   if (mapped_ == nullptr) return absl::OkStatus();
-  try {
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("copying mapped vectors", [&] {
     vectors_.assign(mapped_, mapped_ + ids_.size() * options_.dim);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying mapped vectors");
-  }
+  }));
   mapped_ = nullptr;
   mapping_.reset();
   return absl::OkStatus();
@@ -98,12 +95,9 @@ absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
   const bool cosine = options_.metric == Metric::kCosine;
   std::vector<float> rows;
   std::vector<float> norms(vectors.rows);
-  try {
-    VINDEX_RETURN_IF_ERROR(
-        internal::CopyRows(vectors, cosine, &rows, "vector"));
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying vectors");
-  }
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("copying vectors", [&] {
+    return internal::CopyRows(vectors, cosine, &rows, "vector");
+  }));
   const int64_t d = options_.dim;
   linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
 
@@ -116,14 +110,12 @@ absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
   }
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const size_t old_rows = ids_.size();
-  try {
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("growing the index", [&] {
     vectors_.reserve(vectors_.size() + rows.size());
     sq_norms_.reserve(sq_norms_.size() + norms.size());
     ids_.reserve(ids_.size() + ids.size());
     internal::ReserveSafely(row_of_, row_of_.size() + ids.size());
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory growing the index");
-  }
+  }));
   // Nothing below allocates, so the index cannot be left half-updated.
   vectors_.insert(vectors_.end(), rows.begin(), rows.end());
   sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
