@@ -6,6 +6,7 @@
 #include <limits>
 #include <mutex>
 #include <new>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/metric_space.h"
@@ -100,8 +101,7 @@ IndexInfo GpuFlatIndex::info() const {
   info.trained = true;
   info.memory_bytes = vectors_.capacity() * sizeof(float) +
                       sq_norms_.capacity() * sizeof(float) +
-                      ids_.capacity() * sizeof(int64_t) +
-                      row_of_.capacity() * (sizeof(int64_t) * 2 + 1) +
+                      ids_.capacity() * sizeof(int64_t) + row_of_.bytes() +
                       d_vectors_.size() + d_norms_.size();
   info.description = "Flat";
   return info;
@@ -140,7 +140,7 @@ absl::Status GpuFlatIndex::Add(MatrixView<const float> vectors,
 
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
-    if (row_of_.contains(id)) {
+    if (row_of_.Contains(id)) {
       return absl::InvalidArgumentError(
           absl::StrCat("id ", id, " is already in the index"));
     }
@@ -155,10 +155,11 @@ absl::Status GpuFlatIndex::Add(MatrixView<const float> vectors,
     vectors_.reserve(vectors_.size() + rows.size());
     sq_norms_.reserve(sq_norms_.size() + norms.size());
     ids_.reserve(ids_.size() + ids.size());
-    row_of_.reserve(row_of_.size() + ids.size());
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory growing the index");
   }
+  VINDEX_RETURN_IF_ERROR(
+      row_of_.TryReserve(row_of_.size() + ids.size(), "growing the index"));
   {
     // Device first: on failure nothing visible has changed.
     std::lock_guard<std::mutex> gpu_lock(ctx_->mu());
@@ -203,7 +204,7 @@ absl::Status GpuFlatIndex::Add(MatrixView<const float> vectors,
   sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
   for (size_t i = 0; i < ids.size(); ++i) {
     ids_.push_back(ids[i]);
-    row_of_.emplace(ids[i], old_rows + static_cast<int64_t>(i));
+    row_of_.Insert(ids[i], old_rows + static_cast<int64_t>(i));
   }
   return absl::OkStatus();
 }
@@ -453,7 +454,7 @@ absl::Status GpuFlatIndex::Remove(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
+    if (!row_of_.Contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
@@ -461,7 +462,7 @@ absl::Status GpuFlatIndex::Remove(absl::Span<const int64_t> ids) {
   // Plan the moves (last row into each hole) on copies, apply them on the
   // device, and only then commit the host state.
   std::vector<int64_t> new_ids;
-  absl::flat_hash_map<int64_t, int64_t> new_row_of;
+  internal::IdMap<int64_t> new_row_of;
   std::vector<std::pair<int64_t, int64_t>> moves;  // (to, from)
   try {
     new_ids = ids_;
@@ -471,14 +472,13 @@ absl::Status GpuFlatIndex::Remove(absl::Span<const int64_t> ids) {
     return absl::ResourceExhaustedError("out of memory removing vectors");
   }
   for (int64_t id : ids) {
-    auto it = new_row_of.find(id);
-    const int64_t row = it->second;
-    new_row_of.erase(it);
+    const int64_t row = *new_row_of.Find(id);
+    new_row_of.Erase(id);
     const int64_t last = static_cast<int64_t>(new_ids.size()) - 1;
     if (row != last) {
       moves.emplace_back(row, last);
       new_ids[row] = new_ids[last];
-      new_row_of[new_ids[row]] = row;
+      new_row_of.Update(new_ids[row], row);
     }
     new_ids.pop_back();
   }
@@ -504,7 +504,7 @@ absl::Status GpuFlatIndex::Remove(absl::Span<const int64_t> ids) {
   vectors_.resize(new_ids.size() * d);
   sq_norms_.resize(new_ids.size());
   ids_.swap(new_ids);
-  row_of_.swap(new_row_of);
+  std::swap(row_of_, new_row_of);
   return absl::OkStatus();
 }
 
@@ -518,14 +518,14 @@ absl::Status GpuFlatIndex::GetVectors(absl::Span<const int64_t> ids,
   }
   std::shared_lock lock(mu_);
   for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
+    if (!row_of_.Contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
   }
   const int64_t d = options_.dim;
   for (size_t i = 0; i < ids.size(); ++i) {
-    const int64_t row = row_of_.at(ids[i]);
+    const int64_t row = *row_of_.Find(ids[i]);
     std::memcpy(out.row(i), vectors_.data() + row * d, d * sizeof(float));
   }
   return absl::OkStatus();

@@ -11,14 +11,14 @@ int64_t RowMask::Count() const {
 }
 
 RowMask BuildRowMask(const IdFilter& filter, absl::Span<const int64_t> row_ids,
-                     const absl::flat_hash_map<int64_t, int64_t>& row_of) {
+                     const IdMap<int64_t>& row_of) {
   const int64_t n = static_cast<int64_t>(row_ids.size());
   switch (filter.kind()) {
     case IdFilter::Kind::kAllowList: {
       RowMask mask(n, false);
       for (int64_t id : filter.listed_ids()) {
-        auto it = row_of.find(id);
-        if (it != row_of.end() && it->second < n) mask.Set(it->second);
+        const int64_t* row = row_of.Find(id);
+        if (row != nullptr && *row < n) mask.Set(*row);
       }
       return mask;
     }
@@ -28,8 +28,8 @@ RowMask BuildRowMask(const IdFilter& filter, absl::Span<const int64_t> row_ids,
         if (row_ids[r] != -1) mask.Set(r);
       }
       for (int64_t id : filter.listed_ids()) {
-        auto it = row_of.find(id);
-        if (it != row_of.end() && it->second < n) mask.Clear(it->second);
+        const int64_t* row = row_of.Find(id);
+        if (row != nullptr && *row < n) mask.Clear(*row);
       }
       return mask;
     }

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/types/span.h"
+#include "core/id_map.h"
 #include "vindex/filter.h"
 
 namespace vindex::internal {
@@ -33,7 +33,7 @@ class RowMask {
 // row_of maps a caller id to its row; it lets allow- and deny-lists cost
 // O(list size) instead of O(rows). Rows with id -1 (free slots) are never set.
 RowMask BuildRowMask(const IdFilter& filter, absl::Span<const int64_t> row_ids,
-                     const absl::flat_hash_map<int64_t, int64_t>& row_of);
+                     const IdMap<int64_t>& row_of);
 
 }  // namespace vindex::internal
 

@@ -44,7 +44,7 @@ IndexInfo FlatIndex::info() const {
       vectors_.capacity() * sizeof(float) +
       (mapped_ != nullptr ? ids_.size() * options_.dim * sizeof(float) : 0) +
       sq_norms_.capacity() * sizeof(float) + ids_.capacity() * sizeof(int64_t) +
-      row_of_.capacity() * (sizeof(int64_t) * 2 + 1);
+      row_of_.bytes();
   info.description = "Flat";
   info.memory_mapped = mapped_ != nullptr;
   return info;
@@ -103,7 +103,7 @@ absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
 
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
-    if (row_of_.contains(id)) {
+    if (row_of_.Contains(id)) {
       return absl::InvalidArgumentError(
           absl::StrCat("id ", id, " is already in the index"));
     }
@@ -114,14 +114,15 @@ absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
     vectors_.reserve(vectors_.size() + rows.size());
     sq_norms_.reserve(sq_norms_.size() + norms.size());
     ids_.reserve(ids_.size() + ids.size());
-    internal::ReserveSafely(row_of_, row_of_.size() + ids.size());
   }));
+  VINDEX_RETURN_IF_ERROR(
+      row_of_.TryReserve(row_of_.size() + ids.size(), "growing the index"));
   // Nothing below allocates, so the index cannot be left half-updated.
   vectors_.insert(vectors_.end(), rows.begin(), rows.end());
   sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
   for (size_t i = 0; i < ids.size(); ++i) {
     ids_.push_back(ids[i]);
-    row_of_.emplace(ids[i], static_cast<int64_t>(old_rows + i));
+    row_of_.Insert(ids[i], static_cast<int64_t>(old_rows + i));
   }
   return absl::OkStatus();
 }
@@ -188,7 +189,7 @@ absl::Status FlatIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
   std::unique_lock lock(mu_);
   for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
+    if (!row_of_.Contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
@@ -196,16 +197,15 @@ absl::Status FlatIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const int64_t d = options_.dim;
   for (int64_t id : ids) {
-    auto it = row_of_.find(id);
-    const int64_t row = it->second;
-    row_of_.erase(it);
+    const int64_t row = *row_of_.Find(id);
+    row_of_.Erase(id);
     const int64_t last = static_cast<int64_t>(ids_.size()) - 1;
     if (row != last) {
       std::memcpy(vectors_.data() + row * d, vectors_.data() + last * d,
                   d * sizeof(float));
       sq_norms_[row] = sq_norms_[last];
       ids_[row] = ids_[last];
-      row_of_[ids_[row]] = row;
+      row_of_.Update(ids_[row], row);
     }
     ids_.pop_back();
     sq_norms_.pop_back();
@@ -235,14 +235,14 @@ absl::Status FlatIndex::GetVectorsUnguarded(absl::Span<const int64_t> ids,
   }
   std::shared_lock lock(mu_);
   for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
+    if (!row_of_.Contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
   }
   const int64_t d = options_.dim;
   for (size_t i = 0; i < ids.size(); ++i) {
-    const int64_t row = row_of_.at(ids[i]);
+    const int64_t row = *row_of_.Find(ids[i]);
     std::memcpy(out.row(i), data() + row * d, d * sizeof(float));
   }
   return absl::OkStatus();
@@ -315,13 +315,10 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
   VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
 
-  // Sized at construction: absl's reserve is unsafe under bad_alloc.
-  index->row_of_ =
-      absl::flat_hash_map<int64_t, int64_t>(internal::TableBucketsFor(n));
+  index->row_of_ = internal::IdMap<int64_t>::SizedFor(n);
   for (uint64_t r = 0; r < n; ++r) {
     const int64_t id = index->ids_[r];
-    if (id == -1 ||
-        !index->row_of_.emplace(id, static_cast<int64_t>(r)).second) {
+    if (id == -1 || !index->row_of_.Insert(id, static_cast<int64_t>(r))) {
       return absl::DataLossError(
           absl::StrCat("ids section has invalid or repeated id ", id));
     }

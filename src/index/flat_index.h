@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "core/id_map.h"
 #include "core/rw_mutex.h"
 #include "io/format.h"
 #include "vindex/index.h"
@@ -77,7 +77,7 @@ class FlatIndex final : public Index {
   std::shared_ptr<const void> mapping_;  // Keeps mapped_ alive.
   std::vector<float> sq_norms_;          // ||row||^2, for the GEMM L2 path.
   std::vector<int64_t> ids_;             // Caller id per row.
-  absl::flat_hash_map<int64_t, int64_t> row_of_;
+  internal::IdMap<int64_t> row_of_;      // Caller id -> row.
 };
 
 }  // namespace vindex
