@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/filter_plan.h"
 #include "core/metric_space.h"
-#include "core/row_mask.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
 #include "cuda_status.h"
