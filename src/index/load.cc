@@ -11,7 +11,7 @@
 #include "core/absl_compat.h"
 #include "core/allocation.h"
 #include "core/status_macros.h"
-#include "index/flat_index.h"
+#include "index/flat/flat_index.h"
 #include "index/hnsw_index.h"
 #include "index/ivf_flat_index.h"
 #include "index/ivf_pq_index.h"

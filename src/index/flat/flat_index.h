@@ -1,5 +1,5 @@
-#ifndef VINDEX_SRC_INDEX_FLAT_INDEX_H_
-#define VINDEX_SRC_INDEX_FLAT_INDEX_H_
+#ifndef VINDEX_SRC_INDEX_FLAT_FLAT_INDEX_H_
+#define VINDEX_SRC_INDEX_FLAT_FLAT_INDEX_H_
 
 #include <memory>
 #include <vector>
@@ -82,4 +82,4 @@ class FlatIndex final : public Index {
 
 }  // namespace vindex
 
-#endif  // VINDEX_SRC_INDEX_FLAT_INDEX_H_
+#endif  // VINDEX_SRC_INDEX_FLAT_FLAT_INDEX_H_
