@@ -13,6 +13,7 @@
 #include "core/status_macros.h"
 #include "core/validate.h"
 #include "index/brute_force.h"
+#include "index/flat/flat_rows.h"
 #include "linalg/gemm.h"
 
 namespace vindex {
@@ -51,21 +52,16 @@ IndexInfo FlatIndex::info() const {
 }
 
 Capabilities FlatIndex::capabilities() const {
-  return Capabilities{.needs_training = false,
-                      .remove = true,
-                      .get_vectors = true,
-                      .filter = true,
-                      .add_during_search = true};
+  return internal::FlatCapabilities();
 }
 
 absl::Status FlatIndex::Train(MatrixView<const float> samples,
                               Executor* executor) {
-  return internal::GuardedCall(
-      this, "Train", [&] { return TrainUnguarded(samples, executor); });
+  return internal::GuardedCall(this, "Train",
+                               [&] { return TrainImpl(samples, executor); });
 }
 
-absl::Status FlatIndex::TrainUnguarded(MatrixView<const float> samples,
-                                       Executor*) {
+absl::Status FlatIndex::TrainImpl(MatrixView<const float> samples, Executor*) {
   // Nothing to learn; still reject malformed input so misuse is visible.
   return internal::CheckMatrix(samples, options_.dim, "training vector",
                                /*allow_empty=*/true);
@@ -83,43 +79,29 @@ absl::Status FlatIndex::MaterializeLocked() {
 
 absl::Status FlatIndex::Add(MatrixView<const float> vectors,
                             absl::Span<const int64_t> ids, Executor* executor) {
-  return internal::GuardedCall(
-      this, "Add", [&] { return AddUnguarded(vectors, ids, executor); });
+  return internal::GuardedCall(this, "Add",
+                               [&] { return AddImpl(vectors, ids, executor); });
 }
 
-absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
-                                     absl::Span<const int64_t> ids, Executor*) {
-  VINDEX_RETURN_IF_ERROR(
-      internal::CheckMatrix(vectors, options_.dim, "vector"));
-  VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
-  const bool cosine = options_.metric == Metric::kCosine;
-  std::vector<float> rows;
-  std::vector<float> norms(vectors.rows);
-  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("copying vectors", [&] {
-    return internal::CopyRows(vectors, cosine, &rows, "vector");
-  }));
-  const int64_t d = options_.dim;
-  linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
-
+absl::Status FlatIndex::AddImpl(MatrixView<const float> vectors,
+                                absl::Span<const int64_t> ids, Executor*) {
+  VINDEX_ASSIGN_OR_RETURN(
+      internal::NewRows rows,
+      internal::PrepareNewRows(vectors, ids, options_.dim, options_.metric));
   std::unique_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (row_of_.Contains(id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("id ", id, " is already in the index"));
-    }
-  }
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsAbsent(row_of_, ids));
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const size_t old_rows = ids_.size();
   VINDEX_RETURN_IF_ERROR(internal::TryAllocate("growing the index", [&] {
-    vectors_.reserve(vectors_.size() + rows.size());
-    sq_norms_.reserve(sq_norms_.size() + norms.size());
+    vectors_.reserve(vectors_.size() + rows.vectors.size());
+    sq_norms_.reserve(sq_norms_.size() + rows.sq_norms.size());
     ids_.reserve(ids_.size() + ids.size());
   }));
   VINDEX_RETURN_IF_ERROR(
       row_of_.TryReserve(row_of_.size() + ids.size(), "growing the index"));
   // Nothing below allocates, so the index cannot be left half-updated.
-  vectors_.insert(vectors_.end(), rows.begin(), rows.end());
-  sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
+  vectors_.insert(vectors_.end(), rows.vectors.begin(), rows.vectors.end());
+  sq_norms_.insert(sq_norms_.end(), rows.sq_norms.begin(), rows.sq_norms.end());
   for (size_t i = 0; i < ids.size(); ++i) {
     ids_.push_back(ids[i]);
     row_of_.Insert(ids[i], static_cast<int64_t>(old_rows + i));
@@ -131,14 +113,13 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
                                const SearchParams& params, SearchOutput out,
                                Executor* executor) const {
   return internal::GuardedCall(this, "Search", [&] {
-    return SearchUnguarded(queries, params, out, executor);
+    return SearchImpl(queries, params, out, executor);
   });
 }
 
-absl::Status FlatIndex::SearchUnguarded(MatrixView<const float> queries,
-                                        const SearchParams& params,
-                                        SearchOutput out,
-                                        Executor* executor) const {
+absl::Status FlatIndex::SearchImpl(MatrixView<const float> queries,
+                                   const SearchParams& params, SearchOutput out,
+                                   Executor* executor) const {
   VINDEX_RETURN_IF_ERROR(
       internal::CheckSearch(queries, params, out, options_.dim));
   const Metric metric = options_.metric;
@@ -181,36 +162,22 @@ absl::Status FlatIndex::SearchUnguarded(MatrixView<const float> queries,
 }
 
 absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
-  return internal::GuardedCall(this, "Remove",
-                               [&] { return RemoveUnguarded(ids); });
+  return internal::GuardedCall(this, "Remove", [&] { return RemoveImpl(ids); });
 }
 
-absl::Status FlatIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
+absl::Status FlatIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
   std::unique_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (!row_of_.Contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const int64_t d = options_.dim;
-  for (int64_t id : ids) {
-    const int64_t row = *row_of_.Find(id);
-    row_of_.Erase(id);
-    const int64_t last = static_cast<int64_t>(ids_.size()) - 1;
-    if (row != last) {
-      std::memcpy(vectors_.data() + row * d, vectors_.data() + last * d,
-                  d * sizeof(float));
-      sq_norms_[row] = sq_norms_[last];
-      ids_[row] = ids_[last];
-      row_of_.Update(ids_[row], row);
-    }
-    ids_.pop_back();
-    sq_norms_.pop_back();
-    vectors_.resize(vectors_.size() - d);
-  }
+  internal::CompactRemoving(ids, ids_, row_of_, [&](int64_t to, int64_t from) {
+    std::memcpy(vectors_.data() + to * d, vectors_.data() + from * d,
+                d * sizeof(float));
+    sq_norms_[to] = sq_norms_[from];
+  });
+  vectors_.resize(ids_.size() * d);
+  sq_norms_.resize(ids_.size());
   if (vectors_.capacity() > 2 * vectors_.size() + 4096) {
     vectors_.shrink_to_fit();
     sq_norms_.shrink_to_fit();
@@ -222,56 +189,26 @@ absl::Status FlatIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
 absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
                                    MatrixView<float> out) const {
   return internal::GuardedCall(this, "GetVectors",
-                               [&] { return GetVectorsUnguarded(ids, out); });
+                               [&] { return GetVectorsImpl(ids, out); });
 }
 
-absl::Status FlatIndex::GetVectorsUnguarded(absl::Span<const int64_t> ids,
-                                            MatrixView<float> out) const {
-  if (out.rows != static_cast<int64_t>(ids.size()) ||
-      out.cols != options_.dim || (out.data == nullptr && !ids.empty()) ||
-      out.row_stride() < out.cols) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GetVectors output must be ", ids.size(), " x ", options_.dim));
-  }
+absl::Status FlatIndex::GetVectorsImpl(absl::Span<const int64_t> ids,
+                                       MatrixView<float> out) const {
+  VINDEX_RETURN_IF_ERROR(internal::CheckVectorsOutput(ids, out, options_.dim));
   std::shared_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (!row_of_.Contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
-  const int64_t d = options_.dim;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const int64_t row = *row_of_.Find(ids[i]);
-    std::memcpy(out.row(i), data() + row * d, d * sizeof(float));
-  }
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
+  internal::CopyRowsOut(row_of_, data(), options_.dim, ids, out);
   return absl::OkStatus();
 }
 
 absl::Status FlatIndex::Save(Writer& writer) const {
-  return internal::GuardedCall(this, "Save",
-                               [&] { return SaveUnguarded(writer); });
+  return internal::GuardedCall(this, "Save", [&] { return SaveImpl(writer); });
 }
 
-absl::Status FlatIndex::SaveUnguarded(Writer& writer) const {
+absl::Status FlatIndex::SaveImpl(Writer& writer) const {
   std::shared_lock lock(mu_);
-  io::ContainerWriter w(writer);
-  io::FileHeader h;
-  h.family = IndexFamily::kFlat;
-  h.dim = static_cast<uint32_t>(options_.dim);
-  h.metric = options_.metric;
-  h.count = ids_.size();
-  VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
-  VINDEX_RETURN_IF_ERROR(
-      w.BeginSection(io::kTagIds, ids_.size() * sizeof(int64_t)));
-  VINDEX_RETURN_IF_ERROR(
-      w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
-  VINDEX_RETURN_IF_ERROR(w.EndSection());
-  const size_t vec_bytes = ids_.size() * options_.dim * sizeof(float);
-  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagVectors, vec_bytes));
-  VINDEX_RETURN_IF_ERROR(w.WritePayload(data(), vec_bytes));
-  VINDEX_RETURN_IF_ERROR(w.EndSection());
-  return w.Finish();
+  return internal::SaveFlat(writer, options_.dim, options_.metric, ids_,
+                            data());
 }
 
 absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(

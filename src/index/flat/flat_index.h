@@ -47,17 +47,16 @@ class FlatIndex final : public Index {
 
  private:
   // The bodies of the public calls, which run them inside GuardedCall.
-  absl::Status TrainUnguarded(MatrixView<const float> samples,
-                              Executor* executor);
-  absl::Status AddUnguarded(MatrixView<const float> vectors,
-                            absl::Span<const int64_t> ids, Executor* executor);
-  absl::Status SearchUnguarded(MatrixView<const float> queries,
-                               const SearchParams& params, SearchOutput out,
-                               Executor* executor) const;
-  absl::Status SaveUnguarded(Writer& writer) const;
-  absl::Status RemoveUnguarded(absl::Span<const int64_t> ids);
-  absl::Status GetVectorsUnguarded(absl::Span<const int64_t> ids,
-                                   MatrixView<float> out) const;
+  absl::Status TrainImpl(MatrixView<const float> samples, Executor* executor);
+  absl::Status AddImpl(MatrixView<const float> vectors,
+                       absl::Span<const int64_t> ids, Executor* executor);
+  absl::Status SearchImpl(MatrixView<const float> queries,
+                          const SearchParams& params, SearchOutput out,
+                          Executor* executor) const;
+  absl::Status SaveImpl(Writer& writer) const;
+  absl::Status RemoveImpl(absl::Span<const int64_t> ids);
+  absl::Status GetVectorsImpl(absl::Span<const int64_t> ids,
+                              MatrixView<float> out) const;
 
   explicit FlatIndex(const FlatOptions& options) : options_(options) {}
 
