@@ -2,8 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <mutex>
-#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
 #include "core/allocation.h"
@@ -33,7 +31,7 @@ absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(
 }
 
 IndexInfo FlatIndex::info() const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   IndexInfo info;
   info.family = IndexFamily::kFlat;
   info.device = Device::kCpu;
@@ -69,9 +67,12 @@ absl::Status FlatIndex::TrainImpl(MatrixView<const float> samples, Executor*) {
 
 absl::Status FlatIndex::MaterializeLocked() {
   if (mapped_ == nullptr) return absl::OkStatus();
-  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("copying mapped vectors", [&] {
-    vectors_.assign(mapped_, mapped_ + ids_.size() * options_.dim);
-  }));
+  const float* first = mapped_;
+  const float* last = mapped_ + ids_.size() * options_.dim;
+  std::vector<float> copy;
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
+      "copying mapped vectors", [&] { copy.assign(first, last); }));
+  vectors_.swap(copy);
   mapped_ = nullptr;
   mapping_.reset();
   return absl::OkStatus();
@@ -88,17 +89,19 @@ absl::Status FlatIndex::AddImpl(MatrixView<const float> vectors,
   VINDEX_ASSIGN_OR_RETURN(
       internal::NewRows rows,
       internal::PrepareNewRows(vectors, ids, options_.dim, options_.metric));
-  std::unique_lock lock(mu_);
+  internal::WriterLock lock(mu_);
   VINDEX_RETURN_IF_ERROR(internal::CheckIdsAbsent(row_of_, ids));
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const size_t old_rows = ids_.size();
-  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("growing the index", [&] {
-    vectors_.reserve(vectors_.size() + rows.vectors.size());
-    sq_norms_.reserve(sq_norms_.size() + rows.sq_norms.size());
-    ids_.reserve(ids_.size() + ids.size());
-  }));
+  constexpr absl::string_view kGrowing = "growing the index";
+  VINDEX_RETURN_IF_ERROR(internal::TryReserve(
+      vectors_, vectors_.size() + rows.vectors.size(), kGrowing));
+  VINDEX_RETURN_IF_ERROR(internal::TryReserve(
+      sq_norms_, sq_norms_.size() + rows.sq_norms.size(), kGrowing));
   VINDEX_RETURN_IF_ERROR(
-      row_of_.TryReserve(row_of_.size() + ids.size(), "growing the index"));
+      internal::TryReserve(ids_, ids_.size() + ids.size(), kGrowing));
+  VINDEX_RETURN_IF_ERROR(
+      row_of_.TryReserve(row_of_.size() + ids.size(), kGrowing));
   // Nothing below allocates, so the index cannot be left half-updated.
   vectors_.insert(vectors_.end(), rows.vectors.begin(), rows.vectors.end());
   sq_norms_.insert(sq_norms_.end(), rows.sq_norms.begin(), rows.sq_norms.end());
@@ -130,7 +133,7 @@ absl::Status FlatIndex::SearchImpl(MatrixView<const float> queries,
     queries =
         MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   if (params.filter != nullptr && ids_.empty()) {
     return absl::FailedPreconditionError(
         "search with a filter on an empty index");
@@ -167,14 +170,15 @@ absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
 
 absl::Status FlatIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
-  std::unique_lock lock(mu_);
+  internal::WriterLock lock(mu_);
   VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const int64_t d = options_.dim;
+  float* vectors = vectors_.data();
+  float* norms = sq_norms_.data();
   internal::CompactRemoving(ids, ids_, row_of_, [&](int64_t to, int64_t from) {
-    std::memcpy(vectors_.data() + to * d, vectors_.data() + from * d,
-                d * sizeof(float));
-    sq_norms_[to] = sq_norms_[from];
+    std::memcpy(vectors + to * d, vectors + from * d, d * sizeof(float));
+    norms[to] = norms[from];
   });
   vectors_.resize(ids_.size() * d);
   sq_norms_.resize(ids_.size());
@@ -195,7 +199,7 @@ absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
 absl::Status FlatIndex::GetVectorsImpl(absl::Span<const int64_t> ids,
                                        MatrixView<float> out) const {
   VINDEX_RETURN_IF_ERROR(internal::CheckVectorsOutput(ids, out, options_.dim));
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
   internal::CopyRowsOut(row_of_, data(), options_.dim, ids, out);
   return absl::OkStatus();
@@ -206,7 +210,7 @@ absl::Status FlatIndex::Save(Writer& writer) const {
 }
 
 absl::Status FlatIndex::SaveImpl(Writer& writer) const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   return internal::SaveFlat(writer, options_.dim, options_.metric, ids_,
                             data());
 }
@@ -217,6 +221,9 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
   o.dim = static_cast<int>(header.dim);
   o.metric = header.metric;
   VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FlatIndex> index, Create(o));
+  // Uncontended (no one else holds the index yet); it lets the analysis
+  // check the fields below like everywhere else.
+  internal::WriterLock lock(index->mu_);
   const uint64_t n = header.count;
   const uint64_t d = header.dim;
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "core/id_map.h"
 #include "core/rw_mutex.h"
 #include "io/format.h"
@@ -60,23 +61,26 @@ class FlatIndex final : public Index {
 
   explicit FlatIndex(const FlatOptions& options) : options_(options) {}
 
-  // The vector array, wherever it lives. Caller holds mu_.
-  const float* data() const {
+  // The vector array, wherever it lives.
+  const float* data() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return mapped_ != nullptr ? mapped_ : vectors_.data();
   }
-  // Moves mapped vectors into vectors_ (copy-on-write). Caller holds mu_
-  // exclusively. On failure nothing changed.
-  absl::Status MaterializeLocked();
+  // Moves mapped vectors into vectors_ (copy-on-write). On failure nothing
+  // changed.
+  absl::Status MaterializeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FlatOptions options_;
   int force_gemm_ = -1;
-  mutable internal::RwMutex mu_;         // Writer-preferring (see rw_mutex.h).
-  std::vector<float> vectors_;           // size() * dim floats, unless mapped_.
-  const float* mapped_ = nullptr;        // size() * dim floats in a mapping.
-  std::shared_ptr<const void> mapping_;  // Keeps mapped_ alive.
-  std::vector<float> sq_norms_;          // ||row||^2, for the GEMM L2 path.
-  std::vector<int64_t> ids_;             // Caller id per row.
-  internal::IdMap<int64_t> row_of_;      // Caller id -> row.
+  mutable internal::RwMutex mu_;  // Writer-preferring (see rw_mutex.h).
+  // size() * dim floats, unless mapped_.
+  std::vector<float> vectors_ ABSL_GUARDED_BY(mu_);
+  // size() * dim floats in a mapping, kept alive by mapping_.
+  const float* mapped_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::shared_ptr<const void> mapping_ ABSL_GUARDED_BY(mu_);
+  // ||row||^2, for the GEMM L2 path.
+  std::vector<float> sq_norms_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> ids_ ABSL_GUARDED_BY(mu_);         // Caller id per row.
+  internal::IdMap<int64_t> row_of_ ABSL_GUARDED_BY(mu_);  // Caller id -> row.
 };
 
 }  // namespace vindex
