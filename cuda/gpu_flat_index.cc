@@ -93,18 +93,12 @@ absl::StatusOr<std::unique_ptr<GpuFlatIndex>> GpuFlatIndex::CreateWithMemoryCap(
 
 IndexInfo GpuFlatIndex::info() const {
   std::shared_lock lock(mu_);
-  IndexInfo info;
-  info.family = IndexFamily::kFlat;
-  info.device = Device::kGpu;
-  info.metric = options_.metric;
-  info.dim = options_.dim;
-  info.size = static_cast<int64_t>(ids_.size());
-  info.trained = true;
+  IndexInfo info = internal::FlatInfo(options_, Device::kGpu,
+                                      static_cast<int64_t>(ids_.size()));
   info.memory_bytes = vectors_.capacity() * sizeof(float) +
                       sq_norms_.capacity() * sizeof(float) +
                       ids_.capacity() * sizeof(int64_t) + row_of_.bytes() +
                       d_vectors_.size() + d_norms_.size();
-  info.description = "Flat";
   return info;
 }
 

@@ -1,6 +1,6 @@
-// The host-row code both Flat indexes share: Remove's compaction, the id
-// checks and their messages, copying rows out, preparing rows to add, and
-// the Flat file a saved index loads back from.
+// The host-row code both Flat indexes share: Remove's compaction, copying
+// rows out, preparing rows to add, and the Flat file a saved index loads
+// back from.
 #include "index/flat/flat_rows.h"
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/validate.h"
 #include "gtest/gtest.h"
 #include "vindex/index.h"
 #include "vindex/io.h"
@@ -51,18 +52,6 @@ TEST(FlatRowsTest, CompactRemovingEverythingLeavesNothing) {
   EXPECT_EQ(moves, 1);
   EXPECT_TRUE(rows.ids.empty());
   EXPECT_EQ(rows.row_of.size(), 0u);
-}
-
-TEST(FlatRowsTest, IdChecksNameTheFirstOffendingId) {
-  Rows rows({1, 2, 3});
-  EXPECT_TRUE(CheckIdsAbsent(rows.row_of, std::vector<int64_t>{4, 5}).ok());
-  absl::Status s = CheckIdsAbsent(rows.row_of, std::vector<int64_t>{4, 2});
-  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "id 2 is already in the index");
-  EXPECT_TRUE(CheckIdsPresent(rows.row_of, std::vector<int64_t>{3, 1}).ok());
-  s = CheckIdsPresent(rows.row_of, std::vector<int64_t>{3, 9});
-  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(s.message(), "id 9 is not in the index");
 }
 
 TEST(FlatRowsTest, CopyRowsOutChecksTheShapeAndCopiesById) {

@@ -6,15 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-
-// Sanitizer allocators report a failed operator new instead of throwing.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
-#endif
-#endif
+#include "test_util.h"
 
 namespace vindex::internal {
 namespace {
@@ -105,6 +97,33 @@ TEST(IdSlotMapTest, StoresOnlySlotsAndReadsIdsFromTheOwner) {
   EXPECT_EQ(map.bytes() % (sizeof(uint32_t) + 1), 0u);
   ASSERT_TRUE(map.TryReserve(64, "growing").ok());
   EXPECT_GE(map.bytes() / (sizeof(uint32_t) + 1), 64u);
+}
+
+// The same checks and messages over either map.
+TEST(IdMapTest, IdChecksNameTheFirstOffendingId) {
+  IdMap<int64_t> map;
+  std::vector<int64_t> owner_ids = {1, 2, 3};
+  IdSlotMap slots(&owner_ids);
+  for (int64_t r = 0; r < 3; ++r) {
+    ASSERT_TRUE(map.Insert(owner_ids[r], r));
+    ASSERT_TRUE(slots.Insert(static_cast<uint32_t>(r)));
+  }
+  const std::vector<int64_t> fresh = {4, 5}, clash = {4, 2};
+  const std::vector<int64_t> held = {3, 1}, missing = {3, 9};
+  EXPECT_TRUE(CheckIdsAbsent(map, fresh).ok());
+  EXPECT_TRUE(CheckIdsAbsent(slots, fresh).ok());
+  EXPECT_TRUE(CheckIdsPresent(map, held).ok());
+  EXPECT_TRUE(CheckIdsPresent(slots, held).ok());
+  for (const absl::Status& s :
+       {CheckIdsAbsent(map, clash), CheckIdsAbsent(slots, clash)}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message(), "id 2 is already in the index");
+  }
+  for (const absl::Status& s :
+       {CheckIdsPresent(map, missing), CheckIdsPresent(slots, missing)}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+    EXPECT_EQ(s.message(), "id 9 is not in the index");
+  }
 }
 
 }  // namespace

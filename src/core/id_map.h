@@ -12,7 +12,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/allocation.h"
 
 namespace vindex::internal {
@@ -132,6 +134,32 @@ class IdSlotMap {
   using Set = absl::flat_hash_set<uint32_t, Hash, Eq>;
   Set set_;
 };
+
+// InvalidArgument "id <id> is already in the index" for the first of `ids`
+// that `map` (IdMap or IdSlotMap) holds.
+template <typename Map>
+absl::Status CheckIdsAbsent(const Map& map, absl::Span<const int64_t> ids) {
+  for (int64_t id : ids) {
+    if (map.Contains(id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("id ", id, " is already in the index"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// NotFound "id <id> is not in the index" for the first of `ids` that `map`
+// does not hold.
+template <typename Map>
+absl::Status CheckIdsPresent(const Map& map, absl::Span<const int64_t> ids) {
+  for (int64_t id : ids) {
+    if (!map.Contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace vindex::internal
 

@@ -32,19 +32,13 @@ absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(
 
 IndexInfo FlatIndex::info() const {
   internal::ReaderLock lock(mu_);
-  IndexInfo info;
-  info.family = IndexFamily::kFlat;
-  info.device = Device::kCpu;
-  info.metric = options_.metric;
-  info.dim = options_.dim;
-  info.size = static_cast<int64_t>(ids_.size());
-  info.trained = true;
+  IndexInfo info = internal::FlatInfo(options_, Device::kCpu,
+                                      static_cast<int64_t>(ids_.size()));
   info.memory_bytes =
       vectors_.capacity() * sizeof(float) +
       (mapped_ != nullptr ? ids_.size() * options_.dim * sizeof(float) : 0) +
       sq_norms_.capacity() * sizeof(float) + ids_.capacity() * sizeof(int64_t) +
       row_of_.bytes();
-  info.description = "Flat";
   info.memory_mapped = mapped_ != nullptr;
   return info;
 }

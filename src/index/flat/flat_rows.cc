@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
 #include "core/allocation.h"
 #include "core/metric_space.h"
 #include "core/status_macros.h"
@@ -20,6 +19,18 @@ Capabilities FlatCapabilities() {
                       .add_during_search = true};
 }
 
+IndexInfo FlatInfo(const FlatOptions& options, Device device, int64_t size) {
+  IndexInfo info;
+  info.family = IndexFamily::kFlat;
+  info.device = device;
+  info.metric = options.metric;
+  info.dim = options.dim;
+  info.size = size;
+  info.trained = true;
+  info.description = "Flat";
+  return info;
+}
+
 absl::StatusOr<NewRows> PrepareNewRows(MatrixView<const float> vectors,
                                        absl::Span<const int64_t> ids, int dim,
                                        Metric metric) {
@@ -34,38 +45,6 @@ absl::StatusOr<NewRows> PrepareNewRows(MatrixView<const float> vectors,
   linalg::RowSquaredNorms(rows.vectors.data(), vectors.rows, dim, dim,
                           rows.sq_norms.data());
   return rows;
-}
-
-absl::Status CheckIdsAbsent(const IdMap<int64_t>& row_of,
-                            absl::Span<const int64_t> ids) {
-  for (int64_t id : ids) {
-    if (row_of.Contains(id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("id ", id, " is already in the index"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckIdsPresent(const IdMap<int64_t>& row_of,
-                             absl::Span<const int64_t> ids) {
-  for (int64_t id : ids) {
-    if (!row_of.Contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckVectorsOutput(absl::Span<const int64_t> ids,
-                                const MatrixView<float>& out, int dim) {
-  if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != dim ||
-      (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("GetVectors output must be ", ids.size(), " x ", dim));
-  }
-  return absl::OkStatus();
 }
 
 void CopyRowsOut(const IdMap<int64_t>& row_of, const float* vectors, int dim,

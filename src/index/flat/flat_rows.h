@@ -2,8 +2,8 @@
 #define VINDEX_SRC_INDEX_FLAT_FLAT_ROWS_H_
 
 // What the CPU and GPU Flat indexes share about their host rows: preparing
-// rows to add, checking ids against the id map, copying rows out, the
-// compaction that Remove performs, and the Flat file format.
+// rows to add, copying rows out, the compaction that Remove performs, and
+// the Flat file format.
 
 #include <cstdint>
 #include <vector>
@@ -20,6 +20,10 @@ namespace vindex::internal {
 // The operations Flat supports, on either device.
 Capabilities FlatCapabilities();
 
+// What info() reports of a Flat index of `size` rows on `device`, less
+// memory_bytes and memory_mapped (which the caller knows).
+IndexInfo FlatInfo(const FlatOptions& options, Device device, int64_t size);
+
 // Rows about to be added: copied (normalised for cosine) with their squared
 // norms.
 struct NewRows {
@@ -33,16 +37,6 @@ absl::StatusOr<NewRows> PrepareNewRows(MatrixView<const float> vectors,
                                        absl::Span<const int64_t> ids, int dim,
                                        Metric metric);
 
-// InvalidArgument naming the first id of `ids` already in `row_of`.
-absl::Status CheckIdsAbsent(const IdMap<int64_t>& row_of,
-                            absl::Span<const int64_t> ids);
-// NotFound naming the first id of `ids` not in `row_of`.
-absl::Status CheckIdsPresent(const IdMap<int64_t>& row_of,
-                             absl::Span<const int64_t> ids);
-
-// Checks that `out` has one row of `dim` floats per id.
-absl::Status CheckVectorsOutput(absl::Span<const int64_t> ids,
-                                const MatrixView<float>& out, int dim);
 // Copies the row of each id (all present in row_of) from `vectors` (dense,
 // dim floats a row) into out.
 void CopyRowsOut(const IdMap<int64_t>& row_of, const float* vectors, int dim,
