@@ -14,7 +14,6 @@
 #include "core/status_macros.h"
 #include "core/validate.h"
 #include "cuda_status.h"
-#include "index/brute_force.h"
 #include "index/flat/flat_rows.h"
 #include "index/gpu_factory.h"
 #include "io/format.h"
@@ -196,14 +195,9 @@ absl::Status GpuFlatIndex::Search(MatrixView<const float> queries,
     return internal::CopyRows(queries, metric == Metric::kCosine, &q, "query");
   }));
   std::shared_lock lock(mu_);
-  if (params.filter != nullptr && ids_.empty()) {
-    return absl::FailedPreconditionError(
-        "search with a filter on an empty index");
-  }
   internal::RowMask mask;
-  if (params.filter != nullptr) {
-    mask = internal::BuildRowMask(*params.filter, ids_, row_of_);
-  }
+  VINDEX_RETURN_IF_ERROR(
+      internal::FilterMaskForSearch(params.filter, ids_, row_of_, &mask));
   const int64_t nq = queries.rows;
   if (ids_.empty()) {
     for (int64_t i = 0; i < nq; ++i) {
@@ -214,25 +208,12 @@ absl::Status GpuFlatIndex::Search(MatrixView<const float> queries,
     }
     return absl::OkStatus();
   }
-  const internal::Score score = metric == Metric::kL2
-                                    ? internal::Score::kL2
-                                    : internal::Score::kNegativeInnerProduct;
   if (k > internal::kGpuSelectMaxK) {
     // Beyond the GPU k-selection: the CPU exact search over the host mirror.
-    internal::BruteForceRows rows;
-    rows.data = vectors_.data();
-    rows.rows = static_cast<int64_t>(ids_.size());
-    rows.dim = options_.dim;
-    rows.stride = options_.dim;
-    rows.sq_norms = sq_norms_.data();
-    rows.ids = ids_.data();
-    rows.mask = params.filter != nullptr ? &mask : nullptr;
-    internal::BruteForceOutput bout{out.ids.data, out.ids.row_stride(),
-                                    out.distances.data,
-                                    out.distances.row_stride()};
-    internal::BruteForceKnn(rows, score,
-                            MatrixView<const float>(q.data(), nq, options_.dim),
-                            k, bout, executor);
+    internal::SearchDenseRows(
+        vectors_.data(), sq_norms_.data(), ids_, options_.dim, metric,
+        params.filter != nullptr ? &mask : nullptr,
+        MatrixView<const float>(q.data(), nq, options_.dim), k, out, executor);
   } else {
     VINDEX_RETURN_IF_ERROR(SearchDevice(
         q.data(), nq, k, params.filter != nullptr ? mask.words() : nullptr,

@@ -10,13 +10,10 @@
 #include "core/metric_space.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
-#include "index/brute_force.h"
 #include "index/flat/flat_rows.h"
 #include "linalg/gemm.h"
 
 namespace vindex {
-
-using internal::BruteForceKnn;
 
 absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(
     const FlatOptions& options) {
@@ -128,29 +125,12 @@ absl::Status FlatIndex::SearchImpl(MatrixView<const float> queries,
         MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
   internal::ReaderLock lock(mu_);
-  if (params.filter != nullptr && ids_.empty()) {
-    return absl::FailedPreconditionError(
-        "search with a filter on an empty index");
-  }
   internal::RowMask mask;
-  if (params.filter != nullptr) {
-    mask = internal::BuildRowMask(*params.filter, ids_, row_of_);
-  }
-  internal::BruteForceRows rows;
-  rows.data = data();
-  rows.rows = static_cast<int64_t>(ids_.size());
-  rows.dim = options_.dim;
-  rows.stride = options_.dim;
-  rows.sq_norms = sq_norms_.data();
-  rows.ids = ids_.data();
-  rows.mask = params.filter != nullptr ? &mask : nullptr;
-  const internal::Score score = metric == Metric::kL2
-                                    ? internal::Score::kL2
-                                    : internal::Score::kNegativeInnerProduct;
-  internal::BruteForceOutput bout{out.ids.data, out.ids.row_stride(),
-                                  out.distances.data,
-                                  out.distances.row_stride()};
-  BruteForceKnn(rows, score, queries, params.k, bout, executor, force_gemm_);
+  VINDEX_RETURN_IF_ERROR(
+      internal::FilterMaskForSearch(params.filter, ids_, row_of_, &mask));
+  internal::SearchDenseRows(data(), sq_norms_.data(), ids_, options_.dim,
+                            metric, params.filter != nullptr ? &mask : nullptr,
+                            queries, params.k, out, executor, force_gemm_);
   for (int64_t i = 0; i < queries.rows; ++i) {
     internal::ResultsToNatural(metric, out.ids.row(i), out.distances.row(i),
                                params.k);

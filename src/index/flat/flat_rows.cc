@@ -3,9 +3,11 @@
 #include <cstring>
 
 #include "core/allocation.h"
+#include "core/filter_plan.h"
 #include "core/metric_space.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
+#include "index/brute_force.h"
 #include "io/format.h"
 #include "linalg/gemm.h"
 
@@ -45,6 +47,38 @@ absl::StatusOr<NewRows> PrepareNewRows(MatrixView<const float> vectors,
   linalg::RowSquaredNorms(rows.vectors.data(), vectors.rows, dim, dim,
                           rows.sq_norms.data());
   return rows;
+}
+
+absl::Status FilterMaskForSearch(const IdFilter* filter,
+                                 absl::Span<const int64_t> row_ids,
+                                 const IdMap<int64_t>& row_of, RowMask* mask) {
+  if (filter == nullptr) return absl::OkStatus();
+  if (row_ids.empty()) {
+    return absl::FailedPreconditionError(
+        "search with a filter on an empty index");
+  }
+  *mask = BuildRowMask(*filter, row_ids, row_of);
+  return absl::OkStatus();
+}
+
+void SearchDenseRows(const float* vectors, const float* sq_norms,
+                     absl::Span<const int64_t> row_ids, int dim, Metric metric,
+                     const RowMask* mask, MatrixView<const float> queries,
+                     int k, SearchOutput out, Executor* executor,
+                     int force_gemm) {
+  BruteForceRows rows;
+  rows.data = vectors;
+  rows.rows = static_cast<int64_t>(row_ids.size());
+  rows.dim = dim;
+  rows.stride = dim;
+  rows.sq_norms = sq_norms;
+  rows.ids = row_ids.data();
+  rows.mask = mask;
+  const Score score =
+      metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct;
+  BruteForceOutput bout{out.ids.data, out.ids.row_stride(), out.distances.data,
+                        out.distances.row_stride()};
+  BruteForceKnn(rows, score, queries, k, bout, executor, force_gemm);
 }
 
 void CopyRowsOut(const IdMap<int64_t>& row_of, const float* vectors, int dim,

@@ -12,6 +12,9 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/id_map.h"
+#include "core/row_mask.h"
+#include "vindex/executor.h"
+#include "vindex/filter.h"
 #include "vindex/index.h"
 #include "vindex/io.h"
 
@@ -36,6 +39,22 @@ struct NewRows {
 absl::StatusOr<NewRows> PrepareNewRows(MatrixView<const float> vectors,
                                        absl::Span<const int64_t> ids, int dim,
                                        Metric metric);
+
+// The mask of what `filter` allows over the rows (left empty when filter is
+// null); FailedPrecondition for a filter on an empty index.
+absl::Status FilterMaskForSearch(const IdFilter* filter,
+                                 absl::Span<const int64_t> row_ids,
+                                 const IdMap<int64_t>& row_of, RowMask* mask);
+
+// Exact k-NN of `queries` (already normalised for cosine) over dense rows
+// (dim floats a row, with their squared norms and ids), restricted to `mask`
+// when not null. Writes internal scores (smaller is closer) into out;
+// force_gemm as for BruteForceKnn.
+void SearchDenseRows(const float* vectors, const float* sq_norms,
+                     absl::Span<const int64_t> row_ids, int dim, Metric metric,
+                     const RowMask* mask, MatrixView<const float> queries,
+                     int k, SearchOutput out, Executor* executor,
+                     int force_gemm = -1);
 
 // Copies the row of each id (all present in row_of) from `vectors` (dense,
 // dim floats a row) into out.
