@@ -21,15 +21,6 @@
 #include "vindex/filter.h"
 #include "vindex/index.h"
 
-// Sanitizer allocators report a failed operator new instead of throwing.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
-#endif
-#endif
-
 namespace vindex {
 namespace {
 

@@ -13,6 +13,17 @@
 
 #include "vindex/index.h"
 
+// Defined when a sanitizer's allocator is in use: it reports a failed
+// operator new instead of throwing, so tests of real allocation failures
+// skip themselves.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VINDEX_TEST_SANITIZER_ALLOCATOR 1
+#endif
+#endif
+
 namespace vindex::testing {
 
 // n x d floats, uniform in [-1, 1), reproducible from seed.

@@ -123,4 +123,14 @@ absl::Status CheckDimMetric(int dim, Metric metric) {
   return absl::OkStatus();
 }
 
+absl::Status CheckVectorsOutput(absl::Span<const int64_t> ids,
+                                const MatrixView<float>& out, int dim) {
+  if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != dim ||
+      (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GetVectors output must be ", ids.size(), " x ", dim));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace vindex::internal

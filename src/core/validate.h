@@ -29,6 +29,10 @@ absl::Status CheckSearch(MatrixView<const float> queries,
                          const SearchParams& params, const SearchOutput& out,
                          int dim);
 
+// Checks that GetVectors' `out` has one row of `dim` floats per id.
+absl::Status CheckVectorsOutput(absl::Span<const int64_t> ids,
+                                const MatrixView<float>& out, int dim);
+
 // Checks that a list of ids for Remove/GetVectors has no repeats.
 absl::Status CheckNoRepeats(absl::Span<const int64_t> ids,
                             absl::string_view what);
