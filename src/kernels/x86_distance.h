@@ -32,6 +32,15 @@ struct IpOp {
   }
 };
 
+// Prefetches rows [first, first + 4), when they exist, as one run of cache
+// lines.
+inline void PrefetchFourRows(const float* rows, size_t first, size_t n,
+                             size_t d, size_t stride) {
+  if (first + 4 > n) return;
+  internal::PrefetchRange(rows + first * stride,
+                          (3 * stride + d) * sizeof(float));
+}
+
 // One pair, four accumulators wide; the tail is a masked load.
 template <class Simd, template <class> class Op>
 float Pair(const float* a, const float* b, size_t d) {
@@ -68,10 +77,7 @@ void Rows(const float* q, const float* rows, size_t n, size_t d, size_t stride,
   const typename Simd::Mask tail = Simd::FirstLanes(d - full);
   const size_t ahead = internal::PrefetchRowsAhead(stride * sizeof(float), 4);
   for (; i + 4 <= n; i += 4) {
-    if (i + ahead + 4 <= n) {  // The span of rows [i + ahead, i + ahead + 4).
-      internal::PrefetchRange(rows + (i + ahead) * stride,
-                              (3 * stride + d) * sizeof(float));
-    }
+    PrefetchFourRows(rows, i + ahead, n, d, stride);
     const float* r0 = rows + i * stride;
     const float* r1 = r0 + stride;
     const float* r2 = r1 + stride;
