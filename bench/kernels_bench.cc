@@ -370,8 +370,8 @@ std::string SizeName(size_t bytes) {
 void RegisterAll() {
   const size_t dims[] = {128, 512, 784};
   const size_t row_bytes[] = {256 << 10, 4 * kMiB, 256 * kMiB};
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    const KernelTable* kt = kernels::ForIsa(isa);
+  for (Isa isa : kernels::kIsas) {
+    const KernelTable* kt = kernels::Select<KernelTable>(kernels::IsaBit(isa));
     if (kt == nullptr) continue;
     const std::string is(kernels::IsaName(isa));
     for (bool l2 : {true, false}) {

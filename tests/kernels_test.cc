@@ -12,10 +12,16 @@
 namespace vindex::kernels {
 namespace {
 
+// The table of every ISA but scalar that this build and CPU run, each pinned
+// through the dispatcher's allowed mask.
 std::vector<const KernelTable*> SimdTables() {
   std::vector<const KernelTable*> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
-    if (const KernelTable* t = ForIsa(isa)) out.push_back(t);
+  for (Isa isa : kIsas) {
+    if (isa == Isa::kScalar) continue;
+    if (const KernelTable* t = Select<KernelTable>(IsaBit(isa))) {
+      EXPECT_EQ(t->isa, isa);
+      out.push_back(t);
+    }
   }
   return out;
 }
@@ -32,17 +38,18 @@ double Tolerance(const float* a, const float* b, size_t d, bool l2) {
 }
 
 TEST(Kernels, ScalarAlwaysAvailableAndActiveIsNamed) {
-  ASSERT_NE(ForIsa(Isa::kScalar), nullptr);
+  ASSERT_NE(Select<KernelTable>(IsaBit(Isa::kScalar)), nullptr);
   EXPECT_FALSE(ActiveIsaName().empty());
   EXPECT_EQ(ActiveIsaName(), IsaName(Active().isa));
-  if (CpuHasAvx2Fma() && std::getenv("VINDEX_ISA") == nullptr) {
+  if ((RunnableIsas() & IsaBit(Isa::kAvx2)) != 0 &&
+      std::getenv("VINDEX_ISA") == nullptr) {
     EXPECT_NE(Active().isa, Isa::kScalar)
         << "AVX2 CPU but scalar kernels chosen";
   }
 }
 
 TEST(Kernels, PairKernelsMatchScalar) {
-  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-2, 2);
   std::vector<float> buf(2 * 140 + 8);
@@ -54,17 +61,17 @@ TEST(Kernels, PairKernelsMatchScalar) {
         const float* b = buf.data() + 140 + 2 * off + 1;
         EXPECT_NEAR(t->l2_sqr(a, b, d), ref.l2_sqr(a, b, d),
                     Tolerance(a, b, d, true))
-            << t->name << " d=" << d;
+            << IsaName(t->isa) << " d=" << d;
         EXPECT_NEAR(t->inner_product(a, b, d), ref.inner_product(a, b, d),
                     Tolerance(a, b, d, false))
-            << t->name << " d=" << d;
+            << IsaName(t->isa) << " d=" << d;
       }
     }
   }
 }
 
 TEST(Kernels, RowKernelsMatchScalarWithOddStrides) {
-  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> u(-2, 2);
   for (const KernelTable* t : SimdTables()) {
@@ -86,7 +93,7 @@ TEST(Kernels, RowKernelsMatchScalarWithOddStrides) {
         for (size_t i = 0; i < n; ++i) {
           EXPECT_NEAR(got[i], want[i],
                       Tolerance(q.data() + 1, rp + i * stride, d, true))
-              << t->name << " l2 d=" << d << " stride=" << stride
+              << IsaName(t->isa) << " l2 d=" << d << " stride=" << stride
               << " row=" << i;
         }
         t->inner_product_rows(q.data() + 1, rp, n, d, stride, got.data());
@@ -94,7 +101,7 @@ TEST(Kernels, RowKernelsMatchScalarWithOddStrides) {
         for (size_t i = 0; i < n; ++i) {
           EXPECT_NEAR(got[i], want[i],
                       Tolerance(q.data() + 1, rp + i * stride, d, false))
-              << t->name << " ip d=" << d << " stride=" << stride
+              << IsaName(t->isa) << " ip d=" << d << " stride=" << stride
               << " row=" << i;
         }
       }
@@ -103,7 +110,7 @@ TEST(Kernels, RowKernelsMatchScalarWithOddStrides) {
 }
 
 TEST(Kernels, L2FromIpMatchesScalar) {
-  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(0, 4);
   for (const KernelTable* t : SimdTables()) {
@@ -113,19 +120,19 @@ TEST(Kernels, L2FromIpMatchesScalar) {
       t->l2_from_ip(ip.data() + 1, norms.data() + 1, 1.5f, n, got.data() + 1);
       ref.l2_from_ip(ip.data() + 1, norms.data() + 1, 1.5f, n, want.data() + 1);
       for (size_t i = 1; i <= n; ++i)
-        EXPECT_NEAR(got[i], want[i], 1e-5) << t->name;
+        EXPECT_NEAR(got[i], want[i], 1e-5) << IsaName(t->isa);
       // In place (aliased output) is allowed.
       std::vector<float> inplace = ip;
       t->l2_from_ip(inplace.data() + 1, norms.data() + 1, 1.5f, n,
                     inplace.data() + 1);
       for (size_t i = 1; i <= n; ++i)
-        EXPECT_NEAR(inplace[i], want[i], 1e-5) << t->name;
+        EXPECT_NEAR(inplace[i], want[i], 1e-5) << IsaName(t->isa);
     }
   }
 }
 
 TEST(Kernels, ThresholdFilterEqualsScalarExactly) {
-  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
   std::mt19937 rng(4);
   for (const KernelTable* t : SimdTables()) {
     for (size_t n : {0, 1, 5, 31, 32, 33, 64, 100, 1000}) {
@@ -136,10 +143,10 @@ TEST(Kernels, ThresholdFilterEqualsScalarExactly) {
         std::vector<uint32_t> got(n + 1), want(n + 1);
         size_t gm = t->threshold_filter(d.data(), n, thr, got.data());
         size_t wm = ref.threshold_filter(d.data(), n, thr, want.data());
-        ASSERT_EQ(gm, wm) << t->name << " n=" << n << " thr=" << thr;
+        ASSERT_EQ(gm, wm) << IsaName(t->isa) << " n=" << n << " thr=" << thr;
         got.resize(gm);
         want.resize(wm);
-        EXPECT_EQ(got, want) << t->name;
+        EXPECT_EQ(got, want) << IsaName(t->isa);
         for (uint32_t i : want) EXPECT_LE(d[i], thr);
       }
     }
@@ -147,7 +154,7 @@ TEST(Kernels, ThresholdFilterEqualsScalarExactly) {
 }
 
 TEST(Kernels, CountLessEqualsScalarExactly) {
-  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
   std::mt19937 rng(5);
   for (const KernelTable* t : SimdTables()) {
     for (size_t n : {0, 1, 7, 8, 9, 15, 16, 17, 31, 80, 255, 256}) {
@@ -159,13 +166,13 @@ TEST(Kernels, CountLessEqualsScalarExactly) {
       std::vector<uint32_t> got(n + 1, 7), want(n + 1, 7);
       t->count_less(d.data(), n, got.data());
       ref.count_less(d.data(), n, want.data());
-      EXPECT_EQ(got, want) << t->name << " n=" << n;
+      EXPECT_EQ(got, want) << IsaName(t->isa) << " n=" << n;
     }
   }
 }
 
 TEST(Kernels, ScalarCountLessOnKnownValues) {
-  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
   const float d[7] = {3, 1, 3, NAN, -INFINITY, 2, -0.0f};
   uint32_t less[7];
   ref.count_less(d, 7, less);
@@ -177,7 +184,7 @@ TEST(Kernels, ScalarCountLessOnKnownValues) {
 // infinities and sizes around the SIMD width; the input is left unchanged.
 TEST(Kernels, KthSmallestEqualsSort) {
   std::vector<const KernelTable*> tables = SimdTables();
-  tables.push_back(ForIsa(Isa::kScalar));
+  tables.push_back(Select<KernelTable>(IsaBit(Isa::kScalar)));
   std::mt19937 rng(8);
   for (const KernelTable* t : tables) {
     for (size_t n : {1, 2, 15, 16, 17, 32, 33, 80, 160, 161, 1000, 4097}) {
@@ -196,16 +203,17 @@ TEST(Kernels, KthSmallestEqualsSort) {
         std::vector<float> scratch(3 * (n + 16));
         for (size_t k : {size_t{0}, n / 3, n / 2, n - 1}) {
           const float got = t->kth_smallest(d.data(), n, k, scratch.data());
-          EXPECT_EQ(got, sorted[k]) << t->name << " n=" << n << " k=" << k;
+          EXPECT_EQ(got, sorted[k])
+              << IsaName(t->isa) << " n=" << n << " k=" << k;
         }
-        EXPECT_EQ(d, before) << t->name;
+        EXPECT_EQ(d, before) << IsaName(t->isa);
       }
     }
   }
 }
 
 TEST(Kernels, ScalarIsCorrectOnKnownValues) {
-  const KernelTable& ref = *ForIsa(Isa::kScalar);
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
   float a[3] = {1, 2, 3}, b[3] = {4, 6, 3};
   EXPECT_FLOAT_EQ(ref.l2_sqr(a, b, 3), 9 + 16 + 0);
   EXPECT_FLOAT_EQ(ref.inner_product(a, b, 3), 4 + 12 + 9);

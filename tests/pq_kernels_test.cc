@@ -7,25 +7,30 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/kernels.h"
 
 namespace vindex::kernels {
 namespace {
 
 std::vector<const pq::Table*> NonScalarTables() {
   std::vector<const pq::Table*> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
-    if (const pq::Table* t = pq::ForIsa(isa)) out.push_back(t);
+  for (Isa isa : kIsas) {
+    if (isa == Isa::kScalar) continue;
+    if (const pq::Table* t = Select<pq::Table>(IsaBit(isa))) {
+      EXPECT_EQ(t->isa, isa);
+      out.push_back(t);
+    }
   }
   return out;
 }
 
 TEST(PqKernelsTest, ActiveIsListed) {
   EXPECT_EQ(pq::Active().isa, ActiveIsa());
-  ASSERT_NE(pq::ForIsa(Isa::kScalar), nullptr);
+  ASSERT_NE(Select<pq::Table>(IsaBit(Isa::kScalar)), nullptr);
 }
 
 TEST(PqKernelsTest, Scan8MatchesScalarOnAwkwardSizes) {
-  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  const pq::Table& ref = *Select<pq::Table>(IsaBit(Isa::kScalar));
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(0.0f, 4.0f);
   for (size_t m : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65}) {
@@ -43,9 +48,9 @@ TEST(PqKernelsTest, Scan8MatchesScalarOnAwkwardSizes) {
         t->scan8(lut.data(), codes, n, m, got.data());
         for (size_t i = 0; i < n; ++i) {
           EXPECT_NEAR(got[i], want[i], 1e-5f * (1.0f + std::fabs(want[i])))
-              << t->name << " m=" << m << " n=" << n << " i=" << i;
+              << IsaName(t->isa) << " m=" << m << " n=" << n << " i=" << i;
         }
-        EXPECT_EQ(got[n], -7.0f) << t->name << ": wrote past the end";
+        EXPECT_EQ(got[n], -7.0f) << IsaName(t->isa) << ": wrote past the end";
       }
       // The scalar twin itself against a plain sum.
       for (size_t i = 0; i < n; ++i) {
@@ -63,7 +68,7 @@ TEST(PqKernelsTest, InnerProductTablesMatchPlainSums) {
   std::mt19937 rng(3);
   std::normal_distribution<float> g;
   std::vector<const pq::Table*> tables = NonScalarTables();
-  tables.push_back(pq::ForIsa(Isa::kScalar));
+  tables.push_back(Select<pq::Table>(IsaBit(Isa::kScalar)));
   for (size_t ksub : {16, 256, 7, 40}) {
     for (size_t dsub : {1, 2, 3, 8, 16}) {
       for (size_t m : {1, 4, 5}) {
@@ -96,12 +101,12 @@ TEST(PqKernelsTest, InnerProductTablesMatchPlainSums) {
                 const double want =
                     -2.0 * s + (in != nullptr ? in[j * ksub + c] : 0.0);
                 EXPECT_NEAR(out[j * ksub + c], want, 1e-5 * (1 + dsub))
-                    << t->name << " ksub=" << ksub << " dsub=" << dsub
+                    << IsaName(t->isa) << " ksub=" << ksub << " dsub=" << dsub
                     << " j=" << j << " c=" << c;
               }
             }
             EXPECT_EQ(out[m * ksub], -7.0f)
-                << t->name << ": wrote past the end";
+                << IsaName(t->isa) << ": wrote past the end";
           }
         }
       }
@@ -112,9 +117,9 @@ TEST(PqKernelsTest, InnerProductTablesMatchPlainSums) {
 // On every CPU, Active() is one of the listed tables' kernels.
 TEST(PqKernelsTest, ActiveScan8IsAListedKernel) {
   const pq::Table& a = pq::Active();
-  EXPECT_TRUE(a.scan8 == pq::ForIsa(Isa::kScalar)->scan8 ||
-              a.scan8 == pq::ForIsa(a.isa)->scan8);
-  EXPECT_EQ(a.scan4_fastscan, pq::ForIsa(a.isa)->scan4_fastscan);
+  EXPECT_TRUE(a.scan8 == Select<pq::Table>(IsaBit(Isa::kScalar))->scan8 ||
+              a.scan8 == Select<pq::Table>(IsaBit(a.isa))->scan8);
+  EXPECT_EQ(a.scan4_fastscan, Select<pq::Table>(IsaBit(a.isa))->scan4_fastscan);
 }
 
 // A code's score does not depend on where it sits in the scanned run, so an
@@ -123,7 +128,7 @@ TEST(PqKernelsTest, Scan8ScoreIsIndependentOfPosition) {
   std::mt19937 rng(4);
   std::uniform_real_distribution<float> u(-3.0f, 3.0f);
   std::vector<const pq::Table*> tables = NonScalarTables();
-  tables.push_back(pq::ForIsa(Isa::kScalar));
+  tables.push_back(Select<pq::Table>(IsaBit(Isa::kScalar)));
   tables.push_back(&pq::Active());
   for (size_t m : {3, 8, 17, 64}) {
     std::vector<float> lut(m * 256);
@@ -136,13 +141,13 @@ TEST(PqKernelsTest, Scan8ScoreIsIndependentOfPosition) {
       t->scan8(lut.data(), codes.data(), n + 1, m, all.data());
       t->scan8(lut.data(), codes.data() + m, n, m, shifted.data());
       for (size_t i = 0; i < n; ++i)
-        EXPECT_EQ(shifted[i], all[i + 1]) << t->name << " m=" << m;
+        EXPECT_EQ(shifted[i], all[i + 1]) << IsaName(t->isa) << " m=" << m;
     }
   }
 }
 
 TEST(PqKernelsTest, FastScanEqualsScalarExactly) {
-  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  const pq::Table& ref = *Select<pq::Table>(IsaBit(Isa::kScalar));
   std::mt19937 rng(2);
   for (size_t pairs : {1, 2, 3, 4, 5, 8, 16, 17, 32, 33}) {
     for (size_t blocks : {1, 2, 3, 7}) {
@@ -159,7 +164,7 @@ TEST(PqKernelsTest, FastScanEqualsScalarExactly) {
         t->scan4_fastscan(codes.data() + 1, blocks, pairs, lut.data() + 1,
                           got.data());
         EXPECT_EQ(got, want)
-            << t->name << " pairs=" << pairs << " blocks=" << blocks;
+            << IsaName(t->isa) << " pairs=" << pairs << " blocks=" << blocks;
       }
     }
   }
@@ -170,7 +175,7 @@ TEST(PqKernelsTest, FastScanEqualsScalarExactly) {
 // exactly; other ISAs may round dist differently, so an entry within
 // rounding of the threshold may go either way.
 TEST(PqKernelsTest, FastScanFilterMatchesDefinition) {
-  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  const pq::Table& ref = *Select<pq::Table>(IsaBit(Isa::kScalar));
   std::vector<const pq::Table*> tables = NonScalarTables();
   tables.insert(tables.begin(), &ref);
   std::mt19937 rng(6);
@@ -204,9 +209,10 @@ TEST(PqKernelsTest, FastScanFilterMatchesDefinition) {
                 with_terms ? terms.data() : nullptr, bias, scale, thr,
                 idx.data(), dist.data());
             ASSERT_LE(m, n);
-            const std::string where =
-                std::string(t->name) + " pairs=" + std::to_string(pairs) +
-                " n=" + std::to_string(n) + " thr=" + std::to_string(thr);
+            const std::string where = std::string(IsaName(t->isa)) +
+                                      " pairs=" + std::to_string(pairs) +
+                                      " n=" + std::to_string(n) +
+                                      " thr=" + std::to_string(thr);
             const float tol = 1e-5f * std::max(1.0f, std::abs(sorted[n - 1]));
             size_t j = 0;
             for (size_t i = 0; i < n; ++i) {
@@ -236,7 +242,7 @@ TEST(PqKernelsTest, FastScanFilterMatchesDefinition) {
 // codeword whose score is within rounding of it, and exact duplicate
 // codewords (a tie) go to the first on every ISA.
 TEST(PqKernelsTest, NearestCodewordsMatchesTableRow) {
-  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  const pq::Table& ref = *Select<pq::Table>(IsaBit(Isa::kScalar));
   std::vector<const pq::Table*> tables = NonScalarTables();
   tables.insert(tables.begin(), &ref);
   std::mt19937 rng(7);
@@ -274,7 +280,7 @@ TEST(PqKernelsTest, NearestCodewordsMatchesTableRow) {
             const size_t want =
                 std::min_element(row.begin(), row.end()) - row.begin();
             const std::string where =
-                std::string(t->name) + " dsub=" + std::to_string(dsub) +
+                std::string(IsaName(t->isa)) + " dsub=" + std::to_string(dsub) +
                 " ksub=" + std::to_string(ksub) + " i=" + std::to_string(i);
             ASSERT_GE(out[i], 0) << where;
             ASSERT_LT(out[i], static_cast<int32_t>(ksub)) << where;
@@ -307,7 +313,7 @@ TEST(PqKernelsTest, FastScanScalarMatchesLayoutDefinition) {
     }
   }
   std::vector<uint16_t> out(32);
-  pq::ForIsa(Isa::kScalar)
+  Select<pq::Table>(IsaBit(Isa::kScalar))
       ->scan4_fastscan(block.data(), 1, pairs, lut.data(), out.data());
   for (size_t v = 0; v < 32; ++v) {
     unsigned s = 0;
@@ -318,7 +324,7 @@ TEST(PqKernelsTest, FastScanScalarMatchesLayoutDefinition) {
 }
 
 TEST(PqKernelsTest, QuantizeLut4EqualsScalarExactly) {
-  const pq::Table& ref = *pq::ForIsa(Isa::kScalar);
+  const pq::Table& ref = *Select<pq::Table>(IsaBit(Isa::kScalar));
   std::mt19937 rng(4);
   std::normal_distribution<float> g(0.0f, 3.0f);
   for (size_t m : {1, 2, 3, 7, 8, 16, 33, 64, 112, 128}) {
@@ -359,9 +365,9 @@ TEST(PqKernelsTest, QuantizeLut4EqualsScalarExactly) {
         float got_lo = -2.0f;
         const float got_inv =
             t->quantize_lut4(lut.data() + 1, m, got.data(), &got_lo);
-        EXPECT_EQ(got, want) << t->name << " m=" << m;
-        EXPECT_EQ(got_lo, want_lo) << t->name << " m=" << m;
-        EXPECT_EQ(got_inv, want_inv) << t->name << " m=" << m;
+        EXPECT_EQ(got, want) << IsaName(t->isa) << " m=" << m;
+        EXPECT_EQ(got_lo, want_lo) << IsaName(t->isa) << " m=" << m;
+        EXPECT_EQ(got_inv, want_inv) << IsaName(t->isa) << " m=" << m;
       }
     }
   }

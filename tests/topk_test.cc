@@ -52,9 +52,9 @@ TEST_P(TopKTest, MatchesSortReference) {
     EXPECT_EQ(got_d, want_d) << "n=" << m << " k=" << k;
 
     // Same through PushBlock with every ISA's threshold filter.
-    for (auto isa :
-         {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512}) {
-      const kernels::KernelTable* kt = kernels::ForIsa(isa);
+    for (kernels::Isa isa : kernels::kIsas) {
+      const kernels::KernelTable* kt =
+          kernels::Select<kernels::KernelTable>(kernels::IsaBit(isa));
       if (kt == nullptr) continue;
       TopK top(k);
       std::vector<uint32_t> scratch(64);
@@ -64,7 +64,8 @@ TEST_P(TopKTest, MatchesSortReference) {
                       [&](uint32_t i) { return ids[b + i]; });
       }
       top.Finish(got_ids.data(), got_d.data());
-      EXPECT_EQ(got_ids, want_ids) << kt->name << " n=" << m << " k=" << k;
+      EXPECT_EQ(got_ids, want_ids)
+          << kernels::IsaName(kt->isa) << " n=" << m << " k=" << k;
     }
 
     // TakeIds: the same set, in any order, and no padding.

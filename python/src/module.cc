@@ -23,8 +23,8 @@ PYBIND11_MODULE(_vindex, m) {
   vindex::python::RegisterTune(m);
   m.def(
       "isa", [] { return std::string(vindex::ActiveIsaName()); },
-      "The SIMD level the CPU kernels run at: 'scalar', 'avx2', 'avx512' or "
-      "'neon' (capped by the environment variable VINDEX_ISA).");
+      "The SIMD level the CPU kernels run at: 'scalar', 'avx2' or 'avx512' "
+      "(capped by the environment variable VINDEX_ISA).");
   // For the tests of the Status -> exception table: raises what a Status with
   // this code and message becomes (file=True: in save or load).
   m.def(

@@ -1,8 +1,10 @@
-// Index's optional operations and the names of the public enums.
+// Index's optional operations, the names of the public enums and of the
+// active ISA.
 #include "vindex/index.h"
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "kernels/kernels.h"
 
 namespace vindex {
 
@@ -55,6 +57,10 @@ std::string_view IndexFamilyName(IndexFamily family) {
       return "HNSW";
   }
   return "unknown";
+}
+
+std::string_view ActiveIsaName() {
+  return kernels::IsaName(kernels::ActiveIsa());
 }
 
 }  // namespace vindex

@@ -1,154 +1,17 @@
-// AVX2 + FMA kernels. Compiled with -mavx2 -mfma only in this file; callers
-// reach them through the kernel table after the CPU check.
+// AVX2 + FMA kernels, compiled with the flags of the avx2 row of
+// isa_table.def; callers reach them through the kernel table.
 #include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/avx2_simd.h"
 #include "kernels/kernels.h"
+#include "kernels/x86_distance.h"
 #include "kernels/x86_kth_smallest.h"
 
 namespace vindex::kernels::avx2 {
 namespace {
-
-// Software prefetch of the rows a few KiB ahead of the scan: the hardware
-// prefetchers alone leave a one-query scan at well under half of the memory
-// bandwidth (measured on AMD EPYC: 9 -> 20 GB/s for 128-d rows).
-constexpr size_t kPrefetchBytes = 4096;
-
-// Rows to look ahead: about kPrefetchBytes, a multiple of the 4-row block.
-inline size_t PrefetchAhead(size_t stride) {
-  const size_t row_bytes = stride * sizeof(float);
-  const size_t ahead = (kPrefetchBytes + row_bytes - 1) / row_bytes;
-  return (ahead + 3) & ~size_t{3};
-}
-
-// Prefetches the span of rows [first, first + 4) when they exist, as one
-// run of cache lines (a per-row loop measured far slower). Inline asm, not
-// _mm_prefetch: GCC 12 treats that as side-effect free and deletes loops
-// made only of it.
-inline void PrefetchRows(const float* rows, size_t first, size_t n, size_t d,
-                         size_t stride) {
-  if (first + 4 > n) return;
-  const char* p = reinterpret_cast<const char*>(rows + first * stride);
-  const size_t bytes = (3 * stride + d) * sizeof(float);
-  for (size_t b = 0; b < bytes; b += 64)
-    asm volatile("prefetcht0 %0" : : "m"(p[b]));
-}
-
-// Lane mask with the first r (0..8) lanes set, for masked tail loads that
-// never touch memory past the end.
-inline __m256i TailMask(size_t r) {
-  alignas(32) static const int32_t kMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kMask + 8 - r));
-}
-
-inline float HorizontalSum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  __m128 sh = _mm_movehdup_ps(lo);
-  lo = _mm_add_ps(lo, sh);
-  sh = _mm_movehl_ps(sh, lo);
-  lo = _mm_add_ss(lo, sh);
-  return _mm_cvtss_f32(lo);
-}
-
-// Sums each of four vectors and returns the four sums in one register.
-inline __m128 HorizontalSum4(__m256 a, __m256 b, __m256 c, __m256 d) {
-  __m256 ab = _mm256_hadd_ps(a, b);  // a01 a23 b01 b23 | a45 a67 b45 b67
-  __m256 cd = _mm256_hadd_ps(c, d);
-  __m256 abcd = _mm256_hadd_ps(ab, cd);  // a0-3 b0-3 c0-3 d0-3 | a4-7 ...
-  return _mm_add_ps(_mm256_castps256_ps128(abcd),
-                    _mm256_extractf128_ps(abcd, 1));
-}
-
-struct L2Op {
-  static inline __m256 Step(__m256 acc, __m256 x, __m256 y) {
-    __m256 t = _mm256_sub_ps(x, y);
-    return _mm256_fmadd_ps(t, t, acc);
-  }
-};
-struct IpOp {
-  static inline __m256 Step(__m256 acc, __m256 x, __m256 y) {
-    return _mm256_fmadd_ps(x, y, acc);
-  }
-};
-
-template <typename Op>
-inline float Pair(const float* a, const float* b, size_t d) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-  size_t j = 0;
-  for (; j + 32 <= d; j += 32) {
-    s0 = Op::Step(s0, _mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j));
-    s1 = Op::Step(s1, _mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8));
-    s2 = Op::Step(s2, _mm256_loadu_ps(a + j + 16), _mm256_loadu_ps(b + j + 16));
-    s3 = Op::Step(s3, _mm256_loadu_ps(a + j + 24), _mm256_loadu_ps(b + j + 24));
-  }
-  for (; j + 8 <= d; j += 8) {
-    s0 = Op::Step(s0, _mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j));
-  }
-  if (j < d) {
-    __m256i m = TailMask(d - j);
-    s1 = Op::Step(s1, _mm256_maskload_ps(a + j, m),
-                  _mm256_maskload_ps(b + j, m));
-  }
-  return HorizontalSum(
-      _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-}
-
-// One query against four rows at a time: the query is loaded once per step.
-template <typename Op>
-inline void Rows(const float* q, const float* rows, size_t n, size_t d,
-                 size_t stride, float* out) {
-  size_t i = 0;
-  const size_t full = d & ~size_t{7};
-  const __m256i tail = TailMask(d - full);
-  const size_t ahead = PrefetchAhead(stride);
-  for (; i + 4 <= n; i += 4) {
-    PrefetchRows(rows, i + ahead, n, d, stride);
-    const float* r0 = rows + i * stride;
-    const float* r1 = r0 + stride;
-    const float* r2 = r1 + stride;
-    const float* r3 = r2 + stride;
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j < full; j += 8) {
-      __m256 x = _mm256_loadu_ps(q + j);
-      s0 = Op::Step(s0, x, _mm256_loadu_ps(r0 + j));
-      s1 = Op::Step(s1, x, _mm256_loadu_ps(r1 + j));
-      s2 = Op::Step(s2, x, _mm256_loadu_ps(r2 + j));
-      s3 = Op::Step(s3, x, _mm256_loadu_ps(r3 + j));
-    }
-    if (j < d) {
-      __m256 x = _mm256_maskload_ps(q + j, tail);
-      s0 = Op::Step(s0, x, _mm256_maskload_ps(r0 + j, tail));
-      s1 = Op::Step(s1, x, _mm256_maskload_ps(r1 + j, tail));
-      s2 = Op::Step(s2, x, _mm256_maskload_ps(r2 + j, tail));
-      s3 = Op::Step(s3, x, _mm256_maskload_ps(r3 + j, tail));
-    }
-    _mm_storeu_ps(out + i, HorizontalSum4(s0, s1, s2, s3));
-  }
-  for (; i < n; ++i) out[i] = Pair<Op>(q, rows + i * stride, d);
-}
-
-float L2Sqr(const float* a, const float* b, size_t d) {
-  return Pair<L2Op>(a, b, d);
-}
-float InnerProduct(const float* a, const float* b, size_t d) {
-  return Pair<IpOp>(a, b, d);
-}
-void L2SqrRows(const float* q, const float* rows, size_t n, size_t d,
-               size_t stride, float* out) {
-  Rows<L2Op>(q, rows, n, d, stride, out);
-}
-void InnerProductRows(const float* q, const float* rows, size_t n, size_t d,
-                      size_t stride, float* out) {
-  Rows<IpOp>(q, rows, n, d, stride, out);
-}
 
 void L2FromIp(const float* ip, const float* norms, float qnorm, size_t n,
               float* out) {
@@ -266,12 +129,20 @@ float KthSmallest(const float* dist, size_t n, size_t k, float* scratch) {
 }
 
 }  // namespace
-
-const KernelTable& Table() {
-  static const KernelTable table{
-      Isa::kAvx2,       "avx2",   L2Sqr,           InnerProduct, L2SqrRows,
-      InnerProductRows, L2FromIp, ThresholdFilter, CountLess,    KthSmallest};
-  return table;
-}
-
 }  // namespace vindex::kernels::avx2
+
+namespace vindex::kernels {
+template <>
+const KernelTable IsaTable<KernelTable, Isa::kAvx2>::kTable = {
+    .isa = Isa::kAvx2,
+    .l2_sqr = &Pair<avx2::Simd, L2Op>,
+    .inner_product = &Pair<avx2::Simd, IpOp>,
+    .l2_sqr_rows = &Rows<avx2::Simd, L2Op>,
+    .inner_product_rows = &Rows<avx2::Simd, IpOp>,
+    .l2_from_ip = &avx2::L2FromIp,
+    .threshold_filter = &avx2::ThresholdFilter,
+    .count_less = &avx2::CountLess,
+    .kth_smallest = &avx2::KthSmallest,
+};
+
+}  // namespace vindex::kernels

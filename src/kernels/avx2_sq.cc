@@ -7,7 +7,8 @@
 
 #include "kernels/sq_kernels.h"
 
-namespace vindex::kernels::avx2 {
+namespace vindex::kernels {
+namespace avx2 {
 namespace {
 
 inline uint32_t SumLanes(__m256i v) {
@@ -116,11 +117,15 @@ float IpF16(const float* q, const uint16_t* x, size_t d) {
 }
 
 }  // namespace
+}  // namespace avx2
 
-const SqKernelTable& SqTable() {
-  static const SqKernelTable table{Isa::kAvx2, "avx2",    &L2SqrU8,
-                                   &DotU8,     &L2SqrF16, &IpF16};
-  return table;
-}
+template <>
+const SqKernelTable IsaTable<SqKernelTable, Isa::kAvx2>::kTable = {
+    .isa = Isa::kAvx2,
+    .l2_sqr_u8 = &avx2::L2SqrU8,
+    .dot_u8 = &avx2::DotU8,
+    .l2_sqr_f16 = &avx2::L2SqrF16,
+    .ip_f16 = &avx2::IpF16,
+};
 
-}  // namespace vindex::kernels::avx2
+}  // namespace vindex::kernels

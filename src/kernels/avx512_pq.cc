@@ -5,11 +5,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/avx512_simd.h"
 #include "kernels/pq_kernels.h"
-#include "kernels/x86_fastscan_filter.h"
+#include "kernels/x86_fastscan.h"
+#include "kernels/x86_pq_tables.h"
 #include "kernels/x86_quantize_lut4.h"
 
-namespace vindex::kernels::avx512 {
+namespace vindex::kernels {
+namespace avx512 {
 namespace {
 
 inline __m512 GatherSum(const float* lut, const uint8_t* c, size_t m) {
@@ -37,17 +40,6 @@ void Scan8(const float* lut, const uint8_t* codes, size_t n, size_t m,
            float* out) {
   for (size_t i = 0; i < n; ++i)
     out[i] = _mm512_reduce_add_ps(GatherSum(lut, codes + i * m, m));
-}
-
-inline void StoreHalf(__m256i lo, __m256i hi, uint16_t* out) {
-  const __m256i even = _mm256_sub_epi16(lo, _mm256_slli_epi16(hi, 8));
-  const __m128i e = _mm_add_epi16(_mm256_castsi256_si128(even),
-                                  _mm256_extracti128_si256(even, 1));
-  const __m128i o = _mm_add_epi16(_mm256_castsi256_si128(hi),
-                                  _mm256_extracti128_si256(hi, 1));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi16(e, o));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8),
-                   _mm_unpackhi_epi16(e, o));
 }
 
 // Folds the two 256-bit halves of a 512-bit accumulator (pairs p and p + 1)
@@ -95,136 +87,18 @@ inline void AccumulateBlock(const uint8_t* block, size_t pairs,
   StoreHalf(b_lo2, b_hi2, out + 16);
 }
 
-void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
-                   const uint8_t* lut, uint16_t* out) {
-  for (size_t b = 0; b < blocks; ++b) {
-    AccumulateBlock(codes + b * pairs * 32, pairs, lut,
-                    out + b * kFastScanBlock);
-  }
-}
-
-size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
-                           const uint8_t* lut, const float* terms, float bias,
-                           float scale, float threshold, uint32_t* out_idx,
-                           float* out_dist) {
-  // A lambda, not the function's address, so the accumulator is inlined.
-  auto accumulate = [](const uint8_t* block, size_t p, const uint8_t* l,
-                       uint16_t* out) { AccumulateBlock(block, p, l, out); };
-  return ScanFilterBlocks(accumulate, codes, n, pairs, lut, terms, bias, scale,
-                          threshold, out_idx, out_dist);
-}
-
-constexpr size_t kW = 16;
-
-// Table entries c .. c + 4 * kW - 1 of one sub-quantizer (row q, codebook
-// bt transposed, init row in or null): four registers, accumulated over the
-// dsub rows of bt, then init added.
-inline void ScoreFour(const float* q, const float* bt, size_t dsub, size_t ksub,
-                      size_t c, float factor, const float* in, __m512* s) {
-  for (int r = 0; r < 4; ++r) s[r] = _mm512_setzero_ps();
-  for (size_t d = 0; d < dsub; ++d) {
-    const __m512 w = _mm512_set1_ps(factor * q[d]);
-    const float* row = bt + d * ksub + c;
-    for (int r = 0; r < 4; ++r)
-      s[r] = _mm512_fmadd_ps(w, _mm512_loadu_ps(row + r * kW), s[r]);
-  }
-  if (in != nullptr) {
-    for (int r = 0; r < 4; ++r)
-      s[r] = _mm512_add_ps(s[r], _mm512_loadu_ps(in + c + r * kW));
-  }
-}
-
-// Entries c .. c + live - 1 (live <= kW) the same way, in one register;
-// lanes from live on hold garbage.
-inline __m512 ScoreTail(const float* q, const float* bt, size_t dsub,
-                        size_t ksub, size_t c, size_t live, float factor,
-                        const float* in) {
-  const __mmask16 m = static_cast<__mmask16>((1u << live) - 1);
-  auto load = [&](const float* p) { return _mm512_maskz_loadu_ps(m, p); };
-  __m512 s = _mm512_setzero_ps();
-  for (size_t d = 0; d < dsub; ++d)
-    s = _mm512_fmadd_ps(_mm512_set1_ps(factor * q[d]), load(bt + d * ksub + c),
-                        s);
-  if (in != nullptr) s = _mm512_add_ps(s, load(in + c));
-  return s;
-}
-
-void InnerProductTables(const float* q, const float* books_t, size_t m,
-                        size_t dsub, size_t ksub, float factor,
-                        const float* init, float* out) {
-  for (size_t j = 0; j < m; ++j) {
-    const float* qj = q + j * dsub;
-    const float* bt = books_t + j * dsub * ksub;
-    float* o = out + j * ksub;
-    const float* in = init != nullptr ? init + j * ksub : nullptr;
-    size_t c = 0;
-    for (; c + 4 * kW <= ksub; c += 4 * kW) {
-      __m512 s[4];
-      ScoreFour(qj, bt, dsub, ksub, c, factor, in, s);
-      for (int r = 0; r < 4; ++r) _mm512_storeu_ps(o + c + r * kW, s[r]);
-    }
-    for (; c < ksub; c += kW) {
-      const size_t live = ksub - c < kW ? ksub - c : kW;
-      const __m512 s = ScoreTail(qj, bt, dsub, ksub, c, live, factor, in);
-      _mm512_mask_storeu_ps(o + c, static_cast<__mmask16>((1u << live) - 1), s);
-    }
-  }
-}
-
-// Keeps, lane by lane, the first smallest score and its codeword.
-inline void TrackMin(__m512 s, size_t c, __m512& vmin, __m512i& vidx) {
-  const __m512i lane =
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __mmask16 less = _mm512_cmp_ps_mask(s, vmin, _CMP_LT_OQ);
-  vmin = _mm512_mask_blend_ps(less, vmin, s);
-  vidx = _mm512_mask_blend_epi32(
-      less, vidx,
-      _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(c)), lane));
-}
-
-// The scores InnerProductTables would write, tracked instead of stored.
-void NearestCodewords(const float* x, size_t n, size_t x_stride,
-                      const float* books_t, size_t dsub, size_t ksub,
-                      float factor, const float* init, int32_t* out,
-                      float* best) {
-  for (size_t i = 0; i < n; ++i) {
-    const float* q = x + i * x_stride;
-    __m512 vmin = _mm512_set1_ps(__builtin_inff());
-    __m512i vidx = _mm512_setzero_si512();
-    size_t c = 0;
-    for (; c + 4 * kW <= ksub; c += 4 * kW) {
-      __m512 s[4];
-      ScoreFour(q, books_t, dsub, ksub, c, factor, init, s);
-      for (int r = 0; r < 4; ++r) TrackMin(s[r], c + r * kW, vmin, vidx);
-    }
-    for (; c < ksub; c += kW) {
-      const size_t live = ksub - c < kW ? ksub - c : kW;
-      __m512 s = ScoreTail(q, books_t, dsub, ksub, c, live, factor, init);
-      s = _mm512_mask_blend_ps(static_cast<__mmask16>((1u << live) - 1),
-                               _mm512_set1_ps(__builtin_inff()), s);
-      TrackMin(s, c, vmin, vidx);
-    }
-    // The smallest score; among the lanes holding it, the first codeword.
-    const float m = _mm512_reduce_min_ps(vmin);
-    const __mmask16 at =
-        _mm512_cmp_ps_mask(vmin, _mm512_set1_ps(m), _CMP_EQ_OQ);
-    out[i] = _mm512_mask_reduce_min_epi32(at, vidx);
-    best[i] = m;
-  }
-}
-
 }  // namespace
+}  // namespace avx512
 
-const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kAvx512,
-                               "avx512",
-                               &Scan8,
-                               &Scan4FastScan,
-                               &Scan4FastScanFilter,
-                               &InnerProductTables,
-                               &NearestCodewords,
-                               &QuantizeLut4Avx2};
-  return table;
-}
+template <>
+const pq::Table IsaTable<pq::Table, Isa::kAvx512>::kTable = {
+    .isa = Isa::kAvx512,
+    .scan8 = &avx512::Scan8,
+    .scan4_fastscan = &Scan4FastScan<&avx512::AccumulateBlock>,
+    .scan4_fastscan_filter = &Scan4FastScanFilter<&avx512::AccumulateBlock>,
+    .inner_product_tables = &InnerProductTables<avx512::Simd>,
+    .nearest_codewords = &NearestCodewords<avx512::Simd>,
+    .quantize_lut4 = &QuantizeLut4Avx2,
+};
 
-}  // namespace vindex::kernels::avx512
+}  // namespace vindex::kernels

@@ -8,7 +8,8 @@
 
 #include "kernels/sq_kernels.h"
 
-namespace vindex::kernels::avx512 {
+namespace vindex::kernels {
+namespace avx512 {
 namespace {
 
 // Sums the 16 lanes modulo 2^32 (the intrinsic reduce uses signed adds,
@@ -91,11 +92,15 @@ float IpF16(const float* q, const uint16_t* x, size_t d) {
 }
 
 }  // namespace
+}  // namespace avx512
 
-const SqKernelTable& SqTable() {
-  static const SqKernelTable table{Isa::kAvx512, "avx512",  &L2SqrU8,
-                                   &DotU8,       &L2SqrF16, &IpF16};
-  return table;
-}
+template <>
+const SqKernelTable IsaTable<SqKernelTable, Isa::kAvx512>::kTable = {
+    .isa = Isa::kAvx512,
+    .l2_sqr_u8 = &avx512::L2SqrU8,
+    .dot_u8 = &avx512::DotU8,
+    .l2_sqr_f16 = &avx512::L2SqrF16,
+    .ip_f16 = &avx512::IpF16,
+};
 
-}  // namespace vindex::kernels::avx512
+}  // namespace vindex::kernels

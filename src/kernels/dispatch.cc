@@ -1,79 +1,96 @@
-// Chooses the kernel table once: the best ISA that both this build and this
-// CPU support, capped by VINDEX_ISA.
-#include <cstdlib>
-#include <cstring>
-#include <string_view>
+// The dispatcher: Select<Table> for every kernel family, and each family's
+// Active() table, resolved once.
+#include "kernels/dispatch.h"
 
+#include <cstddef>
+#include <utility>
+
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
-#include "vindex/index.h"
+#include "kernels/pq_kernels.h"
+#include "kernels/sq_kernels.h"
+
+#ifndef VINDEX_BUILT_ISAS
+#error \
+    "VINDEX_BUILT_ISAS (the ISAs with kernel files in this build) is set by src/CMakeLists.txt"
+#endif
 
 namespace vindex::kernels {
+namespace {
 
-std::string_view IsaName(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar:
-      return "scalar";
-    case Isa::kAvx2:
-      return "avx2";
-    case Isa::kAvx512:
-      return "avx512";
+constexpr IsaMask kBuiltIsas = (VINDEX_BUILT_ISAS) | IsaBit(Isa::kScalar);
+
+// The family's table for kIsa, or nullptr when this build has no files for
+// it (then the table is never referenced, so never needed at link time).
+template <class Table, Isa kIsa>
+const Table* BuiltTable() {
+  if constexpr ((kBuiltIsas & IsaBit(kIsa)) != 0) {
+    return &IsaTable<Table, kIsa>::kTable;
+  } else {
+    return nullptr;
   }
-  return "unknown";
 }
 
-const KernelTable* ForIsa(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar:
-      return &scalar::Table();
-    case Isa::kAvx2:
-#if defined(VINDEX_HAVE_AVX2)
-      if (CpuHasAvx2Fma()) return &avx2::Table();
-#endif
-      return nullptr;
-    case Isa::kAvx512:
-#if defined(VINDEX_HAVE_AVX512)
-      if (CpuHasAvx512()) return &avx512::Table();
-#endif
-      return nullptr;
+template <class Table, size_t... kIsa>
+const Table* BestOf(IsaMask usable, std::index_sequence<kIsa...>) {
+  const Table* const tables[] = {
+      BuiltTable<Table, static_cast<Isa>(kIsa)>()...};
+  for (size_t i = kIsaCount; i-- > 0;) {
+    if ((usable & IsaBit(static_cast<Isa>(i))) != 0 && tables[i] != nullptr) {
+      return tables[i];
+    }
   }
   return nullptr;
 }
 
-namespace {
-
-// The highest ISA allowed by VINDEX_ISA (unset or unknown: no cap).
-int CapFromEnvironment() {
-  const char* cap = std::getenv("VINDEX_ISA");
-  if (cap == nullptr) return 99;
-  std::string_view v(cap);
-  if (v == "scalar") return 0;
-  if (v == "avx2") return 1;
-  if (v == "avx512") return 2;
-  return 99;
+// The table every caller of the family's Active() shares.
+template <class Table>
+const Table& Resolve() {
+  // DefaultAllowedIsas() always holds scalar, so Select finds a table.
+  static const Table* const table = Select<Table>(DefaultAllowedIsas());
+  return *table;
 }
 
-const KernelTable& Choose() {
-  const int cap = CapFromEnvironment();
-  if (cap >= 2) {
-    if (const KernelTable* t = ForIsa(Isa::kAvx512)) return *t;
-  }
-  if (cap >= 1) {
-    if (const KernelTable* t = ForIsa(Isa::kAvx2)) return *t;
-  }
-  return scalar::Table();
+// Whether the scalar 8-bit PQ scan beats the gathers (see pq::Active()).
+bool PreferScalarScan8() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd");
+#else
+  return false;
+#endif
 }
 
 }  // namespace
 
-const KernelTable& Active() {
-  static const KernelTable& table = Choose();  // Thread-safe static init.
-  return table;
+IsaMask RunnableIsas() { return kBuiltIsas & CpuIsas(); }
+
+template <class Table>
+const Table* Select(IsaMask allowed) {
+  return BestOf<Table>(allowed & RunnableIsas(),
+                       std::make_index_sequence<kIsaCount>());
 }
+
+// The kernel families.
+template const KernelTable* Select<KernelTable>(IsaMask);
+template const pq::Table* Select<pq::Table>(IsaMask);
+template const SqKernelTable* Select<SqKernelTable>(IsaMask);
+
+const KernelTable& Active() { return Resolve<KernelTable>(); }
 
 Isa ActiveIsa() { return Active().isa; }
 
-}  // namespace vindex::kernels
+const SqKernelTable& sq::Active() { return Resolve<SqKernelTable>(); }
 
-namespace vindex {
-std::string_view ActiveIsaName() { return kernels::Active().name; }
-}  // namespace vindex
+const pq::Table& pq::Active() {
+  static const Table table = [] {
+    Table chosen = Resolve<Table>();
+    if (chosen.isa != Isa::kScalar && PreferScalarScan8()) {
+      chosen.scan8 = IsaTable<Table, Isa::kScalar>::kTable.scan8;
+    }
+    return chosen;
+  }();
+  return table;
+}
+
+}  // namespace vindex::kernels

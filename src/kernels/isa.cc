@@ -1,69 +1,138 @@
-// CPU feature detection: cpuid for the instruction sets, xgetbv for whether
-// the OS saves the wide registers.
-#include <cstdint>
+// The run-time CPU check, generated from isa_table.def: cpuid for each
+// feature an ISA is compiled with, xgetbv for the register state the OS
+// saves.
+#include "kernels/isa.h"
 
-#include "kernels/kernels.h"
+#include <cstdint>
+#include <cstdlib>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 namespace vindex::kernels {
-
-#if defined(__x86_64__) || defined(__i386__)
 namespace {
 
-uint64_t Xgetbv0() {
-  uint32_t eax, edx;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (static_cast<uint64_t>(edx) << 32) | eax;
-}
-
-struct CpuFeatures {
-  bool avx2_fma = false;
-  bool avx512 = false;
+enum class CpuFeature : int {
+#define VINDEX_CPU_FEATURE(enumerator, ...) enumerator,
+#include "kernels/isa_table.def"
+#undef VINDEX_CPU_FEATURE
 };
 
-CpuFeatures Detect() {
-  CpuFeatures f;
+using FeatureMask = uint64_t;
+
+constexpr FeatureMask Features(std::initializer_list<CpuFeature> features) {
+  FeatureMask mask = 0;
+  for (CpuFeature f : features) mask |= FeatureMask{1} << static_cast<int>(f);
+  return mask;
+}
+
+struct IsaRow {
+  std::string_view name;
+  uint64_t os_state;  // XCR0 bits that must be set.
+  FeatureMask features;
+};
+
+using enum CpuFeature;
+constexpr IsaRow kIsaRows[] = {
+#define VINDEX_ISA(name, enumerator, os_state, ...) \
+  {#name, os_state, Features({__VA_ARGS__})},
+#include "kernels/isa_table.def"
+#undef VINDEX_ISA
+};
+
+#if defined(__x86_64__) || defined(__i386__)
+
+enum CpuidRegister { kEax, kEbx, kEcx, kEdx };
+
+struct FeatureRow {
+  unsigned leaf;
+  unsigned subleaf;
+  CpuidRegister reg;
+  int bit;
+};
+
+constexpr FeatureRow kFeatureRows[] = {
+#define VINDEX_CPU_FEATURE(enumerator, flag, leaf, subleaf, reg, bit) \
+  {leaf, subleaf, reg, bit},
+#include "kernels/isa_table.def"
+#undef VINDEX_CPU_FEATURE
+};
+
+bool HasFeature(const FeatureRow& row) {
+  unsigned r[4];
+  // __get_cpuid_count checks that the leaf exists.
+  if (!__get_cpuid_count(row.leaf, row.subleaf, &r[kEax], &r[kEbx], &r[kEcx],
+                         &r[kEdx])) {
+    return false;
+  }
+  return (r[row.reg] >> row.bit) & 1u;
+}
+
+// XCR0, the register state the OS saves; 0 when xgetbv is not enabled.
+uint64_t OsSavedState() {
   unsigned eax, ebx, ecx, edx;
-  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return f;
-  const bool fma = ecx & (1u << 12);
-  const bool osxsave = ecx & (1u << 27);
-  const bool avx = ecx & (1u << 28);
-  const bool f16c = ecx & (1u << 29);
-  if (!osxsave || !avx) return f;
-  const uint64_t xcr0 = Xgetbv0();
-  const bool ymm_saved = (xcr0 & 0x6) == 0x6;
-  const bool zmm_saved = (xcr0 & 0xE6) == 0xE6;
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return f;
-  const bool avx2 = ebx & (1u << 5);
-  const bool bmi2 = ebx & (1u << 8);
-  f.avx2_fma = ymm_saved && avx2 && fma && f16c && bmi2;
-  const bool avx512f = ebx & (1u << 16);
-  const bool avx512dq = ebx & (1u << 17);
-  const bool avx512bw = ebx & (1u << 30);
-  const bool avx512vl = ebx & (1u << 31);
-  f.avx512 =
-      f.avx2_fma && zmm_saved && avx512f && avx512dq && avx512bw && avx512vl;
-  return f;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+  const bool osxsave = (ecx >> 27) & 1u;
+  if (!osxsave) return 0;
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
 }
 
-const CpuFeatures& Features() {
-  static const CpuFeatures features = Detect();
-  return features;
+IsaMask DetectCpuIsas() {
+  FeatureMask present = 0;
+  for (size_t f = 0; f < std::size(kFeatureRows); ++f) {
+    if (HasFeature(kFeatureRows[f])) present |= FeatureMask{1} << f;
+  }
+  const uint64_t os_state = OsSavedState();
+  IsaMask out = 0;
+  for (size_t i = 0; i < kIsaCount; ++i) {
+    const IsaRow& row = kIsaRows[i];
+    if ((present & row.features) == row.features &&
+        (os_state & row.os_state) == row.os_state) {
+      out |= IsaBit(static_cast<Isa>(i));
+    }
+  }
+  return out;
 }
-
-}  // namespace
-
-bool CpuHasAvx2Fma() { return Features().avx2_fma; }
-bool CpuHasAvx512() { return Features().avx512; }
 
 #else
 
-bool CpuHasAvx2Fma() { return false; }
-bool CpuHasAvx512() { return false; }
+IsaMask DetectCpuIsas() { return IsaBit(Isa::kScalar); }
 
 #endif
+
+}  // namespace
+
+std::string_view IsaName(Isa isa) {
+  const size_t i = static_cast<size_t>(isa);
+  return i < kIsaCount ? kIsaRows[i].name : "unknown";
+}
+
+std::optional<Isa> IsaFromName(std::string_view name) {
+  for (size_t i = 0; i < kIsaCount; ++i) {
+    if (kIsaRows[i].name == name) return static_cast<Isa>(i);
+  }
+  return std::nullopt;
+}
+
+IsaMask CpuIsas() {
+  static const IsaMask isas = DetectCpuIsas();  // Thread-safe static init.
+  return isas;
+}
+
+IsaMask DefaultAllowedIsas() {
+  static const IsaMask allowed = [] {
+    const char* cap = std::getenv("VINDEX_ISA");
+    const std::optional<Isa> isa =
+        cap != nullptr ? IsaFromName(cap) : std::nullopt;
+    return isa.has_value() ? (IsaBit(*isa) << 1) - 1 : kAllIsas;
+  }();
+  return allowed;
+}
 
 }  // namespace vindex::kernels

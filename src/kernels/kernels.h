@@ -1,11 +1,12 @@
 #ifndef VINDEX_SRC_KERNELS_KERNELS_H_
 #define VINDEX_SRC_KERNELS_KERNELS_H_
 
-// The CPU kernel table. Each ISA (scalar, avx2, avx512) provides the
-// same kernels in its own namespace and file, compiled with its own flags;
-// dispatch.cc picks one table once, at first use. scalar.cc is the reference
-// and the executable specification: every other ISA must match it (exactly
-// for integer kernels, within float rounding for float kernels).
+// The distance and top-k kernel family. Each ISA (rows of isa_table.def)
+// provides the same kernels in its own file (scalar.cc, avx2.cc,
+// avx512.cc), compiled with its own flags; dispatch.h picks one table.
+// scalar.cc is the reference and the executable specification: every other
+// ISA must match it (exactly for integer kernels, within float rounding for
+// float kernels).
 //
 // Contracts shared by all kernels:
 // - Pointers need no particular alignment; nothing is read past the last
@@ -14,15 +15,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
+
+#include "kernels/dispatch.h"
+#include "kernels/isa.h"
 
 namespace vindex::kernels {
 
-enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
-
 struct KernelTable {
   Isa isa;
-  const char* name;
 
   // Squared L2 distance between a and b.
   float (*l2_sqr)(const float* a, const float* b, size_t d);
@@ -54,37 +54,17 @@ struct KernelTable {
   float (*kth_smallest)(const float* dist, size_t n, size_t k, float* scratch);
 };
 
-// The table of the best ISA this machine and build support, capped by the
-// environment variable VINDEX_ISA. Resolved once, thread-safely.
+#define VINDEX_ISA(name, enumerator, ...) \
+  template <>                             \
+  const KernelTable IsaTable<KernelTable, Isa::enumerator>::kTable;
+#include "kernels/isa_table.def"
+#undef VINDEX_ISA
+
+// Select<KernelTable>(DefaultAllowedIsas()), resolved once, thread-safely.
 const KernelTable& Active();
 
-// The ISA of Active(). Kernel tables of other concerns (kernels/pq_kernels.h,
-// kernels/sq_kernels.h, ...) follow the same pattern: files scalar_X.cc,
-// avx2_X.cc, avx512_X.cc each define a table, and the concern's own Active()
-// returns the one for ActiveIsa() (falling back to scalar where an ISA file
-// does not exist).
+// The ISA of Active().
 Isa ActiveIsa();
-
-// The table for one ISA, or nullptr when this build or this CPU lacks it.
-// Tests use it to run every available ISA against scalar.
-const KernelTable* ForIsa(Isa isa);
-
-std::string_view IsaName(Isa isa);
-
-// CPU feature detection (cpuid + xgetbv on x86; always false elsewhere).
-bool CpuHasAvx2Fma();
-bool CpuHasAvx512();
-
-// Per-ISA tables, defined in their own files.
-namespace scalar {
-const KernelTable& Table();
-}  // namespace scalar
-namespace avx2 {
-const KernelTable& Table();
-}
-namespace avx512 {
-const KernelTable& Table();
-}
 
 }  // namespace vindex::kernels
 

@@ -2,7 +2,7 @@
 #define VINDEX_SRC_KERNELS_PQ_KERNELS_H_
 
 // Product-quantization scan kernels, one table per ISA (scalar_pq.cc,
-// avx2_pq.cc, avx512_pq.cc), chosen like the main table (see kernels.h).
+// avx2_pq.cc, avx512_pq.cc), chosen by the dispatcher (dispatch.h).
 //
 // 8-bit codes: one byte per sub-quantizer, m bytes per vector, scanned
 // against a float lookup table of m x 256 entries.
@@ -23,7 +23,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/kernels.h"
+#include "kernels/dispatch.h"
+#include "kernels/isa.h"
 
 namespace vindex::kernels {
 
@@ -33,7 +34,6 @@ namespace pq {
 
 struct Table {
   Isa isa;
-  const char* name;
 
   // out[i] = sum_{j < m} lut[j * 256 + codes[i * m + j]] for i in [0, n).
   // Float sums; ISAs may differ from scalar by rounding only.
@@ -92,25 +92,18 @@ struct Table {
                          float* lo_sum);
 };
 
-// The table for ActiveIsa() (scalar where an ISA has no PQ file). On AMD
-// CPUs its scan8 is the scalar one: there the gathers of the SIMD versions
-// were slower than interleaved scalar loads (Zen 4, m = 64: 27.8 ns per code
-// with 16-wide gathers, 26.2 with 8-wide, 19-20 scalar).
+// Select<pq::Table>(DefaultAllowedIsas()), resolved once, except that on
+// AMD CPUs scan8 is the scalar one: there the gathers of the SIMD versions
+// are slower than interleaved scalar loads (docs/decisions.md, "Kernels").
 const Table& Active();
-// The table for one ISA, or nullptr when this build or CPU lacks it.
-const Table* ForIsa(Isa isa);
 
 }  // namespace pq
 
-namespace scalar {
-const pq::Table& PqTable();
-}
-namespace avx2 {
-const pq::Table& PqTable();
-}
-namespace avx512 {
-const pq::Table& PqTable();
-}
+#define VINDEX_ISA(name, enumerator, ...) \
+  template <>                             \
+  const pq::Table IsaTable<pq::Table, Isa::enumerator>::kTable;
+#include "kernels/isa_table.def"
+#undef VINDEX_ISA
 
 }  // namespace vindex::kernels
 

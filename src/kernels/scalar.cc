@@ -63,12 +63,20 @@ float KthSmallest(const float* dist, size_t n, size_t k, float* scratch) {
 }
 
 }  // namespace
-
-const KernelTable& Table() {
-  static const KernelTable table{
-      Isa::kScalar,     "scalar", L2Sqr,           InnerProduct, L2SqrRows,
-      InnerProductRows, L2FromIp, ThresholdFilter, CountLess,    KthSmallest};
-  return table;
-}
-
 }  // namespace vindex::kernels::scalar
+
+namespace vindex::kernels {
+template <>
+const KernelTable IsaTable<KernelTable, Isa::kScalar>::kTable = {
+    .isa = Isa::kScalar,
+    .l2_sqr = &scalar::L2Sqr,
+    .inner_product = &scalar::InnerProduct,
+    .l2_sqr_rows = &scalar::L2SqrRows,
+    .inner_product_rows = &scalar::InnerProductRows,
+    .l2_from_ip = &scalar::L2FromIp,
+    .threshold_filter = &scalar::ThresholdFilter,
+    .count_less = &scalar::CountLess,
+    .kth_smallest = &scalar::KthSmallest,
+};
+
+}  // namespace vindex::kernels

@@ -5,7 +5,8 @@
 
 #include "kernels/pq_kernels.h"
 
-namespace vindex::kernels::scalar {
+namespace vindex::kernels {
+namespace scalar {
 namespace {
 
 // Sums one block of jb <= 8 sub-quantizers (table rows t) into out, two
@@ -178,17 +179,17 @@ float QuantizeLut4(const float* lut, size_t m, uint8_t* q8, float* lo_sum) {
 }
 
 }  // namespace
+}  // namespace scalar
 
-const pq::Table& PqTable() {
-  static const pq::Table table{Isa::kScalar,
-                               "scalar",
-                               &Scan8,
-                               &Scan4FastScan,
-                               &Scan4FastScanFilter,
-                               &InnerProductTables,
-                               &NearestCodewords,
-                               &QuantizeLut4};
-  return table;
-}
+template <>
+const pq::Table IsaTable<pq::Table, Isa::kScalar>::kTable = {
+    .isa = Isa::kScalar,
+    .scan8 = &scalar::Scan8,
+    .scan4_fastscan = &scalar::Scan4FastScan,
+    .scan4_fastscan_filter = &scalar::Scan4FastScanFilter,
+    .inner_product_tables = &scalar::InnerProductTables,
+    .nearest_codewords = &scalar::NearestCodewords,
+    .quantize_lut4 = &scalar::QuantizeLut4,
+};
 
-}  // namespace vindex::kernels::scalar
+}  // namespace vindex::kernels

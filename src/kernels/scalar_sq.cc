@@ -1,4 +1,5 @@
-// Reference 8-bit code kernels, and the choice of the active SQ table.
+// Reference 8-bit code and fp16 kernels: the executable specification every
+// other ISA is tested against.
 #include <cstddef>
 #include <cstdint>
 
@@ -39,42 +40,15 @@ float IpF16(const float* q, const uint16_t* x, size_t d) {
 }
 
 }  // namespace
-
-const SqKernelTable& SqTable() {
-  static const SqKernelTable table{Isa::kScalar, "scalar",  &L2SqrU8,
-                                   &DotU8,       &L2SqrF16, &IpF16};
-  return table;
-}
-
 }  // namespace scalar
 
-namespace sq {
+template <>
+const SqKernelTable IsaTable<SqKernelTable, Isa::kScalar>::kTable = {
+    .isa = Isa::kScalar,
+    .l2_sqr_u8 = &scalar::L2SqrU8,
+    .dot_u8 = &scalar::DotU8,
+    .l2_sqr_f16 = &scalar::L2SqrF16,
+    .ip_f16 = &scalar::IpF16,
+};
 
-const SqKernelTable* ForIsa(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar:
-      return &scalar::SqTable();
-    case Isa::kAvx2:
-#if defined(VINDEX_HAVE_AVX2)
-      if (CpuHasAvx2Fma()) return &avx2::SqTable();
-#endif
-      return nullptr;
-    case Isa::kAvx512:
-#if defined(VINDEX_HAVE_AVX512)
-      if (CpuHasAvx512()) return &avx512::SqTable();
-#endif
-      return nullptr;
-  }
-  return nullptr;
-}
-
-const SqKernelTable& Active() {
-  static const SqKernelTable& table = []() -> const SqKernelTable& {
-    const SqKernelTable* t = sq::ForIsa(ActiveIsa());
-    return t != nullptr ? *t : scalar::SqTable();
-  }();
-  return table;
-}
-
-}  // namespace sq
 }  // namespace vindex::kernels

@@ -5,7 +5,7 @@
 // and IEEE half-precision (fp16) vectors. Same pattern as kernels.h:
 // scalar_sq.cc is the reference; avx2_sq.cc and avx512_sq.cc must match it
 // exactly for the integer kernels and within float rounding for the fp16
-// ones; Active() follows kernels::ActiveIsa().
+// ones; the dispatcher (dispatch.h) picks one.
 //
 // Contracts: 1 <= d (<= kSqMaxDim for the 8-bit kernels, so every sum fits
 // in 32 bits); pointers need no alignment; nothing is read past element d-1.
@@ -15,7 +15,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/kernels.h"
+#include "kernels/dispatch.h"
+#include "kernels/isa.h"
 
 namespace vindex::kernels {
 
@@ -24,7 +25,6 @@ inline constexpr size_t kSqMaxDim = 65536;
 
 struct SqKernelTable {
   Isa isa;
-  const char* name;
   // sum_j (a[j] - b[j])^2.
   uint32_t (*l2_sqr_u8)(const uint8_t* a, const uint8_t* b, size_t d);
   // sum_j a[j] * b[j].
@@ -75,21 +75,15 @@ inline uint16_t FloatToHalf(float f) {
 }
 
 namespace sq {
-// The table for kernels::ActiveIsa() (scalar where that ISA has no file).
+// Select<SqKernelTable>(DefaultAllowedIsas()), resolved once.
 const SqKernelTable& Active();
-// The table for one ISA, or nullptr when this build or CPU lacks it.
-const SqKernelTable* ForIsa(Isa isa);
 }  // namespace sq
 
-namespace scalar {
-const SqKernelTable& SqTable();
-}
-namespace avx2 {
-const SqKernelTable& SqTable();
-}
-namespace avx512 {
-const SqKernelTable& SqTable();
-}
+#define VINDEX_ISA(name, enumerator, ...) \
+  template <>                             \
+  const SqKernelTable IsaTable<SqKernelTable, Isa::enumerator>::kTable;
+#include "kernels/isa_table.def"
+#undef VINDEX_ISA
 
 }  // namespace vindex::kernels
 

@@ -1,10 +1,10 @@
-#ifndef VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
-#define VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
+#ifndef VINDEX_SRC_KERNELS_X86_FASTSCAN_H_
+#define VINDEX_SRC_KERNELS_X86_FASTSCAN_H_
 
-// The AVX2 body of pq::Table::scan4_fastscan_filter around a per-ISA block
-// accumulator, shared by avx2_pq.cc and avx512_pq.cc. Include only from files
-// built with AVX2 flags: the function has internal linkage so each includer
-// gets its own copy for its flags.
+// The bodies of pq::Table::scan4_fastscan and scan4_fastscan_filter around
+// a per-ISA block accumulator, shared by avx2_pq.cc and avx512_pq.cc.
+// Include only from files built with AVX2 flags: the functions have internal
+// linkage so each includer gets its own copy for its flags.
 
 #include <immintrin.h>
 
@@ -13,6 +13,19 @@
 
 namespace vindex::kernels {
 namespace {
+
+// Writes the 16 sums of one half block: even vectors are lo - (hi << 8),
+// odd vectors hi; the two 128-bit lanes (sub-quantizers a and b) are added.
+inline void StoreHalf(__m256i lo, __m256i hi, uint16_t* out) {
+  const __m256i even = _mm256_sub_epi16(lo, _mm256_slli_epi16(hi, 8));
+  const __m128i e = _mm_add_epi16(_mm256_castsi256_si128(even),
+                                  _mm256_extracti128_si256(even, 1));
+  const __m128i o = _mm_add_epi16(_mm256_castsi256_si128(hi),
+                                  _mm256_extracti128_si256(hi, 1));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_unpacklo_epi16(e, o));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8),
+                   _mm_unpackhi_epi16(e, o));
+}
 
 // Turns one block's 32 sums into bias + sum * scale (+ terms[v]) and
 // appends (base + v, distance) for each v < cnt whose distance is <=
@@ -73,7 +86,30 @@ inline size_t ScanFilterBlocks(Accumulate accumulate, const uint8_t* codes,
   return m;
 }
 
+// scan4_fastscan, with kAccumulate(block, pairs, lut, out) writing one
+// block's 32 sums.
+template <auto kAccumulate>
+void Scan4FastScan(const uint8_t* codes, size_t blocks, size_t pairs,
+                   const uint8_t* lut, uint16_t* out) {
+  for (size_t b = 0; b < blocks; ++b) {
+    kAccumulate(codes + b * pairs * 32, pairs, lut, out + b * 32);
+  }
+}
+
+// scan4_fastscan_filter, with kAccumulate as above.
+template <auto kAccumulate>
+size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
+                           const uint8_t* lut, const float* terms, float bias,
+                           float scale, float threshold, uint32_t* out_idx,
+                           float* out_dist) {
+  // A lambda, not the function's address, so the accumulator is inlined.
+  auto accumulate = [](const uint8_t* block, size_t p, const uint8_t* l,
+                       uint16_t* out) { kAccumulate(block, p, l, out); };
+  return ScanFilterBlocks(accumulate, codes, n, pairs, lut, terms, bias, scale,
+                          threshold, out_idx, out_dist);
+}
+
 }  // namespace
 }  // namespace vindex::kernels
 
-#endif  // VINDEX_SRC_KERNELS_X86_FASTSCAN_FILTER_H_
+#endif  // VINDEX_SRC_KERNELS_X86_FASTSCAN_H_
