@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "train/scalar_quantizer.h"
 #include "kernels/kernels.h"
+#include "train/scalar_quantizer.h"
 
 namespace vindex::kernels {
 namespace {
