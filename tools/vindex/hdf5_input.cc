@@ -30,6 +30,13 @@ class Handle {
   herr_t (*close_)(hid_t);
 };
 
+// External links are not followed: the reader takes data only from the file
+// it was given.
+herr_t RefuseExternalLink(const char*, const char*, const char*, const char*,
+                          unsigned*, hid_t, void*) {
+  return -1;
+}
+
 // Checks that the file holds data for the first `rows` rows, so that a
 // declared shape alone cannot make the reader allocate: contiguous data must
 // be stored in full, chunked (possibly compressed) data must have at least
@@ -39,6 +46,12 @@ absl::Status CheckStored(hid_t dataset, hid_t space, hsize_t rows, hsize_t cols,
   Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
   if (!dcpl.ok()) {
     return absl::InvalidArgumentError("cannot read the dataset's layout");
+  }
+  // Raw data in external files lies outside the file being read, and the
+  // size those files declare bounds nothing.
+  if (H5Pget_external_count(dcpl.get()) != 0) {
+    return absl::InvalidArgumentError(
+        "dataset keeps its values in external files (not read)");
   }
   switch (H5Pget_layout(dcpl.get())) {
     case H5D_COMPACT:
@@ -92,11 +105,20 @@ absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
     return absl::Status(absl::StatusCode::kInvalidArgument,
                         absl::StrCat(file, ": cannot open HDF5 file"));
   }
-  if (H5Lexists(f.get(), dataset.c_str(), H5P_DEFAULT) <= 0) {
+  Handle access(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+  if (!access.ok() ||
+      H5Pset_elink_cb(access.get(), RefuseExternalLink, nullptr) < 0) {
+    return fail(absl::StatusCode::kInternal, "cannot set up dataset access");
+  }
+  if (H5Lexists(f.get(), dataset.c_str(), access.get()) <= 0) {
     return fail(absl::StatusCode::kNotFound, "no such dataset");
   }
-  Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!d.ok()) return fail(absl::StatusCode::kInvalidArgument, "cannot open");
+  Handle d(H5Dopen2(f.get(), dataset.c_str(), access.get()), H5Dclose);
+  if (!d.ok()) {
+    return fail(absl::StatusCode::kInvalidArgument,
+                "cannot open (not a dataset in this file; links to other "
+                "files are not followed)");
+  }
   Handle type(H5Dget_type(d.get()), H5Tclose);
   const H5T_class_t cls = H5Tget_class(type.get());
   if (want_float && cls != H5T_FLOAT && cls != H5T_INTEGER) {

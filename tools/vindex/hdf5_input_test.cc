@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -151,6 +152,54 @@ TEST_F(Hdf5InputTest, ShapeWhoseSizeWrapsIsRefused) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument)
       << m.status();
+}
+
+// The reader takes data only from the file it is given: not from external
+// raw-data files a dataset may name, nor through links to other HDF5 files.
+TEST_F(Hdf5InputTest, DataOutsideTheFileIsRefused) {
+  const std::vector<float> v = Values(100 * 16);
+  const std::string raw_path = path_ + ".raw";
+  const std::string other_path = path_ + ".other.hdf5";
+  {
+    FILE* raw = std::fopen(raw_path.c_str(), "wb");
+    ASSERT_NE(raw, nullptr);
+    ASSERT_EQ(std::fwrite(v.data(), sizeof(float), v.size(), raw), v.size());
+    std::fclose(raw);
+    hid_t other =
+        H5Fcreate(other_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(other, 0);
+    std::swap(other, file_);
+    Dataset("train", 100, 16, H5T_IEEE_F32LE, 0, false, v.data(),
+            H5T_NATIVE_FLOAT);
+    std::swap(other, file_);
+    ASSERT_GE(H5Fclose(other), 0);
+  }
+  {
+    // 100 x 16 floats whose bytes live in the raw file.
+    hsize_t dims[2] = {100, 16};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ASSERT_GE(H5Pset_external(dcpl, raw_path.c_str(), 0, v.size() * 4), 0);
+    hid_t d = H5Dcreate2(file_, "external_storage", H5T_IEEE_F32LE, space,
+                         H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+  ASSERT_GE(H5Lcreate_external(other_path.c_str(), "/train", file_,
+                               "external_link", H5P_DEFAULT, H5P_DEFAULT),
+            0);
+  Finish();
+  for (const char* name : {"external_storage", "external_link"}) {
+    SCOPED_TRACE(name);
+    auto m = ReadHdf5Float(path_, name, 0);
+    EXPECT_FALSE(m.ok());
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument)
+        << m.status();
+  }
+  std::remove(raw_path.c_str());
+  std::remove(other_path.c_str());
 }
 
 }  // namespace
