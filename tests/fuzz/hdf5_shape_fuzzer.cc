@@ -6,6 +6,8 @@
 // it may not allocate more than the file could hold (one value per stored
 // byte, or about a thousand per byte when deflate-compressed), and it must
 // accept every plain, fully written numeric dataset.
+#include <hdf5.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -91,5 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(vindex::cli::ReadHdf5Float(path, name, spec.max_rows), spec,
           image->size());
   }
+  // Every HDF5 object the reader (or the builder) opened is closed again.
+  if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) != 0) std::abort();
   return 0;
 }
