@@ -37,6 +37,18 @@ herr_t RefuseExternalLink(const char*, const char*, const char*, const char*,
   return -1;
 }
 
+// Conversion to the reader's type stops at the first value out of its range
+// (HDF5 would otherwise clamp it: an id of 2^40 would read as 2^31 - 1, a
+// float64 of 1e300 as infinity) and notes that it did.
+H5T_conv_ret_t StopOutOfRange(H5T_conv_except_t kind, hid_t, hid_t, void*,
+                              void*, void* out_of_range) {
+  if (kind != H5T_CONV_EXCEPT_RANGE_HI && kind != H5T_CONV_EXCEPT_RANGE_LOW) {
+    return H5T_CONV_UNHANDLED;
+  }
+  *static_cast<bool*>(out_of_range) = true;
+  return H5T_CONV_ABORT;
+}
+
 // Checks that the file holds data for the first `rows` rows, so that a
 // declared shape alone cannot make the reader allocate: contiguous data must
 // be stored in full, chunked (possibly compressed) data must have at least
@@ -173,8 +185,19 @@ absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
                       nullptr);
   Handle mem(H5Screate_simple(2, count, nullptr), H5Sclose);
   const hid_t mem_type = want_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT32;
-  if (H5Dread(d.get(), mem_type, mem.get(), space.get(), H5P_DEFAULT,
+  bool out_of_range = false;
+  Handle transfer(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+  if (!transfer.ok() ||
+      H5Pset_type_conv_cb(transfer.get(), StopOutOfRange, &out_of_range) < 0) {
+    return fail(absl::StatusCode::kInternal, "cannot set up the read");
+  }
+  if (H5Dread(d.get(), mem_type, mem.get(), space.get(), transfer.get(),
               m.data.data()) < 0) {
+    if (out_of_range) {
+      return fail(absl::StatusCode::kInvalidArgument,
+                  want_float ? "a value is beyond the float32 range"
+                             : "a value does not fit in int32");
+    }
     return fail(absl::StatusCode::kDataLoss, "read failed");
   }
   return m;

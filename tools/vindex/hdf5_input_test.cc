@@ -202,5 +202,36 @@ TEST_F(Hdf5InputTest, DataOutsideTheFileIsRefused) {
   std::remove(other_path.c_str());
 }
 
+// Values the reader's type cannot hold are refused, never clamped: an int64
+// neighbour id of 2^40 must not become 2^31 - 1, nor a float64 of 1e300 an
+// infinity. In-range values of wider types load exactly.
+TEST_F(Hdf5InputTest, ValuesOutOfRangeAreRefused) {
+  const std::vector<int64_t> ids = {1, 2, int64_t{1} << 40, 4};
+  const std::vector<int64_t> small_ids = {1, 2, -3, 4};
+  const std::vector<double> big = {1.0, -1e300, 2.0, 3.0};
+  const std::vector<double> fine = {1.0, -1e30, 2.5, 3.0};
+  Dataset("ids", 2, 2, H5T_STD_I64LE, 0, false, ids.data(), H5T_NATIVE_INT64);
+  Dataset("small_ids", 2, 2, H5T_STD_I64LE, 0, false, small_ids.data(),
+          H5T_NATIVE_INT64);
+  Dataset("big", 2, 2, H5T_IEEE_F64LE, 0, false, big.data(), H5T_NATIVE_DOUBLE);
+  Dataset("fine", 2, 2, H5T_IEEE_F64LE, 0, false, fine.data(),
+          H5T_NATIVE_DOUBLE);
+  Finish();
+  auto ints = ReadHdf5Int(path_, "ids", 0);
+  EXPECT_FALSE(ints.ok());
+  EXPECT_EQ(ints.status().code(), absl::StatusCode::kInvalidArgument)
+      << ints.status();
+  auto floats = ReadHdf5Float(path_, "big", 0);
+  EXPECT_FALSE(floats.ok());
+  EXPECT_EQ(floats.status().code(), absl::StatusCode::kInvalidArgument)
+      << floats.status();
+  auto small = ReadHdf5Int(path_, "small_ids", 0);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->data, std::vector<int32_t>({1, 2, -3, 4}));
+  auto in_range = ReadHdf5Float(path_, "fine", 0);
+  ASSERT_TRUE(in_range.ok()) << in_range.status();
+  EXPECT_EQ(in_range->data, std::vector<float>({1.0f, -1e30f, 2.5f, 3.0f}));
+}
+
 }  // namespace
 }  // namespace vindex::cli
