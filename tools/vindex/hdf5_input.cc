@@ -49,12 +49,17 @@ H5T_conv_ret_t StopOutOfRange(H5T_conv_except_t kind, hid_t, hid_t, void*,
   return H5T_CONV_ABORT;
 }
 
+// Deflate expands a byte into at most about 1032.
+constexpr hsize_t kMaxFilterExpansion = 1100;
+
 // Checks that the file holds data for the first `rows` rows, so that a
 // declared shape alone cannot make the reader allocate: contiguous data must
 // be stored in full, chunked (possibly compressed) data must have at least
-// as many chunks written as those rows span.
+// as many chunks written as those rows span, and in any layout those rows
+// may not need more bytes than the whole file holds (times the expansion of
+// a filter), whatever sizes a damaged file's metadata claims.
 absl::Status CheckStored(hid_t dataset, hid_t space, hsize_t rows, hsize_t cols,
-                         size_t elem) {
+                         size_t elem, hsize_t file_bytes) {
   Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
   if (!dcpl.ok()) {
     return absl::InvalidArgumentError("cannot read the dataset's layout");
@@ -64,6 +69,13 @@ absl::Status CheckStored(hid_t dataset, hid_t space, hsize_t rows, hsize_t cols,
   if (H5Pget_external_count(dcpl.get()) != 0) {
     return absl::InvalidArgumentError(
         "dataset keeps its values in external files (not read)");
+  }
+  const hsize_t expansion =
+      H5Pget_nfilters(dcpl.get()) > 0 ? kMaxFilterExpansion : 1;
+  if (rows > file_bytes * expansion / elem / cols) {
+    return absl::DataLossError(
+        absl::StrCat("dataset's first ", rows, " x ", cols, " values need ",
+                     "more bytes than the file's ", file_bytes));
   }
   switch (H5Pget_layout(dcpl.get())) {
     case H5D_COMPACT:
@@ -165,7 +177,12 @@ absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
     return fail(absl::StatusCode::kInvalidArgument, "bad element type");
   }
   // What is stored, not the declared shape, bounds what we allocate.
-  if (absl::Status s = CheckStored(d.get(), space.get(), rows, dims[1], elem);
+  hsize_t file_bytes = 0;
+  if (H5Fget_filesize(f.get(), &file_bytes) < 0) {
+    return fail(absl::StatusCode::kInvalidArgument, "cannot read file size");
+  }
+  if (absl::Status s =
+          CheckStored(d.get(), space.get(), rows, dims[1], elem, file_bytes);
       !s.ok()) {
     return fail(s.code(), std::string(s.message()));
   }

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -231,6 +232,42 @@ TEST_F(Hdf5InputTest, ValuesOutOfRangeAreRefused) {
   auto in_range = ReadHdf5Float(path_, "fine", 0);
   ASSERT_TRUE(in_range.ok()) << in_range.status();
   EXPECT_EQ(in_range->data, std::vector<float>({1.0f, -1e30f, 2.5f, 3.0f}));
+}
+
+// A damaged layout that claims more stored bytes than the whole file holds
+// is DataLoss before anything is allocated: here the undefined address of an
+// unallocated (2^40, 128) dataset is patched to 0, so the library reports
+// 2^49 bytes stored in a file of a few kilobytes.
+TEST_F(Hdf5InputTest, StorageLargerThanTheFileIsRefused) {
+  const uint64_t huge = uint64_t{1} << 40;
+  Dataset("train", huge, 128, H5T_IEEE_F32LE, 0, false, nullptr, 0);
+  Finish();
+  std::string bytes;
+  {
+    FILE* in = std::fopen(path_.c_str(), "rb");
+    ASSERT_NE(in, nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), in)) > 0) bytes.append(buf, n);
+    std::fclose(in);
+  }
+  // The contiguous layout message: address (undefined) then size.
+  std::string pattern(8, '\xff');
+  const uint64_t size = huge * 128 * 4;
+  pattern.append(reinterpret_cast<const char*>(&size), 8);
+  const size_t at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(bytes.find(pattern, at + 1), std::string::npos);
+  std::fill_n(bytes.begin() + at, 8, '\0');
+  {
+    FILE* out = std::fopen(path_.c_str(), "wb");
+    ASSERT_NE(out, nullptr);
+    ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), out), bytes.size());
+    std::fclose(out);
+  }
+  auto m = ReadHdf5Float(path_, "train", 0);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kDataLoss) << m.status();
 }
 
 }  // namespace
