@@ -30,15 +30,52 @@ class Handle {
   herr_t (*close_)(hid_t);
 };
 
+// External links are not followed: the reader takes data only from the file
+// it was given.
+herr_t RefuseExternalLink(const char*, const char*, const char*, const char*,
+                          unsigned*, hid_t, void*) {
+  return -1;
+}
+
+// Conversion to the reader's type stops at the first value out of its range
+// (HDF5 would otherwise clamp it: an id of 2^40 would read as 2^31 - 1, a
+// float64 of 1e300 as infinity) and notes that it did.
+H5T_conv_ret_t StopOutOfRange(H5T_conv_except_t kind, hid_t, hid_t, void*,
+                              void*, void* out_of_range) {
+  if (kind != H5T_CONV_EXCEPT_RANGE_HI && kind != H5T_CONV_EXCEPT_RANGE_LOW) {
+    return H5T_CONV_UNHANDLED;
+  }
+  *static_cast<bool*>(out_of_range) = true;
+  return H5T_CONV_ABORT;
+}
+
+// Deflate expands a byte into at most about 1032.
+constexpr hsize_t kMaxFilterExpansion = 1100;
+
 // Checks that the file holds data for the first `rows` rows, so that a
 // declared shape alone cannot make the reader allocate: contiguous data must
 // be stored in full, chunked (possibly compressed) data must have at least
-// as many chunks written as those rows span.
+// as many chunks written as those rows span, and in any layout those rows
+// may not need more bytes than the whole file holds (times the expansion of
+// a filter), whatever sizes a damaged file's metadata claims.
 absl::Status CheckStored(hid_t dataset, hid_t space, hsize_t rows, hsize_t cols,
-                         size_t elem) {
+                         size_t elem, hsize_t file_bytes) {
   Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
   if (!dcpl.ok()) {
     return absl::InvalidArgumentError("cannot read the dataset's layout");
+  }
+  // Raw data in external files lies outside the file being read, and the
+  // size those files declare bounds nothing.
+  if (H5Pget_external_count(dcpl.get()) != 0) {
+    return absl::InvalidArgumentError(
+        "dataset keeps its values in external files (not read)");
+  }
+  const hsize_t expansion =
+      H5Pget_nfilters(dcpl.get()) > 0 ? kMaxFilterExpansion : 1;
+  if (rows > file_bytes * expansion / elem / cols) {
+    return absl::DataLossError(
+        absl::StrCat("dataset's first ", rows, " x ", cols, " values need ",
+                     "more bytes than the file's ", file_bytes));
   }
   switch (H5Pget_layout(dcpl.get())) {
     case H5D_COMPACT:
@@ -92,11 +129,20 @@ absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
     return absl::Status(absl::StatusCode::kInvalidArgument,
                         absl::StrCat(file, ": cannot open HDF5 file"));
   }
-  if (H5Lexists(f.get(), dataset.c_str(), H5P_DEFAULT) <= 0) {
+  Handle access(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+  if (!access.ok() ||
+      H5Pset_elink_cb(access.get(), RefuseExternalLink, nullptr) < 0) {
+    return fail(absl::StatusCode::kInternal, "cannot set up dataset access");
+  }
+  if (H5Lexists(f.get(), dataset.c_str(), access.get()) <= 0) {
     return fail(absl::StatusCode::kNotFound, "no such dataset");
   }
-  Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!d.ok()) return fail(absl::StatusCode::kInvalidArgument, "cannot open");
+  Handle d(H5Dopen2(f.get(), dataset.c_str(), access.get()), H5Dclose);
+  if (!d.ok()) {
+    return fail(absl::StatusCode::kInvalidArgument,
+                "cannot open (not a dataset in this file; links to other "
+                "files are not followed)");
+  }
   Handle type(H5Dget_type(d.get()), H5Tclose);
   const H5T_class_t cls = H5Tget_class(type.get());
   if (want_float && cls != H5T_FLOAT && cls != H5T_INTEGER) {
@@ -131,7 +177,12 @@ absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
     return fail(absl::StatusCode::kInvalidArgument, "bad element type");
   }
   // What is stored, not the declared shape, bounds what we allocate.
-  if (absl::Status s = CheckStored(d.get(), space.get(), rows, dims[1], elem);
+  hsize_t file_bytes = 0;
+  if (H5Fget_filesize(f.get(), &file_bytes) < 0) {
+    return fail(absl::StatusCode::kInvalidArgument, "cannot read file size");
+  }
+  if (absl::Status s =
+          CheckStored(d.get(), space.get(), rows, dims[1], elem, file_bytes);
       !s.ok()) {
     return fail(s.code(), std::string(s.message()));
   }
@@ -151,8 +202,19 @@ absl::StatusOr<Matrix<T>> ReadDataset(const std::string& file,
                       nullptr);
   Handle mem(H5Screate_simple(2, count, nullptr), H5Sclose);
   const hid_t mem_type = want_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT32;
-  if (H5Dread(d.get(), mem_type, mem.get(), space.get(), H5P_DEFAULT,
+  bool out_of_range = false;
+  Handle transfer(H5Pcreate(H5P_DATASET_XFER), H5Pclose);
+  if (!transfer.ok() ||
+      H5Pset_type_conv_cb(transfer.get(), StopOutOfRange, &out_of_range) < 0) {
+    return fail(absl::StatusCode::kInternal, "cannot set up the read");
+  }
+  if (H5Dread(d.get(), mem_type, mem.get(), space.get(), transfer.get(),
               m.data.data()) < 0) {
+    if (out_of_range) {
+      return fail(absl::StatusCode::kInvalidArgument,
+                  want_float ? "a value is beyond the float32 range"
+                             : "a value does not fit in int32");
+    }
     return fail(absl::StatusCode::kDataLoss, "read failed");
   }
   return m;

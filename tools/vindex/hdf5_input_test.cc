@@ -5,9 +5,11 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -151,6 +153,121 @@ TEST_F(Hdf5InputTest, ShapeWhoseSizeWrapsIsRefused) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument)
       << m.status();
+}
+
+// The reader takes data only from the file it is given: not from external
+// raw-data files a dataset may name, nor through links to other HDF5 files.
+TEST_F(Hdf5InputTest, DataOutsideTheFileIsRefused) {
+  const std::vector<float> v = Values(100 * 16);
+  const std::string raw_path = path_ + ".raw";
+  const std::string other_path = path_ + ".other.hdf5";
+  {
+    FILE* raw = std::fopen(raw_path.c_str(), "wb");
+    ASSERT_NE(raw, nullptr);
+    ASSERT_EQ(std::fwrite(v.data(), sizeof(float), v.size(), raw), v.size());
+    std::fclose(raw);
+    hid_t other =
+        H5Fcreate(other_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(other, 0);
+    std::swap(other, file_);
+    Dataset("train", 100, 16, H5T_IEEE_F32LE, 0, false, v.data(),
+            H5T_NATIVE_FLOAT);
+    std::swap(other, file_);
+    ASSERT_GE(H5Fclose(other), 0);
+  }
+  {
+    // 100 x 16 floats whose bytes live in the raw file.
+    hsize_t dims[2] = {100, 16};
+    hid_t space = H5Screate_simple(2, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ASSERT_GE(H5Pset_external(dcpl, raw_path.c_str(), 0, v.size() * 4), 0);
+    hid_t d = H5Dcreate2(file_, "external_storage", H5T_IEEE_F32LE, space,
+                         H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+  ASSERT_GE(H5Lcreate_external(other_path.c_str(), "/train", file_,
+                               "external_link", H5P_DEFAULT, H5P_DEFAULT),
+            0);
+  Finish();
+  for (const char* name : {"external_storage", "external_link"}) {
+    SCOPED_TRACE(name);
+    auto m = ReadHdf5Float(path_, name, 0);
+    EXPECT_FALSE(m.ok());
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument)
+        << m.status();
+  }
+  std::remove(raw_path.c_str());
+  std::remove(other_path.c_str());
+}
+
+// Values the reader's type cannot hold are refused, never clamped: an int64
+// neighbour id of 2^40 must not become 2^31 - 1, nor a float64 of 1e300 an
+// infinity. In-range values of wider types load exactly.
+TEST_F(Hdf5InputTest, ValuesOutOfRangeAreRefused) {
+  const std::vector<int64_t> ids = {1, 2, int64_t{1} << 40, 4};
+  const std::vector<int64_t> small_ids = {1, 2, -3, 4};
+  const std::vector<double> big = {1.0, -1e300, 2.0, 3.0};
+  const std::vector<double> fine = {1.0, -1e30, 2.5, 3.0};
+  Dataset("ids", 2, 2, H5T_STD_I64LE, 0, false, ids.data(), H5T_NATIVE_INT64);
+  Dataset("small_ids", 2, 2, H5T_STD_I64LE, 0, false, small_ids.data(),
+          H5T_NATIVE_INT64);
+  Dataset("big", 2, 2, H5T_IEEE_F64LE, 0, false, big.data(), H5T_NATIVE_DOUBLE);
+  Dataset("fine", 2, 2, H5T_IEEE_F64LE, 0, false, fine.data(),
+          H5T_NATIVE_DOUBLE);
+  Finish();
+  auto ints = ReadHdf5Int(path_, "ids", 0);
+  EXPECT_FALSE(ints.ok());
+  EXPECT_EQ(ints.status().code(), absl::StatusCode::kInvalidArgument)
+      << ints.status();
+  auto floats = ReadHdf5Float(path_, "big", 0);
+  EXPECT_FALSE(floats.ok());
+  EXPECT_EQ(floats.status().code(), absl::StatusCode::kInvalidArgument)
+      << floats.status();
+  auto small = ReadHdf5Int(path_, "small_ids", 0);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->data, std::vector<int32_t>({1, 2, -3, 4}));
+  auto in_range = ReadHdf5Float(path_, "fine", 0);
+  ASSERT_TRUE(in_range.ok()) << in_range.status();
+  EXPECT_EQ(in_range->data, std::vector<float>({1.0f, -1e30f, 2.5f, 3.0f}));
+}
+
+// A damaged layout that claims more stored bytes than the whole file holds
+// is DataLoss before anything is allocated: here the undefined address of an
+// unallocated (2^40, 128) dataset is patched to 0, so the library reports
+// 2^49 bytes stored in a file of a few kilobytes.
+TEST_F(Hdf5InputTest, StorageLargerThanTheFileIsRefused) {
+  const uint64_t huge = uint64_t{1} << 40;
+  Dataset("train", huge, 128, H5T_IEEE_F32LE, 0, false, nullptr, 0);
+  Finish();
+  std::string bytes;
+  {
+    FILE* in = std::fopen(path_.c_str(), "rb");
+    ASSERT_NE(in, nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), in)) > 0) bytes.append(buf, n);
+    std::fclose(in);
+  }
+  // The contiguous layout message: address (undefined) then size.
+  std::string pattern(8, '\xff');
+  const uint64_t size = huge * 128 * 4;
+  pattern.append(reinterpret_cast<const char*>(&size), 8);
+  const size_t at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(bytes.find(pattern, at + 1), std::string::npos);
+  std::fill_n(bytes.begin() + at, 8, '\0');
+  {
+    FILE* out = std::fopen(path_.c_str(), "wb");
+    ASSERT_NE(out, nullptr);
+    ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), out), bytes.size());
+    std::fclose(out);
+  }
+  auto m = ReadHdf5Float(path_, "train", 0);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kDataLoss) << m.status();
 }
 
 }  // namespace
