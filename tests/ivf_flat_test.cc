@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "index/ivf_flat_index.h"
+#include "index/ivf/ivf_flat_index.h"
 #include "test_util.h"
 #include "vindex/filter.h"
 #include "vindex/index.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "index/ivf_pq_index.h"
+#include "index/ivf/ivf_pq_index.h"
 #include "io/crc32c.h"
 #include "io/format.h"
 #include "test_util.h"

@@ -10,8 +10,8 @@
 #include "index/flat_index.h"
 #include "index/gpu_factory.h"
 #include "index/hnsw_index.h"
-#include "index/ivf_flat_index.h"
-#include "index/ivf_pq_index.h"
+#include "index/ivf/ivf_flat_index.h"
+#include "index/ivf/ivf_pq_index.h"
 #include "vindex/index.h"
 
 namespace vindex {

@@ -1,5 +1,5 @@
-#ifndef VINDEX_SRC_INDEX_IVF_BASE_H_
-#define VINDEX_SRC_INDEX_IVF_BASE_H_
+#ifndef VINDEX_SRC_INDEX_IVF_IVF_BASE_H_
+#define VINDEX_SRC_INDEX_IVF_IVF_BASE_H_
 
 // The parts IVF-Flat and IVF-PQ share: the coarse quantizer (k-means
 // centroids), the inverted lists, the id -> (list, position) map, parallel
@@ -17,7 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
-#include "index/inverted_lists.h"
+#include "index/ivf/inverted_lists.h"
 #include "io/format.h"
 #include "vindex/index.h"
 
@@ -223,4 +223,4 @@ class IvfIndexBase : public Index {
 
 }  // namespace vindex::internal
 
-#endif  // VINDEX_SRC_INDEX_IVF_BASE_H_
+#endif  // VINDEX_SRC_INDEX_IVF_IVF_BASE_H_

@@ -1,4 +1,4 @@
-#include "index/ivf_pq_index.h"
+#include "index/ivf/ivf_pq_index.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "index/ivf_base.h"
+#include "index/ivf/ivf_base.h"
 
 #include <algorithm>
 #include <cmath>

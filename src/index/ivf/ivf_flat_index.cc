@@ -1,4 +1,4 @@
-#include "index/ivf_flat_index.h"
+#include "index/ivf/ivf_flat_index.h"
 
 #include <algorithm>
 #include <limits>

@@ -1,5 +1,5 @@
-#ifndef VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
-#define VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
+#ifndef VINDEX_SRC_INDEX_IVF_IVF_PQ_INDEX_H_
+#define VINDEX_SRC_INDEX_IVF_IVF_PQ_INDEX_H_
 
 #include <memory>
 #include <string>
@@ -7,7 +7,7 @@
 
 #include "core/scratch_pool.h"
 #include "core/topk.h"
-#include "index/ivf_base.h"
+#include "index/ivf/ivf_base.h"
 #include "train/product_quantizer.h"
 
 namespace vindex {
@@ -131,4 +131,4 @@ class IvfPqIndex final : public internal::IvfIndexBase {
 
 }  // namespace vindex
 
-#endif  // VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
+#endif  // VINDEX_SRC_INDEX_IVF_IVF_PQ_INDEX_H_
