@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/call_guard.h"
 #include "core/hash_buckets.h"
+#include "core/list_location.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
 #include "core/status_macros.h"
@@ -19,14 +20,6 @@
 
 namespace vindex::internal {
 namespace {
-
-inline uint64_t Where(int64_t list, int64_t pos) {
-  return static_cast<uint64_t>(list) << 32 | static_cast<uint64_t>(pos);
-}
-inline int64_t WhereList(uint64_t w) { return static_cast<int64_t>(w >> 32); }
-inline int64_t WherePos(uint64_t w) {
-  return static_cast<int64_t>(w & 0xffffffffu);
-}
 
 constexpr uint64_t kListAlign = 64;
 inline uint64_t PadTo64(uint64_t bytes) {
@@ -197,7 +190,8 @@ absl::Status CheckListContents(const InvertedLists& lists,
     const int64_t n = lists.list_size(l);
     const int64_t* ids = lists.ids(l);
     for (int64_t i = 0; i < n; ++i) {
-      if (ids[i] == -1 || !where->emplace(ids[i], Where(l, i)).second) {
+      if (ids[i] == -1 ||
+          !where->emplace(ids[i], ListLocation::At(l, i).Pack()).second) {
         return absl::DataLossError(
             absl::StrCat("lists section has invalid or repeated id ", ids[i]));
       }
@@ -286,8 +280,9 @@ absl::Status IvfIndexBase::CopyMappedLists(
     owned->emplace(lists_.OwnedCopy());
     // The mapped ids may have changed since Load checked them; where_ holds
     // what was checked, and the mutations rely on the two agreeing.
-    for (const auto& [id, w] : where_) {
-      (*owned)->SetId(WhereList(w), WherePos(w), id);
+    for (const auto& [id, packed] : where_) {
+      const ListLocation at = ListLocation::Unpack(packed);
+      (*owned)->SetId(at.list, at.offset, id);
     }
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
@@ -433,7 +428,7 @@ absl::Status IvfIndexBase::AddUnguarded(MatrixView<const float> vectors,
     lists_.Append(l, ids[i], code_m_ > 0 ? codes.data() + i * code_m_ : nullptr,
                   keep ? rows.data() + i * d : nullptr,
                   terms.empty() ? 0.0f : terms[i]);
-    where_.emplace(ids[i], Where(l, pos));
+    where_.emplace(ids[i], ListLocation::At(l, pos).Pack());
   }
   return absl::OkStatus();
 }
@@ -489,7 +484,8 @@ absl::Status IvfIndexBase::SearchUnguarded(MatrixView<const float> queries,
       for (int64_t id : f.listed_ids()) {
         auto it = where_.find(id);
         if (it == where_.end()) continue;
-        const int64_t g = offsets[WhereList(it->second)] + WherePos(it->second);
+        const ListLocation at = ListLocation::Unpack(it->second);
+        const int64_t g = offsets[at.list] + at.offset;
         if (allow) {
           mask.Set(g);
         } else {
@@ -567,11 +563,12 @@ absl::Status IvfIndexBase::RemoveUnguarded(absl::Span<const int64_t> ids) {
   if (owned.has_value()) lists_ = std::move(*owned);
   for (int64_t id : ids) {
     auto it = where_.find(id);
-    const int64_t l = WhereList(it->second);
-    const int64_t pos = WherePos(it->second);
+    const ListLocation at = ListLocation::Unpack(it->second);
+    const int64_t l = at.list;
+    const int64_t pos = at.offset;
     where_.erase(it);
     lists_.RemoveAt(l, pos);
-    if (pos < lists_.list_size(l)) where_[lists_.ids(l)[pos]] = Where(l, pos);
+    if (pos < lists_.list_size(l)) where_[lists_.ids(l)[pos]] = at.Pack();
   }
   return absl::OkStatus();
 }
@@ -603,8 +600,8 @@ absl::Status IvfIndexBase::GetVectorsUnguarded(absl::Span<const int64_t> ids,
     }
   }
   for (size_t i = 0; i < ids.size(); ++i) {
-    const uint64_t w = where_.at(ids[i]);
-    std::memcpy(out.row(i), lists_.vectors(WhereList(w)) + WherePos(w) * d,
+    const ListLocation at = ListLocation::Unpack(where_.at(ids[i]));
+    std::memcpy(out.row(i), lists_.vectors(at.list) + int64_t{at.offset} * d,
                 d * sizeof(float));
   }
   return absl::OkStatus();

@@ -217,8 +217,7 @@ class IvfIndexBase : public Index {
   std::vector<float> centroids_;  // nlist x dim.
   std::vector<float> centroid_norms_;
   InvertedLists lists_;
-  absl::flat_hash_map<int64_t, uint64_t>
-      where_;  // id -> list << 32 | position.
+  absl::flat_hash_map<int64_t, uint64_t> where_;  // id -> ListLocation, packed.
 };
 
 }  // namespace vindex::internal
