@@ -2,10 +2,13 @@
 #define VINDEX_SRC_INDEX_IVF_IVF_BASE_H_
 
 // The parts IVF-Flat and IVF-PQ share: the coarse quantizer (k-means
-// centroids), the inverted lists, the id -> (list, position) map, parallel
-// add (assign, encode, then append), Remove, filters, the per-query probe of
-// the nprobe closest lists, and the container sections every IVF file has.
-// A family supplies what goes into a list and how a list is scanned.
+// centroids), the inverted lists, the id -> ListLocation map, parallel add
+// (assign, encode, then append), Remove, filters, the per-query probe of the
+// nprobe closest lists, and the container sections every IVF file has. A
+// family supplies what goes into a list and how a list is scanned.
+// The class is defined across files, one per job: ivf_base.cc (the public
+// calls), train.cc, add_remove.cc, search.cc and save_load.cc (with
+// list_io.h for the lists section).
 
 #include <memory>
 #include <mutex>
@@ -188,18 +191,18 @@ class IvfIndexBase : public Index {
   int code_m() const { return code_m_; }
 
  private:
-  // The bodies of the public calls, which run them inside GuardedCall.
-  absl::Status TrainUnguarded(MatrixView<const float> samples,
-                              Executor* executor);
-  absl::Status AddUnguarded(MatrixView<const float> vectors,
-                            absl::Span<const int64_t> ids, Executor* executor);
-  absl::Status SearchUnguarded(MatrixView<const float> queries,
-                               const SearchParams& params, SearchOutput out,
-                               Executor* executor) const;
-  absl::Status SaveUnguarded(Writer& writer) const;
-  absl::Status RemoveUnguarded(absl::Span<const int64_t> ids);
-  absl::Status GetVectorsUnguarded(absl::Span<const int64_t> ids,
-                                   MatrixView<float> out) const;
+  // The bodies of the public calls: each public method runs its Impl inside
+  // internal::GuardedCall.
+  absl::Status TrainImpl(MatrixView<const float> samples, Executor* executor);
+  absl::Status AddImpl(MatrixView<const float> vectors,
+                       absl::Span<const int64_t> ids, Executor* executor);
+  absl::Status SearchImpl(MatrixView<const float> queries,
+                          const SearchParams& params, SearchOutput out,
+                          Executor* executor) const;
+  absl::Status SaveImpl(Writer& writer) const;
+  absl::Status RemoveImpl(absl::Span<const int64_t> ids);
+  absl::Status GetVectorsImpl(absl::Span<const int64_t> ids,
+                              MatrixView<float> out) const;
 
   // When the lists are served from a mapping, sets *owned to an owned copy
   // (copy-on-write before a mutation; ResourceExhausted if memory runs

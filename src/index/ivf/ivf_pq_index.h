@@ -100,8 +100,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   // inner product or cosine quantize the vectors: with only 16 codewords per
   // sub-space, residuals from the largest-inner-product centroid (which
   // need not be the nearest) coded worse than the vectors themselves on
-  // real embeddings (debian-desc-use512, IVF128,PQ64x4fs, nprobe 32,
-  // re-rank 10: recall@10 0.835 with residuals, 0.911 without). FAISS's
+  // real embeddings (recall measured in docs/decisions.md, IVF). FAISS's
   // fast-scan IVF makes the same choice by default.
   bool ByResidual() const {
     return options_.metric == Metric::kL2 || options_.pq_bits != 4;
