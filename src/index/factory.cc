@@ -78,12 +78,12 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
     if (second == "Flat") {
       if (tokens.size() > 2)
         return BadToken(factory, tokens[2], "nothing after IVF<nlist>,Flat");
-      return IndexSpec(
-          IvfFlatOptions{.dim = dim, .metric = metric, .nlist = nlist});
+      return IndexSpec(IvfFlatOptions{
+          .ivf = {.dim = dim, .metric = metric, .nlist = nlist}});
     }
     if (!absl::StartsWith(second, "PQ"))
       return BadToken(factory, second, "Flat or PQ<M>");
-    IvfPqOptions o{.dim = dim, .metric = metric, .nlist = nlist};
+    IvfPqOptions o{.ivf = {.dim = dim, .metric = metric, .nlist = nlist}};
     absl::string_view pq = second.substr(2);
     absl::string_view m_part = pq;
     size_t x = pq.find('x');
@@ -130,23 +130,23 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec) {
     return std::unique_ptr<Index>(std::move(*index));
   }
   if (const auto* o = std::get_if<IvfFlatOptions>(&spec)) {
-    if (o->device == Device::kGpu) {
+    if (o->ivf.device == Device::kGpu) {
       return absl::UnimplementedError(
           "this build of vindex has no GPU IVF-Flat index");
     }
     IvfFlatOptions cpu = *o;
-    cpu.device = Device::kCpu;
+    cpu.ivf.device = Device::kCpu;
     auto index = IvfFlatIndex::Create(cpu);
     if (!index.ok()) return index.status();
     return std::unique_ptr<Index>(std::move(*index));
   }
   if (const auto* o = std::get_if<IvfPqOptions>(&spec)) {
-    if (o->device == Device::kGpu) {
+    if (o->ivf.device == Device::kGpu) {
       return absl::UnimplementedError(
           "this build of vindex has no GPU IVF-PQ index");
     }
     IvfPqOptions cpu = *o;
-    cpu.device = Device::kCpu;
+    cpu.ivf.device = Device::kCpu;
     auto index = IvfPqIndex::Create(cpu);
     if (!index.ok()) return index.status();
     return std::unique_ptr<Index>(std::move(*index));

@@ -20,7 +20,7 @@ namespace vindex::internal {
 absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
                                    absl::Span<const int64_t> ids,
                                    Executor* executor) {
-  VINDEX_RETURN_IF_ERROR(CheckMatrix(vectors, config_.dim, "vector"));
+  VINDEX_RETURN_IF_ERROR(CheckMatrix(vectors, ivf_.dim, "vector"));
   VINDEX_RETURN_IF_ERROR(CheckNewIds(ids, vectors.rows));
   std::lock_guard<std::mutex> write(write_mu_);
   if (!trained_) return absl::FailedPreconditionError("Add before Train");
@@ -32,14 +32,14 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
     }
   }
   const int64_t n = vectors.rows;
-  const int64_t d = config_.dim;
+  const int64_t d = ivf_.dim;
   std::vector<float> rows;
   std::vector<int32_t> assign(n);
   std::vector<uint8_t> codes;
   std::vector<float> terms;
   try {
     VINDEX_RETURN_IF_ERROR(
-        CopyRows(vectors, config_.metric == Metric::kCosine, &rows, "vector"));
+        CopyRows(vectors, ivf_.metric == Metric::kCosine, &rows, "vector"));
     MatrixView<const float> x(rows.data(), n, d);
     AssignLists(centroids_.data(), centroid_norms_.data(), x, assign.data(),
                 executor);
@@ -58,9 +58,9 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
   std::unique_lock lock(mu_);
   if (owned.has_value()) lists_ = std::move(*owned);
   try {
-    std::vector<int64_t> per_list(config_.nlist, 0);
+    std::vector<int64_t> per_list(ivf_.nlist, 0);
     for (int32_t a : assign) ++per_list[a];
-    for (int64_t l = 0; l < config_.nlist; ++l) {
+    for (int64_t l = 0; l < ivf_.nlist; ++l) {
       if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
     }
     internal::ReserveSafely(where_, where_.size() + n);

@@ -15,47 +15,52 @@
 
 namespace vindex::internal {
 
-absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,
-                             int nprobe, int iterations, int max_ppc) {
-  VINDEX_RETURN_IF_ERROR(CheckDimMetric(dim, metric));
-  if (device == Device::kGpu) {
+absl::Status CheckIvfOptions(const IvfCommonOptions& o) {
+  VINDEX_RETURN_IF_ERROR(CheckDimMetric(o.dim, o.metric));
+  if (o.device == Device::kGpu) {
     return absl::InvalidArgumentError(
         "this is the CPU IVF index; the GPU one comes from cuda/");
   }
-  if (nlist < 1)
-    return absl::InvalidArgumentError(absl::StrCat("nlist ", nlist, " < 1"));
-  if (nprobe < 1 || nprobe > kMaxIvfNprobe) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "default_nprobe must be in [1, ", kMaxIvfNprobe, "], got ", nprobe));
+  if (o.nlist < 1)
+    return absl::InvalidArgumentError(absl::StrCat("nlist ", o.nlist, " < 1"));
+  if (o.default_nprobe < 1 || o.default_nprobe > kMaxIvfNprobe) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("default_nprobe must be in [1, ", kMaxIvfNprobe, "], got ",
+                     o.default_nprobe));
   }
-  if (iterations < 0 || iterations > kMaxKMeansIterations) {
+  if (o.kmeans_iterations < 0 || o.kmeans_iterations > kMaxKMeansIterations) {
     return absl::InvalidArgumentError(
         absl::StrCat("kmeans_iterations must be in [0, ", kMaxKMeansIterations,
-                     "], got ", iterations));
+                     "], got ", o.kmeans_iterations));
   }
-  if (max_ppc < 1 || max_ppc > kMaxPointsPerCentroid) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_points_per_centroid must be in [1, ",
-                     kMaxPointsPerCentroid, "], got ", max_ppc));
+  if (o.max_points_per_centroid < 1 ||
+      o.max_points_per_centroid > kMaxPointsPerCentroid) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_points_per_centroid must be in [1, ", kMaxPointsPerCentroid,
+        "], got ", o.max_points_per_centroid));
   }
   return absl::OkStatus();
 }
 
-IvfIndexBase::IvfIndexBase(const IvfConfig& config, CodeLayout layout,
-                           int code_m, int vec_dim, bool entry_terms)
-    : config_(config),
+IvfIndexBase::IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
+                           CodeLayout layout, int code_m, int vec_dim,
+                           bool entry_terms)
+    : family_(family),
+      ivf_(options),
       code_m_(code_m),
-      lists_(0, layout, code_m, vec_dim, entry_terms) {}
+      lists_(0, layout, code_m, vec_dim, entry_terms) {
+  ivf_.device = Device::kCpu;
+}
 // The nlist lists are created by Train or Load, once their size is known to
 // be sound (a hostile file's nlist is bounded by its centroids section).
 
 IndexInfo IvfIndexBase::info() const {
   std::shared_lock lock(mu_);
   IndexInfo info;
-  info.family = config_.family;
+  info.family = family_;
   info.device = Device::kCpu;
-  info.metric = config_.metric;
-  info.dim = config_.dim;
+  info.metric = ivf_.metric;
+  info.dim = ivf_.dim;
   info.size = lists_.total();
   info.trained = trained_;
   info.memory_bytes =
@@ -111,7 +116,7 @@ absl::Status IvfIndexBase::GetVectorsImpl(absl::Span<const int64_t> ids,
     return absl::UnimplementedError(absl::StrCat(
         Description(), " keeps no exact vectors (use keep_raw_vectors)"));
   }
-  const int64_t d = config_.dim;
+  const int64_t d = ivf_.dim;
   if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != d ||
       (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
     return absl::InvalidArgumentError(

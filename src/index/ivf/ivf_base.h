@@ -35,39 +35,9 @@ inline constexpr int kMaxIvfNprobe = 1 << 20;
 inline constexpr int kMaxKMeansIterations = 1000;
 inline constexpr int kMaxPointsPerCentroid = 1 << 20;
 
-struct IvfConfig {
-  IndexFamily family = IndexFamily::kIvfFlat;
-  int dim = 0;
-  Metric metric = Metric::kL2;
-  int nlist = 0;
-  int default_nprobe = 8;
-  int kmeans_iterations = 10;
-  int max_points_per_centroid = 256;
-  uint64_t seed = 1234;
-  KMeansProgress kmeans_progress;  // Optional.
-};
-
-// The shared fields of an IVF family's options (IvfFlatOptions and
-// IvfPqOptions name them alike).
-template <typename Options>
-IvfConfig ConfigFromOptions(IndexFamily family, const Options& o) {
-  IvfConfig c;
-  c.family = family;
-  c.dim = o.dim;
-  c.metric = o.metric;
-  c.nlist = o.nlist;
-  c.default_nprobe = o.default_nprobe;
-  c.kmeans_iterations = o.kmeans_iterations;
-  c.max_points_per_centroid = o.max_points_per_centroid;
-  c.seed = o.seed;
-  c.kmeans_progress = o.kmeans_progress;
-  return c;
-}
-
 // Checks the options every IVF family shares (InvalidArgument naming the
-// bad field).
-absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,
-                             int nprobe, int iterations, int max_ppc);
+// bad field). The CPU index rejects Device::kGpu; MakeIndex routes it.
+absl::Status CheckIvfOptions(const IvfCommonOptions& options);
 
 // What a list scan needs to know about one query (internal scores: smaller
 // is closer).
@@ -105,12 +75,14 @@ class IvfIndexBase : public Index {
   absl::Status GetVectors(absl::Span<const int64_t> ids,
                           MatrixView<float> out) const override;
 
-  const IvfConfig& config() const { return config_; }
+  // The shared options (device is always kCpu here).
+  const IvfCommonOptions& ivf_options() const { return ivf_; }
 
  protected:
   // entry_terms: the lists keep one float per entry (EntryTerms).
-  IvfIndexBase(const IvfConfig& config, CodeLayout layout, int code_m,
-               int vec_dim, bool entry_terms = false);
+  IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
+               CodeLayout layout, int code_m, int vec_dim,
+               bool entry_terms = false);
 
   // --- Hooks for the family. ---
   // The factory string that rebuilds the index.
@@ -182,9 +154,11 @@ class IvfIndexBase : public Index {
                    MatrixView<const float> x, int32_t* out,
                    Executor* executor) const;
 
-  // Reads the fields the base writes at the start of the params section.
-  static absl::Status ParseBaseParams(io::ByteCursor& c, IvfConfig* config,
-                                      bool* trained);
+  // Reads the fields the base writes at the start of the params section
+  // into *options (nlist, default_nprobe, kmeans_iterations,
+  // max_points_per_centroid, seed).
+  static absl::Status ParseBaseParams(io::ByteCursor& c,
+                                      IvfCommonOptions* options, bool* trained);
 
   const InvertedLists& lists() const { return lists_; }
   const std::vector<float>& centroids() const { return centroids_; }
@@ -209,7 +183,8 @@ class IvfIndexBase : public Index {
   // out). Caller holds write_mu_.
   absl::Status CopyMappedLists(std::optional<InvertedLists>* owned) const;
 
-  IvfConfig config_;
+  const IndexFamily family_;
+  IvfCommonOptions ivf_;
   int code_m_ = 0;
 
   std::mutex write_mu_;  // Serialises Train, Add, Remove.

@@ -37,7 +37,7 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
     }
   };
 
-  explicit IvfFlatIndex(const internal::IvfConfig& config);
+  explicit IvfFlatIndex(const IvfCommonOptions& options);
 
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& /*b*/) const override {}

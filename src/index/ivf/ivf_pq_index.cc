@@ -16,22 +16,19 @@
 
 namespace vindex {
 
-IvfPqIndex::IvfPqIndex(const internal::IvfConfig& config,
-                       const IvfPqOptions& options)
-    : IvfIndexBase(config,
+IvfPqIndex::IvfPqIndex(const IvfPqOptions& options)
+    : IvfIndexBase(IndexFamily::kIvfPq, options.ivf,
                    options.pq_bits == 4 ? internal::CodeLayout::kFastScan4
                                         : internal::CodeLayout::kBytes,
-                   options.pq_m, options.keep_raw_vectors ? options.dim : 0,
-                   /*entry_terms=*/options.metric == Metric::kL2),
+                   options.pq_m, options.keep_raw_vectors ? options.ivf.dim : 0,
+                   /*entry_terms=*/options.ivf.metric == Metric::kL2),
       options_(options) {}
 
 absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
     const IvfPqOptions& o) {
-  VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(
-      o.dim, o.metric, o.device, o.nlist, o.default_nprobe, o.kmeans_iterations,
-      o.max_points_per_centroid));
+  VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(o.ivf));
   train::ProductQuantizer pq;
-  VINDEX_RETURN_IF_ERROR(pq.Init(o.dim, o.pq_m, o.pq_bits));
+  VINDEX_RETURN_IF_ERROR(pq.Init(o.ivf.dim, o.pq_m, o.pq_bits));
   // Steering values are bounded here and so on load too.
   constexpr int kMaxRerankFactor = 1 << 10;
   constexpr int kMaxPqTrainingPoints = 1 << 24;
@@ -50,10 +47,9 @@ absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
         absl::StrCat("pq_training_points must be in [1, ", kMaxPqTrainingPoints,
                      "], got ", o.pq_training_points));
   }
-  internal::IvfConfig c = internal::ConfigFromOptions(IndexFamily::kIvfPq, o);
   IvfPqOptions opts = o;
-  opts.device = Device::kCpu;
-  auto index = std::unique_ptr<IvfPqIndex>(new IvfPqIndex(c, opts));
+  opts.ivf.device = Device::kCpu;
+  auto index = std::unique_ptr<IvfPqIndex>(new IvfPqIndex(opts));
   index->pq_ = pq;
   index->staged_pq_ = pq;
   return index;
@@ -68,7 +64,7 @@ Capabilities IvfPqIndex::capabilities() const {
 }
 
 std::string IvfPqIndex::Description() const {
-  return absl::StrCat("IVF", options_.nlist, ",PQ", options_.pq_m,
+  return absl::StrCat("IVF", options_.ivf.nlist, ",PQ", options_.pq_m,
                       options_.pq_bits == 4 ? "x4fs" : "",
                       options_.keep_raw_vectors ? ",Rerank" : "");
 }
@@ -85,12 +81,12 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
                                        const float* centroids,
                                        const float* centroid_norms,
                                        Executor* executor) {
-  const int64_t d = options_.dim;
+  const int64_t d = options_.ivf.dim;
   const int64_t n = std::min<int64_t>(x.rows, options_.pq_training_points);
   std::vector<int64_t> pick(x.rows);
   std::iota(pick.begin(), pick.end(), 0);
   if (n < x.rows) {
-    std::mt19937_64 rng(options_.seed ^ 0x9e3779b97f4a7c15ull);
+    std::mt19937_64 rng(options_.ivf.seed ^ 0x9e3779b97f4a7c15ull);
     for (int64_t i = 0; i < n; ++i) {
       std::uniform_int_distribution<int64_t> u(i, x.rows - 1);
       std::swap(pick[i], pick[u(rng)]);
@@ -113,7 +109,7 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
   train::ProductQuantizer pq = pq_;
   VINDEX_RETURN_IF_ERROR(
       pq.Train(MatrixView<const float>(residuals.data(), n, d),
-               options_.kmeans_iterations, options_.seed, executor));
+               options_.ivf.kmeans_iterations, options_.ivf.seed, executor));
   staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
@@ -141,7 +137,7 @@ float IvfPqIndex::EntryTerm(const train::ProductQuantizer& pq,
 
 void IvfPqIndex::FillEntryTerms(const float* centroids,
                                 internal::InvertedLists* lists) const {
-  const int64_t d = options_.dim;
+  const int64_t d = options_.ivf.dim;
   std::vector<uint8_t> code(staged_pq_.m());
   for (int64_t l = 0; l < lists->nlist(); ++l) {
     const int64_t n = lists->list_size(l);
@@ -172,7 +168,7 @@ std::vector<float> IvfPqIndex::TransposedCodebooks(
 void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
                         uint8_t* codes, float* terms,
                         Executor* executor) const {
-  const int64_t d = options_.dim;
+  const int64_t d = options_.ivf.dim;
   const float* cents = centroids().data();
   internal::ParallelForRange(executor, x.rows, 1024, [&](int64_t b, int64_t e) {
     std::vector<float> res((e - b) * d);
@@ -251,9 +247,9 @@ absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(
       std::string params,
       reader.ReadSection(io::kTagParams, internal::kMaxIvfParamsBytes));
   io::ByteCursor cur(params, "IVF-PQ params");
-  internal::IvfConfig c;
+  IvfPqOptions o;
   bool trained = false;
-  VINDEX_RETURN_IF_ERROR(ParseBaseParams(cur, &c, &trained));
+  VINDEX_RETURN_IF_ERROR(ParseBaseParams(cur, &o.ivf, &trained));
   VINDEX_ASSIGN_OR_RETURN(uint32_t m, cur.U32());
   VINDEX_ASSIGN_OR_RETURN(uint32_t bits, cur.U32());
   VINDEX_ASSIGN_OR_RETURN(uint32_t keep_raw, cur.U32());
@@ -265,14 +261,8 @@ absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(
     return absl::DataLossError(
         "IVF-PQ params section has an out-of-range field");
   }
-  IvfPqOptions o;
-  o.dim = static_cast<int>(header.dim);
-  o.metric = header.metric;
-  o.nlist = c.nlist;
-  o.default_nprobe = c.default_nprobe;
-  o.kmeans_iterations = c.kmeans_iterations;
-  o.max_points_per_centroid = c.max_points_per_centroid;
-  o.seed = c.seed;
+  o.ivf.dim = static_cast<int>(header.dim);
+  o.ivf.metric = header.metric;
   o.pq_m = static_cast<int>(m);
   o.pq_bits = static_cast<int>(bits);
   o.keep_raw_vectors = keep_raw == 1;

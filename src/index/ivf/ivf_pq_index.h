@@ -52,7 +52,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
     }
   };
 
-  IvfPqIndex(const internal::IvfConfig& config, const IvfPqOptions& options);
+  explicit IvfPqIndex(const IvfPqOptions& options);
 
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& b) const override;
@@ -103,7 +103,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   // real embeddings (recall measured in docs/decisions.md, IVF). FAISS's
   // fast-scan IVF makes the same choice by default.
   bool ByResidual() const {
-    return options_.metric == Metric::kL2 || options_.pq_bits != 4;
+    return options_.ivf.metric == Metric::kL2 || options_.pq_bits != 4;
   }
 
   // Each sub-quantizer's codebook transposed (dsub x ksub), the layout the
@@ -116,7 +116,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   // ||q - centroid - y||^2 = ||q - centroid||^2 + term - 2 <q, y> and the
   // table of -2 <q_j, y_jc> is the query's alone, shared by every probed
   // list (no per-list table). Sums over sub-quantizers in index order.
-  bool UsesEntryTerms() const { return options_.metric == Metric::kL2; }
+  bool UsesEntryTerms() const { return options_.ivf.metric == Metric::kL2; }
   static float EntryTerm(const train::ProductQuantizer& pq,
                          const float* centroid, const uint8_t* code);
   void FillEntryTerms(const float* centroids,

@@ -31,8 +31,8 @@ void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
     return;
   }
   const kernels::KernelTable& kt = kernels::Active();
-  const int64_t d = options_.dim;
-  const bool l2 = options_.metric == Metric::kL2;
+  const int64_t d = options_.ivf.dim;
+  const bool l2 = options_.ivf.metric == Metric::kL2;
   // Exact re-rank of the kk best candidates from the kept vectors.
   sc.cand_ids.resize(kk);
   const int valid = static_cast<int>(top.TakeIds(sc.cand_ids.data()));

@@ -30,7 +30,7 @@ IvfPqIndex::QueryTable IvfPqIndex::PrepareQuery(const float* query,
   // The one table of the query, shared by every probed list:
   // factor * <q_j, y_jc>. A list adds its bias (the coarse score, by
   // residual) and, for L2, each entry's term (see UsesEntryTerms).
-  const float factor = options_.metric == Metric::kL2 ? -2.0f : -1.0f;
+  const float factor = options_.ivf.metric == Metric::kL2 ? -2.0f : -1.0f;
   pk.inner_product_tables(query, books_t_.data(), m, pq_.dsub(), ksub, factor,
                           nullptr, sc.t2.data());
   // 4-bit: the table quantized once: score = bias + lo_sum + sum * inv_scale.

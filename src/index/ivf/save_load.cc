@@ -19,17 +19,17 @@ absl::Status IvfIndexBase::SaveImpl(Writer& writer) const {
   std::shared_lock lock(mu_);
   io::ContainerWriter w(writer);
   io::FileHeader h;
-  h.family = config_.family;
-  h.dim = static_cast<uint32_t>(config_.dim);
-  h.metric = config_.metric;
+  h.family = family_;
+  h.dim = static_cast<uint32_t>(ivf_.dim);
+  h.metric = ivf_.metric;
   h.count = static_cast<uint64_t>(lists_.total());
   VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
   io::ByteBuilder p;
-  p.U32(static_cast<uint32_t>(config_.nlist));
-  p.U32(static_cast<uint32_t>(config_.default_nprobe));
-  p.U32(static_cast<uint32_t>(config_.kmeans_iterations));
-  p.U32(static_cast<uint32_t>(config_.max_points_per_centroid));
-  p.U64(config_.seed);
+  p.U32(static_cast<uint32_t>(ivf_.nlist));
+  p.U32(static_cast<uint32_t>(ivf_.default_nprobe));
+  p.U32(static_cast<uint32_t>(ivf_.kmeans_iterations));
+  p.U32(static_cast<uint32_t>(ivf_.max_points_per_centroid));
+  p.U64(ivf_.seed);
   p.U32(trained_ ? 1 : 0);
   AppendParams(p);
   VINDEX_RETURN_IF_ERROR(w.WriteSection(io::kTagParams, p.bytes()));
@@ -45,7 +45,8 @@ absl::Status IvfIndexBase::SaveImpl(Writer& writer) const {
   return w.Finish();
 }
 
-absl::Status IvfIndexBase::ParseBaseParams(io::ByteCursor& c, IvfConfig* config,
+absl::Status IvfIndexBase::ParseBaseParams(io::ByteCursor& c,
+                                           IvfCommonOptions* options,
                                            bool* trained) {
   VINDEX_ASSIGN_OR_RETURN(uint32_t nlist, c.U32());
   VINDEX_ASSIGN_OR_RETURN(uint32_t nprobe, c.U32());
@@ -58,11 +59,11 @@ absl::Status IvfIndexBase::ParseBaseParams(io::ByteCursor& c, IvfConfig* config,
       iterations > kLimit || max_ppc > kLimit || is_trained > 1) {
     return absl::DataLossError("params section has an out-of-range IVF field");
   }
-  config->nlist = static_cast<int>(nlist);
-  config->default_nprobe = static_cast<int>(nprobe);
-  config->kmeans_iterations = static_cast<int>(iterations);
-  config->max_points_per_centroid = static_cast<int>(max_ppc);
-  config->seed = seed;
+  options->nlist = static_cast<int>(nlist);
+  options->default_nprobe = static_cast<int>(nprobe);
+  options->kmeans_iterations = static_cast<int>(iterations);
+  options->max_points_per_centroid = static_cast<int>(max_ppc);
+  options->seed = seed;
   *trained = is_trained == 1;
   return absl::OkStatus();
 }
@@ -74,8 +75,8 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
       return absl::DataLossError("untrained index declares stored vectors");
     return r.ReadEnd();
   }
-  const int64_t nlist = config_.nlist;
-  const int64_t d = config_.dim;
+  const int64_t nlist = ivf_.nlist;
+  const int64_t d = ivf_.dim;
   VINDEX_ASSIGN_OR_RETURN(
       uint64_t cbytes,
       r.BeginArraySection(io::kTagCentroids, nlist, d * sizeof(float)));

@@ -59,16 +59,15 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
                                       const SearchParams& params,
                                       SearchOutput out,
                                       Executor* executor) const {
-  VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, config_.dim));
+  VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, ivf_.dim));
   if (params.nprobe < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("nprobe ", params.nprobe, " < 0"));
   }
   VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
-  const int nprobe =
-      std::min(params.nprobe == 0 ? config_.default_nprobe : params.nprobe,
-               config_.nlist);
-  const Metric metric = config_.metric;
+  const int nprobe = std::min(
+      params.nprobe == 0 ? ivf_.default_nprobe : params.nprobe, ivf_.nlist);
+  const Metric metric = ivf_.metric;
   std::vector<float> normalized;
   if (metric == Metric::kCosine) {
     VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
@@ -87,8 +86,8 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
   std::vector<int64_t> offsets;
   RowMask mask;
   if (params.filter != nullptr) {
-    offsets.resize(config_.nlist + 1, 0);
-    for (int64_t l = 0; l < config_.nlist; ++l)
+    offsets.resize(ivf_.nlist + 1, 0);
+    for (int64_t l = 0; l < ivf_.nlist; ++l)
       offsets[l + 1] = offsets[l] + lists_.list_size(l);
     mask = FilterMask(*params.filter, lists_, where_, offsets);
   }
@@ -99,9 +98,9 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
   std::vector<float> coarse(nq * nprobe);
   BruteForceRows crow;
   crow.data = centroids_.data();
-  crow.rows = config_.nlist;
-  crow.dim = config_.dim;
-  crow.stride = config_.dim;
+  crow.rows = ivf_.nlist;
+  crow.dim = ivf_.dim;
+  crow.stride = ivf_.dim;
   crow.sq_norms = centroid_norms_.data();
   BruteForceKnn(
       crow, metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct,

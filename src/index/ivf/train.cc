@@ -18,35 +18,35 @@ namespace vindex::internal {
 
 absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
                                      Executor* executor) {
-  VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, config_.dim, "training vector"));
+  VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, ivf_.dim, "training vector"));
   std::lock_guard<std::mutex> write(write_mu_);
   if (lists_.total() > 0) {
     return absl::FailedPreconditionError(
         "cannot retrain an index that holds vectors");
   }
-  if (samples.rows < config_.nlist) {
+  if (samples.rows < ivf_.nlist) {
     return absl::InvalidArgumentError(
-        absl::StrCat("training needs at least nlist = ", config_.nlist,
+        absl::StrCat("training needs at least nlist = ", ivf_.nlist,
                      " vectors, got ", samples.rows));
   }
   std::vector<float> normalized;
   MatrixView<const float> x = samples;
-  if (config_.metric == Metric::kCosine) {
+  if (ivf_.metric == Metric::kCosine) {
     VINDEX_RETURN_IF_ERROR(
         CopyRows(samples, true, &normalized, "training vector"));
-    x = MatrixView<const float>(normalized.data(), samples.rows, config_.dim);
+    x = MatrixView<const float>(normalized.data(), samples.rows, ivf_.dim);
   }
   train::KMeansOptions ko;
-  ko.k = config_.nlist;
-  ko.iterations = config_.kmeans_iterations;
-  ko.max_points_per_centroid = config_.max_points_per_centroid;
-  ko.seed = config_.seed;
+  ko.k = ivf_.nlist;
+  ko.iterations = ivf_.kmeans_iterations;
+  ko.max_points_per_centroid = ivf_.max_points_per_centroid;
+  ko.seed = ivf_.seed;
   // Unit-norm centroids for inner product too (as FAISS's IVF does): with
   // raw means, the largest-inner-product assignment favours the centroids
   // of large norm, and the lists grow lopsided (docs/decisions.md, IVF).
-  ko.spherical = config_.metric != Metric::kL2;
-  ko.inner_product = config_.metric == Metric::kInnerProduct;
-  ko.progress = config_.kmeans_progress;
+  ko.spherical = ivf_.metric != Metric::kL2;
+  ko.inner_product = ivf_.metric == Metric::kInnerProduct;
+  ko.progress = ivf_.kmeans_progress;
   absl::StatusOr<train::KMeansResult> km;
   try {
     km = train::KMeans(x, ko, executor);
@@ -55,14 +55,14 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
         "out of memory training the coarse quantizer");
   }
   if (!km.ok()) return km.status();
-  std::vector<float> norms(config_.nlist);
-  linalg::RowSquaredNorms(km->centroids.data(), config_.nlist, config_.dim,
-                          config_.dim, norms.data());
+  std::vector<float> norms(ivf_.nlist);
+  linalg::RowSquaredNorms(km->centroids.data(), ivf_.nlist, ivf_.dim, ivf_.dim,
+                          norms.data());
   VINDEX_RETURN_IF_ERROR(
       StageTraining(x, km->centroids.data(), norms.data(), executor));
   InvertedLists fresh;
   try {
-    fresh = InvertedLists(config_.nlist, lists_.layout(), code_m_,
+    fresh = InvertedLists(ivf_.nlist, lists_.layout(), code_m_,
                           lists_.vec_dim(), lists_.has_terms());
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
@@ -86,8 +86,8 @@ void IvfIndexBase::AssignLists(const float* centroids,
   // L2 adds go to the nearest centroid; inner product and cosine to the
   // centroid of largest inner product (as searches probe them).
   train::AssignNearest(centroids,
-                       config_.metric == Metric::kL2 ? centroid_norms : nullptr,
-                       config_.nlist, x, out, nullptr, executor);
+                       ivf_.metric == Metric::kL2 ? centroid_norms : nullptr,
+                       ivf_.nlist, x, out, nullptr, executor);
 }
 
 }  // namespace vindex::internal
