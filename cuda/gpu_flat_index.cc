@@ -5,15 +5,17 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
-#include <new>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/allocation.h"
+#include "core/filter_plan.h"
 #include "core/metric_space.h"
-#include "core/row_mask.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
 #include "cuda_status.h"
 #include "index/brute_force.h"
+#include "index/flat/flat_rows.h"
 #include "index/gpu_factory.h"
 #include "io/format.h"
 #include "linalg/gemm.h"
@@ -100,19 +102,14 @@ IndexInfo GpuFlatIndex::info() const {
   info.trained = true;
   info.memory_bytes = vectors_.capacity() * sizeof(float) +
                       sq_norms_.capacity() * sizeof(float) +
-                      ids_.capacity() * sizeof(int64_t) +
-                      row_of_.capacity() * (sizeof(int64_t) * 2 + 1) +
+                      ids_.capacity() * sizeof(int64_t) + row_of_.bytes() +
                       d_vectors_.size() + d_norms_.size();
   info.description = "Flat";
   return info;
 }
 
 Capabilities GpuFlatIndex::capabilities() const {
-  return Capabilities{.needs_training = false,
-                      .remove = true,
-                      .get_vectors = true,
-                      .filter = true,
-                      .add_during_search = true};
+  return internal::FlatCapabilities();
 }
 
 absl::Status GpuFlatIndex::Train(MatrixView<const float> samples, Executor*) {
@@ -122,43 +119,28 @@ absl::Status GpuFlatIndex::Train(MatrixView<const float> samples, Executor*) {
 
 absl::Status GpuFlatIndex::Add(MatrixView<const float> vectors,
                                absl::Span<const int64_t> ids, Executor*) {
-  VINDEX_RETURN_IF_ERROR(
-      internal::CheckMatrix(vectors, options_.dim, "vector"));
-  VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
-  const bool cosine = options_.metric == Metric::kCosine;
+  VINDEX_ASSIGN_OR_RETURN(
+      internal::NewRows prepared,
+      internal::PrepareNewRows(vectors, ids, options_.dim, options_.metric));
+  const std::vector<float>& rows = prepared.vectors;
+  const std::vector<float>& norms = prepared.sq_norms;
   const int64_t d = options_.dim;
-  std::vector<float> rows;
-  std::vector<float> norms;
-  try {
-    norms.resize(vectors.rows);
-    VINDEX_RETURN_IF_ERROR(
-        internal::CopyRows(vectors, cosine, &rows, "vector"));
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying vectors");
-  }
-  linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
 
   std::unique_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (row_of_.contains(id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("id ", id, " is already in the index"));
-    }
-  }
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsAbsent(row_of_, ids));
   const int64_t old_rows = static_cast<int64_t>(ids_.size());
   const int64_t new_rows = old_rows + vectors.rows;
   if (new_rows >= (int64_t{1} << 31) - 1) {
     return absl::InvalidArgumentError(
         "a GPU Flat index holds at most 2^31 - 2 vectors");
   }
-  try {
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("growing the index", [&] {
     vectors_.reserve(vectors_.size() + rows.size());
     sq_norms_.reserve(sq_norms_.size() + norms.size());
     ids_.reserve(ids_.size() + ids.size());
-    row_of_.reserve(row_of_.size() + ids.size());
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory growing the index");
-  }
+  }));
+  VINDEX_RETURN_IF_ERROR(
+      row_of_.TryReserve(row_of_.size() + ids.size(), "growing the index"));
   {
     // Device first: on failure nothing visible has changed.
     std::lock_guard<std::mutex> gpu_lock(ctx_->mu());
@@ -203,7 +185,7 @@ absl::Status GpuFlatIndex::Add(MatrixView<const float> vectors,
   sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
   for (size_t i = 0; i < ids.size(); ++i) {
     ids_.push_back(ids[i]);
-    row_of_.emplace(ids[i], old_rows + static_cast<int64_t>(i));
+    row_of_.Insert(ids[i], old_rows + static_cast<int64_t>(i));
   }
   return absl::OkStatus();
 }
@@ -216,12 +198,9 @@ absl::Status GpuFlatIndex::Search(MatrixView<const float> queries,
   const Metric metric = options_.metric;
   const int k = params.k;
   std::vector<float> q;
-  try {
-    VINDEX_RETURN_IF_ERROR(
-        internal::CopyRows(queries, metric == Metric::kCosine, &q, "query"));
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying queries");
-  }
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("copying queries", [&] {
+    return internal::CopyRows(queries, metric == Metric::kCosine, &q, "query");
+  }));
   std::shared_lock lock(mu_);
   if (params.filter != nullptr && ids_.empty()) {
     return absl::FailedPreconditionError(
@@ -452,36 +431,20 @@ absl::Status GpuFlatIndex::SearchDevice(const float* q, int64_t nq, int k,
 absl::Status GpuFlatIndex::Remove(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
   std::unique_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
   // Plan the moves (last row into each hole) on copies, apply them on the
   // device, and only then commit the host state.
   std::vector<int64_t> new_ids;
-  absl::flat_hash_map<int64_t, int64_t> new_row_of;
+  internal::IdMap<int64_t> new_row_of;
   std::vector<std::pair<int64_t, int64_t>> moves;  // (to, from)
-  try {
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("removing vectors", [&] {
     new_ids = ids_;
     new_row_of = row_of_;
     moves.reserve(ids.size());
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory removing vectors");
-  }
-  for (int64_t id : ids) {
-    auto it = new_row_of.find(id);
-    const int64_t row = it->second;
-    new_row_of.erase(it);
-    const int64_t last = static_cast<int64_t>(new_ids.size()) - 1;
-    if (row != last) {
-      moves.emplace_back(row, last);
-      new_ids[row] = new_ids[last];
-      new_row_of[new_ids[row]] = row;
-    }
-    new_ids.pop_back();
-  }
+  }));
+  internal::CompactRemoving(
+      ids, new_ids, new_row_of,
+      [&](int64_t to, int64_t from) { moves.emplace_back(to, from); });
   const int64_t d = options_.dim;
   if (!moves.empty()) {
     std::lock_guard<std::mutex> gpu_lock(ctx_->mu());
@@ -504,54 +467,24 @@ absl::Status GpuFlatIndex::Remove(absl::Span<const int64_t> ids) {
   vectors_.resize(new_ids.size() * d);
   sq_norms_.resize(new_ids.size());
   ids_.swap(new_ids);
-  row_of_.swap(new_row_of);
+  std::swap(row_of_, new_row_of);
   return absl::OkStatus();
 }
 
 absl::Status GpuFlatIndex::GetVectors(absl::Span<const int64_t> ids,
                                       MatrixView<float> out) const {
-  if (out.rows != static_cast<int64_t>(ids.size()) ||
-      out.cols != options_.dim || (out.data == nullptr && !ids.empty()) ||
-      out.row_stride() < out.cols) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GetVectors output must be ", ids.size(), " x ", options_.dim));
-  }
+  VINDEX_RETURN_IF_ERROR(internal::CheckVectorsOutput(ids, out, options_.dim));
   std::shared_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
-  const int64_t d = options_.dim;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const int64_t row = row_of_.at(ids[i]);
-    std::memcpy(out.row(i), vectors_.data() + row * d, d * sizeof(float));
-  }
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
+  internal::CopyRowsOut(row_of_, vectors_.data(), options_.dim, ids, out);
   return absl::OkStatus();
 }
 
 absl::Status GpuFlatIndex::Save(Writer& writer) const {
   // The CPU Flat format: a saved GPU index loads as a CPU FlatIndex.
   std::shared_lock lock(mu_);
-  io::ContainerWriter w(writer);
-  io::FileHeader h;
-  h.family = IndexFamily::kFlat;
-  h.dim = static_cast<uint32_t>(options_.dim);
-  h.metric = options_.metric;
-  h.count = ids_.size();
-  VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
-  VINDEX_RETURN_IF_ERROR(
-      w.BeginSection(io::kTagIds, ids_.size() * sizeof(int64_t)));
-  VINDEX_RETURN_IF_ERROR(
-      w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
-  VINDEX_RETURN_IF_ERROR(w.EndSection());
-  VINDEX_RETURN_IF_ERROR(
-      w.BeginSection(io::kTagVectors, vectors_.size() * sizeof(float)));
-  VINDEX_RETURN_IF_ERROR(
-      w.WritePayload(vectors_.data(), vectors_.size() * sizeof(float)));
-  VINDEX_RETURN_IF_ERROR(w.EndSection());
-  return w.Finish();
+  return internal::SaveFlat(writer, options_.dim, options_.metric, ids_,
+                            vectors_.data());
 }
 
 }  // namespace vindex::cuda

@@ -5,7 +5,7 @@
 #include <shared_mutex>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "core/id_map.h"
 #include "device_allocator.h"
 #include "gpu_context.h"
 #include "vindex/index.h"
@@ -66,13 +66,13 @@ class GpuFlatIndex final : public Index {
   std::unique_ptr<GpuContext> own_ctx_;  // Set for a private context.
   GpuContext* ctx_;  // own_ctx_, or the process-wide context (not owned).
   mutable std::shared_mutex mu_;
-  std::vector<float> vectors_;   // Host mirror, size() * dim floats.
-  std::vector<float> sq_norms_;  // Host mirror of ||row||^2.
-  std::vector<int64_t> ids_;     // Caller id per row.
-  absl::flat_hash_map<int64_t, int64_t> row_of_;
-  DeviceBuffer d_vectors_;  // capacity_ * dim floats.
-  DeviceBuffer d_norms_;    // capacity_ floats.
-  int64_t capacity_ = 0;    // Rows the device buffers hold.
+  std::vector<float> vectors_;       // Host mirror, size() * dim floats.
+  std::vector<float> sq_norms_;      // Host mirror of ||row||^2.
+  std::vector<int64_t> ids_;         // Caller id per row.
+  internal::IdMap<int64_t> row_of_;  // Caller id -> row.
+  DeviceBuffer d_vectors_;           // capacity_ * dim floats.
+  DeviceBuffer d_norms_;             // capacity_ floats.
+  int64_t capacity_ = 0;             // Rows the device buffers hold.
 };
 
 }  // namespace vindex::cuda

@@ -1,4 +1,4 @@
-#include "index/flat_index.h"
+#include "index/flat/flat_index.h"
 
 #include <atomic>
 #include <cmath>

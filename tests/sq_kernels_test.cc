@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "index/scalar_quantizer.h"
+#include "train/scalar_quantizer.h"
 
 namespace vindex::kernels {
 namespace {

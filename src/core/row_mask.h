@@ -4,13 +4,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/types/span.h"
-#include "vindex/filter.h"
-
 namespace vindex::internal {
 
-// A bitset over internal rows: bit r set means row r may be returned.
+// A bitset over internal rows (filter_plan.h builds one from a filter): bit r
+// set means row r may be returned.
 class RowMask {
  public:
   RowMask() = default;
@@ -28,12 +25,6 @@ class RowMask {
   int64_t rows_ = 0;
   std::vector<uint64_t> words_;
 };
-
-// Turns a filter into a row mask over rows whose caller ids are row_ids[r].
-// row_of maps a caller id to its row; it lets allow- and deny-lists cost
-// O(list size) instead of O(rows). Rows with id -1 (free slots) are never set.
-RowMask BuildRowMask(const IdFilter& filter, absl::Span<const int64_t> row_ids,
-                     const absl::flat_hash_map<int64_t, int64_t>& row_of);
 
 }  // namespace vindex::internal
 

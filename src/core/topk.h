@@ -19,22 +19,14 @@ namespace vindex::internal {
 // Thread safety: one TopK per thread (it is per-query scratch).
 class TopK {
  public:
-  // k above this uses the buffer method. bench/kernels_bench (BM_TopK*): the
-  // buffer matched the heap at k = 10 on random input and beat it at every
-  // larger k (+9% at 100, 2.5x at 1000). When every candidate enters (input
-  // sorted worst first, 16384 candidates) the buffer is 3.5-3.8x
-  // faster than the heap at k >= 100 but slower at k = 10 (187 against 125
-  // us); the heap is kept only for tiny k.
+  // k above this uses the buffer method: the heap is kept only for tiny k,
+  // where it wins when nearly every candidate enters. Measured by
+  // bench/kernels_bench BM_TopK (figures: docs/decisions.md, "Core").
   static constexpr int kHeapMaxK = 8;
-  // Buffers up to this size are ranked rather than partitioned. A rank costs
-  // n compares per entry but no branch; on sift IVF2041,PQ64x4fs (k = 40
-  // candidates, buffers of 80) nth_element's mispredicted compares had made
-  // compaction the largest cost of a query. Above 128 ranks lost: BM_TopK
-  // with k = 100 over 16384 random candidates took 17.2 us ranked against
-  // 8.7 partitioned; buffers of 160 (k = 80) measured the same both ways on
-  // sift and debian-desc IVF-PQ searches. On input sorted worst first (every
-  // candidate enters) ranked k = 10 is slower than before: 183-209 us
-  // against 115 for 16384 candidates (k >= 100: 113-133 against 101-106).
+  // Buffers up to this size are compacted by ranking each entry (no
+  // branches) rather than by nth_element (mispredicted compares); above it
+  // ranking costs more compares than it saves. Measured by BM_TopK and IVF-PQ
+  // searches (figures: docs/decisions.md, "Core").
   static constexpr size_t kRankMaxEntries = 128;
   // PushBlock's first filter step.
   static constexpr size_t kFirstFilterBlock = 64;

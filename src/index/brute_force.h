@@ -19,13 +19,13 @@ namespace vindex::internal {
 // The internal score: smaller is closer.
 enum class Score { kL2, kNegativeInnerProduct };
 
-// GEMM pays off from this many queries per thread: one thread, 260k x 128,
-// scan vs GEMM per call was 33.5 vs 28.7 ms at 4 queries and 16.5 vs 26.0 ms
-// at 2 (bench/kernels_bench BM_BruteForce*). A batch uses GEMM when every
-// thread gets at least this many queries, and tiles never go below it.
+// GEMM pays off from this many queries per thread (below it the per-query
+// SIMD scan wins). A batch uses GEMM when every thread gets at least this
+// many queries, and tiles never go below it. Measured by bench/kernels_bench
+// BM_BruteForce (figures: docs/decisions.md, "Core").
 inline constexpr int64_t kGemmMinQueries = 4;
-// GEMM tile shape (queries x rows): the C tile (128 x 1024 floats = 512 KiB)
-// stays in L2 while k-selection reads it.
+// GEMM tile shape (queries x rows): the C tile of distances stays in L2
+// while k-selection reads it.
 inline constexpr int64_t kGemmQueryTile = 128;
 inline constexpr int64_t kGemmRowTile = 1024;
 

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "index/flat_index.h"
+#include "index/flat/flat_index.h"
 #include "index/gpu_factory.h"
 #include "index/hnsw_index.h"
 #include "index/ivf/ivf_flat_index.h"

@@ -6,13 +6,12 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <new>
-#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/allocation.h"
 #include "core/status_macros.h"
-#include "index/flat_index.h"
+#include "index/flat/flat_index.h"
 #include "index/hnsw_index.h"
 #include "index/ivf/ivf_flat_index.h"
 #include "index/ivf/ivf_pq_index.h"
@@ -36,8 +35,9 @@ absl::StatusOr<std::unique_ptr<Index>> LoadFamily(Reader& reader) {
     case IndexFamily::kHnsw:
       return HnswIndex::Load(header, container);
   }
-  return absl::UnimplementedError(absl::StrCat(
-      "this build cannot load ", internal::Sv(IndexFamilyName(header.family)), " indexes"));
+  return absl::UnimplementedError(
+      absl::StrCat("this build cannot load ",
+                   internal::Sv(IndexFamilyName(header.family)), " indexes"));
 }
 
 }  // namespace
@@ -46,20 +46,17 @@ absl::StatusOr<std::unique_ptr<Index>> LoadFamily(Reader& reader) {
 // against the bytes read (see kLoadAllocationFactor), so a failure here is a
 // real shortage of memory, reported rather than thrown.
 absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
-  try {
-    return LoadFamily(reader);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory loading an index");
-  } catch (const std::length_error&) {
-    return absl::ResourceExhaustedError("out of memory loading an index");
-  }
+  absl::StatusOr<std::unique_ptr<Index>> index;
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
+      "loading an index", [&] { index = LoadFamily(reader); }));
+  return index;
 }
 
 absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
   static std::atomic<uint64_t> counter{0};
   // The temporary lives in the destination's folder so rename() is atomic.
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".",
-                                       counter.fetch_add(1));
+  const std::string tmp =
+      absl::StrCat(path, ".tmp.", ::getpid(), ".", counter.fetch_add(1));
   absl::Status status;
   {
     auto writer = FileWriter::Create(tmp);
@@ -68,7 +65,8 @@ absl::Status SaveIndexToFile(const Index& index, const std::string& path) {
     if (status.ok()) status = (*writer)->Close();  // Flushes and fsyncs.
   }
   if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path));
+    status = absl::UnavailableError(
+        absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   if (!status.ok()) {
     std::remove(tmp.c_str());
@@ -94,7 +92,8 @@ absl::StatusOr<std::unique_ptr<Index>> LoadFile(const std::string& path,
                             MappedFileReader::Open(path));
     return LoadIndex(*reader);
   }
-  VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader, FileReader::Open(path));
+  VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FileReader> reader,
+                          FileReader::Open(path));
   return LoadIndex(*reader);
 }
 
@@ -102,12 +101,10 @@ absl::StatusOr<std::unique_ptr<Index>> LoadFile(const std::string& path,
 
 absl::StatusOr<std::unique_ptr<Index>> LoadIndexFromFile(
     const std::string& path, const LoadOptions& options) {
-  try {
-    return LoadFile(path, options);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("out of memory loading ", path));
-  }
+  absl::StatusOr<std::unique_ptr<Index>> index;
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
+      "loading", path, [&] { index = LoadFile(path, options); }));
+  return index;
 }
 
 }  // namespace vindex

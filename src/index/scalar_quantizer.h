@@ -1,47 +1,8 @@
 #ifndef VINDEX_SRC_INDEX_SCALAR_QUANTIZER_H_
 #define VINDEX_SRC_INDEX_SCALAR_QUANTIZER_H_
 
-#include <cstdint>
-#include <vector>
-
-namespace vindex::internal {
-
-// 8-bit scalar quantizer with a per-dimension offset and one step shared by
-// all dimensions: x[j] ~= offset[j] + step * code[j]. A shared step keeps
-// squared L2 between codes proportional to squared L2 between the decoded
-// vectors (step^2 * sum (a - b)^2), so code distances are exact integers.
-// Values outside the fitted range are clamped.
-// Thread safety: const methods may be called concurrently; Fit is not.
-class ScalarQuantizer8 {
- public:
-  // Fits offsets (per-dimension minimum) and the step (largest range / 255)
-  // to n rows of `dim` floats (stride dim). n >= 1.
-  void Fit(const float* rows, int64_t n, int dim);
-  // Restores fitted parameters (from a saved file).
-  void Set(std::vector<float> offsets, float step);
-
-  bool fitted() const { return !offsets_.empty(); }
-  float step() const { return step_; }
-  const std::vector<float>& offsets() const { return offsets_; }
-
-  // Writes dim codes of x.
-  void Encode(const float* x, uint8_t* code) const;
-  // Sum of a code's bytes (used by the inner-product score).
-  static uint32_t CodeSum(const uint8_t* code, int dim);
-
-  // Quantizes a query for inner products with its own affine map,
-  // q[j] ~= lo + scale * code[j]. Then <q, x> ranks like
-  //   lo * CodeSum(c) + scale * dot(code_q, c)      (plus a per-query
-  //   constant).
-  static void EncodeQueryForIp(const float* q, int dim, uint8_t* code,
-                               float* lo, float* scale);
-
- private:
-  std::vector<float> offsets_;
-  float step_ = 1.0f;
-  float inv_step_ = 1.0f;
-};
-
-}  // namespace vindex::internal
+// Forwards to train/scalar_quantizer.h, the home of ScalarQuantizer8;
+// include that instead.
+#include "train/scalar_quantizer.h"  // IWYU pragma: export
 
 #endif  // VINDEX_SRC_INDEX_SCALAR_QUANTIZER_H_

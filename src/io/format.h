@@ -65,11 +65,11 @@ inline constexpr uint32_t kTagEnd = FourCc("END_");
 inline constexpr uint32_t kTagParams = FourCc("PARM");   // family options
 inline constexpr uint32_t kTagIds = FourCc("IDS_");      // int64 ids per row
 inline constexpr uint32_t kTagVectors = FourCc("VECS");  // float rows
-inline constexpr uint32_t kTagCentroids =
-    FourCc("CENT");  // IVF coarse centroids
+// IVF coarse centroids.
+inline constexpr uint32_t kTagCentroids = FourCc("CENT");
 inline constexpr uint32_t kTagCodebooks = FourCc("PQCB");  // PQ codebooks
-// IVF lists of a layout that was never released; kept so no tag reuses it.
-// Files holding it are refused.
+// Reserved for an IVF list layout that no release writes, so no tag reuses
+// it; files holding it are refused.
 inline constexpr uint32_t kTagLists = FourCc("LIST");
 // IVF inverted lists laid out for zero-copy mapping:
 //   lead   u32  pad bytes that follow this 8-byte prefix (< 64), chosen so
@@ -83,10 +83,10 @@ inline constexpr uint32_t kTagLists = FourCc("LIST");
 //   padded to a multiple of 64 bytes (empty arrays take no bytes).
 inline constexpr uint32_t kTagListsAligned = FourCc("LSTA");
 inline constexpr uint32_t kTagGraph = FourCc("GRPH");  // HNSW upper levels
-inline constexpr uint32_t kTagLevel0 =
-    FourCc("GRL0");  // HNSW level-0 blocks (payload + links)
-inline constexpr uint32_t kTagQuantized =
-    FourCc("QVEC");  // HNSW quantized copy
+// HNSW level-0 blocks (payload + links).
+inline constexpr uint32_t kTagLevel0 = FourCc("GRL0");
+// HNSW quantized copy.
+inline constexpr uint32_t kTagQuantized = FourCc("QVEC");
 
 std::string TagName(uint32_t tag);
 

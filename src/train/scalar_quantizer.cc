@@ -1,4 +1,4 @@
-#include "index/scalar_quantizer.h"
+#include "train/scalar_quantizer.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,19 +1,17 @@
-#include "index/flat_index.h"
+#include "index/flat/flat_index.h"
 
 #include <cmath>
 #include <cstring>
-#include <mutex>
-#include <new>
-#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
+#include "core/allocation.h"
 #include "core/call_guard.h"
-#include "core/hash_buckets.h"
+#include "core/filter_plan.h"
 #include "core/metric_space.h"
-#include "core/row_mask.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
 #include "index/brute_force.h"
+#include "index/flat/flat_rows.h"
 #include "linalg/gemm.h"
 
 namespace vindex {
@@ -33,7 +31,7 @@ absl::StatusOr<std::unique_ptr<FlatIndex>> FlatIndex::Create(
 }
 
 IndexInfo FlatIndex::info() const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   IndexInfo info;
   info.family = IndexFamily::kFlat;
   info.device = Device::kCpu;
@@ -45,28 +43,23 @@ IndexInfo FlatIndex::info() const {
       vectors_.capacity() * sizeof(float) +
       (mapped_ != nullptr ? ids_.size() * options_.dim * sizeof(float) : 0) +
       sq_norms_.capacity() * sizeof(float) + ids_.capacity() * sizeof(int64_t) +
-      row_of_.capacity() * (sizeof(int64_t) * 2 + 1);
+      row_of_.bytes();
   info.description = "Flat";
   info.memory_mapped = mapped_ != nullptr;
   return info;
 }
 
 Capabilities FlatIndex::capabilities() const {
-  return Capabilities{.needs_training = false,
-                      .remove = true,
-                      .get_vectors = true,
-                      .filter = true,
-                      .add_during_search = true};
+  return internal::FlatCapabilities();
 }
 
 absl::Status FlatIndex::Train(MatrixView<const float> samples,
                               Executor* executor) {
-  return internal::GuardedCall(
-      this, "Train", [&] { return TrainUnguarded(samples, executor); });
+  return internal::GuardedCall(this, "Train",
+                               [&] { return TrainImpl(samples, executor); });
 }
 
-absl::Status FlatIndex::TrainUnguarded(MatrixView<const float> samples,
-                                       Executor*) {
+absl::Status FlatIndex::TrainImpl(MatrixView<const float> samples, Executor*) {
   // Nothing to learn; still reject malformed input so misuse is visible.
   return internal::CheckMatrix(samples, options_.dim, "training vector",
                                /*allow_empty=*/true);
@@ -74,11 +67,12 @@ absl::Status FlatIndex::TrainUnguarded(MatrixView<const float> samples,
 
 absl::Status FlatIndex::MaterializeLocked() {
   if (mapped_ == nullptr) return absl::OkStatus();
-  try {
-    vectors_.assign(mapped_, mapped_ + ids_.size() * options_.dim);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying mapped vectors");
-  }
+  const float* first = mapped_;
+  const float* last = mapped_ + ids_.size() * options_.dim;
+  std::vector<float> copy;
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
+      "copying mapped vectors", [&] { copy.assign(first, last); }));
+  vectors_.swap(copy);
   mapped_ = nullptr;
   mapping_.reset();
   return absl::OkStatus();
@@ -86,50 +80,34 @@ absl::Status FlatIndex::MaterializeLocked() {
 
 absl::Status FlatIndex::Add(MatrixView<const float> vectors,
                             absl::Span<const int64_t> ids, Executor* executor) {
-  return internal::GuardedCall(
-      this, "Add", [&] { return AddUnguarded(vectors, ids, executor); });
+  return internal::GuardedCall(this, "Add",
+                               [&] { return AddImpl(vectors, ids, executor); });
 }
 
-absl::Status FlatIndex::AddUnguarded(MatrixView<const float> vectors,
-                                     absl::Span<const int64_t> ids, Executor*) {
-  VINDEX_RETURN_IF_ERROR(
-      internal::CheckMatrix(vectors, options_.dim, "vector"));
-  VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
-  const bool cosine = options_.metric == Metric::kCosine;
-  std::vector<float> rows;
-  std::vector<float> norms(vectors.rows);
-  try {
-    VINDEX_RETURN_IF_ERROR(
-        internal::CopyRows(vectors, cosine, &rows, "vector"));
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying vectors");
-  }
-  const int64_t d = options_.dim;
-  linalg::RowSquaredNorms(rows.data(), vectors.rows, d, d, norms.data());
-
-  std::unique_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (row_of_.contains(id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("id ", id, " is already in the index"));
-    }
-  }
+absl::Status FlatIndex::AddImpl(MatrixView<const float> vectors,
+                                absl::Span<const int64_t> ids, Executor*) {
+  VINDEX_ASSIGN_OR_RETURN(
+      internal::NewRows rows,
+      internal::PrepareNewRows(vectors, ids, options_.dim, options_.metric));
+  internal::WriterLock lock(mu_);
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsAbsent(row_of_, ids));
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const size_t old_rows = ids_.size();
-  try {
-    vectors_.reserve(vectors_.size() + rows.size());
-    sq_norms_.reserve(sq_norms_.size() + norms.size());
-    ids_.reserve(ids_.size() + ids.size());
-    internal::ReserveSafely(row_of_, row_of_.size() + ids.size());
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory growing the index");
-  }
+  constexpr absl::string_view kGrowing = "growing the index";
+  VINDEX_RETURN_IF_ERROR(internal::TryReserve(
+      vectors_, vectors_.size() + rows.vectors.size(), kGrowing));
+  VINDEX_RETURN_IF_ERROR(internal::TryReserve(
+      sq_norms_, sq_norms_.size() + rows.sq_norms.size(), kGrowing));
+  VINDEX_RETURN_IF_ERROR(
+      internal::TryReserve(ids_, ids_.size() + ids.size(), kGrowing));
+  VINDEX_RETURN_IF_ERROR(
+      row_of_.TryReserve(row_of_.size() + ids.size(), kGrowing));
   // Nothing below allocates, so the index cannot be left half-updated.
-  vectors_.insert(vectors_.end(), rows.begin(), rows.end());
-  sq_norms_.insert(sq_norms_.end(), norms.begin(), norms.end());
+  vectors_.insert(vectors_.end(), rows.vectors.begin(), rows.vectors.end());
+  sq_norms_.insert(sq_norms_.end(), rows.sq_norms.begin(), rows.sq_norms.end());
   for (size_t i = 0; i < ids.size(); ++i) {
     ids_.push_back(ids[i]);
-    row_of_.emplace(ids[i], static_cast<int64_t>(old_rows + i));
+    row_of_.Insert(ids[i], static_cast<int64_t>(old_rows + i));
   }
   return absl::OkStatus();
 }
@@ -138,14 +116,13 @@ absl::Status FlatIndex::Search(MatrixView<const float> queries,
                                const SearchParams& params, SearchOutput out,
                                Executor* executor) const {
   return internal::GuardedCall(this, "Search", [&] {
-    return SearchUnguarded(queries, params, out, executor);
+    return SearchImpl(queries, params, out, executor);
   });
 }
 
-absl::Status FlatIndex::SearchUnguarded(MatrixView<const float> queries,
-                                        const SearchParams& params,
-                                        SearchOutput out,
-                                        Executor* executor) const {
+absl::Status FlatIndex::SearchImpl(MatrixView<const float> queries,
+                                   const SearchParams& params, SearchOutput out,
+                                   Executor* executor) const {
   VINDEX_RETURN_IF_ERROR(
       internal::CheckSearch(queries, params, out, options_.dim));
   const Metric metric = options_.metric;
@@ -156,7 +133,7 @@ absl::Status FlatIndex::SearchUnguarded(MatrixView<const float> queries,
     queries =
         MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   if (params.filter != nullptr && ids_.empty()) {
     return absl::FailedPreconditionError(
         "search with a filter on an empty index");
@@ -188,37 +165,23 @@ absl::Status FlatIndex::SearchUnguarded(MatrixView<const float> queries,
 }
 
 absl::Status FlatIndex::Remove(absl::Span<const int64_t> ids) {
-  return internal::GuardedCall(this, "Remove",
-                               [&] { return RemoveUnguarded(ids); });
+  return internal::GuardedCall(this, "Remove", [&] { return RemoveImpl(ids); });
 }
 
-absl::Status FlatIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
+absl::Status FlatIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
-  std::unique_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
+  internal::WriterLock lock(mu_);
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
   VINDEX_RETURN_IF_ERROR(MaterializeLocked());
   const int64_t d = options_.dim;
-  for (int64_t id : ids) {
-    auto it = row_of_.find(id);
-    const int64_t row = it->second;
-    row_of_.erase(it);
-    const int64_t last = static_cast<int64_t>(ids_.size()) - 1;
-    if (row != last) {
-      std::memcpy(vectors_.data() + row * d, vectors_.data() + last * d,
-                  d * sizeof(float));
-      sq_norms_[row] = sq_norms_[last];
-      ids_[row] = ids_[last];
-      row_of_[ids_[row]] = row;
-    }
-    ids_.pop_back();
-    sq_norms_.pop_back();
-    vectors_.resize(vectors_.size() - d);
-  }
+  float* vectors = vectors_.data();
+  float* norms = sq_norms_.data();
+  internal::CompactRemoving(ids, ids_, row_of_, [&](int64_t to, int64_t from) {
+    std::memcpy(vectors + to * d, vectors + from * d, d * sizeof(float));
+    norms[to] = norms[from];
+  });
+  vectors_.resize(ids_.size() * d);
+  sq_norms_.resize(ids_.size());
   if (vectors_.capacity() > 2 * vectors_.size() + 4096) {
     vectors_.shrink_to_fit();
     sq_norms_.shrink_to_fit();
@@ -230,56 +193,26 @@ absl::Status FlatIndex::RemoveUnguarded(absl::Span<const int64_t> ids) {
 absl::Status FlatIndex::GetVectors(absl::Span<const int64_t> ids,
                                    MatrixView<float> out) const {
   return internal::GuardedCall(this, "GetVectors",
-                               [&] { return GetVectorsUnguarded(ids, out); });
+                               [&] { return GetVectorsImpl(ids, out); });
 }
 
-absl::Status FlatIndex::GetVectorsUnguarded(absl::Span<const int64_t> ids,
-                                            MatrixView<float> out) const {
-  if (out.rows != static_cast<int64_t>(ids.size()) ||
-      out.cols != options_.dim || (out.data == nullptr && !ids.empty()) ||
-      out.row_stride() < out.cols) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GetVectors output must be ", ids.size(), " x ", options_.dim));
-  }
-  std::shared_lock lock(mu_);
-  for (int64_t id : ids) {
-    if (!row_of_.contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
-    }
-  }
-  const int64_t d = options_.dim;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const int64_t row = row_of_.at(ids[i]);
-    std::memcpy(out.row(i), data() + row * d, d * sizeof(float));
-  }
+absl::Status FlatIndex::GetVectorsImpl(absl::Span<const int64_t> ids,
+                                       MatrixView<float> out) const {
+  VINDEX_RETURN_IF_ERROR(internal::CheckVectorsOutput(ids, out, options_.dim));
+  internal::ReaderLock lock(mu_);
+  VINDEX_RETURN_IF_ERROR(internal::CheckIdsPresent(row_of_, ids));
+  internal::CopyRowsOut(row_of_, data(), options_.dim, ids, out);
   return absl::OkStatus();
 }
 
 absl::Status FlatIndex::Save(Writer& writer) const {
-  return internal::GuardedCall(this, "Save",
-                               [&] { return SaveUnguarded(writer); });
+  return internal::GuardedCall(this, "Save", [&] { return SaveImpl(writer); });
 }
 
-absl::Status FlatIndex::SaveUnguarded(Writer& writer) const {
-  std::shared_lock lock(mu_);
-  io::ContainerWriter w(writer);
-  io::FileHeader h;
-  h.family = IndexFamily::kFlat;
-  h.dim = static_cast<uint32_t>(options_.dim);
-  h.metric = options_.metric;
-  h.count = ids_.size();
-  VINDEX_RETURN_IF_ERROR(w.WriteHeader(h));
-  VINDEX_RETURN_IF_ERROR(
-      w.BeginSection(io::kTagIds, ids_.size() * sizeof(int64_t)));
-  VINDEX_RETURN_IF_ERROR(
-      w.WritePayload(ids_.data(), ids_.size() * sizeof(int64_t)));
-  VINDEX_RETURN_IF_ERROR(w.EndSection());
-  const size_t vec_bytes = ids_.size() * options_.dim * sizeof(float);
-  VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagVectors, vec_bytes));
-  VINDEX_RETURN_IF_ERROR(w.WritePayload(data(), vec_bytes));
-  VINDEX_RETURN_IF_ERROR(w.EndSection());
-  return w.Finish();
+absl::Status FlatIndex::SaveImpl(Writer& writer) const {
+  internal::ReaderLock lock(mu_);
+  return internal::SaveFlat(writer, options_.dim, options_.metric, ids_,
+                            data());
 }
 
 absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
@@ -288,6 +221,9 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
   o.dim = static_cast<int>(header.dim);
   o.metric = header.metric;
   VINDEX_ASSIGN_OR_RETURN(std::unique_ptr<FlatIndex> index, Create(o));
+  // Uncontended (no one else holds the index yet); it lets the analysis
+  // check the fields below like everywhere else.
+  internal::WriterLock lock(index->mu_);
   const uint64_t n = header.count;
   const uint64_t d = header.dim;
 
@@ -323,13 +259,10 @@ absl::StatusOr<std::unique_ptr<Index>> FlatIndex::Load(
   VINDEX_RETURN_IF_ERROR(reader.EndSection());
   VINDEX_RETURN_IF_ERROR(reader.ReadEnd());
 
-  // Sized at construction: absl's reserve is unsafe under bad_alloc.
-  index->row_of_ =
-      absl::flat_hash_map<int64_t, int64_t>(internal::TableBucketsFor(n));
+  index->row_of_ = internal::IdMap<int64_t>::SizedFor(n);
   for (uint64_t r = 0; r < n; ++r) {
     const int64_t id = index->ids_[r];
-    if (id == -1 ||
-        !index->row_of_.emplace(id, static_cast<int64_t>(r)).second) {
+    if (id == -1 || !index->row_of_.Insert(id, static_cast<int64_t>(r))) {
       return absl::DataLossError(
           absl::StrCat("ids section has invalid or repeated id ", id));
     }

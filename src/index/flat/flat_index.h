@@ -1,10 +1,11 @@
-#ifndef VINDEX_SRC_INDEX_FLAT_INDEX_H_
-#define VINDEX_SRC_INDEX_FLAT_INDEX_H_
+#ifndef VINDEX_SRC_INDEX_FLAT_FLAT_INDEX_H_
+#define VINDEX_SRC_INDEX_FLAT_FLAT_INDEX_H_
 
 #include <memory>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/base/thread_annotations.h"
+#include "core/id_map.h"
 #include "core/rw_mutex.h"
 #include "io/format.h"
 #include "vindex/index.h"
@@ -47,39 +48,41 @@ class FlatIndex final : public Index {
 
  private:
   // The bodies of the public calls, which run them inside GuardedCall.
-  absl::Status TrainUnguarded(MatrixView<const float> samples,
-                              Executor* executor);
-  absl::Status AddUnguarded(MatrixView<const float> vectors,
-                            absl::Span<const int64_t> ids, Executor* executor);
-  absl::Status SearchUnguarded(MatrixView<const float> queries,
-                               const SearchParams& params, SearchOutput out,
-                               Executor* executor) const;
-  absl::Status SaveUnguarded(Writer& writer) const;
-  absl::Status RemoveUnguarded(absl::Span<const int64_t> ids);
-  absl::Status GetVectorsUnguarded(absl::Span<const int64_t> ids,
-                                   MatrixView<float> out) const;
+  absl::Status TrainImpl(MatrixView<const float> samples, Executor* executor);
+  absl::Status AddImpl(MatrixView<const float> vectors,
+                       absl::Span<const int64_t> ids, Executor* executor);
+  absl::Status SearchImpl(MatrixView<const float> queries,
+                          const SearchParams& params, SearchOutput out,
+                          Executor* executor) const;
+  absl::Status SaveImpl(Writer& writer) const;
+  absl::Status RemoveImpl(absl::Span<const int64_t> ids);
+  absl::Status GetVectorsImpl(absl::Span<const int64_t> ids,
+                              MatrixView<float> out) const;
 
   explicit FlatIndex(const FlatOptions& options) : options_(options) {}
 
-  // The vector array, wherever it lives. Caller holds mu_.
-  const float* data() const {
+  // The vector array, wherever it lives.
+  const float* data() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return mapped_ != nullptr ? mapped_ : vectors_.data();
   }
-  // Moves mapped vectors into vectors_ (copy-on-write). Caller holds mu_
-  // exclusively. On failure nothing changed.
-  absl::Status MaterializeLocked();
+  // Moves mapped vectors into vectors_ (copy-on-write). On failure nothing
+  // changed.
+  absl::Status MaterializeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FlatOptions options_;
   int force_gemm_ = -1;
-  mutable internal::RwMutex mu_;         // Writer-preferring (see rw_mutex.h).
-  std::vector<float> vectors_;           // size() * dim floats, unless mapped_.
-  const float* mapped_ = nullptr;        // size() * dim floats in a mapping.
-  std::shared_ptr<const void> mapping_;  // Keeps mapped_ alive.
-  std::vector<float> sq_norms_;          // ||row||^2, for the GEMM L2 path.
-  std::vector<int64_t> ids_;             // Caller id per row.
-  absl::flat_hash_map<int64_t, int64_t> row_of_;
+  mutable internal::RwMutex mu_;  // Writer-preferring (see rw_mutex.h).
+  // size() * dim floats, unless mapped_.
+  std::vector<float> vectors_ ABSL_GUARDED_BY(mu_);
+  // size() * dim floats in a mapping, kept alive by mapping_.
+  const float* mapped_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::shared_ptr<const void> mapping_ ABSL_GUARDED_BY(mu_);
+  // ||row||^2, for the GEMM L2 path.
+  std::vector<float> sq_norms_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> ids_ ABSL_GUARDED_BY(mu_);         // Caller id per row.
+  internal::IdMap<int64_t> row_of_ ABSL_GUARDED_BY(mu_);  // Caller id -> row.
 };
 
 }  // namespace vindex
 
-#endif  // VINDEX_SRC_INDEX_FLAT_INDEX_H_
+#endif  // VINDEX_SRC_INDEX_FLAT_FLAT_INDEX_H_
