@@ -2,13 +2,12 @@
 // Remove, with the copy-on-write of lists served from a mapping.
 
 #include <mutex>
-#include <new>
 #include <optional>
 #include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/hash_buckets.h"
+#include "core/allocation.h"
 #include "core/list_location.h"
 #include "core/metric_space.h"
 #include "core/status_macros.h"
@@ -37,7 +36,7 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
   std::vector<int32_t> assign(n);
   std::vector<uint8_t> codes;
   std::vector<float> terms;
-  try {
+  VINDEX_RETURN_IF_ERROR(TryAllocate("encoding vectors", [&]() -> absl::Status {
     VINDEX_RETURN_IF_ERROR(
         CopyRows(vectors, ivf_.metric == Metric::kCosine, &rows, "vector"));
     MatrixView<const float> x(rows.data(), n, d);
@@ -49,25 +48,21 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
       Encode(x, assign.data(), codes.data(),
              terms.empty() ? nullptr : terms.data(), executor);
     }
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory encoding vectors");
-  }
+    return absl::OkStatus();
+  }));
   std::optional<InvertedLists> owned;
   VINDEX_RETURN_IF_ERROR(CopyMappedLists(&owned));
 
   std::unique_lock lock(mu_);
   if (owned.has_value()) lists_ = std::move(*owned);
-  try {
+  VINDEX_RETURN_IF_ERROR(TryAllocate("growing the inverted lists", [&] {
     std::vector<int64_t> per_list(ivf_.nlist, 0);
     for (int32_t a : assign) ++per_list[a];
     for (int64_t l = 0; l < ivf_.nlist; ++l) {
       if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
     }
-    internal::ReserveSafely(where_, where_.size() + n);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of memory growing the inverted lists");
-  }
+    ReserveSafely(where_, where_.size() + n);
+  }));
   // Nothing below allocates.
   const bool keep = lists_.vec_dim() > 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -109,7 +104,7 @@ absl::Status IvfIndexBase::RemoveImpl(absl::Span<const int64_t> ids) {
 absl::Status IvfIndexBase::CopyMappedLists(
     std::optional<InvertedLists>* owned) const {
   if (!lists_.mapped()) return absl::OkStatus();
-  try {
+  return TryAllocate("copying the mapped inverted lists", [&] {
     owned->emplace(lists_.OwnedCopy());
     // The mapped ids may have changed since Load checked them; where_ holds
     // what was checked, and the mutations rely on the two agreeing.
@@ -117,11 +112,7 @@ absl::Status IvfIndexBase::CopyMappedLists(
       const ListLocation at = ListLocation::Unpack(packed);
       (*owned)->SetId(at.list, at.offset, id);
     }
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of memory copying the mapped inverted lists");
-  }
-  return absl::OkStatus();
+  });
 }
 
 }  // namespace vindex::internal

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/hash_buckets.h"
+#include "core/allocation.h"
 #include "core/status_macros.h"
 #include "index/ivf/ivf_base.h"
 #include "index/ivf/list_io.h"
@@ -102,12 +102,9 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   // Every array is now in place (owned or a checked view): check contents.
   VINDEX_RETURN_IF_ERROR(CheckListContents(lists, &where));
   if (lists.has_terms()) {
-    try {
+    VINDEX_RETURN_IF_ERROR(TryAllocate("computing the lists' entry terms", [&] {
       FillEntryTerms(centroids.data(), &lists);
-    } catch (const std::bad_alloc&) {
-      return absl::ResourceExhaustedError(
-          "out of memory computing the lists' entry terms");
-    }
+    }));
   }
   VINDEX_RETURN_IF_ERROR(r.ReadEnd());
   if (seen != count) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/filter_plan.h"
 #include "core/list_location.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
@@ -25,32 +26,21 @@ namespace {
 RowMask FilterMask(const IdFilter& filter, const InvertedLists& lists,
                    const absl::flat_hash_map<int64_t, uint64_t>& where,
                    const std::vector<int64_t>& offsets) {
-  const int64_t total = offsets.back();
-  if (filter.kind() == IdFilter::Kind::kAllowList ||
-      filter.kind() == IdFilter::Kind::kDenyList) {
-    const bool allow = filter.kind() == IdFilter::Kind::kAllowList;
-    RowMask mask(total, !allow);
-    for (int64_t id : filter.listed_ids()) {
-      auto it = where.find(id);
-      if (it == where.end()) continue;
-      const ListLocation at = ListLocation::Unpack(it->second);
-      const int64_t g = offsets[at.list] + at.offset;
-      if (allow) {
-        mask.Set(g);
-      } else {
-        mask.Clear(g);
-      }
-    }
-    return mask;
-  }
-  RowMask mask(total, false);
-  for (int64_t l = 0; l < lists.nlist(); ++l) {
-    const int64_t* ids = lists.ids(l);
-    for (int64_t i = 0; i < lists.list_size(l); ++i) {
-      if (filter.Allows(ids[i])) mask.Set(offsets[l] + i);
-    }
-  }
-  return mask;
+  return BuildRowMask(
+      filter, offsets.back(),
+      [&](int64_t id) -> int64_t {
+        auto it = where.find(id);
+        if (it == where.end()) return -1;
+        const ListLocation at = ListLocation::Unpack(it->second);
+        return offsets[at.list] + at.offset;
+      },
+      [&](auto&& visit) {
+        for (int64_t l = 0; l < lists.nlist(); ++l) {
+          const int64_t* ids = lists.ids(l);
+          for (int64_t i = 0; i < lists.list_size(l); ++i)
+            visit(offsets[l] + i, ids[i]);
+        }
+      });
 }
 
 }  // namespace

@@ -2,11 +2,11 @@
 // quantizer through StageTraining, and the assignment of rows to lists.
 
 #include <mutex>
-#include <new>
 #include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/allocation.h"
 #include "core/metric_space.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
@@ -48,12 +48,9 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
   ko.inner_product = ivf_.metric == Metric::kInnerProduct;
   ko.progress = ivf_.kmeans_progress;
   absl::StatusOr<train::KMeansResult> km;
-  try {
+  VINDEX_RETURN_IF_ERROR(TryAllocate("training the coarse quantizer", [&] {
     km = train::KMeans(x, ko, executor);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of memory training the coarse quantizer");
-  }
+  }));
   if (!km.ok()) return km.status();
   std::vector<float> norms(ivf_.nlist);
   linalg::RowSquaredNorms(km->centroids.data(), ivf_.nlist, ivf_.dim, ivf_.dim,
@@ -61,13 +58,10 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
   VINDEX_RETURN_IF_ERROR(
       StageTraining(x, km->centroids.data(), norms.data(), executor));
   InvertedLists fresh;
-  try {
+  VINDEX_RETURN_IF_ERROR(TryAllocate("creating the inverted lists", [&] {
     fresh = InvertedLists(ivf_.nlist, lists_.layout(), code_m_,
                           lists_.vec_dim(), lists_.has_terms());
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of memory creating the inverted lists");
-  }
+  }));
 
   std::unique_lock lock(mu_);
   lists_ = std::move(fresh);
