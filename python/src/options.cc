@@ -80,6 +80,24 @@ py::object ProgressObject(const KMeansProgress& progress) {
   return py::none();
 }
 
+// The IvfCommonOptions of the keyword arguments both IVF classes take.
+IvfCommonOptions IvfCommonFromArgs(int dim, std::string_view metric,
+                                   std::string_view device, int nlist,
+                                   int default_nprobe, int kmeans_iterations,
+                                   int max_points_per_centroid, uint64_t seed,
+                                   py::object kmeans_progress) {
+  return IvfCommonOptions{
+      .dim = dim,
+      .metric = ParseMetric(metric),
+      .device = ParseDevice(device),
+      .nlist = nlist,
+      .default_nprobe = default_nprobe,
+      .kmeans_iterations = kmeans_iterations,
+      .max_points_per_centroid = max_points_per_centroid,
+      .seed = seed,
+      .kmeans_progress = MakeProgress(std::move(kmeans_progress))};
+}
+
 // The struct holding the fields every family shares: the options class
 // itself, or an IVF class's `ivf` member.
 template <typename Options>
@@ -218,16 +236,9 @@ void RegisterOptions(py::module_& m) {
                         int kmeans_iterations, int max_points_per_centroid,
                         uint64_t seed, py::object kmeans_progress) {
               IvfFlatOptions o;
-              o.ivf = IvfCommonOptions{
-                  .dim = dim,
-                  .metric = ParseMetric(metric),
-                  .device = ParseDevice(device),
-                  .nlist = nlist,
-                  .default_nprobe = default_nprobe,
-                  .kmeans_iterations = kmeans_iterations,
-                  .max_points_per_centroid = max_points_per_centroid,
-                  .seed = seed,
-                  .kmeans_progress = MakeProgress(std::move(kmeans_progress))};
+              o.ivf = IvfCommonFromArgs(
+                  dim, metric, device, nlist, default_nprobe, kmeans_iterations,
+                  max_points_per_centroid, seed, std::move(kmeans_progress));
               return o;
             }),
             py::kw_only(), py::arg("dim") = 0, py::arg("metric") = "l2",
@@ -259,16 +270,9 @@ void RegisterOptions(py::module_& m) {
                        int max_points_per_centroid, int pq_training_points,
                        uint64_t seed, py::object kmeans_progress) {
              IvfPqOptions o;
-             o.ivf = IvfCommonOptions{
-                 .dim = dim,
-                 .metric = ParseMetric(metric),
-                 .device = ParseDevice(device),
-                 .nlist = nlist,
-                 .default_nprobe = default_nprobe,
-                 .kmeans_iterations = kmeans_iterations,
-                 .max_points_per_centroid = max_points_per_centroid,
-                 .seed = seed,
-                 .kmeans_progress = MakeProgress(std::move(kmeans_progress))};
+             o.ivf = IvfCommonFromArgs(
+                 dim, metric, device, nlist, default_nprobe, kmeans_iterations,
+                 max_points_per_centroid, seed, std::move(kmeans_progress));
              o.pq_m = pq_m;
              o.pq_bits = pq_bits;
              o.keep_raw_vectors = keep_raw_vectors;
