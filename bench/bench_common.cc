@@ -24,10 +24,10 @@ SpecInfo ParseSpec(const std::string& spec, int dim) {
     info.family = SpecInfo::Family::kFlat;
   } else if (const auto* o = std::get_if<IvfFlatOptions>(&*parsed)) {
     info.family = SpecInfo::Family::kIvfFlat;
-    info.nlist = o->nlist;
+    info.nlist = o->ivf.nlist;
   } else if (const auto* o = std::get_if<IvfPqOptions>(&*parsed)) {
     info.family = SpecInfo::Family::kIvfPq;
-    info.nlist = o->nlist;
+    info.nlist = o->ivf.nlist;
     info.pq_m = o->pq_m;
     info.pq_bits = o->pq_bits;
     info.rerank = o->keep_raw_vectors;

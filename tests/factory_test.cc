@@ -52,9 +52,9 @@ TEST(Factory, ParseIndexSpecGivesTheOptionsToAdjust) {
   ASSERT_TRUE(spec.ok()) << spec.status();
   const auto* pq = std::get_if<IvfPqOptions>(&*spec);
   ASSERT_NE(pq, nullptr);
-  EXPECT_EQ(pq->dim, 32);
-  EXPECT_EQ(pq->metric, Metric::kCosine);
-  EXPECT_EQ(pq->nlist, 64);
+  EXPECT_EQ(pq->ivf.dim, 32);
+  EXPECT_EQ(pq->ivf.metric, Metric::kCosine);
+  EXPECT_EQ(pq->ivf.nlist, 64);
   EXPECT_EQ(pq->pq_m, 8);
   EXPECT_EQ(pq->pq_bits, 4);
   EXPECT_TRUE(pq->keep_raw_vectors);
@@ -63,8 +63,8 @@ TEST(Factory, ParseIndexSpecGivesTheOptionsToAdjust) {
   int calls = 0;
   IvfFlatOptions flat =
       std::get<IvfFlatOptions>(*ParseIndexSpec("IVF4,Flat", 2));
-  flat.kmeans_iterations = 3;
-  flat.kmeans_progress = [&calls](int, double) { ++calls; };
+  flat.ivf.kmeans_iterations = 3;
+  flat.ivf.kmeans_progress = [&calls](int, double) { ++calls; };
   auto index = MakeIndex(flat);
   ASSERT_TRUE(index.ok()) << index.status();
   std::vector<float> points;

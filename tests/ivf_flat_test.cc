@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "index/ivf_flat_index.h"
+#include "index/ivf/ivf_flat_index.h"
 #include "test_util.h"
 #include "vindex/filter.h"
 #include "vindex/index.h"
@@ -39,8 +39,8 @@ Fixture Build(Metric metric, Executor* ex = nullptr) {
   // Ids that are not row numbers (and some negative) catch id/row mix-ups.
   f.ids = SequentialIds(kBase, -3000);
   for (auto& id : f.ids) id = id * 7 + (id == 0 ? 0 : 1);
-  auto made =
-      MakeIndex(IvfFlatOptions{.dim = kDim, .metric = metric, .nlist = kNlist});
+  auto made = MakeIndex(
+      IvfFlatOptions{.ivf = {.dim = kDim, .metric = metric, .nlist = kNlist}});
   EXPECT_TRUE(made.ok()) << made.status();
   f.index = std::move(*made);
   EXPECT_TRUE(
@@ -185,7 +185,7 @@ TEST(IvfFlatTest, RemoveGetVectorsAndAddAgain) {
 }
 
 TEST(IvfFlatTest, BadInputAndOrder) {
-  auto made = MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = kNlist});
+  auto made = MakeIndex(IvfFlatOptions{.ivf = {.dim = kDim, .nlist = kNlist}});
   ASSERT_TRUE(made.ok());
   Index& index = **made;
   std::vector<float> x = ClusteredVectors(500, kDim, 5, 3);
@@ -237,10 +237,12 @@ TEST(IvfFlatTest, BadInputAndOrder) {
   EXPECT_EQ(before.ids, after.ids);
   EXPECT_EQ(index.info().size, 500);
   // Bad options.
-  EXPECT_FALSE(MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = 0}).ok());
-  EXPECT_FALSE(MakeIndex(IvfFlatOptions{.dim = 0, .nlist = 4}).ok());
   EXPECT_FALSE(
-      MakeIndex(IvfFlatOptions{.dim = 4, .nlist = 4, .default_nprobe = 0})
+      MakeIndex(IvfFlatOptions{.ivf = {.dim = kDim, .nlist = 0}}).ok());
+  EXPECT_FALSE(MakeIndex(IvfFlatOptions{.ivf = {.dim = 0, .nlist = 4}}).ok());
+  EXPECT_FALSE(
+      MakeIndex(
+          IvfFlatOptions{.ivf = {.dim = 4, .nlist = 4, .default_nprobe = 0}})
           .ok());
 }
 
@@ -290,9 +292,11 @@ TEST(IvfFlatTest, TrainingReportsKMeansProgress) {
   const std::vector<float> x = ClusteredVectors(kBase, kDim, 40, 1);
   for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
     std::vector<std::pair<int, double>> calls;
-    IvfFlatOptions o{
-        .dim = kDim, .metric = metric, .nlist = kNlist, .kmeans_iterations = 7};
-    o.kmeans_progress = [&](int iteration, double objective) {
+    IvfFlatOptions o{.ivf = {.dim = kDim,
+                             .metric = metric,
+                             .nlist = kNlist,
+                             .kmeans_iterations = 7}};
+    o.ivf.kmeans_progress = [&](int iteration, double objective) {
       calls.emplace_back(iteration, objective);
     };
     auto made = MakeIndex(o);
@@ -372,7 +376,7 @@ TEST(IvfFlatTest, ServesFromMappingThenCopiesOnWrite) {
 }
 
 TEST(IvfFlatTest, CorruptFilesAreDataLossNeverCrash) {
-  auto made = MakeIndex(IvfFlatOptions{.dim = 8, .nlist = 4});
+  auto made = MakeIndex(IvfFlatOptions{.ivf = {.dim = 8, .nlist = 4}});
   ASSERT_TRUE(made.ok());
   std::vector<float> x = ClusteredVectors(60, 8, 4, 5);
   ASSERT_TRUE((*made)->Train(MatrixView<const float>(x.data(), 60, 8)).ok());
@@ -400,7 +404,7 @@ TEST(IvfFlatTest, CorruptFilesAreDataLossNeverCrash) {
 }
 
 TEST(IvfFlatTest, SearchWhileAdding) {
-  auto made = MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = 16});
+  auto made = MakeIndex(IvfFlatOptions{.ivf = {.dim = kDim, .nlist = 16}});
   ASSERT_TRUE(made.ok());
   Index& index = **made;
   std::vector<float> x = ClusteredVectors(4000, kDim, 16, 4);

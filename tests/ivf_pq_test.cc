@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "index/ivf_pq_index.h"
+#include "index/ivf/ivf_pq_index.h"
 #include "io/crc32c.h"
 #include "io/format.h"
 #include "test_util.h"
@@ -29,9 +29,9 @@ class IvfPqIndexTestPeer {
   // list's centroid plus the decoded residual.
   static std::map<int64_t, double> CodeDistances(const IvfPqIndex& index,
                                                  const float* query) {
-    const int d = index.options().dim;
+    const int d = index.options().ivf.dim;
     std::vector<double> q(query, query + d);
-    if (index.options().metric == Metric::kCosine) {
+    if (index.options().ivf.metric == Metric::kCosine) {
       double n = 0;
       for (double v : q) n += v * v;
       for (double& v : q) v /= std::sqrt(n);
@@ -47,8 +47,9 @@ class IvfPqIndexTestPeer {
         double s = 0;
         for (int j = 0; j < d; ++j) {
           const double x = double(c[j]) + residual[j];
-          s += index.options().metric == Metric::kL2 ? (q[j] - x) * (q[j] - x)
-                                                     : q[j] * x;
+          s += index.options().ivf.metric == Metric::kL2
+                   ? (q[j] - x) * (q[j] - x)
+                   : q[j] * x;
         }
         out[index.lists().ids(l)[i]] = s;
       }
@@ -101,9 +102,7 @@ struct Data {
 std::unique_ptr<Index> BuildPq(const Data& d, int bits, Metric metric, bool raw,
                                Executor* ex = nullptr, int64_t rows = kBase,
                                const std::vector<int64_t>* ids = nullptr) {
-  IvfPqOptions o{.dim = kDim,
-                 .metric = metric,
-                 .nlist = kNlist,
+  IvfPqOptions o{.ivf = {.dim = kDim, .metric = metric, .nlist = kNlist},
                  .pq_m = kM,
                  .pq_bits = bits,
                  .keep_raw_vectors = raw,
@@ -550,8 +549,7 @@ TEST(IvfPqTest, RefusesFormat1Lists) {
 
 TEST(IvfPqTest, CorruptFilesAreDataLoss) {
   for (int bits : {8, 4}) {
-    IvfPqOptions o{.dim = 8,
-                   .nlist = 2,
+    IvfPqOptions o{.ivf = {.dim = 8, .nlist = 2},
                    .pq_m = 4,
                    .pq_bits = bits,
                    .keep_raw_vectors = true};
@@ -584,18 +582,20 @@ TEST(IvfPqTest, CorruptFilesAreDataLoss) {
 }
 
 TEST(IvfPqTest, BadInput) {
+  EXPECT_EQ(MakeIndex(IvfPqOptions{.ivf = {.dim = 30, .nlist = 4}, .pq_m = 8})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);  // 8 does not divide 30.
   EXPECT_EQ(
-      MakeIndex(IvfPqOptions{.dim = 30, .nlist = 4, .pq_m = 8}).status().code(),
-      absl::StatusCode::kInvalidArgument);  // 8 does not divide 30.
-  EXPECT_EQ(
-      MakeIndex(IvfPqOptions{.dim = 32, .nlist = 4, .pq_m = 8, .pq_bits = 6})
+      MakeIndex(
+          IvfPqOptions{.ivf = {.dim = 32, .nlist = 4}, .pq_m = 8, .pq_bits = 6})
           .status()
           .code(),
       absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(
-      MakeIndex(
-          IvfPqOptions{
-              .dim = 32, .nlist = 4, .pq_m = 8, .default_rerank_factor = 2})
+      MakeIndex(IvfPqOptions{.ivf = {.dim = 32, .nlist = 4},
+                             .pq_m = 8,
+                             .default_rerank_factor = 2})
           .status()
           .code(),
       absl::StatusCode::kInvalidArgument);  // Re-rank without raw vectors.
@@ -608,7 +608,8 @@ TEST(IvfPqTest, BadInput) {
                 .status.code(),
             absl::StatusCode::kInvalidArgument);
   // Too few points for the 256-entry codebooks: nothing changes.
-  auto small = MakeIndex(IvfPqOptions{.dim = kDim, .nlist = 4, .pq_m = kM});
+  auto small =
+      MakeIndex(IvfPqOptions{.ivf = {.dim = kDim, .nlist = 4}, .pq_m = kM});
   ASSERT_TRUE(small.ok());
   EXPECT_EQ(
       (*small)->Train(MatrixView<const float>(d.base.data(), 100, kDim)).code(),
@@ -626,8 +627,7 @@ TEST(IvfPqTest, BadInput) {
 TEST(IvfPqTest, NoRerankOverridesTheDefault) {
   Data d;
   auto make = [&](int default_rerank) {
-    IvfPqOptions o{.dim = kDim,
-                   .nlist = kNlist,
+    IvfPqOptions o{.ivf = {.dim = kDim, .nlist = kNlist},
                    .pq_m = kM,
                    .keep_raw_vectors = true,
                    .default_rerank_factor = default_rerank,
@@ -663,7 +663,7 @@ TEST(IvfPqTest, NoRerankOverridesTheDefault) {
   EXPECT_TRUE(RunSearch(*codes_only, d.queries, kDim,
                         {.k = 5, .rerank_factor = SearchParams::kNoRerank})
                   .status.ok());
-  auto flat = MakeIndex(IvfFlatOptions{.dim = kDim, .nlist = 4});
+  auto flat = MakeIndex(IvfFlatOptions{.ivf = {.dim = kDim, .nlist = 4}});
   ASSERT_TRUE(flat.ok());
   MatrixView<const float> x(d.base.data(), 1000, kDim);
   ASSERT_TRUE((*flat)->Train(x).ok());
@@ -687,12 +687,10 @@ TEST(IvfPqTest, NoRerankOverridesTheDefault) {
 TEST(IvfPqTest, TrainingReportsCoarseKMeansProgress) {
   Data d;
   std::vector<double> objectives;
-  IvfPqOptions o{.dim = kDim,
-                 .nlist = kNlist,
+  IvfPqOptions o{.ivf = {.dim = kDim, .nlist = kNlist, .kmeans_iterations = 5},
                  .pq_m = kM,
-                 .kmeans_iterations = 5,
                  .pq_training_points = 3000};
-  o.kmeans_progress = [&](int iteration, double objective) {
+  o.ivf.kmeans_progress = [&](int iteration, double objective) {
     EXPECT_EQ(iteration, static_cast<int>(objectives.size()) + 1);
     objectives.push_back(objective);
   };

@@ -387,14 +387,13 @@ std::vector<SavedIndex> SmallSavedIndexes() {
   const std::vector<int64_t> ids = SequentialIds(kN, 1000);
   std::vector<std::pair<std::string, IndexSpec>> specs = {
       {"flat", FlatOptions{.dim = kDim}},
-      {"ivf_flat", IvfFlatOptions{.dim = kDim, .nlist = 4}},
-      {"ivf_pq8", IvfPqOptions{.dim = kDim,
-                               .nlist = 4,
+      {"ivf_flat", IvfFlatOptions{.ivf = {.dim = kDim, .nlist = 4}}},
+      {"ivf_pq8", IvfPqOptions{.ivf = {.dim = kDim, .nlist = 4},
                                .pq_m = 4,
                                .pq_bits = 8,
                                .keep_raw_vectors = true}},
       {"ivf_pq4",
-       IvfPqOptions{.dim = kDim, .nlist = 4, .pq_m = 4, .pq_bits = 4}},
+       IvfPqOptions{.ivf = {.dim = kDim, .nlist = 4}, .pq_m = 4, .pq_bits = 4}},
       {"hnsw", HnswOptions{.dim = kDim, .m = 4, .ef_construction = 16}},
       {"hnsw_sq8", HnswOptions{.dim = kDim,
                                .m = 4,
@@ -504,10 +503,12 @@ TEST(LoadBoundsTest, SteeringValuesOutOfRangeAreDataLoss) {
       MakeIndex(HnswOptions{.dim = 8, .ef_construction = 1 << 30}).ok());
   EXPECT_FALSE(MakeIndex(HnswOptions{.dim = 8, .default_ef = 1 << 30}).ok());
   EXPECT_FALSE(
-      MakeIndex(IvfFlatOptions{.dim = 8, .default_nprobe = 1 << 30}).ok());
+      MakeIndex(IvfFlatOptions{.ivf = {.dim = 8, .default_nprobe = 1 << 30}})
+          .ok());
   EXPECT_FALSE(
-      MakeIndex(IvfFlatOptions{.dim = 8, .kmeans_iterations = 1 << 30}).ok());
-  EXPECT_FALSE(MakeIndex(IvfPqOptions{.dim = 8,
+      MakeIndex(IvfFlatOptions{.ivf = {.dim = 8, .kmeans_iterations = 1 << 30}})
+          .ok());
+  EXPECT_FALSE(MakeIndex(IvfPqOptions{.ivf = {.dim = 8},
                                       .pq_m = 4,
                                       .keep_raw_vectors = true,
                                       .default_rerank_factor = 1 << 30})

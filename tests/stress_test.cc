@@ -136,11 +136,10 @@ struct Family {
 std::vector<Family> Families() {
   // Fewer k-means iterations than the default keep training quick under
   // TSan; the codes stay good enough for the self-hit floors below.
-  IvfPqOptions pq8{.dim = kDim,
-                   .nlist = kNlist,
-                   .pq_m = 8,
-                   .pq_bits = 8,
-                   .kmeans_iterations = 4};
+  IvfPqOptions pq8{
+      .ivf = {.dim = kDim, .nlist = kNlist, .kmeans_iterations = 4},
+      .pq_m = 8,
+      .pq_bits = 8};
   IvfPqOptions pq4 = pq8;
   pq4.pq_bits = 4;
   pq4.keep_raw_vectors = true;
@@ -151,8 +150,8 @@ std::vector<Family> Families() {
   sq8.traversal = HnswOptions::Traversal::kSq8;
   return {
       {"Flat", FlatOptions{.dim = kDim}, "Flat", true, true, 1.0},
-      {"IvfFlat", IvfFlatOptions{.dim = kDim, .nlist = kNlist}, "IVF16,Flat",
-       true, true, 1.0},
+      {"IvfFlat", IvfFlatOptions{.ivf = {.dim = kDim, .nlist = kNlist}},
+       "IVF16,Flat", true, true, 1.0},
       {"IvfPq8", pq8, "IVF16,PQ8", false, false, 0.9},
       {"IvfPq4fsRerank", pq4, "IVF16,PQ8x4fs,Rerank", false, true, 0.9},
       {"Hnsw", hnsw, "HNSW16", false, true, 0.95},

@@ -52,45 +52,66 @@ struct FlatOptions {
 // not lower it). Not saved with the index.
 using KMeansProgress = std::function<void(int iteration, double objective)>;
 
-// Inverted file with exact vectors in each list: train a coarse quantizer of
-// `nlist` centroids, then scan the `nprobe` closest lists per query.
-struct IvfFlatOptions {
+// The options every IVF family shares. IvfFlatOptions and IvfPqOptions hold
+// them as their `ivf` member, so they are written once:
+//   IvfPqOptions{.ivf = {.dim = 128, .nlist = 4096}, .pq_m = 32}
+struct IvfCommonOptions {
+  // Vector dimension. Required: >= 1 (IVF-PQ: a multiple of pq_m).
   int dim = 0;
+  // How closeness is measured; see Metric. Default kL2.
   Metric metric = Metric::kL2;
+  // Where the index lives; see Device. Default kCpu.
   Device device = Device::kCpu;
-  int nlist =
-      1024;  // Lists (k-means centroids); more = finer, slower training.
-  int default_nprobe = 8;      // Lists scanned when SearchParams::nprobe is
-                               // 0, in [1, 2^20].
-  int kmeans_iterations = 10;  // Lloyd iterations when training, in [0, 1000].
-  int max_points_per_centroid =
-      256;  // Training sample is capped at nlist * this; in [1, 2^20].
-  uint64_t seed = 1234;            // Makes training reproducible.
-  KMeansProgress kmeans_progress;  // Optional; see KMeansProgress.
+  // Lists: the centroids of the k-means coarse quantizer. Default 1024;
+  // >= 1, and Train needs at least nlist vectors.
+  // Hint: about 4 to 16 x sqrt(n) for n vectors. More lists make a search at
+  // a given nprobe faster and training slower, and need a larger nprobe for
+  // the same recall.
+  int nlist = 1024;
+  // Lists scanned per query when SearchParams::nprobe is 0 (at most nlist
+  // are scanned). Default 8, in [1, 2^20].
+  // Hint: recall rises and speed falls with nprobe; `vindex tune` (or
+  // vindex::Tune) finds the smallest that reaches a recall target.
+  int default_nprobe = 8;
+  // Lloyd iterations of k-means when training. Default 10, in [0, 1000].
+  int kmeans_iterations = 10;
+  // The training sample is capped at nlist * this many vectors. Default 256,
+  // in [1, 2^20].
+  int max_points_per_centroid = 256;
+  // Makes training reproducible. Default 1234.
+  uint64_t seed = 1234;
+  // Optional; see KMeansProgress. Not saved with the index.
+  KMeansProgress kmeans_progress;
+};
+
+// Inverted file with exact vectors in each list: train a coarse quantizer of
+// `ivf.nlist` centroids, then scan the `nprobe` closest lists per query.
+struct IvfFlatOptions {
+  IvfCommonOptions ivf;  // See IvfCommonOptions.
 };
 
 // Inverted file with product-quantized residuals (`pq_m` sub-quantizers of
 // `pq_bits` bits each: 8 = lookup-table scan, 4 = SIMD fast-scan), with an
 // optional exact re-rank from kept raw vectors.
 struct IvfPqOptions {
-  int dim = 0;
-  Metric metric = Metric::kL2;
-  Device device = Device::kCpu;
-  int nlist = 1024;
-  int pq_m =
-      16;  // Sub-quantizers; must divide dim. Code bytes = pq_m * pq_bits / 8.
-  int pq_bits = 8;  // 8 or 4 (4 uses the fast-scan layout).
-  bool keep_raw_vectors =
-      false;  // Needed for exact re-rank; costs dim * 4 bytes per vector.
-  int default_nprobe = 8;         // As IvfFlatOptions, in [1, 2^20].
-  int default_rerank_factor = 0;  // 0 = no re-rank unless SearchParams asks;
-                                  // at most 1024.
-  int kmeans_iterations = 10;     // In [0, 1000].
-  int max_points_per_centroid = 256;  // In [1, 2^20].
-  int pq_training_points = 65536;     // Cap on the PQ codebook training sample,
-                                      // in [1, 2^24].
-  uint64_t seed = 1234;
-  KMeansProgress kmeans_progress;  // Optional; see KMeansProgress.
+  IvfCommonOptions ivf;  // See IvfCommonOptions.
+  // Sub-quantizers; must divide ivf.dim. Default 16.
+  // Hint: code bytes per vector = pq_m * pq_bits / 8; more raise the recall
+  // ceiling and cost memory and scan time.
+  int pq_m = 16;
+  // Bits per sub-quantizer code: 8 or 4 (4 uses the fast-scan layout).
+  // Default 8.
+  int pq_bits = 8;
+  // Keeps each exact vector beside its code (dim * 4 bytes per vector), for
+  // GetVectors and exact re-rank. Default false.
+  bool keep_raw_vectors = false;
+  // Re-rank factor when SearchParams::rerank_factor is 0; 0 = no re-rank
+  // unless a search asks. Default 0, in [0, 1024]; > 0 needs
+  // keep_raw_vectors.
+  int default_rerank_factor = 0;
+  // Cap on the sample the PQ codebooks are trained on. Default 65536, in
+  // [1, 2^24].
+  int pq_training_points = 65536;
 };
 
 // Hierarchical navigable small-world graph.

@@ -80,36 +80,91 @@ py::object ProgressObject(const KMeansProgress& progress) {
   return py::none();
 }
 
+// The IvfCommonOptions of the keyword arguments both IVF classes take.
+IvfCommonOptions IvfCommonFromArgs(int dim, std::string_view metric,
+                                   std::string_view device, int nlist,
+                                   int default_nprobe, int kmeans_iterations,
+                                   int max_points_per_centroid, uint64_t seed,
+                                   py::object kmeans_progress) {
+  return IvfCommonOptions{
+      .dim = dim,
+      .metric = ParseMetric(metric),
+      .device = ParseDevice(device),
+      .nlist = nlist,
+      .default_nprobe = default_nprobe,
+      .kmeans_iterations = kmeans_iterations,
+      .max_points_per_centroid = max_points_per_centroid,
+      .seed = seed,
+      .kmeans_progress = MakeProgress(std::move(kmeans_progress))};
+}
+
+// The struct holding the fields every family shares: the options class
+// itself, or an IVF class's `ivf` member.
+template <typename Options>
+auto& Shared(Options& o) {
+  if constexpr (requires { o.ivf; }) {
+    return o.ivf;
+  } else {
+    return o;
+  }
+}
+
 // Properties every option class shares.
 template <typename Options>
 void DefCommon(py::class_<Options>& cls) {
-  cls.def_readwrite("dim", &Options::dim, "Vector dimension, >= 1.")
+  cls.def_property(
+         "dim", [](const Options& o) { return Shared(o).dim; },
+         [](Options& o, int v) { Shared(o).dim = v; },
+         "Vector dimension, >= 1.")
       .def_property(
-          "metric", [](const Options& o) { return MetricString(o.metric); },
-          [](Options& o, std::string_view v) { o.metric = ParseMetric(v); },
+          "metric",
+          [](const Options& o) { return MetricString(Shared(o).metric); },
+          [](Options& o, std::string_view v) {
+            Shared(o).metric = ParseMetric(v);
+          },
           "'l2' (squared Euclidean), 'ip' (inner product) or 'cosine'.")
       .def_property(
           "device",
-          [](const Options& o) { return std::string(DeviceName(o.device)); },
-          [](Options& o, std::string_view v) { o.device = ParseDevice(v); },
+          [](const Options& o) {
+            return std::string(DeviceName(Shared(o).device));
+          },
+          [](Options& o, std::string_view v) {
+            Shared(o).device = ParseDevice(v);
+          },
           "'cpu', 'gpu' or 'auto' (the GPU when one is usable).");
 }
 
+// Properties of IvfCommonOptions, on the IVF option classes.
 template <typename Options>
 void DefIvfCommon(py::class_<Options>& cls) {
-  cls.def_readwrite("nlist", &Options::nlist, "Lists (k-means centroids).")
-      .def_readwrite("default_nprobe", &Options::default_nprobe,
-                     "Lists scanned when search's nprobe is 0.")
-      .def_readwrite("kmeans_iterations", &Options::kmeans_iterations)
-      .def_readwrite("max_points_per_centroid",
-                     &Options::max_points_per_centroid,
-                     "Training sample is capped at nlist * this.")
-      .def_readwrite("seed", &Options::seed)
+  cls.def_property(
+         "nlist", [](const Options& o) { return o.ivf.nlist; },
+         [](Options& o, int v) { o.ivf.nlist = v; },
+         "Lists (k-means centroids).")
+      .def_property(
+          "default_nprobe",
+          [](const Options& o) { return o.ivf.default_nprobe; },
+          [](Options& o, int v) { o.ivf.default_nprobe = v; },
+          "Lists scanned when search's nprobe is 0.")
+      .def_property(
+          "kmeans_iterations",
+          [](const Options& o) { return o.ivf.kmeans_iterations; },
+          [](Options& o, int v) { o.ivf.kmeans_iterations = v; })
+      .def_property(
+          "max_points_per_centroid",
+          [](const Options& o) { return o.ivf.max_points_per_centroid; },
+          [](Options& o, int v) { o.ivf.max_points_per_centroid = v; },
+          "Training sample is capped at nlist * this.")
+      .def_property(
+          "seed", [](const Options& o) { return o.ivf.seed; },
+          [](Options& o, uint64_t v) { o.ivf.seed = v; })
       .def_property(
           "kmeans_progress",
-          [](const Options& o) { return ProgressObject(o.kmeans_progress); },
+          [](const Options& o) {
+            return ProgressObject(o.ivf.kmeans_progress);
+          },
           [](Options& o, py::object fn) {
-            o.kmeans_progress = MakeProgress(std::move(fn));
+            o.ivf.kmeans_progress = MakeProgress(std::move(fn));
           },
           "None or fn(iteration, objective), called after each k-means "
           "iteration while training (with the GIL taken for the call).");
@@ -117,8 +172,8 @@ void DefIvfCommon(py::class_<Options>& cls) {
 
 template <typename Options>
 std::string Repr(const char* name, const Options& o, std::string extra) {
-  return absl::StrCat("vindex.", name, "(dim=", o.dim, ", metric='",
-                      MetricString(o.metric), "'", extra, ")");
+  return absl::StrCat("vindex.", name, "(dim=", Shared(o).dim, ", metric='",
+                      MetricString(Shared(o).metric), "'", extra, ")");
 }
 
 }  // namespace
@@ -181,30 +236,25 @@ void RegisterOptions(py::module_& m) {
                         int kmeans_iterations, int max_points_per_centroid,
                         uint64_t seed, py::object kmeans_progress) {
               IvfFlatOptions o;
-              o.dim = dim;
-              o.metric = ParseMetric(metric);
-              o.device = ParseDevice(device);
-              o.nlist = nlist;
-              o.default_nprobe = default_nprobe;
-              o.kmeans_iterations = kmeans_iterations;
-              o.max_points_per_centroid = max_points_per_centroid;
-              o.seed = seed;
-              o.kmeans_progress = MakeProgress(std::move(kmeans_progress));
+              o.ivf = IvfCommonFromArgs(
+                  dim, metric, device, nlist, default_nprobe, kmeans_iterations,
+                  max_points_per_centroid, seed, std::move(kmeans_progress));
               return o;
             }),
             py::kw_only(), py::arg("dim") = 0, py::arg("metric") = "l2",
-            py::arg("device") = "cpu", py::arg("nlist") = d.nlist,
-            py::arg("default_nprobe") = d.default_nprobe,
-            py::arg("kmeans_iterations") = d.kmeans_iterations,
-            py::arg("max_points_per_centroid") = d.max_points_per_centroid,
-            py::arg("seed") = d.seed, py::arg("kmeans_progress") = py::none());
+            py::arg("device") = "cpu", py::arg("nlist") = d.ivf.nlist,
+            py::arg("default_nprobe") = d.ivf.default_nprobe,
+            py::arg("kmeans_iterations") = d.ivf.kmeans_iterations,
+            py::arg("max_points_per_centroid") = d.ivf.max_points_per_centroid,
+            py::arg("seed") = d.ivf.seed,
+            py::arg("kmeans_progress") = py::none());
   }
   DefCommon(ivf);
   DefIvfCommon(ivf);
   ivf.def("__repr__", [](const IvfFlatOptions& o) {
     return Repr("IvfFlatOptions", o,
-                absl::StrCat(", nlist=", o.nlist,
-                             ", default_nprobe=", o.default_nprobe));
+                absl::StrCat(", nlist=", o.ivf.nlist,
+                             ", default_nprobe=", o.ivf.default_nprobe));
   });
 
   py::class_<IvfPqOptions> pq(
@@ -220,32 +270,27 @@ void RegisterOptions(py::module_& m) {
                        int max_points_per_centroid, int pq_training_points,
                        uint64_t seed, py::object kmeans_progress) {
              IvfPqOptions o;
-             o.dim = dim;
-             o.metric = ParseMetric(metric);
-             o.device = ParseDevice(device);
-             o.nlist = nlist;
+             o.ivf = IvfCommonFromArgs(
+                 dim, metric, device, nlist, default_nprobe, kmeans_iterations,
+                 max_points_per_centroid, seed, std::move(kmeans_progress));
              o.pq_m = pq_m;
              o.pq_bits = pq_bits;
              o.keep_raw_vectors = keep_raw_vectors;
-             o.default_nprobe = default_nprobe;
              o.default_rerank_factor = default_rerank_factor;
-             o.kmeans_iterations = kmeans_iterations;
-             o.max_points_per_centroid = max_points_per_centroid;
              o.pq_training_points = pq_training_points;
-             o.seed = seed;
-             o.kmeans_progress = MakeProgress(std::move(kmeans_progress));
              return o;
            }),
            py::kw_only(), py::arg("dim") = 0, py::arg("metric") = "l2",
-           py::arg("device") = "cpu", py::arg("nlist") = d.nlist,
+           py::arg("device") = "cpu", py::arg("nlist") = d.ivf.nlist,
            py::arg("pq_m") = d.pq_m, py::arg("pq_bits") = d.pq_bits,
            py::arg("keep_raw_vectors") = d.keep_raw_vectors,
-           py::arg("default_nprobe") = d.default_nprobe,
+           py::arg("default_nprobe") = d.ivf.default_nprobe,
            py::arg("default_rerank_factor") = d.default_rerank_factor,
-           py::arg("kmeans_iterations") = d.kmeans_iterations,
-           py::arg("max_points_per_centroid") = d.max_points_per_centroid,
+           py::arg("kmeans_iterations") = d.ivf.kmeans_iterations,
+           py::arg("max_points_per_centroid") = d.ivf.max_points_per_centroid,
            py::arg("pq_training_points") = d.pq_training_points,
-           py::arg("seed") = d.seed, py::arg("kmeans_progress") = py::none());
+           py::arg("seed") = d.ivf.seed,
+           py::arg("kmeans_progress") = py::none());
   }
   DefCommon(pq);
   DefIvfCommon(pq);
@@ -260,7 +305,7 @@ void RegisterOptions(py::module_& m) {
       .def_readwrite("pq_training_points", &IvfPqOptions::pq_training_points)
       .def("__repr__", [](const IvfPqOptions& o) {
         return Repr("IvfPqOptions", o,
-                    absl::StrCat(", nlist=", o.nlist, ", pq_m=", o.pq_m,
+                    absl::StrCat(", nlist=", o.ivf.nlist, ", pq_m=", o.pq_m,
                                  ", pq_bits=", o.pq_bits, ", keep_raw_vectors=",
                                  o.keep_raw_vectors ? "True" : "False"));
       });

@@ -10,8 +10,8 @@
 #include "index/flat/flat_index.h"
 #include "index/gpu_factory.h"
 #include "index/hnsw_index.h"
-#include "index/ivf_flat_index.h"
-#include "index/ivf_pq_index.h"
+#include "index/ivf/ivf_flat_index.h"
+#include "index/ivf/ivf_pq_index.h"
 #include "vindex/index.h"
 
 namespace vindex {
@@ -78,12 +78,12 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
     if (second == "Flat") {
       if (tokens.size() > 2)
         return BadToken(factory, tokens[2], "nothing after IVF<nlist>,Flat");
-      return IndexSpec(
-          IvfFlatOptions{.dim = dim, .metric = metric, .nlist = nlist});
+      return IndexSpec(IvfFlatOptions{
+          .ivf = {.dim = dim, .metric = metric, .nlist = nlist}});
     }
     if (!absl::StartsWith(second, "PQ"))
       return BadToken(factory, second, "Flat or PQ<M>");
-    IvfPqOptions o{.dim = dim, .metric = metric, .nlist = nlist};
+    IvfPqOptions o{.ivf = {.dim = dim, .metric = metric, .nlist = nlist}};
     absl::string_view pq = second.substr(2);
     absl::string_view m_part = pq;
     size_t x = pq.find('x');
@@ -113,17 +113,22 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
   return BadToken(factory, first, "Flat, IVF<nlist> or HNSW<M>");
 }
 
+// Where each family's options keep the device.
+Device& DeviceOf(HnswOptions& o) { return o.device; }
+Device& DeviceOf(IvfFlatOptions& o) { return o.ivf.device; }
+Device& DeviceOf(IvfPqOptions& o) { return o.ivf.device; }
+
 // A CPU index of type IndexT; a GPU device is Unimplemented, as `family` has
 // no GPU implementation in this build.
 template <typename IndexT, typename OptionsT>
 absl::StatusOr<std::unique_ptr<Index>> MakeCpuIndex(const OptionsT& options,
                                                     absl::string_view family) {
-  if (options.device == Device::kGpu) {
+  OptionsT cpu = options;
+  if (DeviceOf(cpu) == Device::kGpu) {
     return absl::UnimplementedError(
         absl::StrCat("this build of vindex has no GPU ", family, " index"));
   }
-  OptionsT cpu = options;
-  cpu.device = Device::kCpu;
+  DeviceOf(cpu) = Device::kCpu;
   auto index = IndexT::Create(cpu);
   if (!index.ok()) return index.status();
   return std::unique_ptr<Index>(std::move(*index));

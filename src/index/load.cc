@@ -13,8 +13,8 @@
 #include "core/status_macros.h"
 #include "index/flat/flat_index.h"
 #include "index/hnsw_index.h"
-#include "index/ivf_flat_index.h"
-#include "index/ivf_pq_index.h"
+#include "index/ivf/ivf_flat_index.h"
+#include "index/ivf/ivf_pq_index.h"
 #include "io/format.h"
 #include "vindex/index.h"
 

@@ -276,12 +276,12 @@ absl::StatusOr<std::unique_ptr<Index>> BuildIndex(
     if (training) training->Update(iteration);
   };
   int iterations = 0;
-  if (auto* o = std::get_if<IvfFlatOptions>(&*options)) {
-    o->kmeans_progress = report;
-    iterations = o->kmeans_iterations;
-  } else if (auto* o = std::get_if<IvfPqOptions>(&*options)) {
-    o->kmeans_progress = report;
-    iterations = o->kmeans_iterations;
+  IvfCommonOptions* ivf = nullptr;
+  if (auto* o = std::get_if<IvfFlatOptions>(&*options)) ivf = &o->ivf;
+  if (auto* o = std::get_if<IvfPqOptions>(&*options)) ivf = &o->ivf;
+  if (ivf != nullptr) {
+    ivf->kmeans_progress = report;
+    iterations = ivf->kmeans_iterations;
   }
   auto index = MakeIndex(*options);
   if (!index.ok()) {

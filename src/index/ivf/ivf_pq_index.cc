@@ -1,4 +1,7 @@
-#include "index/ivf_pq_index.h"
+// IVF-PQ: creation, params, training of the product quantizer, encoding
+// (codes and entry terms) and its codebooks section.
+
+#include "index/ivf/ivf_pq_index.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,41 +11,24 @@
 #include "absl/strings/str_cat.h"
 #include "core/parallel.h"
 #include "core/status_macros.h"
-#include "core/topk.h"
 #include "kernels/kernels.h"
-#include "kernels/pq_kernels.h"
 #include "linalg/gemm.h"
 
 namespace vindex {
-namespace {
 
-using kernels::kFastScanBlock;
-
-// List entries scored per kernel call.
-constexpr int64_t kScanChunk = 1024;
-
-inline int64_t LocationKey(int64_t list, int64_t pos) {
-  return list << 32 | pos;
-}
-
-}  // namespace
-
-IvfPqIndex::IvfPqIndex(const internal::IvfConfig& config,
-                       const IvfPqOptions& options)
-    : IvfIndexBase(config,
+IvfPqIndex::IvfPqIndex(const IvfPqOptions& options)
+    : IvfIndexBase(IndexFamily::kIvfPq, options.ivf,
                    options.pq_bits == 4 ? internal::CodeLayout::kFastScan4
                                         : internal::CodeLayout::kBytes,
-                   options.pq_m, options.keep_raw_vectors ? options.dim : 0,
-                   /*entry_terms=*/options.metric == Metric::kL2),
+                   options.pq_m, options.keep_raw_vectors ? options.ivf.dim : 0,
+                   /*entry_terms=*/options.ivf.metric == Metric::kL2),
       options_(options) {}
 
 absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
     const IvfPqOptions& o) {
-  VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(
-      o.dim, o.metric, o.device, o.nlist, o.default_nprobe, o.kmeans_iterations,
-      o.max_points_per_centroid));
+  VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(o.ivf));
   train::ProductQuantizer pq;
-  VINDEX_RETURN_IF_ERROR(pq.Init(o.dim, o.pq_m, o.pq_bits));
+  VINDEX_RETURN_IF_ERROR(pq.Init(o.ivf.dim, o.pq_m, o.pq_bits));
   // Steering values are bounded here and so on load too.
   constexpr int kMaxRerankFactor = 1 << 10;
   constexpr int kMaxPqTrainingPoints = 1 << 24;
@@ -61,10 +47,9 @@ absl::StatusOr<std::unique_ptr<IvfPqIndex>> IvfPqIndex::Create(
         absl::StrCat("pq_training_points must be in [1, ", kMaxPqTrainingPoints,
                      "], got ", o.pq_training_points));
   }
-  internal::IvfConfig c = internal::ConfigFromOptions(IndexFamily::kIvfPq, o);
   IvfPqOptions opts = o;
-  opts.device = Device::kCpu;
-  auto index = std::unique_ptr<IvfPqIndex>(new IvfPqIndex(c, opts));
+  opts.ivf.device = Device::kCpu;
+  auto index = std::unique_ptr<IvfPqIndex>(new IvfPqIndex(opts));
   index->pq_ = pq;
   index->staged_pq_ = pq;
   return index;
@@ -79,7 +64,7 @@ Capabilities IvfPqIndex::capabilities() const {
 }
 
 std::string IvfPqIndex::Description() const {
-  return absl::StrCat("IVF", options_.nlist, ",PQ", options_.pq_m,
+  return absl::StrCat("IVF", options_.ivf.nlist, ",PQ", options_.pq_m,
                       options_.pq_bits == 4 ? "x4fs" : "",
                       options_.keep_raw_vectors ? ",Rerank" : "");
 }
@@ -96,12 +81,12 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
                                        const float* centroids,
                                        const float* centroid_norms,
                                        Executor* executor) {
-  const int64_t d = options_.dim;
+  const int64_t d = options_.ivf.dim;
   const int64_t n = std::min<int64_t>(x.rows, options_.pq_training_points);
   std::vector<int64_t> pick(x.rows);
   std::iota(pick.begin(), pick.end(), 0);
   if (n < x.rows) {
-    std::mt19937_64 rng(options_.seed ^ 0x9e3779b97f4a7c15ull);
+    std::mt19937_64 rng(options_.ivf.seed ^ 0x9e3779b97f4a7c15ull);
     for (int64_t i = 0; i < n; ++i) {
       std::uniform_int_distribution<int64_t> u(i, x.rows - 1);
       std::swap(pick[i], pick[u(rng)]);
@@ -124,7 +109,7 @@ absl::Status IvfPqIndex::StageTraining(MatrixView<const float> x,
   train::ProductQuantizer pq = pq_;
   VINDEX_RETURN_IF_ERROR(
       pq.Train(MatrixView<const float>(residuals.data(), n, d),
-               options_.kmeans_iterations, options_.seed, executor));
+               options_.ivf.kmeans_iterations, options_.ivf.seed, executor));
   staged_books_t_ = TransposedCodebooks(pq);
   staged_pq_ = std::move(pq);
   return absl::OkStatus();
@@ -152,7 +137,7 @@ float IvfPqIndex::EntryTerm(const train::ProductQuantizer& pq,
 
 void IvfPqIndex::FillEntryTerms(const float* centroids,
                                 internal::InvertedLists* lists) const {
-  const int64_t d = options_.dim;
+  const int64_t d = options_.ivf.dim;
   std::vector<uint8_t> code(staged_pq_.m());
   for (int64_t l = 0; l < lists->nlist(); ++l) {
     const int64_t n = lists->list_size(l);
@@ -183,7 +168,7 @@ std::vector<float> IvfPqIndex::TransposedCodebooks(
 void IvfPqIndex::Encode(MatrixView<const float> x, const int32_t* lists,
                         uint8_t* codes, float* terms,
                         Executor* executor) const {
-  const int64_t d = options_.dim;
+  const int64_t d = options_.ivf.dim;
   const float* cents = centroids().data();
   internal::ParallelForRange(executor, x.rows, 1024, [&](int64_t b, int64_t e) {
     std::vector<float> res((e - b) * d);
@@ -218,186 +203,6 @@ absl::StatusOr<int> IvfPqIndex::ResolveRerank(
         "(\",Rerank\")");
   }
   return rf;
-}
-
-IvfPqIndex::QueryTable IvfPqIndex::PrepareQuery(const float* query,
-                                                Scratch& sc) const {
-  const kernels::pq::Table& pk = kernels::pq::Active();
-  const int64_t m = pq_.m(), ksub = pq_.ksub();
-  sc.t2.resize(m * ksub);
-  QueryTable qt;
-  qt.t2 = sc.t2.data();
-  // The one table of the query, shared by every probed list:
-  // factor * <q_j, y_jc>. A list adds its bias (the coarse score, by
-  // residual) and, for L2, each entry's term (see UsesEntryTerms).
-  const float factor = options_.metric == Metric::kL2 ? -2.0f : -1.0f;
-  pk.inner_product_tables(query, books_t_.data(), m, pq_.dsub(), ksub, factor,
-                          nullptr, sc.t2.data());
-  // 4-bit: the table quantized once: score = bias + lo_sum + sum * inv_scale.
-  if (options_.pq_bits == 4) {
-    sc.q8.resize(size_t((m + 1) / 2) * 32);
-    qt.q8 = sc.q8.data();
-    qt.inv_scale = pk.quantize_lut4(sc.t2.data(), m, sc.q8.data(), &qt.lo_sum);
-  }
-  return qt;
-}
-
-int IvfPqIndex::CandidateCount(const int64_t* probed_lists, int nprobe, int k,
-                               int rerank_factor) const {
-  if (rerank_factor <= 0) return k;
-  // Never more candidates than the probed lists hold (and no overflow).
-  int64_t probed = 0;
-  for (int p = 0; p < nprobe; ++p) {
-    if (probed_lists[p] >= 0) probed += lists().list_size(probed_lists[p]);
-  }
-  return static_cast<int>(std::max<int64_t>(
-      k, std::min<int64_t>(int64_t{k} * rerank_factor, probed)));
-}
-
-void IvfPqIndex::PrefetchList(int64_t l) const {
-  const char* c = reinterpret_cast<const char*>(lists().codes(l));
-  const int64_t code_bytes = std::min<int64_t>(
-      int64_t(lists().code_bytes(lists().list_size(l))), 2048);
-  for (int64_t off = 0; off < code_bytes; off += 64)
-    __builtin_prefetch(c + off);
-  if (lists().terms(l) != nullptr) {
-    const char* t = reinterpret_cast<const char*>(lists().terms(l));
-    for (int64_t off = 0; off < lists().list_size(l) * 4; off += 64)
-      __builtin_prefetch(t + off);
-  }
-}
-
-void IvfPqIndex::ScanList(int64_t l, float coarse, const QueryTable& qt,
-                          const internal::RowMask* mask, int64_t base,
-                          bool location_keys, internal::TopK& top,
-                          Scratch& sc) const {
-  const kernels::KernelTable& kt = kernels::Active();
-  const kernels::pq::Table& pk = kernels::pq::Active();
-  const int64_t n = lists().list_size(l);
-  if (n == 0) return;
-  const int64_t m = pq_.m();
-  const bool fast_scan = options_.pq_bits == 4;
-  const int pairs = static_cast<int>((m + 1) / 2);
-  const size_t block_bytes = size_t(pairs) * 32;
-  sc.dist.resize(kScanChunk);
-  sc.index.resize(kScanChunk);
-  float* dist = sc.dist.data();
-  const float bias = (ByResidual() ? coarse : 0.0f) + qt.lo_sum;
-  const float* terms = lists().terms(l);  // Null unless L2.
-  const int64_t* ids = lists().ids(l);
-  const uint8_t* codes = lists().codes(l);
-  auto key = [&](int64_t i) -> int64_t {
-    if (mask != nullptr && !mask->Test(base + i)) return -1;
-    return location_keys ? LocationKey(l, i) : ids[i];
-  };
-
-  if (!fast_scan && mask != nullptr) {
-    for (int64_t i = 0; i < n; ++i) {
-      if (!mask->Test(base + i)) continue;
-      const uint8_t* c = codes + i * m;
-      float s = bias + (terms != nullptr ? terms[i] : 0.0f);
-      for (int64_t j = 0; j < m; ++j) s += qt.t2[j * 256 + c[j]];
-      top.Push(s, key(i));
-    }
-    return;
-  }
-  if (fast_scan) {
-    // Chunks of whole 32-entry blocks; one block at a time with a filter,
-    // so blocks with no allowed entry are never scored. The kernel keeps
-    // only entries within the top's threshold as the chunk starts.
-    const int64_t chunk = mask != nullptr ? kFastScanBlock : kScanChunk;
-    for (int64_t first = 0; first < n; first += chunk) {
-      const int64_t cnt = std::min(chunk, n - first);
-      if (mask != nullptr) {
-        bool any = false;
-        for (int64_t i = 0; i < cnt && !any; ++i)
-          any = mask->Test(base + first + i);
-        if (!any) continue;
-      }
-      const size_t passed = pk.scan4_fastscan_filter(
-          codes + first / kFastScanBlock * block_bytes, cnt, pairs, qt.q8,
-          terms != nullptr ? terms + first : nullptr, bias, qt.inv_scale,
-          top.threshold(), sc.index.data(), dist);
-      top.PushFiltered(dist, sc.index.data(), passed,
-                       [&](uint32_t i) { return key(first + i); });
-    }
-    return;
-  }
-  for (int64_t first = 0; first < n; first += kScanChunk) {
-    const int64_t cnt = std::min(kScanChunk, n - first);
-    pk.scan8(qt.t2, codes + first * m, cnt, m, dist);
-    for (int64_t i = 0; i < cnt; ++i) dist[i] += bias;
-    if (terms != nullptr) {
-      for (int64_t i = 0; i < cnt; ++i) dist[i] += terms[first + i];
-    }
-    top.PushBlock(kt, dist, cnt, sc.index.data(),
-                  [&](uint32_t i) { return key(first + i); });
-  }
-}
-
-void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
-                             int k, bool rerank, int64_t* out_ids,
-                             float* out_scores, Scratch& sc) const {
-  if (!rerank) {
-    top.Finish(out_ids, out_scores);
-    return;
-  }
-  const kernels::KernelTable& kt = kernels::Active();
-  const int64_t d = options_.dim;
-  const bool l2 = options_.metric == Metric::kL2;
-  // Exact re-rank of the kk best candidates from the kept vectors.
-  sc.cand_ids.resize(kk);
-  const int valid = static_cast<int>(top.TakeIds(sc.cand_ids.data()));
-  // The candidates' rows are scattered: request them a window of about
-  // 8 KiB ahead of the scoring loop, so the memory misses overlap. (A fixed
-  // 16 rows was 32 KiB of 2 KiB rows on debian-desc-use512; the 8 KiB window
-  // measured 38.3k / 44.6k QPS there against 36.6k / 41.0k, two noisy runs.)
-  auto row_of = [&](int i) {
-    const int64_t key = sc.cand_ids[i];
-    return lists().vectors(key >> 32) + (key & 0xffffffff) * d;
-  };
-  const size_t row_bytes = d * sizeof(float);
-  auto prefetch = [&](int i) {
-    const char* r = reinterpret_cast<const char*>(row_of(i));
-    for (size_t off = 0; off < row_bytes; off += 64)
-      __builtin_prefetch(r + off);
-  };
-  const int kPrefetchAhead = std::max<int>(2, 8192 / int(row_bytes));
-  for (int i = 0; i < std::min(valid, kPrefetchAhead); ++i) prefetch(i);
-  internal::TopK final_top(k);
-  for (int i = 0; i < valid; ++i) {
-    if (i + kPrefetchAhead < valid) prefetch(i + kPrefetchAhead);
-    const int64_t key = sc.cand_ids[i];
-    const int64_t l = key >> 32;
-    const int64_t pos = key & 0xffffffff;
-    const float* v = lists().vectors(l) + pos * d;
-    const float s =
-        l2 ? kt.l2_sqr(query, v, d) : -kt.inner_product(query, v, d);
-    final_top.Push(s, lists().ids(l)[pos]);
-  }
-  final_top.Finish(out_ids, out_scores);
-}
-
-void IvfPqIndex::ScanLists(const internal::ProbeContext& ctx) const {
-  auto sc = scratch_.Acquire();
-  const QueryTable qt = PrepareQuery(ctx.query, *sc);
-  const bool rerank = ctx.rerank_factor > 0;
-  const int kk =
-      CandidateCount(ctx.lists, ctx.nprobe, ctx.k, ctx.rerank_factor);
-  internal::TopK top(kk);
-  for (int p = 0; p < ctx.nprobe; ++p) {
-    const int64_t l = ctx.lists[p];
-    if (l < 0) continue;
-    // The head of the next list's codes and its terms are requested now,
-    // so their misses overlap this list's scan (without: 0.092-0.101 ms
-    // instead of 0.083 per query, sift IVF2041,PQ64x4fs nprobe 64).
-    if (p + 1 < ctx.nprobe && ctx.lists[p + 1] >= 0)
-      PrefetchList(ctx.lists[p + 1]);
-    ScanList(l, ctx.coarse[p], qt, ctx.mask,
-             ctx.mask != nullptr ? (*ctx.offsets)[l] : 0, rerank, top, *sc);
-  }
-  FinishQuery(ctx.query, top, kk, ctx.k, rerank, ctx.out_ids, ctx.out_scores,
-              *sc);
 }
 
 absl::Status IvfPqIndex::SaveExtra(io::ContainerWriter& w) const {
@@ -442,9 +247,9 @@ absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(
       std::string params,
       reader.ReadSection(io::kTagParams, internal::kMaxIvfParamsBytes));
   io::ByteCursor cur(params, "IVF-PQ params");
-  internal::IvfConfig c;
+  IvfPqOptions o;
   bool trained = false;
-  VINDEX_RETURN_IF_ERROR(ParseBaseParams(cur, &c, &trained));
+  VINDEX_RETURN_IF_ERROR(ParseBaseParams(cur, &o.ivf, &trained));
   VINDEX_ASSIGN_OR_RETURN(uint32_t m, cur.U32());
   VINDEX_ASSIGN_OR_RETURN(uint32_t bits, cur.U32());
   VINDEX_ASSIGN_OR_RETURN(uint32_t keep_raw, cur.U32());
@@ -456,14 +261,8 @@ absl::StatusOr<std::unique_ptr<Index>> IvfPqIndex::Load(
     return absl::DataLossError(
         "IVF-PQ params section has an out-of-range field");
   }
-  IvfPqOptions o;
-  o.dim = static_cast<int>(header.dim);
-  o.metric = header.metric;
-  o.nlist = c.nlist;
-  o.default_nprobe = c.default_nprobe;
-  o.kmeans_iterations = c.kmeans_iterations;
-  o.max_points_per_centroid = c.max_points_per_centroid;
-  o.seed = c.seed;
+  o.ivf.dim = static_cast<int>(header.dim);
+  o.ivf.metric = header.metric;
   o.pq_m = static_cast<int>(m);
   o.pq_bits = static_cast<int>(bits);
   o.keep_raw_vectors = keep_raw == 1;

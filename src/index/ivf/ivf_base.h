@@ -1,11 +1,14 @@
-#ifndef VINDEX_SRC_INDEX_IVF_BASE_H_
-#define VINDEX_SRC_INDEX_IVF_BASE_H_
+#ifndef VINDEX_SRC_INDEX_IVF_IVF_BASE_H_
+#define VINDEX_SRC_INDEX_IVF_IVF_BASE_H_
 
 // The parts IVF-Flat and IVF-PQ share: the coarse quantizer (k-means
-// centroids), the inverted lists, the id -> (list, position) map, parallel
-// add (assign, encode, then append), Remove, filters, the per-query probe of
-// the nprobe closest lists, and the container sections every IVF file has.
-// A family supplies what goes into a list and how a list is scanned.
+// centroids), the inverted lists, the id -> ListLocation map, parallel add
+// (assign, encode, then append), Remove, filters, the per-query probe of the
+// nprobe closest lists, and the container sections every IVF file has. A
+// family supplies what goes into a list and how a list is scanned.
+// The class is defined across files, one per job: ivf_base.cc (the public
+// calls), train.cc, add_remove.cc, search.cc and save_load.cc (with
+// list_io.h for the lists section).
 
 #include <memory>
 #include <mutex>
@@ -17,7 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
-#include "index/inverted_lists.h"
+#include "index/ivf/inverted_lists.h"
 #include "io/format.h"
 #include "vindex/index.h"
 
@@ -32,39 +35,9 @@ inline constexpr int kMaxIvfNprobe = 1 << 20;
 inline constexpr int kMaxKMeansIterations = 1000;
 inline constexpr int kMaxPointsPerCentroid = 1 << 20;
 
-struct IvfConfig {
-  IndexFamily family = IndexFamily::kIvfFlat;
-  int dim = 0;
-  Metric metric = Metric::kL2;
-  int nlist = 0;
-  int default_nprobe = 8;
-  int kmeans_iterations = 10;
-  int max_points_per_centroid = 256;
-  uint64_t seed = 1234;
-  KMeansProgress kmeans_progress;  // Optional.
-};
-
-// The shared fields of an IVF family's options (IvfFlatOptions and
-// IvfPqOptions name them alike).
-template <typename Options>
-IvfConfig ConfigFromOptions(IndexFamily family, const Options& o) {
-  IvfConfig c;
-  c.family = family;
-  c.dim = o.dim;
-  c.metric = o.metric;
-  c.nlist = o.nlist;
-  c.default_nprobe = o.default_nprobe;
-  c.kmeans_iterations = o.kmeans_iterations;
-  c.max_points_per_centroid = o.max_points_per_centroid;
-  c.seed = o.seed;
-  c.kmeans_progress = o.kmeans_progress;
-  return c;
-}
-
 // Checks the options every IVF family shares (InvalidArgument naming the
-// bad field).
-absl::Status CheckIvfOptions(int dim, Metric metric, Device device, int nlist,
-                             int nprobe, int iterations, int max_ppc);
+// bad field). The CPU index rejects Device::kGpu; MakeIndex routes it.
+absl::Status CheckIvfOptions(const IvfCommonOptions& options);
 
 // What a list scan needs to know about one query (internal scores: smaller
 // is closer).
@@ -102,12 +75,14 @@ class IvfIndexBase : public Index {
   absl::Status GetVectors(absl::Span<const int64_t> ids,
                           MatrixView<float> out) const override;
 
-  const IvfConfig& config() const { return config_; }
+  // The shared options (device is always kCpu here).
+  const IvfCommonOptions& ivf_options() const { return ivf_; }
 
  protected:
   // entry_terms: the lists keep one float per entry (EntryTerms).
-  IvfIndexBase(const IvfConfig& config, CodeLayout layout, int code_m,
-               int vec_dim, bool entry_terms = false);
+  IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
+               CodeLayout layout, int code_m, int vec_dim,
+               bool entry_terms = false);
 
   // --- Hooks for the family. ---
   // The factory string that rebuilds the index.
@@ -179,34 +154,37 @@ class IvfIndexBase : public Index {
                    MatrixView<const float> x, int32_t* out,
                    Executor* executor) const;
 
-  // Reads the fields the base writes at the start of the params section.
-  static absl::Status ParseBaseParams(io::ByteCursor& c, IvfConfig* config,
-                                      bool* trained);
+  // Reads the fields the base writes at the start of the params section
+  // into *options (nlist, default_nprobe, kmeans_iterations,
+  // max_points_per_centroid, seed).
+  static absl::Status ParseBaseParams(io::ByteCursor& c,
+                                      IvfCommonOptions* options, bool* trained);
 
   const InvertedLists& lists() const { return lists_; }
   const std::vector<float>& centroids() const { return centroids_; }
   int code_m() const { return code_m_; }
 
  private:
-  // The bodies of the public calls, which run them inside GuardedCall.
-  absl::Status TrainUnguarded(MatrixView<const float> samples,
-                              Executor* executor);
-  absl::Status AddUnguarded(MatrixView<const float> vectors,
-                            absl::Span<const int64_t> ids, Executor* executor);
-  absl::Status SearchUnguarded(MatrixView<const float> queries,
-                               const SearchParams& params, SearchOutput out,
-                               Executor* executor) const;
-  absl::Status SaveUnguarded(Writer& writer) const;
-  absl::Status RemoveUnguarded(absl::Span<const int64_t> ids);
-  absl::Status GetVectorsUnguarded(absl::Span<const int64_t> ids,
-                                   MatrixView<float> out) const;
+  // The bodies of the public calls: each public method runs its Impl inside
+  // internal::GuardedCall.
+  absl::Status TrainImpl(MatrixView<const float> samples, Executor* executor);
+  absl::Status AddImpl(MatrixView<const float> vectors,
+                       absl::Span<const int64_t> ids, Executor* executor);
+  absl::Status SearchImpl(MatrixView<const float> queries,
+                          const SearchParams& params, SearchOutput out,
+                          Executor* executor) const;
+  absl::Status SaveImpl(Writer& writer) const;
+  absl::Status RemoveImpl(absl::Span<const int64_t> ids);
+  absl::Status GetVectorsImpl(absl::Span<const int64_t> ids,
+                              MatrixView<float> out) const;
 
   // When the lists are served from a mapping, sets *owned to an owned copy
   // (copy-on-write before a mutation; ResourceExhausted if memory runs
   // out). Caller holds write_mu_.
   absl::Status CopyMappedLists(std::optional<InvertedLists>* owned) const;
 
-  IvfConfig config_;
+  const IndexFamily family_;
+  IvfCommonOptions ivf_;
   int code_m_ = 0;
 
   std::mutex write_mu_;  // Serialises Train, Add, Remove.
@@ -217,10 +195,9 @@ class IvfIndexBase : public Index {
   std::vector<float> centroids_;  // nlist x dim.
   std::vector<float> centroid_norms_;
   InvertedLists lists_;
-  absl::flat_hash_map<int64_t, uint64_t>
-      where_;  // id -> list << 32 | position.
+  absl::flat_hash_map<int64_t, uint64_t> where_;  // id -> ListLocation, packed.
 };
 
 }  // namespace vindex::internal
 
-#endif  // VINDEX_SRC_INDEX_IVF_BASE_H_
+#endif  // VINDEX_SRC_INDEX_IVF_IVF_BASE_H_

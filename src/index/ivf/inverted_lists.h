@@ -1,5 +1,5 @@
-#ifndef VINDEX_SRC_INDEX_INVERTED_LISTS_H_
-#define VINDEX_SRC_INDEX_INVERTED_LISTS_H_
+#ifndef VINDEX_SRC_INDEX_IVF_INVERTED_LISTS_H_
+#define VINDEX_SRC_INDEX_IVF_INVERTED_LISTS_H_
 
 // The inverted lists of an IVF index: per list, the caller ids, the codes,
 // (optionally) the full vectors and (optionally) one float term of its
@@ -130,4 +130,4 @@ class InvertedLists {
 
 }  // namespace vindex::internal
 
-#endif  // VINDEX_SRC_INDEX_INVERTED_LISTS_H_
+#endif  // VINDEX_SRC_INDEX_IVF_INVERTED_LISTS_H_

@@ -1,4 +1,4 @@
-#include "index/ivf_flat_index.h"
+#include "index/ivf/ivf_flat_index.h"
 
 #include <algorithm>
 #include <limits>
@@ -27,16 +27,14 @@ constexpr int64_t kBatchTile = 256;
 
 }  // namespace
 
-IvfFlatIndex::IvfFlatIndex(const internal::IvfConfig& config)
-    : IvfIndexBase(config, internal::CodeLayout::kNone, 0, config.dim) {}
+IvfFlatIndex::IvfFlatIndex(const IvfCommonOptions& options)
+    : IvfIndexBase(IndexFamily::kIvfFlat, options, internal::CodeLayout::kNone,
+                   0, options.dim) {}
 
 absl::StatusOr<std::unique_ptr<IvfFlatIndex>> IvfFlatIndex::Create(
     const IvfFlatOptions& o) {
-  VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(
-      o.dim, o.metric, o.device, o.nlist, o.default_nprobe, o.kmeans_iterations,
-      o.max_points_per_centroid));
-  internal::IvfConfig c = internal::ConfigFromOptions(IndexFamily::kIvfFlat, o);
-  return std::unique_ptr<IvfFlatIndex>(new IvfFlatIndex(c));
+  VINDEX_RETURN_IF_ERROR(internal::CheckIvfOptions(o.ivf));
+  return std::unique_ptr<IvfFlatIndex>(new IvfFlatIndex(o.ivf));
 }
 
 Capabilities IvfFlatIndex::capabilities() const {
@@ -48,13 +46,13 @@ Capabilities IvfFlatIndex::capabilities() const {
 }
 
 std::string IvfFlatIndex::Description() const {
-  return absl::StrCat("IVF", config().nlist, ",Flat");
+  return absl::StrCat("IVF", ivf_options().nlist, ",Flat");
 }
 
 void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const kernels::KernelTable& kt = kernels::Active();
-  const int64_t d = config().dim;
-  const bool l2 = config().metric == Metric::kL2;
+  const int64_t d = ivf_options().dim;
+  const bool l2 = ivf_options().metric == Metric::kL2;
   auto scratch = scratch_.Acquire();
   scratch->dist.resize(kScanChunk);
   scratch->index.resize(kScanChunk);
@@ -111,10 +109,11 @@ bool IvfFlatIndex::ScanBatch(MatrixView<const float> queries,
                              const int64_t* probe, const float* /*coarse*/,
                              int nprobe, int k, SearchOutput out,
                              Executor* executor) const {
-  const int64_t nq = queries.rows, nlist = config().nlist, d = config().dim;
+  const int64_t nq = queries.rows, nlist = ivf_options().nlist,
+                d = ivf_options().dim;
   if (nq * nprobe < kMinQueriesPerList * std::min<int64_t>(nlist, nq * nprobe))
     return false;
-  const bool l2 = config().metric == Metric::kL2;
+  const bool l2 = ivf_options().metric == Metric::kL2;
   const int64_t slots = nq * nprobe;
   // Slots grouped by list (counting sort, query order kept within a list).
   std::vector<int64_t> start(nlist + 1, 0), by_list(slots);
@@ -195,18 +194,12 @@ absl::StatusOr<std::unique_ptr<Index>> IvfFlatIndex::Load(
       std::string params,
       reader.ReadSection(io::kTagParams, internal::kMaxIvfParamsBytes));
   io::ByteCursor cur(params, "IVF-Flat params");
-  internal::IvfConfig c;
-  bool trained = false;
-  VINDEX_RETURN_IF_ERROR(ParseBaseParams(cur, &c, &trained));
-  VINDEX_RETURN_IF_ERROR(cur.ExpectEnd());
   IvfFlatOptions o;
-  o.dim = static_cast<int>(header.dim);
-  o.metric = header.metric;
-  o.nlist = c.nlist;
-  o.default_nprobe = c.default_nprobe;
-  o.kmeans_iterations = c.kmeans_iterations;
-  o.max_points_per_centroid = c.max_points_per_centroid;
-  o.seed = c.seed;
+  bool trained = false;
+  VINDEX_RETURN_IF_ERROR(ParseBaseParams(cur, &o.ivf, &trained));
+  VINDEX_RETURN_IF_ERROR(cur.ExpectEnd());
+  o.ivf.dim = static_cast<int>(header.dim);
+  o.ivf.metric = header.metric;
   auto index = Create(o);
   if (!index.ok()) return absl::DataLossError(index.status().message());
   VINDEX_RETURN_IF_ERROR((*index)->LoadBody(reader, header.count, trained));

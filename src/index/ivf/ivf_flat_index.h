@@ -1,12 +1,12 @@
-#ifndef VINDEX_SRC_INDEX_IVF_FLAT_INDEX_H_
-#define VINDEX_SRC_INDEX_IVF_FLAT_INDEX_H_
+#ifndef VINDEX_SRC_INDEX_IVF_IVF_FLAT_INDEX_H_
+#define VINDEX_SRC_INDEX_IVF_IVF_FLAT_INDEX_H_
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/scratch_pool.h"
-#include "index/ivf_base.h"
+#include "index/ivf/ivf_base.h"
 
 namespace vindex {
 
@@ -37,7 +37,7 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
     }
   };
 
-  explicit IvfFlatIndex(const internal::IvfConfig& config);
+  explicit IvfFlatIndex(const IvfCommonOptions& options);
 
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& /*b*/) const override {}
@@ -51,4 +51,4 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
 
 }  // namespace vindex
 
-#endif  // VINDEX_SRC_INDEX_IVF_FLAT_INDEX_H_
+#endif  // VINDEX_SRC_INDEX_IVF_IVF_FLAT_INDEX_H_

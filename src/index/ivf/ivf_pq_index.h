@@ -1,5 +1,5 @@
-#ifndef VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
-#define VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
+#ifndef VINDEX_SRC_INDEX_IVF_IVF_PQ_INDEX_H_
+#define VINDEX_SRC_INDEX_IVF_IVF_PQ_INDEX_H_
 
 #include <memory>
 #include <string>
@@ -7,7 +7,7 @@
 
 #include "core/scratch_pool.h"
 #include "core/topk.h"
-#include "index/ivf_base.h"
+#include "index/ivf/ivf_base.h"
 #include "train/product_quantizer.h"
 
 namespace vindex {
@@ -52,7 +52,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
     }
   };
 
-  IvfPqIndex(const internal::IvfConfig& config, const IvfPqOptions& options);
+  explicit IvfPqIndex(const IvfPqOptions& options);
 
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& b) const override;
@@ -100,11 +100,10 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   // inner product or cosine quantize the vectors: with only 16 codewords per
   // sub-space, residuals from the largest-inner-product centroid (which
   // need not be the nearest) coded worse than the vectors themselves on
-  // real embeddings (debian-desc-use512, IVF128,PQ64x4fs, nprobe 32,
-  // re-rank 10: recall@10 0.835 with residuals, 0.911 without). FAISS's
+  // real embeddings (recall measured in docs/decisions.md, IVF). FAISS's
   // fast-scan IVF makes the same choice by default.
   bool ByResidual() const {
-    return options_.metric == Metric::kL2 || options_.pq_bits != 4;
+    return options_.ivf.metric == Metric::kL2 || options_.pq_bits != 4;
   }
 
   // Each sub-quantizer's codebook transposed (dsub x ksub), the layout the
@@ -117,7 +116,7 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   // ||q - centroid - y||^2 = ||q - centroid||^2 + term - 2 <q, y> and the
   // table of -2 <q_j, y_jc> is the query's alone, shared by every probed
   // list (no per-list table). Sums over sub-quantizers in index order.
-  bool UsesEntryTerms() const { return options_.metric == Metric::kL2; }
+  bool UsesEntryTerms() const { return options_.ivf.metric == Metric::kL2; }
   static float EntryTerm(const train::ProductQuantizer& pq,
                          const float* centroid, const uint8_t* code);
   void FillEntryTerms(const float* centroids,
@@ -131,4 +130,4 @@ class IvfPqIndex final : public internal::IvfIndexBase {
 
 }  // namespace vindex
 
-#endif  // VINDEX_SRC_INDEX_IVF_PQ_INDEX_H_
+#endif  // VINDEX_SRC_INDEX_IVF_IVF_PQ_INDEX_H_

@@ -1,0 +1,118 @@
+// IVF mutations: Add (assign, encode, then append under the lock) and
+// Remove, with the copy-on-write of lists served from a mapping.
+
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/allocation.h"
+#include "core/list_location.h"
+#include "core/metric_space.h"
+#include "core/status_macros.h"
+#include "core/validate.h"
+#include "index/ivf/ivf_base.h"
+
+namespace vindex::internal {
+
+absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
+                                   absl::Span<const int64_t> ids,
+                                   Executor* executor) {
+  VINDEX_RETURN_IF_ERROR(CheckMatrix(vectors, ivf_.dim, "vector"));
+  VINDEX_RETURN_IF_ERROR(CheckNewIds(ids, vectors.rows));
+  std::lock_guard<std::mutex> write(write_mu_);
+  if (!trained_) return absl::FailedPreconditionError("Add before Train");
+  // where_ only changes under write_mu_, which we hold.
+  for (int64_t id : ids) {
+    if (where_.contains(id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("id ", id, " is already in the index"));
+    }
+  }
+  const int64_t n = vectors.rows;
+  const int64_t d = ivf_.dim;
+  std::vector<float> rows;
+  std::vector<int32_t> assign(n);
+  std::vector<uint8_t> codes;
+  std::vector<float> terms;
+  VINDEX_RETURN_IF_ERROR(TryAllocate("encoding vectors", [&]() -> absl::Status {
+    VINDEX_RETURN_IF_ERROR(
+        CopyRows(vectors, ivf_.metric == Metric::kCosine, &rows, "vector"));
+    MatrixView<const float> x(rows.data(), n, d);
+    AssignLists(centroids_.data(), centroid_norms_.data(), x, assign.data(),
+                executor);
+    if (code_m_ > 0) {
+      codes.resize(n * code_m_);
+      if (lists_.has_terms()) terms.resize(n);
+      Encode(x, assign.data(), codes.data(),
+             terms.empty() ? nullptr : terms.data(), executor);
+    }
+    return absl::OkStatus();
+  }));
+  std::optional<InvertedLists> owned;
+  VINDEX_RETURN_IF_ERROR(CopyMappedLists(&owned));
+
+  std::unique_lock lock(mu_);
+  if (owned.has_value()) lists_ = std::move(*owned);
+  VINDEX_RETURN_IF_ERROR(TryAllocate("growing the inverted lists", [&] {
+    std::vector<int64_t> per_list(ivf_.nlist, 0);
+    for (int32_t a : assign) ++per_list[a];
+    for (int64_t l = 0; l < ivf_.nlist; ++l) {
+      if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
+    }
+    ReserveSafely(where_, where_.size() + n);
+  }));
+  // Nothing below allocates.
+  const bool keep = lists_.vec_dim() > 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t l = assign[i];
+    const int64_t pos = lists_.list_size(l);
+    lists_.Append(l, ids[i], code_m_ > 0 ? codes.data() + i * code_m_ : nullptr,
+                  keep ? rows.data() + i * d : nullptr,
+                  terms.empty() ? 0.0f : terms[i]);
+    where_.emplace(ids[i], ListLocation::At(l, pos).Pack());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::RemoveImpl(absl::Span<const int64_t> ids) {
+  VINDEX_RETURN_IF_ERROR(CheckNoRepeats(ids, "Remove"));
+  std::lock_guard<std::mutex> write(write_mu_);
+  for (int64_t id : ids) {
+    if (!where_.contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  std::optional<InvertedLists> owned;
+  VINDEX_RETURN_IF_ERROR(CopyMappedLists(&owned));
+  std::unique_lock lock(mu_);
+  if (owned.has_value()) lists_ = std::move(*owned);
+  for (int64_t id : ids) {
+    auto it = where_.find(id);
+    const ListLocation at = ListLocation::Unpack(it->second);
+    const int64_t l = at.list;
+    const int64_t pos = at.offset;
+    where_.erase(it);
+    lists_.RemoveAt(l, pos);
+    if (pos < lists_.list_size(l)) where_[lists_.ids(l)[pos]] = at.Pack();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::CopyMappedLists(
+    std::optional<InvertedLists>* owned) const {
+  if (!lists_.mapped()) return absl::OkStatus();
+  return TryAllocate("copying the mapped inverted lists", [&] {
+    owned->emplace(lists_.OwnedCopy());
+    // The mapped ids may have changed since Load checked them; where_ holds
+    // what was checked, and the mutations rely on the two agreeing.
+    for (const auto& [id, packed] : where_) {
+      const ListLocation at = ListLocation::Unpack(packed);
+      (*owned)->SetId(at.list, at.offset, id);
+    }
+  });
+}
+
+}  // namespace vindex::internal

@@ -1,0 +1,139 @@
+// The shared IVF index: option checks, construction, info, and the public
+// calls, each running its ...Impl body inside GuardedCall.
+
+#include "index/ivf/ivf_base.h"
+
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+
+#include "absl/strings/str_cat.h"
+#include "core/call_guard.h"
+#include "core/list_location.h"
+#include "core/status_macros.h"
+#include "core/validate.h"
+
+namespace vindex::internal {
+
+absl::Status CheckIvfOptions(const IvfCommonOptions& o) {
+  VINDEX_RETURN_IF_ERROR(CheckDimMetric(o.dim, o.metric));
+  if (o.device == Device::kGpu) {
+    return absl::InvalidArgumentError(
+        "this is the CPU IVF index; the GPU one comes from cuda/");
+  }
+  if (o.nlist < 1)
+    return absl::InvalidArgumentError(absl::StrCat("nlist ", o.nlist, " < 1"));
+  if (o.default_nprobe < 1 || o.default_nprobe > kMaxIvfNprobe) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("default_nprobe must be in [1, ", kMaxIvfNprobe, "], got ",
+                     o.default_nprobe));
+  }
+  if (o.kmeans_iterations < 0 || o.kmeans_iterations > kMaxKMeansIterations) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kmeans_iterations must be in [0, ", kMaxKMeansIterations,
+                     "], got ", o.kmeans_iterations));
+  }
+  if (o.max_points_per_centroid < 1 ||
+      o.max_points_per_centroid > kMaxPointsPerCentroid) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_points_per_centroid must be in [1, ", kMaxPointsPerCentroid,
+        "], got ", o.max_points_per_centroid));
+  }
+  return absl::OkStatus();
+}
+
+IvfIndexBase::IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
+                           CodeLayout layout, int code_m, int vec_dim,
+                           bool entry_terms)
+    : family_(family),
+      ivf_(options),
+      code_m_(code_m),
+      lists_(0, layout, code_m, vec_dim, entry_terms) {
+  ivf_.device = Device::kCpu;
+}
+// The nlist lists are created by Train or Load, once their size is known to
+// be sound (a hostile file's nlist is bounded by its centroids section).
+
+IndexInfo IvfIndexBase::info() const {
+  std::shared_lock lock(mu_);
+  IndexInfo info;
+  info.family = family_;
+  info.device = Device::kCpu;
+  info.metric = ivf_.metric;
+  info.dim = ivf_.dim;
+  info.size = lists_.total();
+  info.trained = trained_;
+  info.memory_bytes =
+      lists_.MemoryBytes() + centroids_.capacity() * sizeof(float) +
+      centroid_norms_.capacity() * sizeof(float) +
+      where_.capacity() * (sizeof(int64_t) + sizeof(uint64_t) + 1) +
+      ExtraMemory();
+  info.description = Description();
+  info.memory_mapped = lists_.mapped();
+  return info;
+}
+
+absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
+                                 Executor* executor) {
+  return internal::GuardedCall(this, "Train",
+                               [&] { return TrainImpl(samples, executor); });
+}
+
+absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
+                               absl::Span<const int64_t> ids,
+                               Executor* executor) {
+  return internal::GuardedCall(this, "Add",
+                               [&] { return AddImpl(vectors, ids, executor); });
+}
+
+absl::Status IvfIndexBase::Search(MatrixView<const float> queries,
+                                  const SearchParams& params, SearchOutput out,
+                                  Executor* executor) const {
+  return internal::GuardedCall(this, "Search", [&] {
+    return SearchImpl(queries, params, out, executor);
+  });
+}
+
+absl::Status IvfIndexBase::Remove(absl::Span<const int64_t> ids) {
+  return internal::GuardedCall(this, "Remove", [&] { return RemoveImpl(ids); });
+}
+
+absl::Status IvfIndexBase::GetVectors(absl::Span<const int64_t> ids,
+                                      MatrixView<float> out) const {
+  return internal::GuardedCall(this, "GetVectors",
+                               [&] { return GetVectorsImpl(ids, out); });
+}
+
+absl::Status IvfIndexBase::Save(Writer& writer) const {
+  return internal::GuardedCall(this, "Save", [&] { return SaveImpl(writer); });
+}
+
+absl::Status IvfIndexBase::GetVectorsImpl(absl::Span<const int64_t> ids,
+                                          MatrixView<float> out) const {
+  // Held from the start: a copy-on-write Remove or Add replaces lists_.
+  std::shared_lock lock(mu_);
+  if (!keeps_vectors()) {
+    return absl::UnimplementedError(absl::StrCat(
+        Description(), " keeps no exact vectors (use keep_raw_vectors)"));
+  }
+  const int64_t d = ivf_.dim;
+  if (out.rows != static_cast<int64_t>(ids.size()) || out.cols != d ||
+      (out.data == nullptr && !ids.empty()) || out.row_stride() < out.cols) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GetVectors output must be ", ids.size(), " x ", d));
+  }
+  for (int64_t id : ids) {
+    if (!where_.contains(id)) {
+      return absl::NotFoundError(
+          absl::StrCat("id ", id, " is not in the index"));
+    }
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const ListLocation at = ListLocation::Unpack(where_.at(ids[i]));
+    std::memcpy(out.row(i), lists_.vectors(at.list) + int64_t{at.offset} * d,
+                d * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vindex::internal
