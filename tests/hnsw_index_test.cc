@@ -1,4 +1,4 @@
-#include "index/hnsw_index.h"
+#include "index/hnsw/hnsw_index.h"
 
 #include <algorithm>
 #include <cmath>

@@ -13,7 +13,7 @@
 #include "core/absl_compat.h"
 #include "core/status_macros.h"
 #include "index/flat_index.h"
-#include "index/hnsw_index.h"
+#include "index/hnsw/hnsw_index.h"
 #include "index/ivf_flat_index.h"
 #include "index/ivf_pq_index.h"
 #include "io/format.h"

@@ -1,5 +1,5 @@
-#ifndef VINDEX_SRC_INDEX_HNSW_INDEX_H_
-#define VINDEX_SRC_INDEX_HNSW_INDEX_H_
+#ifndef VINDEX_SRC_INDEX_HNSW_HNSW_INDEX_H_
+#define VINDEX_SRC_INDEX_HNSW_HNSW_INDEX_H_
 
 #include <atomic>
 #include <cstdint>
@@ -250,4 +250,4 @@ class HnswIndex final : public Index {
 
 }  // namespace vindex
 
-#endif  // VINDEX_SRC_INDEX_HNSW_INDEX_H_
+#endif  // VINDEX_SRC_INDEX_HNSW_HNSW_INDEX_H_
