@@ -72,6 +72,7 @@ void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
   if (n < cap) {
     StoreLink(list + 1 + n, to);
     StoreLink(list, n + 1);
+    if (level == 0) CountInLink(to);
   } else {
     auto& p = s.prune;
     p.clear();
@@ -85,6 +86,19 @@ void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
       return ByDistance(a, b);
     });
     SelectNeighbors(p, static_cast<int>(cap));
+    if (level == 0) {
+      // The kept list is drawn from the old one and `to`: count `to` if kept,
+      // then drop each old link that was not kept.
+      const auto kept = [&](uint32_t y) {
+        return std::any_of(p.begin(), p.end(),
+                           [y](const Candidate& c) { return c.slot == y; });
+      };
+      if (kept(to)) CountInLink(to);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t y = LoadLink(list + 1 + i);
+        if (!kept(y)) UncountInLink(y);
+      }
+    }
     for (size_t i = 0; i < p.size(); ++i) StoreLink(list + 1 + i, p[i].slot);
     StoreLink(list, static_cast<uint32_t>(p.size()));
   }
@@ -139,8 +153,10 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
   for (int l = first; l >= 0; --l) {
     const size_t begin = l == first ? 0 : s.chosen_end[l + 1];
     uint32_t* own = Links(slot, l);
-    for (size_t i = begin; i < s.chosen_end[l]; ++i)
+    for (size_t i = begin; i < s.chosen_end[l]; ++i) {
       StoreLink(own + 1 + (i - begin), chosen[i].slot);
+      if (l == 0) CountInLink(chosen[i].slot);
+    }
     StoreLink(own, static_cast<uint32_t>(s.chosen_end[l] - begin));
   }
   UnlockNode(slot);
@@ -244,6 +260,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
     }
     epoch = published_epoch_.load(std::memory_order_relaxed) + 1;
     pending_epoch_ = epoch;
+    collect_orphans_ = !check_links;
     for (int64_t i = 0; i < n; ++i) {
       uint32_t slot;
       if (i < reuse) {
@@ -281,7 +298,13 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
                                    for (int64_t i = b; i < e; ++i)
                                      Insert(slots[first + i], *s);
                                  });
-      if (check_links) LinkUnreachable(reached, queue, *scratch_.Acquire());
+      // The full walk catches every unreachable node; between walks, the
+      // in-degree counts catch the orphans this Add's pruning left.
+      if (check_links) {
+        LinkUnreachable(reached, queue, *scratch_.Acquire());
+      } else {
+        LinkOrphans(slots, *scratch_.Acquire());
+      }
     } catch (...) {
       // Scratch ran out of memory mid-link. The batch is stored and partly
       // linked, and links cannot be taken back: publish it as it is, have
@@ -291,6 +314,11 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
   }
   // Phase 3: publish the batch at once.
   std::unique_lock lock(mu_);
+  collect_orphans_ = false;
+  {
+    std::lock_guard<std::mutex> orphans(orphans_mu_);
+    orphans_.clear();
+  }
   published_epoch_.store(epoch, std::memory_order_release);
   live_ += n;
   if (linking_failed) {

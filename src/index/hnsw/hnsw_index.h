@@ -30,10 +30,12 @@ namespace vindex {
 // codes (half floats) that are walked instead of the floats, full vectors are
 // kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
-// later adds. Pruning can leave a node or a group with no link into it, so
-// each Remove, and each Add that brings the vectors added since the last
-// check to 1/16 of the index, ends by linking in every live node a level-0
-// walk from the entry point does not reach.
+// later adds. Pruning can leave a node or a group with no link into it. Every
+// Add ends by linking in each node left with no level-0 link into it (an
+// orphan, found by in-degree counts); each Remove, and each Add that brings
+// the vectors added since the last check to 1/16 of the index, also walks
+// level 0 from the entry point and links in every live node it does not
+// reach (which also catches a group whose links only point at itself).
 //
 // Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
 // the exact vectors of a quantized index) are served from the mapping; the
@@ -91,6 +93,9 @@ class HnswIndex final : public Index {
   // Test hook: walks level 0 from the entry point over the links and returns
   // the live slots it does not reach (a search can never return those).
   std::vector<uint32_t> UnreachableSlotsForTesting() const;
+  // Test hook: the live slots other than the entry point that no level-0 list
+  // links to (counted from the lists, not from the in-degree counts).
+  std::vector<uint32_t> OrphanSlotsForTesting() const;
   // Test hook: sets the count of published Adds (the insert epoch), e.g. near
   // its end to exercise the wrap. Not for concurrent use.
   void set_epoch_for_testing(uint32_t epoch);
@@ -202,7 +207,30 @@ class HnswIndex final : public Index {
   void PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
                    OnRepair on_repair) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  // Reachability (reachability.cc). Walks level 0 from the entry point and
+  // Reachability (reachability.cc). Level-0 in-degree bookkeeping: a link
+  // into `to` was added; a link into `y` was dropped (when y's count falls to
+  // zero during an Add, y is recorded as an orphan). Caller holds the node
+  // lock of the list's owner.
+  void CountInLink(uint32_t to) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void UncountInLink(uint32_t y) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Recomputes every in-degree from the lists; no insert may be in flight.
+  void RecountInDegrees() ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Appends `to` to the level-0 list of `from` if it has room and lacks it.
+  bool AppendLink(uint32_t from, uint32_t to) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Links the unreachable node x in from the nearest nodes that `linkable`
+  // admits, found as an insert would find them: appended to the first of
+  // their lists with room, else to the nearest linkable node with room, else
+  // the nearest replaces its last link with x (*dropped is set). Returns the
+  // node that now links to x. No insert may be in flight.
+  template <typename Linkable>
+  uint32_t LinkIn(uint32_t x, const Linkable& linkable, Scratch& s,
+                  bool* dropped) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // After an Add's inserts: links in every live node among `added` and the
+  // recorded orphans whose level-0 in-degree is zero (certainly unreachable).
+  // A group of nodes linking only to each other is left to LinkUnreachable.
+  void LinkOrphans(const std::vector<uint32_t>& added, Scratch& s)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Walks level 0 from the entry point and
   // links every live slot it does not reach from its nearest reached node
   // with room, so that every stored vector is reachable. `reached` holds
   // num_slots_ bytes and `queue` has capacity for num_slots_ slots (nothing
@@ -270,6 +298,13 @@ class HnswIndex final : public Index {
   int64_t live_ ABSL_GUARDED_BY(mu_) = 0;             // Visible vectors.
   uint64_t insert_counter_ ABSL_GUARDED_BY(mu_) = 0;  // Drives level draws.
   internal::ScalarQuantizer8 sq_ ABSL_GUARDED_BY(mu_);
+  // Level-0 links into each slot; atomic access. Not saved: Load recounts.
+  std::vector<uint32_t> in_degree_ ABSL_GUARDED_BY(mu_);
+  // While collect_orphans_ (set only with no insert in flight), Connect and
+  // LinkIn record here each slot whose in-degree falls to zero.
+  bool collect_orphans_ ABSL_GUARDED_BY(mu_) = false;
+  std::mutex orphans_mu_;
+  std::vector<uint32_t> orphans_ ABSL_GUARDED_BY(orphans_mu_);
   // Vectors added since the last LinkUnreachable.
   uint64_t added_since_link_check_ ABSL_GUARDED_BY(mutation_mu_) = 0;
 

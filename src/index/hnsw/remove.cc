@@ -195,6 +195,7 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
     entry_.store(best, std::memory_order_release);
   }
   if (live_ == 0) entry_.store(kNoEntry, std::memory_order_release);
+  RecountInDegrees();
   // The repaired lists may leave a group of survivors without a way in.
   LinkUnreachable(reached, queue, *s);
   added_since_link_check_ = 0;

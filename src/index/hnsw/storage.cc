@@ -120,6 +120,7 @@ void HnswIndex::ResizeSlotArrays(uint64_t cap) {
   upper_.resize(cap);
   epochs_.resize(cap, kFreeEpoch);
   locks_.resize(cap, 0);
+  in_degree_.resize(cap, 0);
 }
 
 void HnswIndex::Grow(uint32_t slots) {
@@ -155,7 +156,10 @@ void HnswIndex::Grow(uint32_t slots) {
   full_view_ = nullptr;
   mapping_.reset();
   capacity_ = static_cast<uint32_t>(cap);
-  if (from_mapping) RepairCopiedMapping();
+  if (from_mapping) {
+    RepairCopiedMapping();
+    RecountInDegrees();
+  }
 }
 
 void HnswIndex::RepairCopiedMapping() {
