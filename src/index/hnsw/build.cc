@@ -85,18 +85,20 @@ void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
     std::sort(p.begin(), p.end(), [](const Candidate& a, const Candidate& b) {
       return ByDistance(a, b);
     });
+    auto& candidates = s.prune_candidates;
+    if (level == 0) candidates.assign(p.begin(), p.end());
     SelectNeighbors(p, static_cast<int>(cap));
     if (level == 0) {
-      // The kept list is drawn from the old one and `to`: count `to` if kept,
-      // then drop each old link that was not kept.
-      const auto kept = [&](uint32_t y) {
-        return std::any_of(p.begin(), p.end(),
-                           [y](const Candidate& c) { return c.slot == y; });
-      };
-      if (kept(to)) CountInLink(to);
-      for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t y = LoadLink(list + 1 + i);
-        if (!kept(y)) UncountInLink(y);
+      // The kept list is a subsequence of the sorted candidates (the old
+      // links and `to`): walk both to count `to` if kept and drop the rest.
+      size_t next = 0;
+      for (const Candidate& c : candidates) {
+        if (next < p.size() && p[next].slot == c.slot) {
+          ++next;
+          if (c.slot == to) CountInLink(to);
+        } else if (c.slot != to) {
+          UncountInLink(c.slot);
+        }
       }
     }
     for (size_t i = 0; i < p.size(); ++i) StoreLink(list + 1 + i, p[i].slot);
