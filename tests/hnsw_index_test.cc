@@ -1,4 +1,4 @@
-#include "index/hnsw_index.h"
+#include "index/hnsw/hnsw_index.h"
 
 #include <algorithm>
 #include <cmath>
@@ -279,6 +279,43 @@ TEST(HnswIndexTest, ParallelAddFindsEveryVectorBySelfSearch) {
           << "data " << data << " seed " << seed;
     }
   }
+}
+
+// Small Adds (each far below the share of the index that triggers the full
+// level-0 walk) must leave no orphan: pruning during an Add can drop the last
+// link into a node (duplicates make that common), and that node must be
+// linked back in before the Add returns. A group whose links point only at
+// each other is left to the periodic full walk; the seeds here (with m = 4)
+// leave none, so with them every node must also stay reachable.
+TEST(HnswIndexTest, SmallAddsLeaveNoOrphan) {
+  const int64_t initial = 1500, step = 10, n = 3000;
+  int64_t orphans_after_adds = 0, unreachable_after_adds = 0;
+  for (uint64_t seed : {6, 8}) {
+    const auto base = ClusteredWithDuplicates(n, kSmallDim, seed);
+    auto index = MakeHnsw(HnswOptions{
+        .dim = kSmallDim, .m = 4, .ef_construction = 16, .seed = seed});
+    ASSERT_TRUE(
+        index
+            ->Add(MatrixView<const float>(base.data(), initial, kSmallDim),
+                  SequentialIds(initial), nullptr)
+            .ok());
+    ASSERT_TRUE(index->UnreachableSlotsForTesting().empty());
+    for (int64_t first = initial; first < n; first += step) {
+      ASSERT_TRUE(
+          index
+              ->Add(MatrixView<const float>(base.data() + first * kSmallDim,
+                                            step, kSmallDim),
+                    SequentialIds(step, first), nullptr)
+              .ok());
+      orphans_after_adds +=
+          static_cast<int64_t>(index->OrphanSlotsForTesting().size());
+      unreachable_after_adds +=
+          static_cast<int64_t>(index->UnreachableSlotsForTesting().size());
+    }
+    EXPECT_TRUE(index->CheckGraphForTesting().ok());
+  }
+  EXPECT_EQ(orphans_after_adds, 0);
+  EXPECT_EQ(unreachable_after_adds, 0);
 }
 
 // The insert epoch (a count of Adds) may run past 2^32 in a long-lived

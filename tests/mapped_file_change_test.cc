@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "index/hnsw_index.h"
+#include "index/hnsw/hnsw_index.h"
 #include "io/format.h"
 #include "test_util.h"
 #include "vindex/filter.h"

@@ -33,7 +33,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "index/hnsw_index.h"
+#include "index/hnsw/hnsw_index.h"
 #include "test_util.h"
 #include "vindex/filter.h"
 #include "vindex/index.h"

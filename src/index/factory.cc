@@ -9,7 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "index/flat/flat_index.h"
 #include "index/gpu_factory.h"
-#include "index/hnsw_index.h"
+#include "index/hnsw/hnsw_index.h"
 #include "index/ivf/ivf_flat_index.h"
 #include "index/ivf/ivf_pq_index.h"
 #include "vindex/index.h"

@@ -12,7 +12,7 @@
 #include "core/allocation.h"
 #include "core/status_macros.h"
 #include "index/flat/flat_index.h"
-#include "index/hnsw_index.h"
+#include "index/hnsw/hnsw_index.h"
 #include "index/ivf/ivf_flat_index.h"
 #include "index/ivf/ivf_pq_index.h"
 #include "io/format.h"

@@ -1,0 +1,168 @@
+// The distance spaces a graph walk scores nodes in: exact floats, SQ8 codes
+// (L2 and inner product) and fp16 halves, each bound to one query.
+#ifndef VINDEX_SRC_INDEX_HNSW_SPACES_H_
+#define VINDEX_SRC_INDEX_HNSW_SPACES_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "index/hnsw/hnsw_index.h"
+#include "index/hnsw/storage.h"
+#include "kernels/kernels.h"
+#include "kernels/sq_kernels.h"
+
+namespace vindex {
+
+// Every space offers Dist(slot); DistBelow(slot, bound), which may stop early
+// with a partial sum once it reaches bound; Data(slot) to prefetch; and the
+// bytes of one node worth prefetching.
+
+// Float vectors at base + slot * stride.
+class HnswIndex::FloatSpace {
+ public:
+  FloatSpace(const HnswIndex& index, const float* q, const char* base,
+             size_t stride)
+      : q_(q),
+        base_(base),
+        stride_(stride),
+        dim_(index.dim_),
+        ip_(index.options_.metric != Metric::kL2),
+        fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr) {}
+  float Dist(uint32_t slot) const {
+    const float v =
+        fn_(q_, reinterpret_cast<const float*>(base_ + slot * stride_), dim_);
+    return ip_ ? -v : v;
+  }
+  // Like Dist, but may stop early with a partial sum once it reaches
+  // `bound` (squared L2 only grows with more dimensions), so a node that
+  // cannot enter the results costs only part of its vector.
+  float DistBelow(uint32_t slot, float bound) const {
+    if (ip_ || dim_ < 2 * kChunk) return Dist(slot);
+    const float* x = reinterpret_cast<const float*>(base_ + slot * stride_);
+    float sum = 0;
+    size_t j = 0;
+    for (; j + kChunk < dim_; j += kChunk) {
+      sum += fn_(q_ + j, x + j, kChunk);
+      if (sum >= bound) return sum;
+    }
+    return sum + fn_(q_ + j, x + j, dim_ - j);
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_ * sizeof(float); }
+  // The bytes to prefetch of a node about to be scored.
+  size_t prefetch_bytes() const {
+    return ip_ ? bytes()
+               : std::min(bytes(), kPrefetchChunks * kChunk * sizeof(float));
+  }
+
+ private:
+  static constexpr size_t kChunk = 128;
+  // Prefetching whole long vectors would fetch what early exits skip (see
+  // docs/decisions.md, HNSW).
+  static constexpr size_t kPrefetchChunks = 2;
+  const float* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  bool ip_;
+  float (*fn_)(const float*, const float*, size_t);
+};
+
+// SQ8 codes in the level-0 blocks; squared L2 between codes (L2 and cosine).
+class HnswIndex::Sq8L2Space {
+ public:
+  Sq8L2Space(const HnswIndex& index, const uint8_t* qcode)
+      : q_(qcode),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        dim_(index.dim_),
+        fn_(kernels::sq::Active().l2_sqr_u8) {}
+  float Dist(uint32_t slot) const {
+    return static_cast<float>(fn_(
+        q_, reinterpret_cast<const uint8_t*>(base_ + slot * stride_), dim_));
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_; }
+  size_t prefetch_bytes() const { return bytes(); }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
+
+ private:
+  const uint8_t* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
+};
+
+// SQ8 codes; negative inner product of the query's own 8-bit code with the
+// node code (see ScalarQuantizer8::EncodeQueryForIp).
+class HnswIndex::Sq8IpSpace {
+ public:
+  Sq8IpSpace(const HnswIndex& index, const uint8_t* qcode, float lo,
+             float scale)
+      : q_(qcode),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        dim_(index.dim_),
+        sum_offset_(hnsw::RoundUp(index.dim_, 4)),
+        lo_(lo),
+        scale_(scale),
+        fn_(kernels::sq::Active().dot_u8) {}
+  float Dist(uint32_t slot) const {
+    const char* b = base_ + slot * stride_;
+    uint32_t sum;
+    std::memcpy(&sum, b + sum_offset_, sizeof(sum));
+    const uint32_t dot = fn_(q_, reinterpret_cast<const uint8_t*>(b), dim_);
+    return -(lo_ * static_cast<float>(sum) + scale_ * static_cast<float>(dot));
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_; }
+  size_t prefetch_bytes() const { return bytes(); }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
+
+ private:
+  const uint8_t* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  size_t sum_offset_;
+  float lo_;
+  float scale_;
+  uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
+};
+
+// fp16 copies in the level-0 blocks against the float query.
+class HnswIndex::Fp16Space {
+ public:
+  Fp16Space(const HnswIndex& index, const float* q)
+      : q_(q),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        dim_(index.dim_),
+        ip_(index.options_.metric != Metric::kL2),
+        fn_(ip_ ? kernels::sq::Active().ip_f16
+                : kernels::sq::Active().l2_sqr_f16) {}
+  float Dist(uint32_t slot) const {
+    const float v = fn_(
+        q_, reinterpret_cast<const uint16_t*>(base_ + slot * stride_), dim_);
+    return ip_ ? -v : v;
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return dim_ * sizeof(uint16_t); }
+  size_t prefetch_bytes() const { return bytes(); }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
+
+ private:
+  const float* q_;
+  const char* base_;
+  size_t stride_;
+  size_t dim_;
+  bool ip_;
+  float (*fn_)(const float*, const uint16_t*, size_t);
+};
+
+}  // namespace vindex
+
+#endif  // VINDEX_SRC_INDEX_HNSW_SPACES_H_
