@@ -94,8 +94,8 @@ TEST(Factory, ParseIndexSpecReadsEveryForm) {
   EXPECT_EQ(flat.dim, 24);
   EXPECT_EQ(flat.metric, Metric::kInnerProduct);
 
-  EXPECT_EQ(std::get<IvfFlatOptions>(parse("IVF1024,Flat")).nlist, 1024);
-  EXPECT_EQ(std::get<IvfFlatOptions>(parse(" IVF7 , Flat ")).nlist, 7);
+  EXPECT_EQ(std::get<IvfFlatOptions>(parse("IVF1024,Flat")).ivf.nlist, 1024);
+  EXPECT_EQ(std::get<IvfFlatOptions>(parse(" IVF7 , Flat ")).ivf.nlist, 7);
 
   struct PqCase {
     const char* factory;
@@ -109,9 +109,9 @@ TEST(Factory, ParseIndexSpecReadsEveryForm) {
                           PqCase{"IVF64,PQ16x4fs,Rerank", 64, 16, 4, true},
                           PqCase{"IVF9,PQ8,RFlat", 9, 8, 8, true}}) {
     const auto o = std::get<IvfPqOptions>(parse(c.factory));
-    EXPECT_EQ(o.dim, 24) << c.factory;
-    EXPECT_EQ(o.metric, Metric::kInnerProduct) << c.factory;
-    EXPECT_EQ(o.nlist, c.nlist) << c.factory;
+    EXPECT_EQ(o.ivf.dim, 24) << c.factory;
+    EXPECT_EQ(o.ivf.metric, Metric::kInnerProduct) << c.factory;
+    EXPECT_EQ(o.ivf.nlist, c.nlist) << c.factory;
     EXPECT_EQ(o.pq_m, c.m) << c.factory;
     EXPECT_EQ(o.pq_bits, c.bits) << c.factory;
     EXPECT_EQ(o.keep_raw_vectors, c.rerank) << c.factory;
