@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/allocation.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
 #include "core/status_macros.h"
@@ -196,12 +197,10 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
   VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(vectors, dim_, "vector"));
   VINDEX_RETURN_IF_ERROR(internal::CheckNewIds(ids, vectors.rows));
   std::vector<float> rows;
-  try {
-    VINDEX_RETURN_IF_ERROR(internal::CopyRows(
-        vectors, options_.metric == Metric::kCosine, &rows, "vector"));
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying vectors");
-  }
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("copying vectors", [&] {
+    return internal::CopyRows(vectors, options_.metric == Metric::kCosine,
+                              &rows, "vector");
+  }));
   const int64_t n = vectors.rows;
   std::lock_guard<std::mutex> mutation(mutation_mu_);
   std::vector<uint32_t> slots(n);
@@ -231,7 +230,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
     check_links = (added_since_link_check_ + n) * kLinkCheckShare >= need;
     std::vector<std::unique_ptr<uint32_t[]>> upper(n);
     std::vector<uint8_t> levels(n);
-    try {
+    VINDEX_RETURN_IF_ERROR(internal::TryAllocate("growing the HNSW index", [&] {
       Grow(static_cast<uint32_t>(need));
       if (check_links) {
         reached.resize(need);
@@ -245,10 +244,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
         }
       }
       if (sq8_ && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
-    } catch (const std::bad_alloc&) {
-      return absl::ResourceExhaustedError(
-          "out of memory growing the HNSW index");
-    }
+    }));
     // Nothing below fails; linking (phase 2) can run out of scratch memory.
     insert_counter_ += n;
     added_since_link_check_ = check_links ? 0 : added_since_link_check_ + n;

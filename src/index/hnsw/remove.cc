@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/allocation.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
 #include "index/hnsw/hnsw_index.h"
@@ -119,43 +120,40 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   }
   {
     std::shared_lock lock(mu_);
-    try {
-      removed.assign(num_slots_, 0);
-      gone.reserve(ids.size());
-      for (int64_t id : ids) {
-        const uint32_t slot = row_of_.Find(id);
-        removed[slot] = 1;
-        gone.push_back(slot);
-      }
-      PlanRepairs(removed, *s,
-                  [&](uint32_t x, int l, const std::vector<Candidate>& links) {
-                    Repair r{x, l, {}, {}};
-                    const uint32_t* old = Links(x, l);
-                    for (const Candidate& c : links) {
-                      r.links.push_back(c.slot);
-                      if (std::find(old + 1, old + 1 + old[0], c.slot) ==
-                          old + 1 + old[0])
-                        r.fresh.push_back(c);
-                    }
-                    repairs.push_back(std::move(r));
-                  });
-    } catch (const std::bad_alloc&) {
-      return absl::ResourceExhaustedError(
-          "out of memory removing from the HNSW index");
-    }
+    VINDEX_RETURN_IF_ERROR(
+        internal::TryAllocate("removing from the HNSW index", [&] {
+          removed.assign(num_slots_, 0);
+          gone.reserve(ids.size());
+          for (int64_t id : ids) {
+            const uint32_t slot = row_of_.Find(id);
+            removed[slot] = 1;
+            gone.push_back(slot);
+          }
+          PlanRepairs(
+              removed, *s,
+              [&](uint32_t x, int l, const std::vector<Candidate>& links) {
+                Repair r{x, l, {}, {}};
+                const uint32_t* old = Links(x, l);
+                for (const Candidate& c : links) {
+                  r.links.push_back(c.slot);
+                  if (std::find(old + 1, old + 1 + old[0], c.slot) ==
+                      old + 1 + old[0])
+                    r.fresh.push_back(c);
+                }
+                repairs.push_back(std::move(r));
+              });
+        }));
   }
 
   std::unique_lock lock(mu_);
   std::vector<uint8_t> reached;  // For LinkUnreachable.
   std::vector<uint32_t> queue;
-  try {
-    free_slots_.reserve(free_slots_.size() + ids.size());
-    reached.resize(num_slots_);
-    queue.reserve(num_slots_);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of memory removing from the HNSW index");
-  }
+  VINDEX_RETURN_IF_ERROR(
+      internal::TryAllocate("removing from the HNSW index", [&] {
+        free_slots_.reserve(free_slots_.size() + ids.size());
+        reached.resize(num_slots_);
+        queue.reserve(num_slots_);
+      }));
   // Every new list first, then the back-links from each list's new
   // neighbours, as an insert would add them (one may prune the neighbour's
   // list; none re-adds a removed node), so no later list write drops them.

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #endif
 
+#include "core/allocation.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/scratch.h"
 #include "kernels/kernels.h"
@@ -189,12 +190,8 @@ void HnswIndex::RepairCopiedMapping() {
 
 absl::Status HnswIndex::UnmapLocked() {
   if (mapping_ == nullptr) return absl::OkStatus();
-  try {
-    Grow(num_slots_);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("out of memory copying a mapped HNSW");
-  }
-  return absl::OkStatus();
+  return internal::TryAllocate("copying a mapped HNSW",
+                               [&] { Grow(num_slots_); });
 }
 
 int HnswIndex::DrawLevel(uint64_t counter) const {
