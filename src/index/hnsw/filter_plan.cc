@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/id_slot_map.h"
+#include "core/id_map.h"
 #include "core/topk.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/storage.h"

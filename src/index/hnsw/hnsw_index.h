@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "core/id_slot_map.h"
+#include "core/id_map.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "core/scratch_pool.h"
-#include "index/scalar_quantizer.h"
 #include "io/format.h"
+#include "train/scalar_quantizer.h"
 #include "vindex/index.h"
 
 namespace vindex {

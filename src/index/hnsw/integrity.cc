@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/storage.h"
-#include "index/scalar_quantizer.h"
+#include "train/scalar_quantizer.h"
 
 namespace vindex {
 
