@@ -3,6 +3,7 @@
 #include "core/id_map.h"
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -52,6 +53,31 @@ TEST(IdMapTest, TryReserveKeepsContentsAndRoom) {
   for (int64_t id = 50; id < 5000; ++id) ASSERT_TRUE(map.Insert(id, -id));
   EXPECT_EQ(map.bytes(), bytes);
   for (int64_t id = 0; id < 5000; ++id) ASSERT_EQ(*map.Find(id), -id);
+}
+
+TEST(IdMapTest, ForEachVisitsEveryPairOnce) {
+  IdMap<uint64_t> map;
+  for (int64_t id = -20; id < 20; ++id) ASSERT_TRUE(map.Insert(id, id + 100));
+  map.Erase(5);
+  std::map<int64_t, uint64_t> seen;
+  map.ForEach([&](int64_t id, uint64_t value) {
+    EXPECT_TRUE(seen.emplace(id, value).second) << "id " << id << " twice";
+  });
+  ASSERT_EQ(seen.size(), 39u);
+  EXPECT_EQ(seen.count(5), 0u);
+  for (const auto& [id, value] : seen) EXPECT_EQ(value, uint64_t(id + 100));
+}
+
+TEST(IdMapTest, ClearRemovesEveryId) {
+  IdMap<int64_t> map;
+  for (int64_t id = 0; id < 300; ++id) ASSERT_TRUE(map.Insert(id, id));
+  map.Clear();
+  EXPECT_EQ(map.size(), 0u);
+  EXPECT_FALSE(map.Contains(0));
+  int visited = 0;
+  map.ForEach([&](int64_t, int64_t) { ++visited; });
+  EXPECT_EQ(visited, 0);
+  EXPECT_TRUE(map.Insert(0, 1));
 }
 
 #if !defined(VINDEX_TEST_SANITIZER_ALLOCATOR)

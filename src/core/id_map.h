@@ -50,10 +50,21 @@ class IdMap {
   // Changes the value of an id that is present; never allocates.
   void Update(int64_t id, Value value) { map_.find(id)->second = value; }
   void Erase(int64_t id) { map_.erase(id); }
-  // Room for n ids in all; on failure ResourceExhausted "out of memory
-  // <what>" and the map as it was.
+  // Removes every id (as absl's clear: a large table gives back its memory).
+  void Clear() { map_.clear(); }
+  // Room for n ids in all; a failed allocation throws and leaves the map as
+  // it was.
+  void Reserve(size_t n) { ReserveSafely(map_, n); }
+  // Reserve as a Status: on failure ResourceExhausted "out of memory <what>"
+  // and the map as it was.
   absl::Status TryReserve(size_t n, absl::string_view what) {
     return TryReserveTable(map_, n, what);
+  }
+  // Calls fn(id, value) for every id, in no particular order; fn must not
+  // change the map.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const auto& [id, value] : map_) fn(id, value);
   }
   size_t size() const { return map_.size(); }
   // Bytes of the table (ids, values and control bytes).

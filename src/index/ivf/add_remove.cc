@@ -25,7 +25,7 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
   if (!trained_) return absl::FailedPreconditionError("Add before Train");
   // where_ only changes under write_mu_, which we hold.
   for (int64_t id : ids) {
-    if (where_.contains(id)) {
+    if (where_.Contains(id)) {
       return absl::InvalidArgumentError(
           absl::StrCat("id ", id, " is already in the index"));
     }
@@ -61,7 +61,7 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
     for (int64_t l = 0; l < ivf_.nlist; ++l) {
       if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
     }
-    ReserveSafely(where_, where_.size() + n);
+    where_.Reserve(where_.size() + n);
   }));
   // Nothing below allocates.
   const bool keep = lists_.vec_dim() > 0;
@@ -71,7 +71,7 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
     lists_.Append(l, ids[i], code_m_ > 0 ? codes.data() + i * code_m_ : nullptr,
                   keep ? rows.data() + i * d : nullptr,
                   terms.empty() ? 0.0f : terms[i]);
-    where_.emplace(ids[i], ListLocation::At(l, pos).Pack());
+    where_.Insert(ids[i], ListLocation::At(l, pos).Pack());
   }
   return absl::OkStatus();
 }
@@ -80,7 +80,7 @@ absl::Status IvfIndexBase::RemoveImpl(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(CheckNoRepeats(ids, "Remove"));
   std::lock_guard<std::mutex> write(write_mu_);
   for (int64_t id : ids) {
-    if (!where_.contains(id)) {
+    if (!where_.Contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
@@ -90,13 +90,12 @@ absl::Status IvfIndexBase::RemoveImpl(absl::Span<const int64_t> ids) {
   std::unique_lock lock(mu_);
   if (owned.has_value()) lists_ = std::move(*owned);
   for (int64_t id : ids) {
-    auto it = where_.find(id);
-    const ListLocation at = ListLocation::Unpack(it->second);
+    const ListLocation at = ListLocation::Unpack(*where_.Find(id));
     const int64_t l = at.list;
     const int64_t pos = at.offset;
-    where_.erase(it);
+    where_.Erase(id);
     lists_.RemoveAt(l, pos);
-    if (pos < lists_.list_size(l)) where_[lists_.ids(l)[pos]] = at.Pack();
+    if (pos < lists_.list_size(l)) where_.Update(lists_.ids(l)[pos], at.Pack());
   }
   return absl::OkStatus();
 }
@@ -108,10 +107,10 @@ absl::Status IvfIndexBase::CopyMappedLists(
     owned->emplace(lists_.OwnedCopy());
     // The mapped ids may have changed since Load checked them; where_ holds
     // what was checked, and the mutations rely on the two agreeing.
-    for (const auto& [id, packed] : where_) {
+    where_.ForEach([&](int64_t id, uint64_t packed) {
       const ListLocation at = ListLocation::Unpack(packed);
       (*owned)->SetId(at.list, at.offset, id);
-    }
+    });
   });
 }
 

@@ -63,11 +63,10 @@ IndexInfo IvfIndexBase::info() const {
   info.dim = ivf_.dim;
   info.size = lists_.total();
   info.trained = trained_;
-  info.memory_bytes =
-      lists_.MemoryBytes() + centroids_.capacity() * sizeof(float) +
-      centroid_norms_.capacity() * sizeof(float) +
-      where_.capacity() * (sizeof(int64_t) + sizeof(uint64_t) + 1) +
-      ExtraMemory();
+  info.memory_bytes = lists_.MemoryBytes() +
+                      centroids_.capacity() * sizeof(float) +
+                      centroid_norms_.capacity() * sizeof(float) +
+                      where_.bytes() + ExtraMemory();
   info.description = Description();
   info.memory_mapped = lists_.mapped();
   return info;
@@ -123,13 +122,13 @@ absl::Status IvfIndexBase::GetVectorsImpl(absl::Span<const int64_t> ids,
         absl::StrCat("GetVectors output must be ", ids.size(), " x ", d));
   }
   for (int64_t id : ids) {
-    if (!where_.contains(id)) {
+    if (!where_.Contains(id)) {
       return absl::NotFoundError(
           absl::StrCat("id ", id, " is not in the index"));
     }
   }
   for (size_t i = 0; i < ids.size(); ++i) {
-    const ListLocation at = ListLocation::Unpack(where_.at(ids[i]));
+    const ListLocation at = ListLocation::Unpack(*where_.Find(ids[i]));
     std::memcpy(out.row(i), lists_.vectors(at.list) + int64_t{at.offset} * d,
                 d * sizeof(float));
   }

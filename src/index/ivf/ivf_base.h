@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "core/id_map.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "index/ivf/inverted_lists.h"
@@ -195,7 +195,7 @@ class IvfIndexBase : public Index {
   std::vector<float> centroids_;  // nlist x dim.
   std::vector<float> centroid_norms_;
   InvertedLists lists_;
-  absl::flat_hash_map<int64_t, uint64_t> where_;  // id -> ListLocation, packed.
+  IdMap<uint64_t> where_;  // id -> ListLocation, packed.
 };
 
 }  // namespace vindex::internal

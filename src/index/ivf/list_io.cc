@@ -175,14 +175,14 @@ absl::Status LoadListsAligned(io::ContainerReader& r, uint64_t left,
 }
 
 absl::Status CheckListContents(const InvertedLists& lists,
-                               absl::flat_hash_map<int64_t, uint64_t>* where) {
+                               IdMap<uint64_t>* where) {
   const int64_t vd = lists.vec_dim();
   for (int64_t l = 0; l < lists.nlist(); ++l) {
     const int64_t n = lists.list_size(l);
     const int64_t* ids = lists.ids(l);
     for (int64_t i = 0; i < n; ++i) {
       if (ids[i] == -1 ||
-          !where->emplace(ids[i], ListLocation::At(l, i).Pack()).second) {
+          !where->Insert(ids[i], ListLocation::At(l, i).Pack())) {
         return absl::DataLossError(
             absl::StrCat("lists section has invalid or repeated id ", ids[i]));
       }

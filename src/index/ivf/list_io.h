@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "core/id_map.h"
 #include "index/ivf/inverted_lists.h"
 #include "io/format.h"
 
@@ -26,7 +26,7 @@ absl::Status LoadListsAligned(io::ContainerReader& r, uint64_t left,
 // Checks the loaded ids (none -1, no repeats; fills *where with each id's
 // packed ListLocation) and vectors (finite).
 absl::Status CheckListContents(const InvertedLists& lists,
-                               absl::flat_hash_map<int64_t, uint64_t>* where);
+                               IdMap<uint64_t>* where);
 
 }  // namespace vindex::internal
 

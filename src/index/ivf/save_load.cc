@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/allocation.h"
+#include "core/id_map.h"
 #include "core/status_macros.h"
 #include "index/ivf/ivf_base.h"
 #include "index/ivf/list_io.h"
@@ -97,7 +98,7 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   VINDEX_RETURN_IF_ERROR(LoadListsAligned(r, length, &lists, &seen));
   // Sized at construction (absl's reserve is unsafe under bad_alloc); `seen`
   // is bounded by the section.
-  absl::flat_hash_map<int64_t, uint64_t> where(TableBucketsFor(seen));
+  IdMap<uint64_t> where = IdMap<uint64_t>::SizedFor(seen);
   VINDEX_RETURN_IF_ERROR(r.EndSection());
   // Every array is now in place (owned or a checked view): check contents.
   VINDEX_RETURN_IF_ERROR(CheckListContents(lists, &where));

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/filter_plan.h"
+#include "core/id_map.h"
 #include "core/list_location.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
@@ -24,14 +25,14 @@ namespace {
 // entry i is bit offsets[l] + i (offsets: nlist + 1 prefix sums of the list
 // sizes). Listed ids are found through `where` (id -> packed ListLocation).
 RowMask FilterMask(const IdFilter& filter, const InvertedLists& lists,
-                   const absl::flat_hash_map<int64_t, uint64_t>& where,
+                   const IdMap<uint64_t>& where,
                    const std::vector<int64_t>& offsets) {
   return BuildRowMask(
       filter, offsets.back(),
       [&](int64_t id) -> int64_t {
-        auto it = where.find(id);
-        if (it == where.end()) return -1;
-        const ListLocation at = ListLocation::Unpack(it->second);
+        const uint64_t* packed = where.Find(id);
+        if (packed == nullptr) return -1;
+        const ListLocation at = ListLocation::Unpack(*packed);
         return offsets[at.list] + at.offset;
       },
       [&](auto&& visit) {

@@ -65,7 +65,7 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
 
   std::unique_lock lock(mu_);
   lists_ = std::move(fresh);
-  where_.clear();
+  where_.Clear();
   centroids_ = std::move(km->centroids);
   centroid_norms_ = std::move(norms);
   trained_ = true;
