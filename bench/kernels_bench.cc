@@ -27,6 +27,7 @@
 #include "index/brute_force.h"
 #include "kernels/kernels.h"
 #include "linalg/gemm.h"
+#include "machine_ceiling.h"
 #include "vindex/executor.h"
 
 namespace vindex::bench {
@@ -121,21 +122,6 @@ void BM_ThresholdFilter(benchmark::State& state, const KernelTable* kt,
 }
 
 // --------------------------------------------------------------- ceilings
-
-// A plain streaming read: the sum of the buffer as 64-bit integers (integer
-// adds vectorise at the baseline ISA, so the loads are the limit).
-uint64_t SumWords(const uint64_t* p, size_t n) {
-  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += p[i];
-    s1 += p[i + 1];
-    s2 += p[i + 2];
-    s3 += p[i + 3];
-  }
-  for (; i < n; ++i) s0 += p[i];
-  return s0 + s1 + s2 + s3;
-}
 
 void BM_MemRead(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
