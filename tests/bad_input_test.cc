@@ -19,17 +19,11 @@ namespace {
 using absl::StatusCode;
 using testing::ClusteredVectors;
 using testing::RunSearch;
+using testing::Saved;
 using testing::SequentialIds;
 
 constexpr int kDim = 8;
 constexpr int64_t kRows = 400;
-
-std::string Saved(const Index& index) {
-  std::string bytes;
-  StringWriter w(&bytes);
-  EXPECT_TRUE(index.Save(w).ok());
-  return bytes;
-}
 
 class BadInputTest : public ::testing::TestWithParam<const char*> {
  protected:
@@ -48,8 +42,10 @@ class BadInputTest : public ::testing::TestWithParam<const char*> {
       EXPECT_EQ(Saved(*index_), before_) << "a failed call changed the index";
     }
   }
-  StatusCode Add(std::vector<float> v, int64_t rows, int cols, std::vector<int64_t> ids) {
-    return index_->Add(MatrixView<const float>(v.data(), rows, cols), ids).code();
+  StatusCode Add(std::vector<float> v, int64_t rows, int cols,
+                 std::vector<int64_t> ids) {
+    return index_->Add(MatrixView<const float>(v.data(), rows, cols), ids)
+        .code();
   }
   StatusCode Search(std::vector<float> q, int cols, SearchParams p) {
     return RunSearch(*index_, q, cols, p).status.code();
@@ -61,8 +57,9 @@ class BadInputTest : public ::testing::TestWithParam<const char*> {
 };
 
 TEST_P(BadInputTest, WrongDim) {
-  EXPECT_EQ(Add(std::vector<float>(2 * (kDim - 1), 1.0f), 2, kDim - 1, {1000, 1001}),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Add(std::vector<float>(2 * (kDim - 1), 1.0f), 2, kDim - 1, {1000, 1001}),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(Search(std::vector<float>(kDim + 1, 1.0f), kDim + 1, {.k = 3}),
             StatusCode::kInvalidArgument);
 }
@@ -85,8 +82,9 @@ TEST_P(BadInputTest, KNotPositive) {
 }
 
 TEST_P(BadInputTest, KLargerThanSizePads) {
-  auto r = RunSearch(*index_, std::vector<float>(base_.begin(), base_.begin() + kDim), kDim,
-                     {.k = static_cast<int>(kRows) + 5, .nprobe = 1000, .ef = 1000});
+  auto r = RunSearch(
+      *index_, std::vector<float>(base_.begin(), base_.begin() + kDim), kDim,
+      {.k = static_cast<int>(kRows) + 5, .nprobe = 1000, .ef = 1000});
   ASSERT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(r.ids.back(), -1);
   EXPECT_EQ(r.distances.back(), INFINITY);
@@ -107,7 +105,8 @@ TEST_P(BadInputTest, DuplicateIds) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(Add(std::vector<float>(2 * kDim, 0.5f), 2, kDim, {1000, 7}),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(Add(std::vector<float>(kDim, 0.5f), 1, kDim, {-1}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Add(std::vector<float>(kDim, 0.5f), 1, kDim, {-1}),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_P(BadInputTest, UnknownIds) {
@@ -122,7 +121,8 @@ TEST_P(BadInputTest, TruncatedFlippedAndHostileFiles) {
     MemoryReader r(std::string_view(before_).substr(0, len));
     EXPECT_EQ(LoadIndex(r).status().code(), StatusCode::kDataLoss) << len;
   }
-  for (size_t byte = 0; byte < before_.size(); byte += 1 + before_.size() / 200) {
+  for (size_t byte = 0; byte < before_.size();
+       byte += 1 + before_.size() / 200) {
     std::string bad = before_;
     bad[byte] ^= 0x04;
     MemoryReader r(bad);
@@ -138,11 +138,14 @@ TEST_P(BadInputTest, TruncatedFlippedAndHostileFiles) {
 
 TEST_P(BadInputTest, NegativeKnobs) {
   const std::vector<float> q(kDim, 0.5f);
-  EXPECT_EQ(Search(q, kDim, {.k = 3, .nprobe = -1}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(q, kDim, {.k = 3, .nprobe = -1}),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(Search(q, kDim, {.k = 3, .ef = -1}), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Search(q, kDim, {.k = 3, .rerank_factor = -2}), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Search(q, kDim, {.k = 3, .rerank_factor = -2}),
+            StatusCode::kInvalidArgument);
   // kNoRerank is the one valid negative value, for every family.
-  EXPECT_EQ(Search(q, kDim, {.k = 3, .rerank_factor = SearchParams::kNoRerank}), StatusCode::kOk);
+  EXPECT_EQ(Search(q, kDim, {.k = 3, .rerank_factor = SearchParams::kNoRerank}),
+            StatusCode::kOk);
 }
 
 TEST_P(BadInputTest, DamagedFilesLoadedMemoryMapped) {
@@ -159,9 +162,11 @@ TEST_P(BadInputTest, DamagedFilesLoadedMemoryMapped) {
   };
   EXPECT_EQ(load_mapped(before_), StatusCode::kOk);
   for (size_t len = 0; len < before_.size(); len += 1 + before_.size() / 60) {
-    EXPECT_EQ(load_mapped(before_.substr(0, len)), StatusCode::kDataLoss) << len;
+    EXPECT_EQ(load_mapped(before_.substr(0, len)), StatusCode::kDataLoss)
+        << len;
   }
-  for (size_t byte = 0; byte < before_.size(); byte += 1 + before_.size() / 60) {
+  for (size_t byte = 0; byte < before_.size();
+       byte += 1 + before_.size() / 60) {
     std::string bad = before_;
     bad[byte] ^= 0x10;
     EXPECT_NE(load_mapped(bad), StatusCode::kOk) << "flip at " << byte;
@@ -181,12 +186,14 @@ TEST_P(BadInputTest, WrongMagicAndNewerVersion) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, BadInputTest,
-                         ::testing::Values("Flat", "IVF8,Flat", "IVF8,PQ4", "IVF8,PQ4x4fs,Rerank",
-                                           "HNSW8", "HNSW8,SQ8"),
+                         ::testing::Values("Flat", "IVF8,Flat", "IVF8,PQ4",
+                                           "IVF8,PQ4x4fs,Rerank", "HNSW8",
+                                           "HNSW8,SQ8"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                             if (!std::isalnum(static_cast<unsigned char>(c)))
+                               c = '_';
                            }
                            return name;
                          });
@@ -200,10 +207,14 @@ TEST(BadInputOrder, SearchOrAddBeforeTrainAndTooFewTrainingPoints) {
     std::vector<float> v = ClusteredVectors(4, kDim, 2, 9);
     EXPECT_EQ(RunSearch(**index, v, kDim, {.k = 1}).status.code(),
               StatusCode::kFailedPrecondition);
-    EXPECT_EQ((*index)->Add(MatrixView<const float>(v.data(), 4, kDim), {1, 2, 3, 4}).code(),
-              StatusCode::kFailedPrecondition);
-    EXPECT_EQ((*index)->Train(MatrixView<const float>(v.data(), 4, kDim)).code(),
-              StatusCode::kInvalidArgument);  // 4 points < nlist 8
+    EXPECT_EQ(
+        (*index)
+            ->Add(MatrixView<const float>(v.data(), 4, kDim), {1, 2, 3, 4})
+            .code(),
+        StatusCode::kFailedPrecondition);
+    EXPECT_EQ(
+        (*index)->Train(MatrixView<const float>(v.data(), 4, kDim)).code(),
+        StatusCode::kInvalidArgument);  // 4 points < nlist 8
     EXPECT_EQ((*index)->info().size, 0);
     EXPECT_FALSE((*index)->info().trained);
   }
@@ -216,10 +227,12 @@ TEST(BadInputOrder, FilterOnEmptyIndex) {
     ASSERT_TRUE(index.ok());
     if ((*index)->capabilities().needs_training) {
       std::vector<float> v = ClusteredVectors(64, kDim, 8, 9);
-      ASSERT_TRUE((*index)->Train(MatrixView<const float>(v.data(), 64, kDim)).ok());
+      ASSERT_TRUE(
+          (*index)->Train(MatrixView<const float>(v.data(), 64, kDim)).ok());
     }
     IdFilter f = IdFilter::Range(0, 10);
-    EXPECT_EQ(RunSearch(**index, std::vector<float>(kDim, 1.0f), kDim, {.k = 1, .filter = &f})
+    EXPECT_EQ(RunSearch(**index, std::vector<float>(kDim, 1.0f), kDim,
+                        {.k = 1, .filter = &f})
                   .status.code(),
               StatusCode::kFailedPrecondition);
   }

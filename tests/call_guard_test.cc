@@ -27,18 +27,12 @@ namespace {
 using absl::StatusCode;
 using testing::ClusteredVectors;
 using testing::RunSearch;
+using testing::Saved;
 using testing::SequentialIds;
 
 constexpr int kDim = 8;
 constexpr int64_t kRows = 600;
 constexpr int64_t kQueries = 64;
-
-std::string Saved(const Index& index) {
-  std::string bytes;
-  StringWriter w(&bytes);
-  EXPECT_TRUE(index.Save(w).ok());
-  return bytes;
-}
 
 // An executor that runs tasks on fresh threads and records any exception a
 // task lets out: vindex promises its tasks never throw.

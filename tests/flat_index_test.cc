@@ -14,19 +14,13 @@ namespace {
 using testing::BruteForce;
 using testing::RandomVectors;
 using testing::RunSearch;
+using testing::Saved;
 using testing::SequentialIds;
 
 std::unique_ptr<FlatIndex> MakeFlat(int d, Metric metric) {
   auto index = FlatIndex::Create(FlatOptions{.dim = d, .metric = metric});
   EXPECT_TRUE(index.ok()) << index.status();
   return std::move(*index);
-}
-
-std::string SaveToString(const Index& index) {
-  std::string bytes;
-  StringWriter w(&bytes);
-  EXPECT_TRUE(index.Save(w).ok());
-  return bytes;
 }
 
 // Compares with the double-precision brute force: the same ids where the
@@ -238,7 +232,7 @@ TEST(FlatIndex, BadInputIsRejectedAndChangesNothing) {
   ASSERT_TRUE(
       index->Add(MatrixView<const float>(base.data(), 10, d), SequentialIds(10))
           .ok());
-  const std::string before = SaveToString(*index);
+  const std::string before = Saved(*index);
 
   std::vector<float> v(3 * d, 0.5f);
   std::vector<float> nan_v = v;
@@ -303,7 +297,7 @@ TEST(FlatIndex, BadInputIsRejectedAndChangesNothing) {
                 .code(),
             StatusCode::kInvalidArgument);
 
-  EXPECT_EQ(SaveToString(*index), before);
+  EXPECT_EQ(Saved(*index), before);
 
   // A filter on an empty index is an error, not a silent empty result.
   auto empty = MakeFlat(d, Metric::kL2);
@@ -328,7 +322,7 @@ TEST(FlatIndex, SaveLoadRoundTripGivesIdenticalResults) {
                           SequentialIds(n, 7))
                     .ok());
     ASSERT_TRUE(index->Remove({7, 100, 300}).ok());
-    const std::string bytes = SaveToString(*index);
+    const std::string bytes = Saved(*index);
     MemoryReader reader(bytes);
     auto loaded = LoadIndex(reader);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -338,7 +332,7 @@ TEST(FlatIndex, SaveLoadRoundTripGivesIdenticalResults) {
     auto b = RunSearch(**loaded, queries, d, SearchParams{.k = 10});
     EXPECT_EQ(a.ids, b.ids);
     EXPECT_EQ(a.distances, b.distances);
-    EXPECT_EQ(SaveToString(**loaded), bytes);
+    EXPECT_EQ(Saved(**loaded), bytes);
   }
 }
 
@@ -368,7 +362,7 @@ TEST(FlatIndex, CorruptFilesAreDataLossNeverACrash) {
   ASSERT_TRUE(
       index->Add(MatrixView<const float>(base.data(), 20, d), SequentialIds(20))
           .ok());
-  const std::string bytes = SaveToString(*index);
+  const std::string bytes = Saved(*index);
   // Truncation at every byte.
   for (size_t len = 0; len < bytes.size(); ++len) {
     MemoryReader r(std::string_view(bytes).substr(0, len));
@@ -507,7 +501,7 @@ TEST(FlatIndexMapped, CorruptMappedFileIsDataLoss) {
   ASSERT_TRUE(
       index->Add(MatrixView<const float>(base.data(), 50, d), SequentialIds(50))
           .ok());
-  std::string bytes = SaveToString(*index);
+  std::string bytes = Saved(*index);
   bytes[bytes.size() - 30] ^= 0x10;  // Inside the vectors section.
   const std::string path = ::testing::TempDir() + "/flat_mapped_bad.vindex";
   {

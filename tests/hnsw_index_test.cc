@@ -23,6 +23,7 @@ using testing::ClusteredVectors;
 using testing::RandomVectors;
 using testing::RecallAtK;
 using testing::RunSearch;
+using testing::Saved;
 using testing::SequentialIds;
 
 constexpr int kDim = 24;
@@ -595,13 +596,6 @@ TEST(HnswIndexTest, FactoryAndDescription) {
   EXPECT_EQ((*half)->info().description, "HNSW8,FP16");
 }
 
-std::string SaveToString(const Index& index) {
-  std::string bytes;
-  StringWriter w(&bytes);
-  EXPECT_TRUE(index.Save(w).ok());
-  return bytes;
-}
-
 TEST(HnswIndexTest, SaveLoadRoundTrip) {
   for (auto t : {Traversal::kFloat, Traversal::kSq8, Traversal::kFp16}) {
     auto base = ClusteredVectors(1200, kDim, 10, 61);
@@ -610,7 +604,7 @@ TEST(HnswIndexTest, SaveLoadRoundTrip) {
     ASSERT_TRUE(AddAll(*index, base, SequentialIds(1200, 7)).ok());
     std::vector<int64_t> gone = {7, 100, 500, 1206};
     ASSERT_TRUE(index->Remove(gone).ok());  // Free slots are compacted away.
-    const std::string bytes = SaveToString(*index);
+    const std::string bytes = Saved(*index);
     MemoryReader r(bytes);
     auto loaded = LoadIndex(r);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -623,7 +617,7 @@ TEST(HnswIndexTest, SaveLoadRoundTrip) {
     // The loaded index keeps working: add and save again.
     auto more = RandomVectors(50, kDim, 63);
     ASSERT_TRUE(AddAll(**loaded, more, SequentialIds(50, 5000)).ok());
-    EXPECT_EQ(SaveToString(**loaded).empty(), false);
+    EXPECT_EQ(Saved(**loaded).empty(), false);
   }
 }
 
@@ -631,7 +625,7 @@ TEST(HnswIndexTest, CorruptFilesFailCleanly) {
   auto base = ClusteredVectors(300, kDim, 5, 71);
   auto index = MakeHnsw(Options(Metric::kL2, HnswOptions::Traversal::kSq8));
   ASSERT_TRUE(AddAll(*index, base, SequentialIds(300)).ok());
-  const std::string bytes = SaveToString(*index);
+  const std::string bytes = Saved(*index);
   auto q = RandomVectors(3, kDim, 72);
   // Truncation at many offsets: always an error.
   for (size_t cut = 0; cut < bytes.size(); cut += (cut < 256 ? 1 : 97)) {
@@ -709,7 +703,7 @@ TEST_P(HnswMappedTest, ServesFromMappingThenCopiesOnWrite) {
   EXPECT_EQ(a.distances, b.distances);
   EXPECT_EQ(c.ids, b.ids);
   // Saving from the mapping gives the same bytes.
-  EXPECT_EQ(SaveToString(**mapped), file);
+  EXPECT_EQ(Saved(**mapped), file);
   std::vector<float> row(kDim);
   ASSERT_TRUE(
       (*mapped)->GetVectors({42}, MatrixView<float>(row.data(), 1, kDim)).ok());
@@ -755,7 +749,7 @@ TEST(HnswIndexTest, MappedBadLinkIsDataLoss) {
   auto base = ClusteredVectors(200, kDim, 4, 91);
   auto index = MakeHnsw(Options());
   ASSERT_TRUE(AddAll(*index, base, SequentialIds(200)).ok());
-  std::string bytes = SaveToString(*index);
+  std::string bytes = Saved(*index);
   // Find the GRL0 section and point row 5's first link at row 5000.
   const uint32_t tag = io::kTagLevel0;
   const size_t at =

@@ -12,6 +12,8 @@
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
+#include "gtest/gtest.h"
+#include "vindex/io.h"
 
 namespace vindex::testing {
 
@@ -191,6 +193,13 @@ std::optional<Dataset> LoadSharedDataset(const std::string& name,
   if (!ReadVecs(*gt, max_queries, &ds.groundtruth, &ds.gt_k))
     return std::nullopt;
   return ds;
+}
+
+std::string Saved(const Index& index) {
+  std::string bytes;
+  StringWriter w(&bytes);
+  EXPECT_TRUE(index.Save(w).ok());
+  return bytes;
 }
 
 }  // namespace vindex::testing

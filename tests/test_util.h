@@ -64,6 +64,10 @@ SearchResult RunSearch(const Index& index, const std::vector<float>& queries,
                        int d, const SearchParams& params,
                        Executor* executor = nullptr);
 
+// The bytes index.Save writes (the test fails if Save does): for comparing
+// an index's state before and after a call.
+std::string Saved(const Index& index);
+
 // A TEXMEX dataset from the data folder above (unpacked from .zst into the
 // build folder when needed). Absent data gives std::nullopt; tests then skip.
 struct Dataset {
