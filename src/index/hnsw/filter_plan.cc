@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/id_map.h"
+#include "core/prefetch.h"
 #include "core/topk.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/storage.h"
@@ -19,7 +20,7 @@ void HnswIndex::ScanAllowed(const float* query, int k,
   const size_t n = slots.size();
   for (size_t i = 0; i < n; ++i) {
     if (i + 2 < n)
-      hnsw::PrefetchBytes(
+      internal::PrefetchRange(
           reinterpret_cast<const char*>(FullVector(slots[i + 2])),
           dim_ * sizeof(float));
     top.Push(Distance(query, FullVector(slots[i])), ids_[slots[i]]);

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/prefetch.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/scratch.h"
 #include "index/hnsw/storage.h"
@@ -43,7 +44,7 @@ uint32_t HnswIndex::GreedyDescend(const Space& space, uint32_t ep, float* d_ep,
       const uint32_t* list = Links(ep, level);
       const uint32_t n = std::min<uint32_t>(hnsw::LoadLink(list), m_);
       for (uint32_t i = 0; i < n; ++i)
-        hnsw::Prefetch(space.Data(hnsw::LoadLink(list + 1 + i)));
+        internal::PrefetchLine(space.Data(hnsw::LoadLink(list + 1 + i)));
       for (uint32_t i = 0; i < n; ++i) {
         const uint32_t x = hnsw::LoadLink(list + 1 + i);
         const float d = space.Dist(x);
@@ -95,7 +96,7 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
     // The next best candidate is usually the next one expanded: fetch its
     // link list while this one's neighbours are scored.
     if (!cand.empty()) {
-      hnsw::PrefetchBytes(
+      internal::PrefetchRange(
           reinterpret_cast<const char*>(Links(cand.front().slot, level)),
           sizeof(uint32_t) * (1 + cap));
     }
@@ -108,13 +109,13 @@ void HnswIndex::SearchLayer(const Space& space, uint32_t ep, float d_ep,
       // checked: a link out of range is skipped, never followed.
       if (x < slots && !s.visited.TestAndMark(x)) {
         batch[nb++] = x;
-        hnsw::Prefetch(space.Data(x));
+        internal::PrefetchLine(space.Data(x));
       }
     }
     for (size_t j = 0; j < nb && j < 2; ++j)
-      hnsw::PrefetchBytes(space.Data(batch[j]), bytes);
+      internal::PrefetchRange(space.Data(batch[j]), bytes);
     for (size_t j = 0; j < nb; ++j) {
-      if (j + 2 < nb) hnsw::PrefetchBytes(space.Data(batch[j + 2]), bytes);
+      if (j + 2 < nb) internal::PrefetchRange(space.Data(batch[j + 2]), bytes);
       const uint32_t x = batch[j];
       const float d = space.DistBelow(x, bound);
       if (!(d < bound)) continue;

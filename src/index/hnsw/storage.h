@@ -47,11 +47,6 @@ inline void StoreLink(uint32_t* p, uint32_t v) {
   std::atomic_ref<uint32_t>(*p).store(v, std::memory_order_relaxed);
 }
 
-inline void Prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
-inline void PrefetchBytes(const char* p, size_t bytes) {
-  for (size_t o = 0; o < bytes; o += 64) Prefetch(p + o);
-}
-
 inline size_t RoundUp(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
 // Nearest first; ties by slot so every order is reproducible.

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/parallel.h"
+#include "core/prefetch.h"
 #include "core/status_macros.h"
 #include "core/topk.h"
 #include "core/validate.h"
@@ -68,8 +69,7 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
       const size_t bytes = std::min<size_t>(
           lists().list_size(next) * d * sizeof(float), kPrefetchBytes);
       const char* head = reinterpret_cast<const char*>(lists().vectors(next));
-      for (size_t off = 0; off < bytes; off += 64)
-        __builtin_prefetch(head + off);
+      internal::PrefetchRange(head, bytes);
     }
     const int64_t n = lists().list_size(l);
     const int64_t* list_ids = lists().ids(l);

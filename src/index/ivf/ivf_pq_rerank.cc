@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/list_location.h"
+#include "core/prefetch.h"
 #include "core/topk.h"
 #include "index/ivf/ivf_pq_index.h"
 #include "kernels/kernels.h"
@@ -46,8 +47,7 @@ void IvfPqIndex::FinishQuery(const float* query, internal::TopK& top, int kk,
   const size_t row_bytes = d * sizeof(float);
   auto prefetch = [&](int i) {
     const char* r = reinterpret_cast<const char*>(row_of(i));
-    for (size_t off = 0; off < row_bytes; off += 64)
-      __builtin_prefetch(r + off);
+    internal::PrefetchRange(r, row_bytes);
   };
   const int kPrefetchAhead = std::max<int>(2, 8192 / int(row_bytes));
   for (int i = 0; i < std::min(valid, kPrefetchAhead); ++i) prefetch(i);

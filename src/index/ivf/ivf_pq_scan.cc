@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/list_location.h"
+#include "core/prefetch.h"
 #include "core/topk.h"
 #include "index/ivf/ivf_pq_index.h"
 #include "kernels/kernels.h"
@@ -46,12 +47,10 @@ void IvfPqIndex::PrefetchList(int64_t l) const {
   const char* c = reinterpret_cast<const char*>(lists().codes(l));
   const int64_t code_bytes = std::min<int64_t>(
       int64_t(lists().code_bytes(lists().list_size(l))), 2048);
-  for (int64_t off = 0; off < code_bytes; off += 64)
-    __builtin_prefetch(c + off);
+  internal::PrefetchRange(c, code_bytes);
   if (lists().terms(l) != nullptr) {
     const char* t = reinterpret_cast<const char*>(lists().terms(l));
-    for (int64_t off = 0; off < lists().list_size(l) * 4; off += 64)
-      __builtin_prefetch(t + off);
+    internal::PrefetchRange(t, lists().list_size(l) * 4);
   }
 }
 
