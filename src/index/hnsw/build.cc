@@ -7,7 +7,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -178,8 +177,8 @@ absl::Status HnswIndex::TrainImpl(MatrixView<const float> samples, Executor*) {
   VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(samples, dim_, "training vector",
                                                /*allow_empty=*/true));
   if (!sq8_ || samples.rows == 0) return absl::OkStatus();
-  std::lock_guard<std::mutex> mutation(mutation_mu_);
-  std::unique_lock lock(mu_);
+  internal::MutexLock mutation(mutation_mu_);
+  internal::WriterLock lock(mu_);
   if (live_ > 0 || num_slots_ > 0) {
     return absl::FailedPreconditionError(
         "cannot retrain the SQ8 quantizer of a non-empty index");
@@ -202,7 +201,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
                               &rows, "vector");
   }));
   const int64_t n = vectors.rows;
-  std::lock_guard<std::mutex> mutation(mutation_mu_);
+  internal::MutexLock mutation(mutation_mu_);
   std::vector<uint32_t> slots(n);
   std::vector<uint8_t> reached;  // For LinkUnreachable, sized in phase 1.
   std::exception_ptr linking_failed;
@@ -212,7 +211,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
   int64_t first = 0;
   {
     // Phase 1 (exclusive): every allocation and every non-link write.
-    std::unique_lock lock(mu_);
+    internal::WriterLock lock(mu_);
     for (int64_t id : ids) {
       if (row_of_.Contains(id)) {
         return absl::InvalidArgumentError(
@@ -230,21 +229,22 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
     check_links = (added_since_link_check_ + n) * kLinkCheckShare >= need;
     std::vector<std::unique_ptr<uint32_t[]>> upper(n);
     std::vector<uint8_t> levels(n);
-    VINDEX_RETURN_IF_ERROR(internal::TryAllocate("growing the HNSW index", [&] {
-      Grow(static_cast<uint32_t>(need));
-      if (check_links) {
-        reached.resize(need);
-        queue.reserve(need);
-      }
-      row_of_.Reserve(row_of_.size() + n);
-      for (int64_t i = 0; i < n; ++i) {
-        levels[i] = static_cast<uint8_t>(DrawLevel(insert_counter_ + i));
-        if (levels[i] > 0) {
-          upper[i].reset(new uint32_t[size_t{levels[i]} * (1 + m_)]());
-        }
-      }
-      if (sq8_ && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
-    }));
+    VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
+        "growing the HNSW index", [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          Grow(static_cast<uint32_t>(need));
+          if (check_links) {
+            reached.resize(need);
+            queue.reserve(need);
+          }
+          row_of_.Reserve(row_of_.size() + n);
+          for (int64_t i = 0; i < n; ++i) {
+            levels[i] = static_cast<uint8_t>(DrawLevel(insert_counter_ + i));
+            if (levels[i] > 0) {
+              upper[i].reset(new uint32_t[size_t{levels[i]} * (1 + m_)]());
+            }
+          }
+          if (sq8_ && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
+        }));
     // Nothing below fails; linking (phase 2) can run out of scratch memory.
     insert_counter_ += n;
     added_since_link_check_ = check_links ? 0 : added_since_link_check_ + n;
@@ -285,17 +285,18 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
   }
   {
     // Phase 2 (shared): link the new nodes in parallel; searches may run.
-    std::shared_lock lock(mu_);
+    internal::ReaderLock lock(mu_);
     const int64_t todo = n - first;
     const int64_t grain = std::clamp<int64_t>(
         todo / (8 * internal::NumThreads(executor)), 1, 256);
     try {
       internal::ParallelForRange(executor, todo, grain,
-                                 [&](int64_t b, int64_t e) {
-                                   auto s = scratch_.Acquire();
-                                   for (int64_t i = b; i < e; ++i)
-                                     Insert(slots[first + i], *s);
-                                 });
+                                 [&](int64_t b, int64_t e)
+                                     ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                       auto s = scratch_.Acquire();
+                                       for (int64_t i = b; i < e; ++i)
+                                         Insert(slots[first + i], *s);
+                                     });
       // The full walk catches every unreachable node; between walks, the
       // in-degree counts catch the orphans this Add's pruning left.
       if (check_links) {
@@ -311,10 +312,10 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
     }
   }
   // Phase 3: publish the batch at once.
-  std::unique_lock lock(mu_);
+  internal::WriterLock lock(mu_);
   collect_orphans_ = false;
   {
-    std::lock_guard<std::mutex> orphans(orphans_mu_);
+    internal::MutexLock orphans(orphans_mu_);
     orphans_.clear();
   }
   published_epoch_.store(epoch, std::memory_order_release);

@@ -38,10 +38,12 @@ HnswIndex::FilterPlan HnswIndex::PlanFilter(const IdFilter& filter,
   const double limit = brute_force_fraction_ >= 0
                            ? brute_force_fraction_ * static_cast<double>(live_)
                            : ScanLimit(live_, ef);
-  const auto visible = [&](uint32_t slot) { return epochs_[slot] <= snapshot; };
+  const auto visible = [&](uint32_t slot) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return epochs_[slot] <= snapshot;
+  };
   // Collects the allowed slots, giving up (to walk the graph lazily) as soon
   // as there are more than `limit` of them.
-  const auto collect = [&] {
+  const auto collect = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (uint32_t x = 0; x < num_slots_; ++x) {
       if (visible(x) && filter.Allows(ids_[x])) {
         plan.slots.push_back(x);

@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
 #include "core/call_guard.h"
@@ -97,7 +95,7 @@ absl::Status HnswIndex::Save(Writer& writer) const {
 }
 
 IndexInfo HnswIndex::info() const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   IndexInfo info;
   info.family = IndexFamily::kHnsw;
   info.device = Device::kCpu;
@@ -138,7 +136,7 @@ absl::Status HnswIndex::GetVectorsImpl(absl::Span<const int64_t> ids,
     return absl::InvalidArgumentError(
         absl::StrCat("GetVectors output must be ", ids.size(), " x ", dim_));
   }
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   const uint32_t snapshot = published_epoch_.load(std::memory_order_acquire);
   for (int64_t id : ids) {
     const uint32_t slot = row_of_.Find(id);
@@ -155,13 +153,13 @@ absl::Status HnswIndex::GetVectorsImpl(absl::Span<const int64_t> ids,
 }
 
 void HnswIndex::set_epoch_for_testing(uint32_t epoch) {
-  std::unique_lock lock(mu_);
+  internal::WriterLock lock(mu_);
   published_epoch_.store(epoch);
   pending_epoch_ = epoch;
 }
 
 int64_t HnswIndex::slot_capacity_for_testing() const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   return capacity_;
 }
 

@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "core/id_map.h"
+#include "core/mutex.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "core/scratch_pool.h"
@@ -263,14 +263,17 @@ class HnswIndex final : public Index {
   size_t block_bytes_;    // payload + count + m0 links, rounded up.
   double brute_force_fraction_ = -1;  // < 0: ScanLimit.
 
-  mutable std::mutex mutation_mu_;  // Serialises Add, Remove, Train and Save.
+  // Serialises Add, Remove, Train and Save; taken before mu_.
+  mutable internal::Mutex mutation_mu_;
   // Exclusive: layout changes; shared: reads, inserts. Writer-preferring so
-  // a stream of searches cannot starve Add or Remove.
-  // The lock annotations in this class document which lock guards what; no
-  // compiler checks them (GCC ignores them, and RwMutex is not declared a
-  // capability), so they are kept correct by reading.
+  // a stream of searches cannot starve Add or Remove. Clang's -Wthread-safety
+  // checks the lock annotations in this class; lambdas that run under mu_
+  // are marked ABSL_NO_THREAD_SAFETY_ANALYSIS, as the analysis does not carry
+  // a caller's locks into a lambda.
   mutable internal::RwMutex mu_;
-  std::mutex top_mu_;  // Held by an insert that raises the top level.
+  // Held by an insert that raises the top level; guards no member (entry_ is
+  // atomic), so it stays a plain mutex, locked only on that path.
+  std::mutex top_mu_;
 
   // Per-slot storage; capacity_ slots allocated, [0, num_slots_) ever used.
   // While mapping_ is set, level0_ points into the read-only file mapping:
@@ -303,7 +306,7 @@ class HnswIndex final : public Index {
   // While collect_orphans_ (set only with no insert in flight), Connect and
   // LinkIn record here each slot whose in-degree falls to zero.
   bool collect_orphans_ ABSL_GUARDED_BY(mu_) = false;
-  std::mutex orphans_mu_;
+  internal::Mutex orphans_mu_;
   std::vector<uint32_t> orphans_ ABSL_GUARDED_BY(orphans_mu_);
   // Vectors added since the last LinkUnreachable.
   uint64_t added_since_link_check_ ABSL_GUARDED_BY(mutation_mu_) = 0;

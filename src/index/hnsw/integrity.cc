@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
 #include "index/hnsw/hnsw_index.h"
@@ -75,7 +74,7 @@ absl::Status HnswIndex::CheckUpperLevels(uint32_t n) const {
 }
 
 absl::Status HnswIndex::CheckGraphForTesting() const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   int max_level = -1;
   for (uint32_t x = 0; x < num_slots_; ++x) {
     if (ids_[x] == -1) continue;

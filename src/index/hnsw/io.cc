@@ -6,9 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <new>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -51,8 +49,8 @@ using hnsw::UnpackEntry;
 constexpr uint32_t kLayoutBlocks = 1;
 
 absl::Status HnswIndex::SaveImpl(Writer& writer) const {
-  std::lock_guard<std::mutex> mutation(mutation_mu_);
-  std::shared_lock lock(mu_);
+  internal::MutexLock mutation(mutation_mu_);
+  internal::ReaderLock lock(mu_);
   std::vector<uint32_t> row(num_slots_, kFreeEpoch);
   std::vector<uint32_t> order;
   order.reserve(live_);

@@ -5,8 +5,6 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
-#include <mutex>
-#include <shared_mutex>
 #include <vector>
 
 #include "index/hnsw/hnsw_index.h"
@@ -32,7 +30,7 @@ void HnswIndex::UncountInLink(uint32_t y) {
   if (std::atomic_ref<uint32_t>(in_degree_[y])
               .fetch_sub(1, std::memory_order_relaxed) == 1 &&
       collect_orphans_) {
-    std::lock_guard<std::mutex> lock(orphans_mu_);
+    internal::MutexLock lock(orphans_mu_);
     orphans_.push_back(y);
   }
 }
@@ -134,7 +132,7 @@ void HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
   const uint32_t entry = UnpackEntry(e).slot;
   const uint32_t cap = static_cast<uint32_t>(m0_);
   // Marks what a level-0 walk from `from` reaches.
-  const auto walk = [&](uint32_t from) {
+  const auto walk = [&](uint32_t from) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     queue.clear();
     queue.push_back(from);
     reached[from] = 1;
@@ -175,13 +173,13 @@ void HnswIndex::LinkOrphans(const std::vector<uint32_t>& added, Scratch& s) {
   // A node no list links to is certainly unreachable: the new nodes that
   // pruning left out of every list, and the old ones whose last link into
   // them pruning dropped (recorded by UncountInLink).
-  const auto orphan = [&](uint32_t x) {
+  const auto orphan = [&](uint32_t x) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return ids_[x] != -1 && x != entry && in_degree_[x] == 0;
   };
   // Linked from a node something links to (or the entry): not a proof of
   // reachability (a group may link only to itself), which the full walk of
   // LinkUnreachable checks now and then.
-  const auto linkable = [&](uint32_t y) {
+  const auto linkable = [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return ids_[y] != -1 && (y == entry || in_degree_[y] > 0);
   };
   std::vector<uint32_t> todo;
@@ -192,7 +190,7 @@ void HnswIndex::LinkOrphans(const std::vector<uint32_t>& added, Scratch& s) {
   // that makes are linked in the next round (bounded, as in LinkUnreachable).
   for (int round = 0; round < 4; ++round) {
     {
-      std::lock_guard<std::mutex> lock(orphans_mu_);
+      internal::MutexLock lock(orphans_mu_);
       todo.insert(todo.end(), orphans_.begin(), orphans_.end());
       orphans_.clear();
     }
@@ -209,7 +207,7 @@ void HnswIndex::LinkOrphans(const std::vector<uint32_t>& added, Scratch& s) {
 }
 
 std::vector<uint32_t> HnswIndex::UnreachableSlotsForTesting() const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   std::vector<uint32_t> unreachable;
   const uint64_t e = entry_.load();
   std::vector<uint8_t> seen(num_slots_, 0);
@@ -234,7 +232,7 @@ std::vector<uint32_t> HnswIndex::UnreachableSlotsForTesting() const {
 }
 
 std::vector<uint32_t> HnswIndex::OrphanSlotsForTesting() const {
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   std::vector<uint8_t> linked(num_slots_, 0);
   for (uint32_t x = 0; x < num_slots_; ++x) {
     if (ids_[x] == -1) continue;

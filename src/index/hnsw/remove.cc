@@ -2,9 +2,7 @@
 // (while searches run), then writes the repairs and frees the slots.
 #include <algorithm>
 #include <cstdint>
-#include <mutex>
 #include <new>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -57,7 +55,7 @@ void HnswIndex::PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
       s.visited.Reset(num_slots_);
       s.visited.Mark(x);
       cands.clear();
-      auto offer = [&](uint32_t y) {
+      auto offer = [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         if (!removed[y] && !s.visited.TestAndMark(y)) {
           cands.push_back({Distance(v, FullVector(y)), y});
         }
@@ -86,7 +84,7 @@ void HnswIndex::PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
 
 absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(internal::CheckNoRepeats(ids, "Remove"));
-  std::lock_guard<std::mutex> mutation(mutation_mu_);
+  internal::MutexLock mutation(mutation_mu_);
   // Two phases. The repairs are planned under the shared lock, so searches
   // keep running while the graph is read and re-searched (no other mutation
   // can run: we hold mutation_mu_). Only copying a mapped index first,
@@ -103,7 +101,7 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   std::vector<Repair> repairs;
   auto s = scratch_.Acquire();
   {
-    std::shared_lock lock(mu_);
+    internal::ReaderLock lock(mu_);
     for (int64_t id : ids) {
       if (!row_of_.Contains(id)) {
         return absl::NotFoundError(
@@ -115,13 +113,13 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   {
     // The plan reads links unchecked: from the copy (see Grow), never from a
     // mapping that may have changed.
-    std::unique_lock lock(mu_);
+    internal::WriterLock lock(mu_);
     VINDEX_RETURN_IF_ERROR(UnmapLocked());
   }
   {
-    std::shared_lock lock(mu_);
-    VINDEX_RETURN_IF_ERROR(
-        internal::TryAllocate("removing from the HNSW index", [&] {
+    internal::ReaderLock lock(mu_);
+    VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
+        "removing from the HNSW index", [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
           removed.assign(num_slots_, 0);
           gone.reserve(ids.size());
           for (int64_t id : ids) {
@@ -131,25 +129,26 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
           }
           PlanRepairs(
               removed, *s,
-              [&](uint32_t x, int l, const std::vector<Candidate>& links) {
-                Repair r{x, l, {}, {}};
-                const uint32_t* old = Links(x, l);
-                for (const Candidate& c : links) {
-                  r.links.push_back(c.slot);
-                  if (std::find(old + 1, old + 1 + old[0], c.slot) ==
-                      old + 1 + old[0])
-                    r.fresh.push_back(c);
-                }
-                repairs.push_back(std::move(r));
-              });
+              [&](uint32_t x, int l, const std::vector<Candidate>& links)
+                  ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                    Repair r{x, l, {}, {}};
+                    const uint32_t* old = Links(x, l);
+                    for (const Candidate& c : links) {
+                      r.links.push_back(c.slot);
+                      if (std::find(old + 1, old + 1 + old[0], c.slot) ==
+                          old + 1 + old[0])
+                        r.fresh.push_back(c);
+                    }
+                    repairs.push_back(std::move(r));
+                  });
         }));
   }
 
-  std::unique_lock lock(mu_);
+  internal::WriterLock lock(mu_);
   std::vector<uint8_t> reached;  // For LinkUnreachable.
   std::vector<uint32_t> queue;
-  VINDEX_RETURN_IF_ERROR(
-      internal::TryAllocate("removing from the HNSW index", [&] {
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
+      "removing from the HNSW index", [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
         free_slots_.reserve(free_slots_.size() + ids.size());
         reached.resize(num_slots_);
         queue.reserve(num_slots_);

@@ -2,7 +2,6 @@
 // search in the traversal's space, then exact re-ranking of quantized hits.
 #include <algorithm>
 #include <cstdint>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -59,7 +58,7 @@ absl::Status HnswIndex::SearchImpl(MatrixView<const float> queries,
         MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
   const int k = params.k;
-  std::shared_lock lock(mu_);
+  internal::ReaderLock lock(mu_);
   const uint32_t snapshot = published_epoch_.load(std::memory_order_acquire);
   if (live_ == 0 && params.filter != nullptr) {
     return absl::FailedPreconditionError(
@@ -81,7 +80,8 @@ absl::Status HnswIndex::SearchImpl(MatrixView<const float> queries,
   const int64_t grain = std::clamp<int64_t>(
       queries.rows / (8 * internal::NumThreads(executor)), 1, 64);
   internal::ParallelForRange(
-      executor, queries.rows, grain, [&](int64_t b, int64_t e) {
+      executor, queries.rows, grain,
+      [&](int64_t b, int64_t e) ABSL_NO_THREAD_SAFETY_ANALYSIS {
         auto s = scratch_.Acquire();
         for (int64_t i = b; i < e; ++i) {
           const float* q = queries.row(i);

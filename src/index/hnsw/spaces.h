@@ -74,6 +74,7 @@ class HnswIndex::FloatSpace {
 class HnswIndex::Sq8L2Space {
  public:
   Sq8L2Space(const HnswIndex& index, const uint8_t* qcode)
+      ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
       : q_(qcode),
         base_(index.level0_),
         stride_(index.block_bytes_),
@@ -101,7 +102,7 @@ class HnswIndex::Sq8L2Space {
 class HnswIndex::Sq8IpSpace {
  public:
   Sq8IpSpace(const HnswIndex& index, const uint8_t* qcode, float lo,
-             float scale)
+             float scale) ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
       : q_(qcode),
         base_(index.level0_),
         stride_(index.block_bytes_),
@@ -137,6 +138,7 @@ class HnswIndex::Sq8IpSpace {
 class HnswIndex::Fp16Space {
  public:
   Fp16Space(const HnswIndex& index, const float* q)
+      ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
       : q_(q),
         base_(index.level0_),
         stride_(index.block_bytes_),

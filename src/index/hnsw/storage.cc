@@ -190,8 +190,9 @@ void HnswIndex::RepairCopiedMapping() {
 
 absl::Status HnswIndex::UnmapLocked() {
   if (mapping_ == nullptr) return absl::OkStatus();
-  return internal::TryAllocate("copying a mapped HNSW",
-                               [&] { Grow(num_slots_); });
+  return internal::TryAllocate(
+      "copying a mapped HNSW",
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { Grow(num_slots_); });
 }
 
 int HnswIndex::DrawLevel(uint64_t counter) const {

@@ -1,9 +1,7 @@
 // IVF mutations: Add (assign, encode, then append under the lock) and
 // Remove, with the copy-on-write of lists served from a mapping.
 
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -21,14 +19,24 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
                                    Executor* executor) {
   VINDEX_RETURN_IF_ERROR(CheckMatrix(vectors, ivf_.dim, "vector"));
   VINDEX_RETURN_IF_ERROR(CheckNewIds(ids, vectors.rows));
-  std::lock_guard<std::mutex> write(write_mu_);
-  if (!trained_) return absl::FailedPreconditionError("Add before Train");
-  // where_ only changes under write_mu_, which we hold.
-  for (int64_t id : ids) {
-    if (where_.Contains(id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("id ", id, " is already in the index"));
+  MutexLock write(write_mu_);
+  // What is read here changes only under write_mu_, which this call holds, so
+  // it stays valid after the ReaderLock (see mu_).
+  const float* centroids = nullptr;
+  const float* centroid_norms = nullptr;
+  bool with_terms = false;
+  {
+    ReaderLock read(mu_);  // Never waits (see mu_).
+    if (!trained_) return absl::FailedPreconditionError("Add before Train");
+    for (int64_t id : ids) {
+      if (where_.Contains(id)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("id ", id, " is already in the index"));
+      }
     }
+    centroids = centroids_.data();
+    centroid_norms = centroid_norms_.data();
+    with_terms = lists_.has_terms();
   }
   const int64_t n = vectors.rows;
   const int64_t d = ivf_.dim;
@@ -40,11 +48,10 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
     VINDEX_RETURN_IF_ERROR(
         CopyRows(vectors, ivf_.metric == Metric::kCosine, &rows, "vector"));
     MatrixView<const float> x(rows.data(), n, d);
-    AssignLists(centroids_.data(), centroid_norms_.data(), x, assign.data(),
-                executor);
+    AssignLists(centroids, centroid_norms, x, assign.data(), executor);
     if (code_m_ > 0) {
       codes.resize(n * code_m_);
-      if (lists_.has_terms()) terms.resize(n);
+      if (with_terms) terms.resize(n);
       Encode(x, assign.data(), codes.data(),
              terms.empty() ? nullptr : terms.data(), executor);
     }
@@ -53,16 +60,18 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
   std::optional<InvertedLists> owned;
   VINDEX_RETURN_IF_ERROR(CopyMappedLists(&owned));
 
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (owned.has_value()) lists_ = std::move(*owned);
-  VINDEX_RETURN_IF_ERROR(TryAllocate("growing the inverted lists", [&] {
-    std::vector<int64_t> per_list(ivf_.nlist, 0);
-    for (int32_t a : assign) ++per_list[a];
-    for (int64_t l = 0; l < ivf_.nlist; ++l) {
-      if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
-    }
-    where_.Reserve(where_.size() + n);
-  }));
+  // Runs under `lock`, which the analysis does not follow into a lambda.
+  VINDEX_RETURN_IF_ERROR(TryAllocate(
+      "growing the inverted lists", [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        std::vector<int64_t> per_list(ivf_.nlist, 0);
+        for (int32_t a : assign) ++per_list[a];
+        for (int64_t l = 0; l < ivf_.nlist; ++l) {
+          if (per_list[l] > 0) lists_.Reserve(l, per_list[l]);
+        }
+        where_.Reserve(where_.size() + n);
+      }));
   // Nothing below allocates.
   const bool keep = lists_.vec_dim() > 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -78,16 +87,19 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
 
 absl::Status IvfIndexBase::RemoveImpl(absl::Span<const int64_t> ids) {
   VINDEX_RETURN_IF_ERROR(CheckNoRepeats(ids, "Remove"));
-  std::lock_guard<std::mutex> write(write_mu_);
-  for (int64_t id : ids) {
-    if (!where_.Contains(id)) {
-      return absl::NotFoundError(
-          absl::StrCat("id ", id, " is not in the index"));
+  MutexLock write(write_mu_);
+  {
+    ReaderLock read(mu_);  // Never waits (see mu_).
+    for (int64_t id : ids) {
+      if (!where_.Contains(id)) {
+        return absl::NotFoundError(
+            absl::StrCat("id ", id, " is not in the index"));
+      }
     }
   }
   std::optional<InvertedLists> owned;
   VINDEX_RETURN_IF_ERROR(CopyMappedLists(&owned));
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (owned.has_value()) lists_ = std::move(*owned);
   for (int64_t id : ids) {
     const ListLocation at = ListLocation::Unpack(*where_.Find(id));
@@ -102,8 +114,10 @@ absl::Status IvfIndexBase::RemoveImpl(absl::Span<const int64_t> ids) {
 
 absl::Status IvfIndexBase::CopyMappedLists(
     std::optional<InvertedLists>* owned) const {
+  ReaderLock read(mu_);  // Never waits (see mu_).
   if (!lists_.mapped()) return absl::OkStatus();
-  return TryAllocate("copying the mapped inverted lists", [&] {
+  // Runs under `read`, which the analysis does not follow into a lambda.
+  const auto copy = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     owned->emplace(lists_.OwnedCopy());
     // The mapped ids may have changed since Load checked them; where_ holds
     // what was checked, and the mutations rely on the two agreeing.
@@ -111,7 +125,8 @@ absl::Status IvfIndexBase::CopyMappedLists(
       const ListLocation at = ListLocation::Unpack(packed);
       (*owned)->SetId(at.list, at.offset, id);
     });
-  });
+  };
+  return TryAllocate("copying the mapped inverted lists", copy);
 }
 
 }  // namespace vindex::internal

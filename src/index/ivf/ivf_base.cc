@@ -4,8 +4,6 @@
 #include "index/ivf/ivf_base.h"
 
 #include <cstring>
-#include <mutex>
-#include <shared_mutex>
 
 #include "absl/strings/str_cat.h"
 #include "core/call_guard.h"
@@ -55,7 +53,7 @@ IvfIndexBase::IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
 // be sound (a hostile file's nlist is bounded by its centroids section).
 
 IndexInfo IvfIndexBase::info() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   IndexInfo info;
   info.family = family_;
   info.device = Device::kCpu;
@@ -110,7 +108,7 @@ absl::Status IvfIndexBase::Save(Writer& writer) const {
 absl::Status IvfIndexBase::GetVectorsImpl(absl::Span<const int64_t> ids,
                                           MatrixView<float> out) const {
   // Held from the start: a copy-on-write Remove or Add replaces lists_.
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   if (!keeps_vectors()) {
     return absl::UnimplementedError(absl::StrCat(
         Description(), " keeps no exact vectors (use keep_raw_vectors)"));

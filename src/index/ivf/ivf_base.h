@@ -11,13 +11,12 @@
 // list_io.h for the lists section).
 
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "core/id_map.h"
+#include "core/mutex.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "index/ivf/inverted_lists.h"
@@ -140,7 +139,9 @@ class IvfIndexBase : public Index {
   }
   virtual uint64_t ExtraMemory() const { return 0; }
   // Whether GetVectors can return exact vectors.
-  bool keeps_vectors() const { return lists_.vec_dim() > 0; }
+  bool keeps_vectors() const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return lists_.vec_dim() > 0;
+  }
 
   // Reads CENT, the family's extra sections, LSTA and the end marker after
   // the params section. `count` is the header's vector count. With a reader
@@ -160,6 +161,8 @@ class IvfIndexBase : public Index {
   static absl::Status ParseBaseParams(io::ByteCursor& c,
                                       IvfCommonOptions* options, bool* trained);
 
+  // For the family hooks, which are called with mu_ held or from a mutation
+  // (holding write_mu_); not annotated, as the families cannot name mu_.
   const InvertedLists& lists() const { return lists_; }
   const std::vector<float>& centroids() const { return centroids_; }
   int code_m() const { return code_m_; }
@@ -180,22 +183,27 @@ class IvfIndexBase : public Index {
 
   // When the lists are served from a mapping, sets *owned to an owned copy
   // (copy-on-write before a mutation; ResourceExhausted if memory runs
-  // out). Caller holds write_mu_.
-  absl::Status CopyMappedLists(std::optional<InvertedLists>* owned) const;
+  // out).
+  absl::Status CopyMappedLists(std::optional<InvertedLists>* owned) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const IndexFamily family_;
   IvfCommonOptions ivf_;
   int code_m_ = 0;
 
-  std::mutex write_mu_;  // Serialises Train, Add, Remove.
+  // Serialises Train, Add, Remove and Load; taken before mu_.
+  Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Readers vs the publishing step; writer-preferring so a stream of
-  // searches cannot starve a mutation.
+  // searches cannot starve a mutation. The members below change only with
+  // write_mu_ and mu_ both held (mu_ exclusively), so a mutation, which holds
+  // write_mu_, reads them under a ReaderLock that never waits: every writer
+  // of mu_ holds write_mu_ first.
   mutable RwMutex mu_;
-  bool trained_ = false;
-  std::vector<float> centroids_;  // nlist x dim.
-  std::vector<float> centroid_norms_;
-  InvertedLists lists_;
-  IdMap<uint64_t> where_;  // id -> ListLocation, packed.
+  bool trained_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<float> centroids_ ABSL_GUARDED_BY(mu_);  // nlist x dim.
+  std::vector<float> centroid_norms_ ABSL_GUARDED_BY(mu_);
+  InvertedLists lists_ ABSL_GUARDED_BY(mu_);
+  IdMap<uint64_t> where_ ABSL_GUARDED_BY(mu_);  // id -> ListLocation, packed.
 };
 
 }  // namespace vindex::internal

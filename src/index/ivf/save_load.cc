@@ -2,8 +2,6 @@
 // centroids, the family's sections and the lists (list_io.h).
 
 #include <cmath>
-#include <mutex>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -17,7 +15,7 @@
 namespace vindex::internal {
 
 absl::Status IvfIndexBase::SaveImpl(Writer& writer) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   io::ContainerWriter w(writer);
   io::FileHeader h;
   h.family = family_;
@@ -90,8 +88,16 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   }
   VINDEX_RETURN_IF_ERROR(LoadExtra(r, centroids.data()));
 
-  InvertedLists lists(nlist, lists_.layout(), code_m_, lists_.vec_dim(),
-                      lists_.has_terms());
+  CodeLayout layout = CodeLayout::kNone;
+  int vec_dim = 0;
+  bool with_terms = false;
+  {
+    ReaderLock read(mu_);  // Uncontended: no other thread sees the index yet.
+    layout = lists_.layout();
+    vec_dim = lists_.vec_dim();
+    with_terms = lists_.has_terms();
+  }
+  InvertedLists lists(nlist, layout, code_m_, vec_dim, with_terms);
   VINDEX_ASSIGN_OR_RETURN(uint64_t length,
                           r.BeginSection(io::kTagListsAligned));
   uint64_t seen = 0;
@@ -115,8 +121,8 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   std::vector<float> norms(nlist);
   linalg::RowSquaredNorms(centroids.data(), nlist, d, d, norms.data());
 
-  std::lock_guard<std::mutex> write(write_mu_);
-  std::unique_lock lock(mu_);
+  MutexLock write(write_mu_);
+  WriterLock lock(mu_);
   centroids_ = std::move(centroids);
   centroid_norms_ = std::move(norms);
   lists_ = std::move(lists);

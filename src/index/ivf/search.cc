@@ -2,7 +2,6 @@
 // filter as a mask over list entries, then the family's list scans.
 
 #include <algorithm>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -65,7 +64,7 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
     queries =
         MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
   }
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   if (!trained_) return absl::FailedPreconditionError("search before Train");
   const int64_t total = lists_.total();
   if (params.filter != nullptr && total == 0) {

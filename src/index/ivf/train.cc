@@ -1,8 +1,6 @@
 // IVF training: the coarse quantizer (k-means centroids), the family's own
 // quantizer through StageTraining, and the assignment of rows to lists.
 
-#include <mutex>
-#include <shared_mutex>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -19,10 +17,19 @@ namespace vindex::internal {
 absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
                                      Executor* executor) {
   VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, ivf_.dim, "training vector"));
-  std::lock_guard<std::mutex> write(write_mu_);
-  if (lists_.total() > 0) {
-    return absl::FailedPreconditionError(
-        "cannot retrain an index that holds vectors");
+  MutexLock write(write_mu_);
+  CodeLayout layout = CodeLayout::kNone;
+  int vec_dim = 0;
+  bool with_terms = false;
+  {
+    ReaderLock read(mu_);  // Never waits (see mu_).
+    if (lists_.total() > 0) {
+      return absl::FailedPreconditionError(
+          "cannot retrain an index that holds vectors");
+    }
+    layout = lists_.layout();
+    vec_dim = lists_.vec_dim();
+    with_terms = lists_.has_terms();
   }
   if (samples.rows < ivf_.nlist) {
     return absl::InvalidArgumentError(
@@ -59,11 +66,10 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
       StageTraining(x, km->centroids.data(), norms.data(), executor));
   InvertedLists fresh;
   VINDEX_RETURN_IF_ERROR(TryAllocate("creating the inverted lists", [&] {
-    fresh = InvertedLists(ivf_.nlist, lists_.layout(), code_m_,
-                          lists_.vec_dim(), lists_.has_terms());
+    fresh = InvertedLists(ivf_.nlist, layout, code_m_, vec_dim, with_terms);
   }));
 
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   lists_ = std::move(fresh);
   where_.Clear();
   centroids_ = std::move(km->centroids);
