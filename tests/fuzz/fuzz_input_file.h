@@ -14,6 +14,18 @@
 
 namespace vindex_fuzz {
 
+// Makes the open file `fd` hold exactly `data`; aborts on any failure, since
+// the harness cannot go on without its input.
+inline void ReplaceContents(int fd, const uint8_t* data, size_t size) {
+  if (ftruncate(fd, 0) != 0) std::abort();
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = pwrite(fd, data + done, size - done, done);
+    if (n <= 0) std::abort();
+    done += static_cast<size_t>(n);
+  }
+}
+
 class FuzzInputFile {
  public:
   FuzzInputFile() : fd_(memfd_create("vindex_fuzz_input", 0)) {
@@ -23,13 +35,7 @@ class FuzzInputFile {
 
   // Replaces the file's contents with `data` and returns its path.
   const std::string& Write(const uint8_t* data, size_t size) {
-    if (ftruncate(fd_, 0) != 0) std::abort();
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = pwrite(fd_, data + done, size - done, done);
-      if (n <= 0) std::abort();
-      done += static_cast<size_t>(n);
-    }
+    ReplaceContents(fd_, data, size);
     return path_;
   }
 

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "fuzz_input_file.h"
+
 namespace vindex_fuzz {
 
 // A path for this process's scratch file `name`: in /dev/shm (memory) when
@@ -43,13 +45,7 @@ class FuzzTempFile {
 
   // Replaces the file's contents with `data` and returns its path.
   const std::string& Write(const uint8_t* data, size_t size) {
-    if (ftruncate(fd_, 0) != 0) std::abort();
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = pwrite(fd_, data + done, size - done, done);
-      if (n <= 0) std::abort();
-      done += static_cast<size_t>(n);
-    }
+    ReplaceContents(fd_, data, size);
     return path_;
   }
 
