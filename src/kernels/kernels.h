@@ -34,6 +34,19 @@ struct KernelTable {
   // out[i] = inner_product(q, rows + i * stride) for i in [0, n).
   void (*inner_product_rows)(const float* q, const float* rows, size_t n,
                              size_t d, size_t stride, float* out);
+  // Several queries against the same rows, each row read once for all of
+  // them: out[j * out_stride + i] = l2_sqr_rows(queries[j], rows, ...)[i] for
+  // j in [0, nq), i in [0, n), bit for bit equal to what this table's
+  // l2_sqr_rows writes for that query (so a batch scores exactly as one
+  // query at a time). out_stride >= n.
+  void (*l2_sqr_rows_multi)(const float* const* queries, size_t nq,
+                            const float* rows, size_t n, size_t d,
+                            size_t stride, float* out, size_t out_stride);
+  // As l2_sqr_rows_multi, equal to inner_product_rows for each query.
+  void (*inner_product_rows_multi)(const float* const* queries, size_t nq,
+                                   const float* rows, size_t n, size_t d,
+                                   size_t stride, float* out,
+                                   size_t out_stride);
   // out[i] = norms[i] - 2 * ip[i] (+ qnorm), the GEMM-to-L2 step; may alias.
   void (*l2_from_ip)(const float* ip, const float* norms, float qnorm, size_t n,
                      float* out);

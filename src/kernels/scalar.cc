@@ -34,6 +34,20 @@ void InnerProductRows(const float* q, const float* rows, size_t n, size_t d,
   for (size_t i = 0; i < n; ++i) out[i] = InnerProduct(q, rows + i * stride, d);
 }
 
+void L2SqrRowsMulti(const float* const* queries, size_t nq, const float* rows,
+                    size_t n, size_t d, size_t stride, float* out,
+                    size_t out_stride) {
+  for (size_t j = 0; j < nq; ++j)
+    L2SqrRows(queries[j], rows, n, d, stride, out + j * out_stride);
+}
+
+void InnerProductRowsMulti(const float* const* queries, size_t nq,
+                           const float* rows, size_t n, size_t d, size_t stride,
+                           float* out, size_t out_stride) {
+  for (size_t j = 0; j < nq; ++j)
+    InnerProductRows(queries[j], rows, n, d, stride, out + j * out_stride);
+}
+
 void L2FromIp(const float* ip, const float* norms, float qnorm, size_t n,
               float* out) {
   for (size_t i = 0; i < n; ++i) out[i] = qnorm + norms[i] - 2.0f * ip[i];
@@ -73,6 +87,8 @@ const KernelTable IsaTable<KernelTable, Isa::kScalar>::kTable = {
     .inner_product = &scalar::InnerProduct,
     .l2_sqr_rows = &scalar::L2SqrRows,
     .inner_product_rows = &scalar::InnerProductRows,
+    .l2_sqr_rows_multi = &scalar::L2SqrRowsMulti,
+    .inner_product_rows_multi = &scalar::InnerProductRowsMulti,
     .l2_from_ip = &scalar::L2FromIp,
     .threshold_filter = &scalar::ThresholdFilter,
     .count_less = &scalar::CountLess,
