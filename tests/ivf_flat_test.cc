@@ -124,6 +124,99 @@ TEST(IvfFlatTest, BatchScanMatchesOneQueryAtATime) {
   }
 }
 
+// A batch whose probed lists are shared by several queries is scanned list
+// by list; with fewer queries per list than the GEMM group, the scores are
+// the one-query kernels' bit for bit, so the batch returns exactly what the
+// queries return one at a time (ids, distances, ties), also after removals
+// moved entries inside lists, with and without a pool, for heap-sized and
+// buffer-sized k; probing every list, it is the brute-force answer.
+TEST(IvfFlatTest, SharedListBatchEqualsOneQueryAtATimeExactly) {
+  constexpr int64_t kBatch = 20;  // Below the GEMM group: kernel path.
+  for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+    Fixture f = Build(metric);
+    std::vector<int64_t> gone;
+    for (size_t i = 0; i < f.ids.size(); i += 5) gone.push_back(f.ids[i]);
+    ASSERT_TRUE(f.index->Remove(gone).ok());
+    absl::flat_hash_set<int64_t> gone_set(gone.begin(), gone.end());
+    std::vector<float> rest;
+    std::vector<int64_t> rest_ids;
+    for (int64_t i = 0; i < kBase; ++i) {
+      if (i % 5 == 0) continue;
+      rest.insert(rest.end(), f.base.begin() + i * kDim,
+                  f.base.begin() + (i + 1) * kDim);
+      rest_ids.push_back(f.ids[i]);
+    }
+    // The batch repeats a query: both copies get the same answer.
+    std::vector<float> batch(f.queries.begin(),
+                             f.queries.begin() + (kBatch - 1) * kDim);
+    batch.insert(batch.end(), f.queries.begin(), f.queries.begin() + kDim);
+    ThreadPool pool(3);
+    for (int nprobe : {3, 8, kNlist}) {
+      for (int k : {1, 10, 50}) {
+        SearchParams p{.k = k, .nprobe = nprobe};
+        auto all = RunSearch(*f.index, batch, kDim, p);
+        auto pooled = RunSearch(*f.index, batch, kDim, p, &pool);
+        ASSERT_TRUE(all.status.ok()) << all.status;
+        ASSERT_TRUE(pooled.status.ok()) << pooled.status;
+        EXPECT_EQ(all.ids, pooled.ids);
+        EXPECT_EQ(all.distances, pooled.distances);
+        for (int64_t q = 0; q < kBatch; ++q) {
+          std::vector<float> one(batch.begin() + q * kDim,
+                                 batch.begin() + (q + 1) * kDim);
+          auto single = RunSearch(*f.index, one, kDim, p);
+          ASSERT_TRUE(single.status.ok());
+          for (int j = 0; j < k; ++j) {
+            ASSERT_EQ(single.ids[j], all.ids[q * k + j])
+                << MetricName(metric) << " nprobe " << nprobe << " k " << k
+                << " query " << q << " rank " << j;
+            ASSERT_EQ(single.distances[j], all.distances[q * k + j])
+                << MetricName(metric) << " nprobe " << nprobe << " k " << k
+                << " query " << q << " rank " << j;
+            EXPECT_FALSE(gone_set.contains(all.ids[q * k + j]));
+          }
+        }
+        for (int j = 0; j < k; ++j) {
+          EXPECT_EQ(all.ids[j], all.ids[(kBatch - 1) * k + j]);
+        }
+        if (nprobe != kNlist) continue;
+        auto truth = BruteForce(rest, rest_ids, batch, kDim, k, metric);
+        for (int64_t q = 0; q < kBatch; ++q) {
+          for (int j = 0; j < k; ++j) {
+            EXPECT_NEAR(all.distances[q * k + j], truth.distances[q * k + j],
+                        1e-4f * (1 + std::fabs(truth.distances[q * k + j])))
+                << MetricName(metric) << " query " << q << " rank " << j;
+          }
+        }
+        EXPECT_GE(RecallAtK(truth.ids, k, all.ids, k, k), 0.99);
+      }
+    }
+  }
+}
+
+// Filters are applied the same way in a batch as one query at a time.
+TEST(IvfFlatTest, FilteredBatchEqualsFilteredQueriesOneAtATime) {
+  Fixture f = Build(Metric::kL2);
+  const IdFilter filter =
+      IdFilter::Predicate([](int64_t id) { return id % 3 != 0; });
+  ThreadPool pool(2);
+  SearchParams p{.k = 10, .filter = &filter, .nprobe = 6};
+  auto all = RunSearch(*f.index, f.queries, kDim, p, &pool);
+  ASSERT_TRUE(all.status.ok()) << all.status;
+  for (int64_t q = 0; q < kQueries; ++q) {
+    std::vector<float> one(f.queries.begin() + q * kDim,
+                           f.queries.begin() + (q + 1) * kDim);
+    auto single = RunSearch(*f.index, one, kDim, p);
+    ASSERT_TRUE(single.status.ok());
+    for (int j = 0; j < 10; ++j) {
+      EXPECT_EQ(single.ids[j], all.ids[q * 10 + j]) << "query " << q;
+      EXPECT_EQ(single.distances[j], all.distances[q * 10 + j]);
+      if (all.ids[q * 10 + j] != -1) {
+        EXPECT_NE(all.ids[q * 10 + j] % 3, 0);
+      }
+    }
+  }
+}
+
 TEST(IvfFlatTest, FiltersMatchFilteredBruteForce) {
   Fixture f = Build(Metric::kL2);
   std::vector<int64_t> allowed;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/scratch_pool.h"
+#include "core/topk.h"
 #include "index/ivf/ivf_base.h"
 
 namespace vindex {
@@ -13,8 +14,9 @@ namespace vindex {
 // Inverted file with exact vectors: a k-means coarse quantizer of nlist
 // centroids, and per list the full (normalised for cosine) vectors, scanned
 // with the SIMD one-query-against-rows kernels for the nprobe closest lists;
-// a large unfiltered batch instead reads each probed list once, scoring all
-// its queries by GEMM (ScanBatch).
+// an unfiltered batch whose probed lists are shared by enough queries
+// instead reads each probed list once for all of them (ScanBatch,
+// ivf_flat_batch.cc).
 // Owns its data. Thread safety: as IvfIndexBase (all methods concurrent;
 // mutations serialised; searches see each mutation whole).
 class IvfFlatIndex final : public internal::IvfIndexBase {
@@ -27,13 +29,26 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
   Capabilities capabilities() const override;
 
  private:
+  // ScanBatch's per-task buffers (ivf_flat_batch.cc).
+  struct BatchScratch {
+    std::vector<const float*> query;  // The group's query rows.
+    std::vector<float> packed;        // The same, contiguous, for GEMM.
+    std::vector<float> qnorms, vnorms, dist;
+    std::vector<uint32_t> index;
+    std::vector<internal::TopK> tops;  // One per query of the group.
+  };
   struct Scratch {
     std::vector<float> dist;
     std::vector<uint32_t> index;
+    BatchScratch batch;
     // Called by the pool: buffers grown by a huge request are not kept.
     void Trim() {
       internal::ReleaseIfAbove(dist);
       internal::ReleaseIfAbove(index);
+      internal::ReleaseIfAbove(batch.packed);
+      internal::ReleaseIfAbove(batch.dist);
+      for (internal::TopK& top : batch.tops)
+        top.ReleaseIfAbove(internal::kMaxPooledBufferBytes);
     }
   };
 
