@@ -30,7 +30,8 @@ bool ParseIntList(const std::string& s, std::vector<int>* out) {
 
 void PrintUsage() {
   std::cerr
-      << "usage: ann_bench (--data DIR --dataset NAME | --synthetic N,D,NQ)\n"
+      << "usage: ann_bench (--data DIR --dataset NAME | --synthetic "
+         "N,D,NQ[,C])\n"
          "                 --spec SPEC [--spec SPEC ...]\n"
          "                 [--nprobe 1,2,4,...] [--ef 10,16,...] "
          "[--rerank 0,2,4,16] [--k 10]\n"

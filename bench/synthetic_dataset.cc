@@ -15,18 +15,23 @@ namespace vindex::bench {
 
 std::string MakeSyntheticDataset(const std::string& shape, Dataset* ds,
                                  Executor* pool) {
-  long long n = 0, d = 0, nq = 0;
-  if (std::sscanf(shape.c_str(), "%lld,%lld,%lld", &n, &d, &nq) != 3 || n < 1 ||
-      d < 1 || nq < 1) {
-    return "--synthetic wants N,D,NQ";
+  long long n = 0, d = 0, nq = 0, clusters = 0;
+  const int fields =
+      std::sscanf(shape.c_str(), "%lld,%lld,%lld,%lld", &n, &d, &nq, &clusters);
+  if (fields < 3 || n < 1 || d < 1 || nq < 1 || (fields == 4 && clusters < 1)) {
+    return "--synthetic wants N,D,NQ[,CLUSTERS]";
   }
   ds->name = "synthetic-" + std::to_string(n) + "x" + std::to_string(d);
+  if (fields == 4) ds->name += "-c" + std::to_string(clusters);
   ds->dim = static_cast<int>(d);
   ds->n = n;
   ds->nq = nq;
   std::mt19937_64 rng(42);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  const int64_t centres = std::max<int64_t>(1, std::llround(std::sqrt(n)));
+  // Cluster centres (default about sqrt(n)) spread far wider than the unit
+  // noise around them, so the clusters are well separated.
+  const int64_t centres =
+      fields == 4 ? clusters : std::max<int64_t>(1, std::llround(std::sqrt(n)));
   std::vector<float> c(centres * d);
   for (auto& x : c) x = 4.0f * normal(rng);
   std::uniform_int_distribution<int64_t> pick(0, centres - 1);
