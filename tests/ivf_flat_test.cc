@@ -125,13 +125,14 @@ TEST(IvfFlatTest, BatchScanMatchesOneQueryAtATime) {
 }
 
 // A batch whose probed lists are shared by several queries is scanned list
-// by list; with fewer queries per list than the GEMM group, the scores are
-// the one-query kernels' bit for bit, so the batch returns exactly what the
-// queries return one at a time (ids, distances, ties), also after removals
-// moved entries inside lists, with and without a pool, for heap-sized and
-// buffer-sized k; probing every list, it is the brute-force answer.
+// by list with the multi-query kernels, whose scores are the one-query
+// kernels' bit for bit, so the batch returns exactly what the queries return
+// one at a time (ids, distances, ties), also after removals moved entries
+// inside lists, with and without a pool, for heap-sized and buffer-sized k,
+// with lists shared by more queries than one task takes; probing every list,
+// it is the brute-force answer.
 TEST(IvfFlatTest, SharedListBatchEqualsOneQueryAtATimeExactly) {
-  constexpr int64_t kBatch = 20;  // Below the GEMM group: kernel path.
+  constexpr int64_t kBatch = kQueries + 1;
   for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
     Fixture f = Build(metric);
     std::vector<int64_t> gone;
@@ -147,8 +148,7 @@ TEST(IvfFlatTest, SharedListBatchEqualsOneQueryAtATimeExactly) {
       rest_ids.push_back(f.ids[i]);
     }
     // The batch repeats a query: both copies get the same answer.
-    std::vector<float> batch(f.queries.begin(),
-                             f.queries.begin() + (kBatch - 1) * kDim);
+    std::vector<float> batch = f.queries;
     batch.insert(batch.end(), f.queries.begin(), f.queries.begin() + kDim);
     ThreadPool pool(3);
     for (int nprobe : {3, 8, kNlist}) {

@@ -9,7 +9,6 @@
 #include "core/topk.h"
 #include "index/ivf/ivf_flat_index.h"
 #include "kernels/kernels.h"
-#include "linalg/gemm.h"
 
 namespace vindex {
 namespace {
@@ -22,10 +21,6 @@ constexpr double kMinQueriesPerList = 1.5;
 // A list's queries are scored in groups of at most this many (one task
 // each), so that few, popular lists still spread over the threads.
 constexpr int64_t kQueryGroup = 64;
-// Groups of at least this many queries score a list tile by GEMM (||q||^2 +
-// ||x||^2 - 2 q.x for L2); smaller ones with the multi-query row kernels,
-// whose distances equal the one-query scan's bit for bit.
-constexpr int64_t kGemmMinGroup = 24;
 // List rows per tile: a multiple of the row kernels' 4-row block (so tile
 // edges do not change which rows the kernels score together), and small
 // enough that a group's tile of distances stays in L2.
@@ -34,9 +29,12 @@ constexpr int64_t kBatchTile = 256;
 }  // namespace
 
 // A task is one (list, group of its queries): its rows scored against the
-// group tile by tile, the best k per (query, probe) pair kept in that pair's
-// slot; then each query's nprobe slots are merged. Tasks write disjoint
-// slots, so the result does not depend on the executor.
+// group tile by tile with the multi-query row kernels, whose distances equal
+// the one-query scan's bit for bit (GEMM's q.x form would round differently
+// and measured no faster here: see docs/benchmarks.md), the best k per
+// (query, probe) pair kept in that pair's slot; then each query's nprobe
+// slots are merged. Tasks write disjoint slots, so the result depends
+// neither on the executor nor on which queries share the batch.
 bool IvfFlatIndex::ScanBatch(MatrixView<const float> queries,
                              const int64_t* probe, const float* /*coarse*/,
                              int nprobe, int k, SearchOutput out,
@@ -98,26 +96,10 @@ bool IvfFlatIndex::ScanBatch(MatrixView<const float> queries,
         bs.index.resize(kBatchTile);
         if (bs.tops.size() < static_cast<size_t>(nql)) bs.tops.resize(nql);
         for (int64_t r = 0; r < nql; ++r) bs.tops[r].Reset(k);
-        const bool gemm = nql >= kGemmMinGroup;
-        if (gemm) {
-          bs.packed.resize(nql * d);
-          for (int64_t r = 0; r < nql; ++r)
-            std::copy_n(bs.query[r], d, bs.packed.data() + r * d);
-          bs.qnorms.resize(nql);
-          bs.vnorms.resize(kBatchTile);
-          if (l2) {
-            linalg::RowSquaredNorms(bs.packed.data(), nql, d, d,
-                                    bs.qnorms.data());
-          }
-        }
         for (int64_t b0 = 0; b0 < n; b0 += kBatchTile) {
           const int64_t bn = std::min(kBatchTile, n - b0);
           const float* v = vecs + b0 * d;
-          if (gemm) {
-            linalg::GemmABt(bs.packed.data(), nql, d, v, bn, d, d,
-                            bs.dist.data(), bn);
-            if (l2) linalg::RowSquaredNorms(v, bn, d, d, bs.vnorms.data());
-          } else if (l2) {
+          if (l2) {
             kt.l2_sqr_rows_multi(bs.query.data(), nql, v, bn, d, d,
                                  bs.dist.data(), bn);
           } else {
@@ -126,12 +108,7 @@ bool IvfFlatIndex::ScanBatch(MatrixView<const float> queries,
           }
           for (int64_t r = 0; r < nql; ++r) {
             float* row = bs.dist.data() + r * bn;
-            if (gemm && l2) {
-              const float qn = bs.qnorms[r];
-              for (int64_t i = 0; i < bn; ++i) {
-                row[i] = std::max(0.0f, qn + bs.vnorms[i] - 2.0f * row[i]);
-              }
-            } else if (!l2) {
+            if (!l2) {
               for (int64_t i = 0; i < bn; ++i) row[i] = -row[i];
             }
             bs.tops[r].PushBlock(kt, row, bn, bs.index.data(),

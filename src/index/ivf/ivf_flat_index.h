@@ -32,8 +32,7 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
   // ScanBatch's per-task buffers (ivf_flat_batch.cc).
   struct BatchScratch {
     std::vector<const float*> query;  // The group's query rows.
-    std::vector<float> packed;        // The same, contiguous, for GEMM.
-    std::vector<float> qnorms, vnorms, dist;
+    std::vector<float> dist;          // Group x tile distances.
     std::vector<uint32_t> index;
     std::vector<internal::TopK> tops;  // One per query of the group.
   };
@@ -45,7 +44,6 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
     void Trim() {
       internal::ReleaseIfAbove(dist);
       internal::ReleaseIfAbove(index);
-      internal::ReleaseIfAbove(batch.packed);
       internal::ReleaseIfAbove(batch.dist);
       for (internal::TopK& top : batch.tops)
         top.ReleaseIfAbove(internal::kMaxPooledBufferBytes);
