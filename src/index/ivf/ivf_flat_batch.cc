@@ -42,6 +42,9 @@ bool IvfFlatIndex::ScanBatch(MatrixView<const float> queries,
   const int64_t nq = queries.rows, nlist = ivf_options().nlist,
                 d = ivf_options().dim;
   const int64_t slots = nq * nprobe;
+  // A list serves at most nq queries: small batches (one query above all)
+  // go query by query without counting anything.
+  if (static_cast<double>(nq) < kMinQueriesPerList) return false;
   // Pairs grouped by list (counting sort, query order kept within a list).
   std::vector<int64_t> start(nlist + 1, 0);
   int64_t valid = 0;
