@@ -1,8 +1,8 @@
-// HNSW reachability: level-0 in-degree counts, linking in the orphans an Add
-// leaves, and the full walk that links in every live node the entry point
-// does not reach.
+// HNSW reachability: the reachability tree (a parent and a depth per node),
+// its repair after an Add, linking in a node that has no way in, and the
+// full walk that rebuilds the tree and links in every live node the entry
+// point does not reach.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -15,38 +15,27 @@
 namespace vindex {
 
 using hnsw::ByDistance;
+using hnsw::kNoDepth;
 using hnsw::kNoEntry;
 using hnsw::kNoSlot;
 using hnsw::LoadLink;
 using hnsw::StoreLink;
 using hnsw::UnpackEntry;
 
-void HnswIndex::CountInLink(uint32_t to) {
-  std::atomic_ref<uint32_t>(in_degree_[to])
-      .fetch_add(1, std::memory_order_relaxed);
-}
-
-void HnswIndex::UncountInLink(uint32_t y) {
-  if (std::atomic_ref<uint32_t>(in_degree_[y])
-              .fetch_sub(1, std::memory_order_relaxed) == 1 &&
-      collect_orphans_) {
-    internal::MutexLock lock(orphans_mu_);
-    orphans_.push_back(y);
+void HnswIndex::DropLink(uint32_t from, uint32_t y) {
+  if (collect_cuts_ && parent_[y] == from) {
+    internal::MutexLock lock(cuts_mu_);
+    cuts_.push_back(y);
   }
 }
 
-void HnswIndex::RecountInDegrees() {
-  std::fill(in_degree_.begin(), in_degree_.end(), 0);
-  const uint32_t cap = static_cast<uint32_t>(m0_);
-  for (uint32_t x = 0; x < num_slots_; ++x) {
-    if (ids_[x] == -1) continue;
-    const uint32_t* list = Links(x, 0);
-    const uint32_t n = std::min(LoadLink(list), cap);
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t y = LoadLink(list + 1 + i);
-      if (y < num_slots_) ++in_degree_[y];
-    }
+bool HnswIndex::LinksTo(uint32_t from, uint32_t to) const {
+  const uint32_t* list = Links(from, 0);
+  const uint32_t n = std::min(LoadLink(list), static_cast<uint32_t>(m0_));
+  for (uint32_t i = 0; i < n; ++i) {
+    if (LoadLink(list + 1 + i) == to) return true;
   }
+  return false;
 }
 
 bool HnswIndex::AppendLink(uint32_t from, uint32_t to) {
@@ -59,7 +48,6 @@ bool HnswIndex::AppendLink(uint32_t from, uint32_t to) {
   if (room) {
     StoreLink(list + 1 + n, to);
     StoreLink(list, n + 1);
-    CountInLink(to);
   }
   UnlockNode(from);
   return room;
@@ -110,39 +98,37 @@ uint32_t HnswIndex::LinkIn(uint32_t x, const Linkable& linkable, Scratch& s,
   LockNode(from);
   uint32_t* list = Links(from, 0);
   const uint32_t n = std::min(LoadLink(list), cap);
-  // Counted as the list ends up: x and any words the new count exposes come
-  // in, the replaced last link goes.
   const uint32_t replaced = n > 0 ? LoadLink(list + n) : kNoSlot;
   StoreLink(list + n, x);
   StoreLink(list, cap);
-  for (uint32_t i = n; i <= cap; ++i) {
-    if (i > 0 && LoadLink(list + i) < num_slots_)
-      CountInLink(LoadLink(list + i));
-  }
-  if (replaced < num_slots_) UncountInLink(replaced);
+  if (replaced < num_slots_) DropLink(from, replaced);
   UnlockNode(from);
   *dropped = true;
   return from;
 }
 
-void HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
+bool HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
                                 std::vector<uint32_t>& queue, Scratch& s) {
   const uint64_t e = entry_.load(std::memory_order_relaxed);
-  if (e == kNoEntry) return;
+  if (e == kNoEntry) return true;
   const uint32_t entry = UnpackEntry(e).slot;
   const uint32_t cap = static_cast<uint32_t>(m0_);
-  // Marks what a level-0 walk from `from` reaches.
+  // Marks what a level-0 walk from `from` reaches, each reached node the
+  // child of the node it was reached from.
   const auto walk = [&](uint32_t from) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     queue.clear();
     queue.push_back(from);
     reached[from] = 1;
     for (size_t head = 0; head < queue.size(); ++head) {
-      const uint32_t* list = Links(queue[head], 0);
+      const uint32_t x = queue[head];
+      const uint32_t* list = Links(x, 0);
       const uint32_t n = std::min(LoadLink(list), cap);
       for (uint32_t i = 0; i < n; ++i) {
         const uint32_t y = LoadLink(list + 1 + i);
         if (!reached[y]) {
           reached[y] = 1;
+          parent_[y] = x;
+          depth_[y] = depth_[x] + 1;
           queue.push_back(y);
         }
       }
@@ -154,56 +140,107 @@ void HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
   // its links whenever any reached node has room, which is all but certain).
   for (int pass = 0; pass < 4; ++pass) {
     std::fill(reached.begin(), reached.end(), 0);
+    parent_[entry] = kNoSlot;
+    depth_[entry] = 0;
     walk(entry);
     bool dropped = false;
     for (uint32_t x = 0; x < num_slots_; ++x) {
       if (ids_[x] == -1 || reached[x]) continue;
       const uint32_t from = LinkIn(x, is_reached, s, &dropped);
       AppendLink(x, from);  // A way back, when x has room.
+      parent_[x] = from;
+      depth_[x] = depth_[from] + 1;
       walk(x);
     }
-    if (!dropped) return;
+    if (!dropped) return true;
   }
+  return false;
 }
 
-void HnswIndex::LinkOrphans(const std::vector<uint32_t>& added, Scratch& s) {
-  const uint64_t e = entry_.load(std::memory_order_relaxed);
-  if (e == kNoEntry) return;
-  const uint32_t entry = UnpackEntry(e).slot;
-  // A node no list links to is certainly unreachable: the new nodes that
-  // pruning left out of every list, and the old ones whose last link into
-  // them pruning dropped (recorded by UncountInLink).
-  const auto orphan = [&](uint32_t x) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return ids_[x] != -1 && x != entry && in_degree_[x] == 0;
-  };
-  // Linked from a node something links to (or the entry): not a proof of
-  // reachability (a group may link only to itself), which the full walk of
-  // LinkUnreachable checks now and then.
-  const auto linkable = [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return ids_[y] != -1 && (y == entry || in_degree_[y] > 0);
-  };
-  std::vector<uint32_t> todo;
-  for (uint32_t x : added) {
-    if (orphan(x)) todo.push_back(x);
+bool HnswIndex::RepairTree(const std::vector<uint32_t>& added, Scratch& s) {
+  if (entry_.load(std::memory_order_relaxed) == kNoEntry) return true;
+  std::vector<uint32_t> cut;
+  {
+    internal::MutexLock lock(cuts_mu_);
+    cut.swap(cuts_);
   }
-  // Linking a node in may replace another's last link (rare); the orphans
-  // that makes are linked in the next round (bounded, as in LinkUnreachable).
-  for (int round = 0; round < 4; ++round) {
-    {
-      internal::MutexLock lock(orphans_mu_);
-      todo.insert(todo.end(), orphans_.begin(), orphans_.end());
-      orphans_.clear();
+  // The neighbour of y that links back to it and has the smallest depth
+  // (below `below`), or kNoSlot. The depth of a slot without a parent is
+  // kNoDepth, so it never qualifies.
+  const auto best_parent = [&](uint32_t y,
+                               uint32_t below) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    uint32_t best = kNoSlot;
+    const uint32_t* list = Links(y, 0);
+    const uint32_t n = std::min(LoadLink(list), static_cast<uint32_t>(m0_));
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t z = LoadLink(list + 1 + i);
+      if (ids_[z] != -1 && depth_[z] < below && LinksTo(z, y)) {
+        below = depth_[z];
+        best = z;
+      }
     }
-    if (todo.empty()) return;
-    for (uint32_t x : todo) {
-      if (!orphan(x)) continue;
+    return best;
+  };
+  // Old slots whose tree edge was dropped, shallowest first. A parent must
+  // be shallower than the slot, so it is no descendant of it; and every cut
+  // slot shallower than y is repaired before y, so every slot shallower than
+  // y is again chained to the entry point when y takes its parent.
+  std::sort(cut.begin(), cut.end(),
+            [&](uint32_t a, uint32_t b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return depth_[a] < depth_[b] || (depth_[a] == depth_[b] && a < b);
+            });
+  cut.erase(std::unique(cut.begin(), cut.end()), cut.end());
+  for (uint32_t y : cut) {
+    if (ids_[y] == -1 || depth_[y] == kNoDepth) continue;
+    if (parent_[y] != kNoSlot && LinksTo(parent_[y], y)) continue;
+    uint32_t z = best_parent(y, depth_[y]);
+    if (z == kNoSlot) {
       bool dropped = false;
-      const uint32_t from = LinkIn(
-          x, [&](uint32_t y) { return y != x && linkable(y); }, s, &dropped);
-      AppendLink(x, from);  // A way back, when x has room.
+      const uint32_t limit = depth_[y];
+      z = LinkIn(
+          y,
+          [&](uint32_t w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return ids_[w] != -1 && depth_[w] < limit;
+          },
+          s, &dropped);
+      if (dropped) return false;
+      AppendLink(y, z);  // A way back, when y has room.
     }
-    todo.clear();
+    parent_[y] = z;  // Shallower than y: y keeps its depth.
   }
+  // The new slots, which have no descendants yet, so any parent with one
+  // will do; a new slot may only be linked from another new one, so this
+  // runs until nothing changes.
+  std::vector<uint32_t> pending = added;
+  for (bool progress = true; progress && !pending.empty();) {
+    progress = false;
+    size_t left = 0;
+    for (uint32_t q : pending) {
+      const uint32_t z = best_parent(q, kNoDepth);
+      if (z == kNoSlot) {
+        pending[left++] = q;
+        continue;
+      }
+      parent_[q] = z;
+      depth_[q] = depth_[z] + 1;
+      progress = true;
+    }
+    pending.resize(left);
+  }
+  for (uint32_t q : pending) {
+    bool dropped = false;
+    const uint32_t z = LinkIn(
+        q,
+        [&](uint32_t w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return ids_[w] != -1 && depth_[w] != kNoDepth;
+        },
+        s, &dropped);
+    if (dropped) return false;
+    AppendLink(q, z);  // A way back, when q has room.
+    parent_[q] = z;
+    depth_[q] = depth_[z] + 1;
+  }
+  return true;
 }
 
 std::vector<uint32_t> HnswIndex::UnreachableSlotsForTesting() const {

@@ -58,7 +58,9 @@ using hnsw::FreeBlocks;
 using hnsw::kBlockAlign;
 using hnsw::kFreeEpoch;
 using hnsw::kMaxLevel;
+using hnsw::kNoDepth;
 using hnsw::kNoEntry;
+using hnsw::kNoSlot;
 using hnsw::RoundUp;
 
 HnswIndex::HnswIndex(const HnswOptions& options)
@@ -121,7 +123,8 @@ void HnswIndex::ResizeSlotArrays(uint64_t cap) {
   upper_.resize(cap);
   epochs_.resize(cap, kFreeEpoch);
   locks_.resize(cap, 0);
-  in_degree_.resize(cap, 0);
+  parent_.resize(cap, kNoSlot);
+  depth_.resize(cap, kNoDepth);
 }
 
 void HnswIndex::Grow(uint32_t slots) {
@@ -159,7 +162,7 @@ void HnswIndex::Grow(uint32_t slots) {
   capacity_ = static_cast<uint32_t>(cap);
   if (from_mapping) {
     RepairCopiedMapping();
-    RecountInDegrees();
+    tree_current_ = false;
   }
 }
 
