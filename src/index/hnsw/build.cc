@@ -24,7 +24,6 @@ namespace vindex {
 
 using hnsw::ByDistance;
 using hnsw::kFreeEpoch;
-using hnsw::kNoDepth;
 using hnsw::kNoEntry;
 using hnsw::kNoSlot;
 using hnsw::LoadLink;
@@ -305,7 +304,6 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
       upper_words_ += size_t{levels[i]} * (1 + m_);
       epochs_[slot] = epoch;
       parent_[slot] = kNoSlot;
-      depth_[slot] = kNoDepth;
     }
     if (entry_.load(std::memory_order_relaxed) == kNoEntry) {
       entry_.store(PackEntry({levels_[slots[0]], slots[0]}),

@@ -208,15 +208,19 @@ class HnswIndex final : public Index {
                    OnRepair on_repair) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Reachability (reachability.cc). The reachability tree: every live slot
-  // but the entry point has a parent whose level-0 list links to it and
-  // whose depth is smaller, so following parents from any live slot ends at
-  // the entry point; that chain of links proves the slot reachable on level
-  // 0. Kept by every Add (RepairTree, or LinkUnreachable when the tree is
-  // not current) and rebuilt by every Remove.
+  // but the entry point has a parent whose level-0 list links to it, and
+  // following parents from any live slot ends at the entry point; that
+  // chain of links proves the slot reachable on level 0. Kept by every Add
+  // (RepairTree, or LinkUnreachable when the tree is not current) and
+  // rebuilt by every Remove.
   //
   // A level-0 link from `from` to `y` was dropped: during an Add, records y
   // if the link was y's tree edge. Caller holds the node lock of `from`.
   void DropLink(uint32_t from, uint32_t y) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether z's parents lead to the entry point, without passing through
+  // `avoid` or a slot that has no parent, within a bounded number of steps.
+  bool Anchored(uint32_t z, uint32_t avoid) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Whether the level-0 list of `from` links to `to`.
   bool LinksTo(uint32_t from, uint32_t to) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -232,10 +236,10 @@ class HnswIndex final : public Index {
                   bool* dropped) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // After an Add's inserts, with a tree that was current before them: gives
   // a parent to every slot among `added` and to every old slot whose tree
-  // edge the inserts dropped, linking a slot in (LinkIn) when none of its
-  // neighbours can be its parent. Touches only those slots and their
-  // neighbours. Returns false when linking in had to drop another link; the
-  // tree may then be broken and the caller runs LinkUnreachable.
+  // edge the inserts dropped, linking a slot in (LinkIn) when no anchored
+  // node near it links to it. Touches only those slots, their neighbours and
+  // their parent chains. Returns false when linking in had to drop another
+  // link; the tree may then be broken and the caller runs LinkUnreachable.
   bool RepairTree(const std::vector<uint32_t>& added, Scratch& s)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Walks level 0 from the entry point, rebuilding the tree from the walk,
@@ -311,11 +315,10 @@ class HnswIndex final : public Index {
   int64_t live_ ABSL_GUARDED_BY(mu_) = 0;             // Visible vectors.
   uint64_t insert_counter_ ABSL_GUARDED_BY(mu_) = 0;  // Drives level draws.
   internal::ScalarQuantizer8 sq_ ABSL_GUARDED_BY(mu_);
-  // The reachability tree (see RepairTree): per slot its parent (kNoSlot
-  // for the entry point) and depth (kNoDepth while it has no parent). Not
-  // saved; written only with no insert in flight.
+  // The reachability tree (see DropLink): per slot its parent, kNoSlot for
+  // the entry point and for a slot waiting for one. Not saved; written only
+  // with no insert in flight.
   std::vector<uint32_t> parent_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint32_t> depth_ ABSL_GUARDED_BY(mu_);
   // False when the tree may not hold (a new or loaded index, a copied
   // mapping, a failed link): the next Add rebuilds it with LinkUnreachable.
   bool tree_current_ ABSL_GUARDED_BY(mu_) = false;

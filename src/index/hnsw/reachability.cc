@@ -1,7 +1,7 @@
-// HNSW reachability: the reachability tree (a parent and a depth per node),
-// its repair after an Add, linking in a node that has no way in, and the
-// full walk that rebuilds the tree and links in every live node the entry
-// point does not reach.
+// HNSW reachability: the reachability tree (a parent per node), its repair
+// after an Add, linking in a node that has no way in, and the full walk that
+// rebuilds the tree and links in every live node the entry point does not
+// reach.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -15,7 +15,6 @@
 namespace vindex {
 
 using hnsw::ByDistance;
-using hnsw::kNoDepth;
 using hnsw::kNoEntry;
 using hnsw::kNoSlot;
 using hnsw::LoadLink;
@@ -27,6 +26,22 @@ void HnswIndex::DropLink(uint32_t from, uint32_t y) {
     internal::MutexLock lock(cuts_mu_);
     cuts_.push_back(y);
   }
+}
+
+// A parent chain longer than this is not followed (the slot is then linked
+// in anew); the full walk rebuilds the tree as a breadth-first one.
+constexpr int kMaxChain = 1 << 12;
+
+bool HnswIndex::Anchored(uint32_t z, uint32_t avoid) const {
+  const uint32_t entry =
+      UnpackEntry(entry_.load(std::memory_order_relaxed)).slot;
+  for (int steps = 0; steps < kMaxChain; ++steps) {
+    if (z == avoid) return false;
+    if (z == entry) return true;
+    z = parent_[z];
+    if (z == kNoSlot) return false;
+  }
+  return false;
 }
 
 bool HnswIndex::LinksTo(uint32_t from, uint32_t to) const {
@@ -78,13 +93,16 @@ uint32_t HnswIndex::LinkIn(uint32_t x, const Linkable& linkable, Scratch& s,
       near.begin(), near.end(),
       [](const Candidate& a, const Candidate& b) { return ByDistance(a, b); });
   for (const Candidate& c : near) {
+    if (LinksTo(c.slot, x)) return c.slot;
+  }
+  for (const Candidate& c : near) {
     if (AppendLink(c.slot, x)) return c.slot;
   }
   // Every near list is full: the nearest linkable node with room.
   uint32_t from = kNoSlot;
   float best = std::numeric_limits<float>::infinity();
   for (uint32_t y = 0; y < num_slots_; ++y) {
-    if (linkable(y) && LoadLink(Links(y, 0)) < cap) {
+    if (LoadLink(Links(y, 0)) < cap && linkable(y)) {
       const float d = space.Dist(y);
       if (d < best) {
         best = d;
@@ -128,7 +146,6 @@ bool HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
         if (!reached[y]) {
           reached[y] = 1;
           parent_[y] = x;
-          depth_[y] = depth_[x] + 1;
           queue.push_back(y);
         }
       }
@@ -141,7 +158,6 @@ bool HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
   for (int pass = 0; pass < 4; ++pass) {
     std::fill(reached.begin(), reached.end(), 0);
     parent_[entry] = kNoSlot;
-    depth_[entry] = 0;
     walk(entry);
     bool dropped = false;
     for (uint32_t x = 0; x < num_slots_; ++x) {
@@ -149,7 +165,6 @@ bool HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
       const uint32_t from = LinkIn(x, is_reached, s, &dropped);
       AppendLink(x, from);  // A way back, when x has room.
       parent_[x] = from;
-      depth_[x] = depth_[from] + 1;
       walk(x);
     }
     if (!dropped) return true;
@@ -159,86 +174,76 @@ bool HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
 
 bool HnswIndex::RepairTree(const std::vector<uint32_t>& added, Scratch& s) {
   if (entry_.load(std::memory_order_relaxed) == kNoEntry) return true;
-  std::vector<uint32_t> cut;
+  std::vector<uint32_t> pending;
   {
     internal::MutexLock lock(cuts_mu_);
-    cut.swap(cuts_);
+    pending.swap(cuts_);
   }
-  // The neighbour of y that links back to it and has the smallest depth
-  // (below `below`), or kNoSlot. The depth of a slot without a parent is
-  // kNoDepth, so it never qualifies.
-  const auto best_parent = [&](uint32_t y,
-                               uint32_t below) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    uint32_t best = kNoSlot;
+  // A cut slot waits for a new parent (and its descendants with it) unless
+  // its parent links to it again; a slot recorded twice is kept once.
+  size_t left = 0;
+  for (uint32_t y : pending) {
+    if (ids_[y] != -1 && parent_[y] != kNoSlot && !LinksTo(parent_[y], y)) {
+      parent_[y] = kNoSlot;
+      pending[left++] = y;
+    }
+  }
+  pending.resize(left);
+  pending.insert(pending.end(), added.begin(), added.end());
+  // A parent for y: a neighbour that links back to it and is anchored other
+  // than through y (so the tree stays acyclic). A waiting slot may only be
+  // linked from another one, so this runs until nothing changes.
+  const auto adopt = [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     const uint32_t* list = Links(y, 0);
     const uint32_t n = std::min(LoadLink(list), static_cast<uint32_t>(m0_));
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t z = LoadLink(list + 1 + i);
-      if (ids_[z] != -1 && depth_[z] < below && LinksTo(z, y)) {
-        below = depth_[z];
-        best = z;
+      if (ids_[z] != -1 && LinksTo(z, y) && Anchored(z, y)) {
+        parent_[y] = z;
+        return true;
       }
     }
-    return best;
+    return false;
   };
-  // Old slots whose tree edge was dropped, shallowest first. A parent must
-  // be shallower than the slot, so it is no descendant of it; and every cut
-  // slot shallower than y is repaired before y, so every slot shallower than
-  // y is again chained to the entry point when y takes its parent.
-  std::sort(cut.begin(), cut.end(),
-            [&](uint32_t a, uint32_t b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return depth_[a] < depth_[b] || (depth_[a] == depth_[b] && a < b);
-            });
-  cut.erase(std::unique(cut.begin(), cut.end()), cut.end());
-  for (uint32_t y : cut) {
-    if (ids_[y] == -1 || depth_[y] == kNoDepth) continue;
-    if (parent_[y] != kNoSlot && LinksTo(parent_[y], y)) continue;
-    uint32_t z = best_parent(y, depth_[y]);
-    if (z == kNoSlot) {
-      bool dropped = false;
-      const uint32_t limit = depth_[y];
-      z = LinkIn(
-          y,
-          [&](uint32_t w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return ids_[w] != -1 && depth_[w] < limit;
-          },
-          s, &dropped);
-      if (dropped) return false;
-      AppendLink(y, z);  // A way back, when y has room.
-    }
-    parent_[y] = z;  // Shallower than y: y keeps its depth.
-  }
-  // The new slots, which have no descendants yet, so any parent with one
-  // will do; a new slot may only be linked from another new one, so this
-  // runs until nothing changes.
-  std::vector<uint32_t> pending = added;
   for (bool progress = true; progress && !pending.empty();) {
     progress = false;
-    size_t left = 0;
-    for (uint32_t q : pending) {
-      const uint32_t z = best_parent(q, kNoDepth);
-      if (z == kNoSlot) {
-        pending[left++] = q;
-        continue;
+    left = 0;
+    for (uint32_t y : pending) {
+      if (adopt(y)) {
+        progress = true;
+      } else {
+        pending[left++] = y;
       }
-      parent_[q] = z;
-      depth_[q] = depth_[z] + 1;
-      progress = true;
     }
     pending.resize(left);
   }
-  for (uint32_t q : pending) {
+  // The rest: a neighbour that can link to y, nearest first (no search);
+  // else a nearby anchored node that links to y or now will (LinkIn).
+  const auto link_from_neighbour =
+      [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        const uint32_t* list = Links(y, 0);
+        const uint32_t n = std::min(LoadLink(list), static_cast<uint32_t>(m0_));
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint32_t z = LoadLink(list + 1 + i);
+          if (ids_[z] != -1 && Anchored(z, y) && AppendLink(z, y)) {
+            parent_[y] = z;
+            return true;
+          }
+        }
+        return false;
+      };
+  for (uint32_t y : pending) {
+    if (adopt(y) || link_from_neighbour(y)) continue;
     bool dropped = false;
     const uint32_t z = LinkIn(
-        q,
+        y,
         [&](uint32_t w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return ids_[w] != -1 && depth_[w] != kNoDepth;
+          return ids_[w] != -1 && Anchored(w, y);
         },
         s, &dropped);
     if (dropped) return false;
-    AppendLink(q, z);  // A way back, when q has room.
-    parent_[q] = z;
-    depth_[q] = depth_[z] + 1;
+    AppendLink(y, z);  // A way back, when y has room.
+    parent_[y] = z;
   }
   return true;
 }

@@ -58,7 +58,6 @@ using hnsw::FreeBlocks;
 using hnsw::kBlockAlign;
 using hnsw::kFreeEpoch;
 using hnsw::kMaxLevel;
-using hnsw::kNoDepth;
 using hnsw::kNoEntry;
 using hnsw::kNoSlot;
 using hnsw::RoundUp;
@@ -124,7 +123,6 @@ void HnswIndex::ResizeSlotArrays(uint64_t cap) {
   epochs_.resize(cap, kFreeEpoch);
   locks_.resize(cap, 0);
   parent_.resize(cap, kNoSlot);
-  depth_.resize(cap, kNoDepth);
 }
 
 void HnswIndex::Grow(uint32_t slots) {

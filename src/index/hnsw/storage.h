@@ -11,8 +11,6 @@
 namespace vindex::hnsw {
 
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
-// The reachability-tree depth of a slot that has no parent yet.
-constexpr uint32_t kNoDepth = std::numeric_limits<uint32_t>::max();
 // The epoch of a free slot: above every published epoch, so never visible.
 constexpr uint32_t kFreeEpoch = std::numeric_limits<uint32_t>::max();
 constexpr int kMaxLevel = 30;
