@@ -30,12 +30,14 @@ namespace vindex {
 // codes (half floats) that are walked instead of the floats, full vectors are
 // kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
-// later adds. Pruning can leave a node or a group with no link into it. Every
-// Add ends by linking in each node left with no level-0 link into it (an
-// orphan, found by in-degree counts); each Remove, and each Add that brings
-// the vectors added since the last check to 1/16 of the index, also walks
-// level 0 from the entry point and links in every live node it does not
-// reach (which also catches a group whose links only point at itself).
+// later adds. Pruning can leave a node or a group with no way in. Contract:
+// when an Add or Remove returns, every live node is reachable on level 0 from
+// the entry point (after an Add that ran out of memory while linking, once
+// the next Add or Remove returns). Every Add repairs the reachability tree (see
+// RepairTree) over the nodes it added and those whose tree edge it cut; each
+// Remove, and each Add that brings the vectors added since the last check to
+// 1/16 of the index, instead walks level 0 from the entry point, links in every
+// live node it does not reach and rebuilds the tree.
 //
 // Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
 // the exact vectors of a quantized index) are served from the mapping; the
@@ -94,7 +96,7 @@ class HnswIndex final : public Index {
   // the live slots it does not reach (a search can never return those).
   std::vector<uint32_t> UnreachableSlotsForTesting() const;
   // Test hook: the live slots other than the entry point that no level-0 list
-  // links to (counted from the lists, not from the in-degree counts).
+  // links to (counted from the lists).
   std::vector<uint32_t> OrphanSlotsForTesting() const;
   // Test hook: sets the count of published Adds (the insert epoch), e.g. near
   // its end to exercise the wrap. Not for concurrent use.
