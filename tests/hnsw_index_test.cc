@@ -285,9 +285,7 @@ TEST(HnswIndexTest, ParallelAddFindsEveryVectorBySelfSearch) {
 // Small Adds (each far below the share of the index that triggers the full
 // level-0 walk) must leave no orphan: pruning during an Add can drop the last
 // link into a node (duplicates make that common), and that node must be
-// linked back in before the Add returns. A group whose links point only at
-// each other is left to the periodic full walk; the seeds here (with m = 4)
-// leave none, so with them every node must also stay reachable.
+// linked back in before the Add returns.
 TEST(HnswIndexTest, SmallAddsLeaveNoOrphan) {
   const int64_t initial = 1500, step = 10, n = 3000;
   int64_t orphans_after_adds = 0, unreachable_after_adds = 0;
@@ -317,6 +315,91 @@ TEST(HnswIndexTest, SmallAddsLeaveNoOrphan) {
   }
   EXPECT_EQ(orphans_after_adds, 0);
   EXPECT_EQ(unreachable_after_adds, 0);
+}
+
+// Clustered vectors stored in groups of `copies` exact duplicates, the rows
+// shuffled so that later Adds bring new copies of groups already stored.
+std::vector<float> ShuffledDuplicateGroups(int64_t n, int d, int copies,
+                                           uint64_t seed) {
+  const auto distinct =
+      ClusteredVectors((n + copies - 1) / copies, d, 40, seed);
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i / copies;
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<float> v(n * d);
+  for (int64_t i = 0; i < n; ++i)
+    std::copy_n(distinct.begin() + order[i] * d, d, v.begin() + i * d);
+  return v;
+}
+
+// Adds rows [0, initial) at once, then the rest `step` at a time (each Add
+// well under the share that triggers the full walk), and returns the live
+// slots the entry point cannot reach on level 0, summed over those Adds.
+int64_t UnreachableOverSmallAdds(const std::vector<float>& base, int d,
+                                 int64_t initial, int64_t step,
+                                 const HnswOptions& options,
+                                 Executor* executor) {
+  const int64_t n = static_cast<int64_t>(base.size()) / d;
+  auto index = MakeHnsw(options);
+  EXPECT_TRUE(index
+                  ->Add(MatrixView<const float>(base.data(), initial, d),
+                        SequentialIds(initial), executor)
+                  .ok());
+  int64_t unreachable = 0;
+  for (int64_t first = initial; first < n; first += step) {
+    const int64_t rows = std::min(step, n - first);
+    EXPECT_TRUE(
+        index
+            ->Add(MatrixView<const float>(base.data() + first * d, rows, d),
+                  SequentialIds(rows, first), executor)
+            .ok());
+    unreachable +=
+        static_cast<int64_t>(index->UnreachableSlotsForTesting().size());
+  }
+  EXPECT_TRUE(index->CheckGraphForTesting().ok());
+  return unreachable;
+}
+
+// A group of exact duplicates can link only to itself: every other list
+// holds at most one of its copies, and when pruning drops those links the
+// group still links into itself, so no in-degree shows it is cut off. After
+// every Add, however small, every live node must be reachable on level 0.
+TEST(HnswIndexTest, SmallAddsKeepDuplicateGroupsReachable) {
+  int64_t unreachable = 0;
+  for (uint64_t seed = 1; seed <= 16; ++seed) {
+    unreachable += UnreachableOverSmallAdds(
+        ClusteredWithDuplicates(3000, kSmallDim, seed), kSmallDim, 1500, 10,
+        HnswOptions{
+            .dim = kSmallDim, .m = 4, .ef_construction = 16, .seed = seed},
+        nullptr);
+  }
+  // Groups larger than a level-0 list, their copies spread over the Adds.
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    unreachable += UnreachableOverSmallAdds(
+        ShuffledDuplicateGroups(3000, kSmallDim, 12, seed), kSmallDim, 1500, 10,
+        HnswOptions{
+            .dim = kSmallDim, .m = 4, .ef_construction = 16, .seed = seed},
+        nullptr);
+  }
+  EXPECT_EQ(unreachable, 0);
+}
+
+// The same with each small Add linked by several threads at once.
+TEST(HnswIndexTest, ConcurrentSmallAddsKeepDuplicateGroupsReachable) {
+  ThreadPool pool(4);
+  int64_t unreachable = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    const HnswOptions options{
+        .dim = kSmallDim, .m = 4, .ef_construction = 16, .seed = seed};
+    unreachable +=
+        UnreachableOverSmallAdds(ClusteredWithDuplicates(3000, kSmallDim, seed),
+                                 kSmallDim, 1500, 40, options, &pool);
+    unreachable += UnreachableOverSmallAdds(
+        ShuffledDuplicateGroups(3000, kSmallDim, 12, seed), kSmallDim, 1500, 40,
+        options, &pool);
+  }
+  EXPECT_EQ(unreachable, 0);
 }
 
 // The insert epoch (a count of Adds) may run past 2^32 in a long-lived

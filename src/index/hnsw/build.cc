@@ -25,6 +25,7 @@ namespace vindex {
 using hnsw::ByDistance;
 using hnsw::kFreeEpoch;
 using hnsw::kNoEntry;
+using hnsw::kNoSlot;
 using hnsw::LoadLink;
 using hnsw::PackEntry;
 using hnsw::StoreLink;
@@ -35,20 +36,37 @@ using hnsw::UnpackEntry;
 // as inserting a few dozen vectors, so this bounds its share of insert time.
 constexpr uint64_t kLinkCheckShare = 16;
 
-void HnswIndex::SelectNeighbors(std::vector<Candidate>& cands, int max,
+void HnswIndex::SelectNeighbors(const float* base,
+                                std::vector<Candidate>& cands, int max,
                                 std::vector<Candidate>* fill) const {
   if (cands.size() <= static_cast<size_t>(max)) return;
+  // Exact copies of the base never dominate one another (every distance
+  // among them ties), so without a cap a group of copies fills its lists
+  // with itself and links nowhere else. One copy is kept, and it dominates
+  // nothing: it stands for the base itself.
+  const float self =
+      options_.metric == Metric::kL2 ? 0.0f : Distance(base, base);
+  const auto is_copy = [&](const Candidate& c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return c.d == self && std::equal(base, base + dim_, FullVector(c.slot));
+  };
+  constexpr size_t kNone = std::numeric_limits<size_t>::max();
+  size_t copy_at = kNone;  // The kept copy, if any.
   size_t kept = 0;
   for (size_t i = 0; i < cands.size() && kept < static_cast<size_t>(max); ++i) {
-    const float* v = FullVector(cands[i].slot);
-    bool diverse = true;
-    for (size_t j = 0; j < kept; ++j) {
-      if (Distance(v, FullVector(cands[j].slot)) < cands[i].d) {
-        diverse = false;
-        break;
+    const bool copy = is_copy(cands[i]);
+    bool diverse = !copy || copy_at == kNone;
+    if (diverse) {
+      const float* v = FullVector(cands[i].slot);
+      for (size_t j = 0; j < kept; ++j) {
+        if (j != copy_at &&
+            Distance(v, FullVector(cands[j].slot)) < cands[i].d) {
+          diverse = false;
+          break;
+        }
       }
     }
     if (diverse) {
+      if (copy) copy_at = kept;
       cands[kept++] = cands[i];
     } else if (fill != nullptr) {
       fill->push_back(cands[i]);
@@ -72,7 +90,6 @@ void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
   if (n < cap) {
     StoreLink(list + 1 + n, to);
     StoreLink(list, n + 1);
-    if (level == 0) CountInLink(to);
   } else {
     auto& p = s.prune;
     p.clear();
@@ -87,17 +104,16 @@ void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
     });
     auto& candidates = s.prune_candidates;
     if (level == 0) candidates.assign(p.begin(), p.end());
-    SelectNeighbors(p, static_cast<int>(cap));
+    SelectNeighbors(v, p, static_cast<int>(cap));
     if (level == 0) {
       // The kept list is a subsequence of the sorted candidates (the old
-      // links and `to`): walk both to count `to` if kept and drop the rest.
+      // links and `to`): walk both to report the old links it drops.
       size_t next = 0;
       for (const Candidate& c : candidates) {
         if (next < p.size() && p[next].slot == c.slot) {
           ++next;
-          if (c.slot == to) CountInLink(to);
         } else if (c.slot != to) {
-          UncountInLink(c.slot);
+          DropLink(from, c.slot);
         }
       }
     }
@@ -146,7 +162,7 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
                 });
       ep = sel.front().slot;
       d_ep = sel.front().d;
-      SelectNeighbors(sel, m_);
+      SelectNeighbors(v, sel, m_);
     }
     chosen.insert(chosen.end(), sel.begin(), sel.end());
     s.chosen_end[l] = chosen.size();
@@ -157,7 +173,6 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
     uint32_t* own = Links(slot, l);
     for (size_t i = begin; i < s.chosen_end[l]; ++i) {
       StoreLink(own + 1 + (i - begin), chosen[i].slot);
-      if (l == 0) CountInLink(chosen[i].slot);
     }
     StoreLink(own, static_cast<uint32_t>(s.chosen_end[l] - begin));
   }
@@ -207,6 +222,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
   std::exception_ptr linking_failed;
   std::vector<uint32_t> queue;
   bool check_links = false;
+  bool tree_complete = false;
   uint32_t epoch = 0;
   int64_t first = 0;
   {
@@ -224,21 +240,32 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
       return absl::ResourceExhaustedError(
           "HNSW holds at most 2^32 - 2 vectors");
     }
-    // The level-0 walk costs a pass over the graph, so it runs once the
-    // vectors added since the last one are 1/kLinkCheckShare of the index.
-    check_links = (added_since_link_check_ + n) * kLinkCheckShare >= need;
     std::vector<std::unique_ptr<uint32_t[]>> upper(n);
     std::vector<uint8_t> levels(n);
+    for (int64_t i = 0; i < n; ++i)
+      levels[i] = static_cast<uint8_t>(DrawLevel(insert_counter_ + i));
+    // The level-0 walk costs a pass over the graph, so it runs once the
+    // vectors added since the last one are 1/kLinkCheckShare of the index,
+    // and whenever the reachability tree cannot be repaired instead: it is
+    // not current (or the index is empty), or the entry point (its root)
+    // moves to a new node.
+    const uint64_t e = entry_.load(std::memory_order_relaxed);
+    const bool new_top =
+        e != kNoEntry && n > 0 &&
+        *std::max_element(levels.begin(), levels.end()) > UnpackEntry(e).level;
     VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
         "growing the HNSW index", [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
           Grow(static_cast<uint32_t>(need));
+          // Grow may find the tree stale (a copied mapping).
+          check_links =
+              (added_since_link_check_ + n) * kLinkCheckShare >= need ||
+              !tree_current_ || e == kNoEntry || new_top;
           if (check_links) {
             reached.resize(need);
             queue.reserve(need);
           }
           row_of_.Reserve(row_of_.size() + n);
           for (int64_t i = 0; i < n; ++i) {
-            levels[i] = static_cast<uint8_t>(DrawLevel(insert_counter_ + i));
             if (levels[i] > 0) {
               upper[i].reset(new uint32_t[size_t{levels[i]} * (1 + m_)]());
             }
@@ -258,7 +285,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
     }
     epoch = published_epoch_.load(std::memory_order_relaxed) + 1;
     pending_epoch_ = epoch;
-    collect_orphans_ = !check_links;
+    collect_cuts_ = !check_links;
     for (int64_t i = 0; i < n; ++i) {
       uint32_t slot;
       if (i < reuse) {
@@ -276,6 +303,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
       upper_[slot] = std::move(upper[i]);
       upper_words_ += size_t{levels[i]} * (1 + m_);
       epochs_[slot] = epoch;
+      parent_[slot] = kNoSlot;
     }
     if (entry_.load(std::memory_order_relaxed) == kNoEntry) {
       entry_.store(PackEntry({levels_[slots[0]], slots[0]}),
@@ -297,13 +325,16 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
                                        for (int64_t i = b; i < e; ++i)
                                          Insert(slots[first + i], *s);
                                      });
-      // The full walk catches every unreachable node; between walks, the
-      // in-degree counts catch the orphans this Add's pruning left.
-      if (check_links) {
-        LinkUnreachable(reached, queue, *scratch_.Acquire());
-      } else {
-        LinkOrphans(slots, *scratch_.Acquire());
+      // Between full walks, the tree repair links in whatever this Add's
+      // pruning cut off (and the new nodes) touching only those nodes and
+      // their neighbours; either way every live node ends reachable.
+      auto s = scratch_.Acquire();
+      if (!check_links && !RepairTree(slots, *s)) {
+        reached.resize(num_slots_);
+        queue.reserve(num_slots_);
+        check_links = true;
       }
+      tree_complete = !check_links || LinkUnreachable(reached, queue, *s);
     } catch (...) {
       // Scratch ran out of memory mid-link. The batch is stored and partly
       // linked, and links cannot be taken back: publish it as it is, have
@@ -313,11 +344,12 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
   }
   // Phase 3: publish the batch at once.
   internal::WriterLock lock(mu_);
-  collect_orphans_ = false;
+  collect_cuts_ = false;
   {
-    internal::MutexLock orphans(orphans_mu_);
-    orphans_.clear();
+    internal::MutexLock cuts(cuts_mu_);
+    cuts_.clear();
   }
+  tree_current_ = tree_complete && !linking_failed;
   published_epoch_.store(epoch, std::memory_order_release);
   live_ += n;
   if (linking_failed) {

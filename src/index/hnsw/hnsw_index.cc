@@ -109,7 +109,7 @@ IndexInfo HnswIndex::info() const {
       full_.capacity() * sizeof(float) + ids_.capacity() * sizeof(int64_t) +
       levels_.capacity() + upper_.capacity() * sizeof(upper_[0]) +
       epochs_.capacity() * sizeof(uint32_t) + locks_.capacity() +
-      in_degree_.capacity() * sizeof(uint32_t) +
+      parent_.capacity() * sizeof(uint32_t) +
       free_slots_.capacity() * sizeof(uint32_t) + row_of_.bytes() +
       upper_words_ * sizeof(uint32_t);
   info.memory_bytes = bytes;

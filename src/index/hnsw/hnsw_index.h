@@ -30,12 +30,14 @@ namespace vindex {
 // codes (half floats) that are walked instead of the floats, full vectors are
 // kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
-// later adds. Pruning can leave a node or a group with no link into it. Every
-// Add ends by linking in each node left with no level-0 link into it (an
-// orphan, found by in-degree counts); each Remove, and each Add that brings
-// the vectors added since the last check to 1/16 of the index, also walks
-// level 0 from the entry point and links in every live node it does not
-// reach (which also catches a group whose links only point at itself).
+// later adds. Pruning can leave a node or a group with no way in. Contract:
+// when an Add or Remove returns, every live node is reachable on level 0 from
+// the entry point (after an Add that ran out of memory while linking, once
+// the next Add or Remove returns). Every Add repairs the reachability tree (see
+// RepairTree) over the nodes it added and those whose tree edge it cut; each
+// Remove, and each Add that brings the vectors added since the last check to
+// 1/16 of the index, instead walks level 0 from the entry point, links in every
+// live node it does not reach and rebuilds the tree.
 //
 // Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
 // the exact vectors of a quantized index) are served from the mapping; the
@@ -94,7 +96,7 @@ class HnswIndex final : public Index {
   // the live slots it does not reach (a search can never return those).
   std::vector<uint32_t> UnreachableSlotsForTesting() const;
   // Test hook: the live slots other than the entry point that no level-0 list
-  // links to (counted from the lists, not from the in-degree counts).
+  // links to (counted from the lists).
   std::vector<uint32_t> OrphanSlotsForTesting() const;
   // Test hook: sets the count of published Adds (the insert epoch), e.g. near
   // its end to exercise the wrap. Not for concurrent use.
@@ -174,11 +176,11 @@ class HnswIndex final : public Index {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Build (build.cc). Keeps at most `max` of `cands` (sorted ascending by
-  // distance to the base) with the diversity heuristic, in place. With
-  // `fill`, the places left are filled with the closest pruned candidates
-  // (fill is scratch).
-  void SelectNeighbors(std::vector<Candidate>& cands, int max,
-                       std::vector<Candidate>* fill = nullptr) const
+  // distance to `base`) with the diversity heuristic, in place, and at most
+  // one exact copy of `base`. With `fill`, the places left are filled with
+  // the closest pruned candidates (fill is scratch).
+  void SelectNeighbors(const float* base, std::vector<Candidate>& cands,
+                       int max, std::vector<Candidate>* fill = nullptr) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void Insert(uint32_t slot, Scratch& s) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Adds `to` (at distance d) to the list of `from` on `level`, pruning a
@@ -207,14 +209,23 @@ class HnswIndex final : public Index {
   void PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
                    OnRepair on_repair) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  // Reachability (reachability.cc). Level-0 in-degree bookkeeping: a link
-  // into `to` was added; a link into `y` was dropped (when y's count falls to
-  // zero during an Add, y is recorded as an orphan). Caller holds the node
-  // lock of the list's owner.
-  void CountInLink(uint32_t to) ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void UncountInLink(uint32_t y) ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Recomputes every in-degree from the lists; no insert may be in flight.
-  void RecountInDegrees() ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Reachability (reachability.cc). The reachability tree: every live slot
+  // but the entry point has a parent whose level-0 list links to it, and
+  // following parents from any live slot ends at the entry point; that
+  // chain of links proves the slot reachable on level 0. Kept by every Add
+  // (RepairTree, or LinkUnreachable when the tree is not current) and
+  // rebuilt by every Remove.
+  //
+  // A level-0 link from `from` to `y` was dropped: during an Add, records y
+  // if the link was y's tree edge. Caller holds the node lock of `from`.
+  void DropLink(uint32_t from, uint32_t y) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether z's parents lead to the entry point, without passing through
+  // `avoid` or a slot that has no parent, within a bounded number of steps.
+  bool Anchored(uint32_t z, uint32_t avoid) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Whether the level-0 list of `from` links to `to`.
+  bool LinksTo(uint32_t from, uint32_t to) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Appends `to` to the level-0 list of `from` if it has room and lacks it.
   bool AppendLink(uint32_t from, uint32_t to) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Links the unreachable node x in from the nearest nodes that `linkable`
@@ -225,17 +236,22 @@ class HnswIndex final : public Index {
   template <typename Linkable>
   uint32_t LinkIn(uint32_t x, const Linkable& linkable, Scratch& s,
                   bool* dropped) ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // After an Add's inserts: links in every live node among `added` and the
-  // recorded orphans whose level-0 in-degree is zero (certainly unreachable).
-  // A group of nodes linking only to each other is left to LinkUnreachable.
-  void LinkOrphans(const std::vector<uint32_t>& added, Scratch& s)
+  // After an Add's inserts, with a tree that was current before them: gives
+  // a parent to every slot among `added` and to every old slot whose tree
+  // edge the inserts dropped, linking a slot in (LinkIn) when no anchored
+  // node near it links to it. Touches only those slots, their neighbours and
+  // their parent chains. Returns false when linking in had to drop another
+  // link; the tree may then be broken and the caller runs LinkUnreachable.
+  bool RepairTree(const std::vector<uint32_t>& added, Scratch& s)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Walks level 0 from the entry point and
-  // links every live slot it does not reach from its nearest reached node
-  // with room, so that every stored vector is reachable. `reached` holds
-  // num_slots_ bytes and `queue` has capacity for num_slots_ slots (nothing
-  // here allocates). Runs with no insert in flight; searches may run.
-  void LinkUnreachable(std::vector<uint8_t>& reached,
+  // Walks level 0 from the entry point, rebuilding the tree from the walk,
+  // and links every live slot it does not reach from its nearest reached
+  // node with room, so that every stored vector is reachable. `reached`
+  // holds num_slots_ bytes and `queue` has capacity for num_slots_ slots
+  // (nothing here allocates). Runs with no insert in flight; searches may
+  // run. Returns whether the tree is complete (false only if linking in kept
+  // dropping links).
+  bool LinkUnreachable(std::vector<uint8_t>& reached,
                        std::vector<uint32_t>& queue, Scratch& s)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
@@ -301,13 +317,18 @@ class HnswIndex final : public Index {
   int64_t live_ ABSL_GUARDED_BY(mu_) = 0;             // Visible vectors.
   uint64_t insert_counter_ ABSL_GUARDED_BY(mu_) = 0;  // Drives level draws.
   internal::ScalarQuantizer8 sq_ ABSL_GUARDED_BY(mu_);
-  // Level-0 links into each slot; atomic access. Not saved: Load recounts.
-  std::vector<uint32_t> in_degree_ ABSL_GUARDED_BY(mu_);
-  // While collect_orphans_ (set only with no insert in flight), Connect and
-  // LinkIn record here each slot whose in-degree falls to zero.
-  bool collect_orphans_ ABSL_GUARDED_BY(mu_) = false;
-  internal::Mutex orphans_mu_;
-  std::vector<uint32_t> orphans_ ABSL_GUARDED_BY(orphans_mu_);
+  // The reachability tree (see DropLink): per slot its parent, kNoSlot for
+  // the entry point and for a slot waiting for one. Not saved; written only
+  // with no insert in flight.
+  std::vector<uint32_t> parent_ ABSL_GUARDED_BY(mu_);
+  // False when the tree may not hold (a new or loaded index, a copied
+  // mapping, a failed link): the next Add rebuilds it with LinkUnreachable.
+  bool tree_current_ ABSL_GUARDED_BY(mu_) = false;
+  // While collect_cuts_ (set only with no insert in flight), DropLink records
+  // here each slot whose tree edge was dropped.
+  bool collect_cuts_ ABSL_GUARDED_BY(mu_) = false;
+  internal::Mutex cuts_mu_;
+  std::vector<uint32_t> cuts_ ABSL_GUARDED_BY(cuts_mu_);
   // Vectors added since the last LinkUnreachable.
   uint64_t added_since_link_check_ ABSL_GUARDED_BY(mutation_mu_) = 0;
 

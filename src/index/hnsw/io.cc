@@ -357,7 +357,6 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_RETURN_IF_ERROR(ix.ParseGraph(graph));
   VINDEX_RETURN_IF_ERROR(ix.CheckLevel0(rows));
   VINDEX_RETURN_IF_ERROR(ix.CheckUpperLevels(rows));
-  ix.RecountInDegrees();
   if (n > 0) {
     int max_level = 0;
     for (uint32_t r = 0; r < rows; ++r)

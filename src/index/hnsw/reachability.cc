@@ -1,8 +1,8 @@
-// HNSW reachability: level-0 in-degree counts, linking in the orphans an Add
-// leaves, and the full walk that links in every live node the entry point
-// does not reach.
+// HNSW reachability: the reachability tree (a parent per node), its repair
+// after an Add, linking in a node that has no way in, and the full walk that
+// rebuilds the tree and links in every live node the entry point does not
+// reach.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -21,32 +21,36 @@ using hnsw::LoadLink;
 using hnsw::StoreLink;
 using hnsw::UnpackEntry;
 
-void HnswIndex::CountInLink(uint32_t to) {
-  std::atomic_ref<uint32_t>(in_degree_[to])
-      .fetch_add(1, std::memory_order_relaxed);
-}
-
-void HnswIndex::UncountInLink(uint32_t y) {
-  if (std::atomic_ref<uint32_t>(in_degree_[y])
-              .fetch_sub(1, std::memory_order_relaxed) == 1 &&
-      collect_orphans_) {
-    internal::MutexLock lock(orphans_mu_);
-    orphans_.push_back(y);
+void HnswIndex::DropLink(uint32_t from, uint32_t y) {
+  if (collect_cuts_ && parent_[y] == from) {
+    internal::MutexLock lock(cuts_mu_);
+    cuts_.push_back(y);
   }
 }
 
-void HnswIndex::RecountInDegrees() {
-  std::fill(in_degree_.begin(), in_degree_.end(), 0);
-  const uint32_t cap = static_cast<uint32_t>(m0_);
-  for (uint32_t x = 0; x < num_slots_; ++x) {
-    if (ids_[x] == -1) continue;
-    const uint32_t* list = Links(x, 0);
-    const uint32_t n = std::min(LoadLink(list), cap);
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t y = LoadLink(list + 1 + i);
-      if (y < num_slots_) ++in_degree_[y];
-    }
+// A parent chain longer than this is not followed (the slot is then linked
+// in anew); the full walk rebuilds the tree as a breadth-first one.
+constexpr int kMaxChain = 1 << 12;
+
+bool HnswIndex::Anchored(uint32_t z, uint32_t avoid) const {
+  const uint32_t entry =
+      UnpackEntry(entry_.load(std::memory_order_relaxed)).slot;
+  for (int steps = 0; steps < kMaxChain; ++steps) {
+    if (z == avoid) return false;
+    if (z == entry) return true;
+    z = parent_[z];
+    if (z == kNoSlot) return false;
   }
+  return false;
+}
+
+bool HnswIndex::LinksTo(uint32_t from, uint32_t to) const {
+  const uint32_t* list = Links(from, 0);
+  const uint32_t n = std::min(LoadLink(list), static_cast<uint32_t>(m0_));
+  for (uint32_t i = 0; i < n; ++i) {
+    if (LoadLink(list + 1 + i) == to) return true;
+  }
+  return false;
 }
 
 bool HnswIndex::AppendLink(uint32_t from, uint32_t to) {
@@ -59,7 +63,6 @@ bool HnswIndex::AppendLink(uint32_t from, uint32_t to) {
   if (room) {
     StoreLink(list + 1 + n, to);
     StoreLink(list, n + 1);
-    CountInLink(to);
   }
   UnlockNode(from);
   return room;
@@ -90,13 +93,16 @@ uint32_t HnswIndex::LinkIn(uint32_t x, const Linkable& linkable, Scratch& s,
       near.begin(), near.end(),
       [](const Candidate& a, const Candidate& b) { return ByDistance(a, b); });
   for (const Candidate& c : near) {
+    if (LinksTo(c.slot, x)) return c.slot;
+  }
+  for (const Candidate& c : near) {
     if (AppendLink(c.slot, x)) return c.slot;
   }
   // Every near list is full: the nearest linkable node with room.
   uint32_t from = kNoSlot;
   float best = std::numeric_limits<float>::infinity();
   for (uint32_t y = 0; y < num_slots_; ++y) {
-    if (linkable(y) && LoadLink(Links(y, 0)) < cap) {
+    if (LoadLink(Links(y, 0)) < cap && linkable(y)) {
       const float d = space.Dist(y);
       if (d < best) {
         best = d;
@@ -110,39 +116,36 @@ uint32_t HnswIndex::LinkIn(uint32_t x, const Linkable& linkable, Scratch& s,
   LockNode(from);
   uint32_t* list = Links(from, 0);
   const uint32_t n = std::min(LoadLink(list), cap);
-  // Counted as the list ends up: x and any words the new count exposes come
-  // in, the replaced last link goes.
   const uint32_t replaced = n > 0 ? LoadLink(list + n) : kNoSlot;
   StoreLink(list + n, x);
   StoreLink(list, cap);
-  for (uint32_t i = n; i <= cap; ++i) {
-    if (i > 0 && LoadLink(list + i) < num_slots_)
-      CountInLink(LoadLink(list + i));
-  }
-  if (replaced < num_slots_) UncountInLink(replaced);
+  if (replaced < num_slots_) DropLink(from, replaced);
   UnlockNode(from);
   *dropped = true;
   return from;
 }
 
-void HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
+bool HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
                                 std::vector<uint32_t>& queue, Scratch& s) {
   const uint64_t e = entry_.load(std::memory_order_relaxed);
-  if (e == kNoEntry) return;
+  if (e == kNoEntry) return true;
   const uint32_t entry = UnpackEntry(e).slot;
   const uint32_t cap = static_cast<uint32_t>(m0_);
-  // Marks what a level-0 walk from `from` reaches.
+  // Marks what a level-0 walk from `from` reaches, each reached node the
+  // child of the node it was reached from.
   const auto walk = [&](uint32_t from) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     queue.clear();
     queue.push_back(from);
     reached[from] = 1;
     for (size_t head = 0; head < queue.size(); ++head) {
-      const uint32_t* list = Links(queue[head], 0);
+      const uint32_t x = queue[head];
+      const uint32_t* list = Links(x, 0);
       const uint32_t n = std::min(LoadLink(list), cap);
       for (uint32_t i = 0; i < n; ++i) {
         const uint32_t y = LoadLink(list + 1 + i);
         if (!reached[y]) {
           reached[y] = 1;
+          parent_[y] = x;
           queue.push_back(y);
         }
       }
@@ -154,56 +157,95 @@ void HnswIndex::LinkUnreachable(std::vector<uint8_t>& reached,
   // its links whenever any reached node has room, which is all but certain).
   for (int pass = 0; pass < 4; ++pass) {
     std::fill(reached.begin(), reached.end(), 0);
+    parent_[entry] = kNoSlot;
     walk(entry);
     bool dropped = false;
     for (uint32_t x = 0; x < num_slots_; ++x) {
       if (ids_[x] == -1 || reached[x]) continue;
       const uint32_t from = LinkIn(x, is_reached, s, &dropped);
       AppendLink(x, from);  // A way back, when x has room.
+      parent_[x] = from;
       walk(x);
     }
-    if (!dropped) return;
+    if (!dropped) return true;
   }
+  return false;
 }
 
-void HnswIndex::LinkOrphans(const std::vector<uint32_t>& added, Scratch& s) {
-  const uint64_t e = entry_.load(std::memory_order_relaxed);
-  if (e == kNoEntry) return;
-  const uint32_t entry = UnpackEntry(e).slot;
-  // A node no list links to is certainly unreachable: the new nodes that
-  // pruning left out of every list, and the old ones whose last link into
-  // them pruning dropped (recorded by UncountInLink).
-  const auto orphan = [&](uint32_t x) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return ids_[x] != -1 && x != entry && in_degree_[x] == 0;
-  };
-  // Linked from a node something links to (or the entry): not a proof of
-  // reachability (a group may link only to itself), which the full walk of
-  // LinkUnreachable checks now and then.
-  const auto linkable = [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return ids_[y] != -1 && (y == entry || in_degree_[y] > 0);
-  };
-  std::vector<uint32_t> todo;
-  for (uint32_t x : added) {
-    if (orphan(x)) todo.push_back(x);
+bool HnswIndex::RepairTree(const std::vector<uint32_t>& added, Scratch& s) {
+  if (entry_.load(std::memory_order_relaxed) == kNoEntry) return true;
+  std::vector<uint32_t> pending;
+  {
+    internal::MutexLock lock(cuts_mu_);
+    pending.swap(cuts_);
   }
-  // Linking a node in may replace another's last link (rare); the orphans
-  // that makes are linked in the next round (bounded, as in LinkUnreachable).
-  for (int round = 0; round < 4; ++round) {
-    {
-      internal::MutexLock lock(orphans_mu_);
-      todo.insert(todo.end(), orphans_.begin(), orphans_.end());
-      orphans_.clear();
+  // A cut slot waits for a new parent (and its descendants with it) unless
+  // its parent links to it again; a slot recorded twice is kept once.
+  size_t left = 0;
+  for (uint32_t y : pending) {
+    if (ids_[y] != -1 && parent_[y] != kNoSlot && !LinksTo(parent_[y], y)) {
+      parent_[y] = kNoSlot;
+      pending[left++] = y;
     }
-    if (todo.empty()) return;
-    for (uint32_t x : todo) {
-      if (!orphan(x)) continue;
-      bool dropped = false;
-      const uint32_t from = LinkIn(
-          x, [&](uint32_t y) { return y != x && linkable(y); }, s, &dropped);
-      AppendLink(x, from);  // A way back, when x has room.
-    }
-    todo.clear();
   }
+  pending.resize(left);
+  pending.insert(pending.end(), added.begin(), added.end());
+  // A parent for y: a neighbour that links back to it and is anchored other
+  // than through y (so the tree stays acyclic). A waiting slot may only be
+  // linked from another one, so this runs until nothing changes.
+  const auto adopt = [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const uint32_t* list = Links(y, 0);
+    const uint32_t n = std::min(LoadLink(list), static_cast<uint32_t>(m0_));
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t z = LoadLink(list + 1 + i);
+      if (ids_[z] != -1 && LinksTo(z, y) && Anchored(z, y)) {
+        parent_[y] = z;
+        return true;
+      }
+    }
+    return false;
+  };
+  for (bool progress = true; progress && !pending.empty();) {
+    progress = false;
+    left = 0;
+    for (uint32_t y : pending) {
+      if (adopt(y)) {
+        progress = true;
+      } else {
+        pending[left++] = y;
+      }
+    }
+    pending.resize(left);
+  }
+  // The rest: a neighbour that can link to y, nearest first (no search);
+  // else a nearby anchored node that links to y or now will (LinkIn).
+  const auto link_from_neighbour =
+      [&](uint32_t y) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        const uint32_t* list = Links(y, 0);
+        const uint32_t n = std::min(LoadLink(list), static_cast<uint32_t>(m0_));
+        for (uint32_t i = 0; i < n; ++i) {
+          const uint32_t z = LoadLink(list + 1 + i);
+          if (ids_[z] != -1 && Anchored(z, y) && AppendLink(z, y)) {
+            parent_[y] = z;
+            return true;
+          }
+        }
+        return false;
+      };
+  for (uint32_t y : pending) {
+    if (adopt(y) || link_from_neighbour(y)) continue;
+    bool dropped = false;
+    const uint32_t z = LinkIn(
+        y,
+        [&](uint32_t w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return ids_[w] != -1 && Anchored(w, y);
+        },
+        s, &dropped);
+    if (dropped) return false;
+    AppendLink(y, z);  // A way back, when y has room.
+    parent_[y] = z;
+  }
+  return true;
 }
 
 std::vector<uint32_t> HnswIndex::UnreachableSlotsForTesting() const {

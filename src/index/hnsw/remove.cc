@@ -76,7 +76,7 @@ void HnswIndex::PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
                 [](const Candidate& a, const Candidate& b) {
                   return ByDistance(a, b);
                 });
-      SelectNeighbors(cands, Capacity(l));
+      SelectNeighbors(v, cands, Capacity(l));
       on_repair(x, l, cands);
     }
   }
@@ -192,9 +192,9 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
     entry_.store(best, std::memory_order_release);
   }
   if (live_ == 0) entry_.store(kNoEntry, std::memory_order_release);
-  RecountInDegrees();
-  // The repaired lists may leave a group of survivors without a way in.
-  LinkUnreachable(reached, queue, *s);
+  // The repaired lists may leave a group of survivors without a way in; the
+  // walk links them in and rebuilds the reachability tree.
+  tree_current_ = LinkUnreachable(reached, queue, *s);
   added_since_link_check_ = 0;
   return absl::OkStatus();
 }

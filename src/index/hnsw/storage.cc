@@ -59,6 +59,7 @@ using hnsw::kBlockAlign;
 using hnsw::kFreeEpoch;
 using hnsw::kMaxLevel;
 using hnsw::kNoEntry;
+using hnsw::kNoSlot;
 using hnsw::RoundUp;
 
 HnswIndex::HnswIndex(const HnswOptions& options)
@@ -121,7 +122,7 @@ void HnswIndex::ResizeSlotArrays(uint64_t cap) {
   upper_.resize(cap);
   epochs_.resize(cap, kFreeEpoch);
   locks_.resize(cap, 0);
-  in_degree_.resize(cap, 0);
+  parent_.resize(cap, kNoSlot);
 }
 
 void HnswIndex::Grow(uint32_t slots) {
@@ -159,7 +160,7 @@ void HnswIndex::Grow(uint32_t slots) {
   capacity_ = static_cast<uint32_t>(cap);
   if (from_mapping) {
     RepairCopiedMapping();
-    RecountInDegrees();
+    tree_current_ = false;
   }
 }
 
