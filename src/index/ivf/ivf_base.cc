@@ -76,6 +76,22 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
                                [&] { return TrainImpl(samples, executor); });
 }
 
+absl::Status IvfIndexBase::TrainWithCentroids(MatrixView<const float> centroids,
+                                              MatrixView<const float> samples,
+                                              Executor* executor) {
+  return internal::GuardedCall(this, "TrainWithCentroids", [&] {
+    return TrainWithCentroidsImpl(centroids, samples, executor);
+  });
+}
+
+absl::Status IvfIndexBase::AssignToLists(MatrixView<const float> vectors,
+                                         absl::Span<int32_t> lists,
+                                         Executor* executor) const {
+  return internal::GuardedCall(this, "AssignToLists", [&] {
+    return AssignToListsImpl(vectors, lists, executor);
+  });
+}
+
 absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
                                absl::Span<const int64_t> ids,
                                Executor* executor) {
