@@ -59,11 +59,15 @@ int main(int argc, char** argv) {
         !s.ok()) {
       return Fail("first build", s);
     }
+    // The new build holds other vectors, so its shards differ from the old.
+    std::vector<float> moved = data;
+    for (float& v : moved) v += 1.0f;
+    vindex::MatrixView<const float> mine2(moved.data() + b * kDim, e - b, kDim);
     vindex::mpi::ShardedBuildOptions kill;
     kill.after_shard_written = [&] {
       if (comm->rank() == 1 || comm->size() == 1) std::raise(SIGKILL);
     };
-    vindex::mpi::BuildShardedIndex(*comm, spec, mine, ids, dir, kill)
+    vindex::mpi::BuildShardedIndex(*comm, spec, mine2, ids, dir, kill)
         .IgnoreError();
     rc = 3;  // Never reached: the job dies with rank 1.
   } else {

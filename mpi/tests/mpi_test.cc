@@ -107,32 +107,61 @@ TEST(CommunicatorTest, AgreeOnStatusReturnsTheLowestFailingRank) {
 
 TEST(DistributedKMeansTest, CentroidsAreBitIdenticalToOneProcess) {
   const int64_t n = 3000;
-  const std::vector<float> x = WholeData(n, 11);
-  const Slice s = MySlice(n);
-  for (bool subsample : {false, true}) {
-    DistributedKMeansOptions o{.k = 20,
-                               .iterations = 6,
-                               .max_points_per_centroid = subsample ? 64 : 1000,
-                               .seed = 5};
-    absl::StatusOr<std::vector<float>> dist =
-        DistributedKMeans(Comm(),
-                          MatrixView<const float>(x.data() + s.begin * kDim,
-                                                  s.end - s.begin, kDim),
-                          o);
-    ASSERT_TRUE(dist.ok()) << dist.status();
-    train::KMeansOptions ko;
-    ko.k = o.k;
-    ko.iterations = o.iterations;
-    ko.max_points_per_centroid = o.max_points_per_centroid;
-    ko.seed = o.seed;
-    auto one = train::KMeans(MatrixView<const float>(x.data(), n, kDim), ko);
-    ASSERT_TRUE(one.ok());
-    ASSERT_EQ(dist->size(), one->centroids.size());
-    EXPECT_EQ(std::memcmp(dist->data(), one->centroids.data(),
-                          dist->size() * sizeof(float)),
-              0)
-        << "subsample " << subsample;
+  std::vector<float> x = WholeData(n, 11);
+  // Magnitudes spread over 2^-40 .. 2^40: floating-point sums of these
+  // depend on their order, so only exact sums agree across splits.
+  std::vector<float> wide = x;
+  for (size_t i = 0; i < wide.size(); ++i) {
+    wide[i] = std::ldexp(wide[i], static_cast<int>((i * 7919) % 81) - 40);
   }
+  const Slice s = MySlice(n);
+  for (const std::vector<float>* data : {&x, &wide}) {
+    for (bool subsample : {false, true}) {
+      DistributedKMeansOptions o{
+          .k = 20,
+          .iterations = 6,
+          .max_points_per_centroid = subsample ? 64 : 1000,
+          .seed = 5};
+      absl::StatusOr<std::vector<float>> dist = DistributedKMeans(
+          Comm(),
+          MatrixView<const float>(data->data() + s.begin * kDim,
+                                  s.end - s.begin, kDim),
+          o);
+      ASSERT_TRUE(dist.ok()) << dist.status();
+      train::KMeansOptions ko;
+      ko.k = o.k;
+      ko.iterations = o.iterations;
+      ko.max_points_per_centroid = o.max_points_per_centroid;
+      ko.seed = o.seed;
+      auto one =
+          train::KMeans(MatrixView<const float>(data->data(), n, kDim), ko);
+      ASSERT_TRUE(one.ok());
+      ASSERT_EQ(dist->size(), one->centroids.size());
+      EXPECT_EQ(std::memcmp(dist->data(), one->centroids.data(),
+                            dist->size() * sizeof(float)),
+                0)
+          << "subsample " << subsample << " wide " << (data == &wide);
+    }
+  }
+}
+
+TEST(DistributedKMeansTest, SumsThatCancelAreExactWhateverTheSplit) {
+  // One cluster holding +2^60, ones, and -2^60: a floating-point sum loses
+  // the ones differently for each split of the rows; an exact one does not.
+  const int64_t n = 1000;
+  std::vector<float> x(n * kDim, 1.0f);
+  std::fill_n(x.begin(), kDim, std::ldexp(1.0f, 60));
+  std::fill_n(x.end() - kDim, kDim, -std::ldexp(1.0f, 60));
+  const Slice s = MySlice(n);
+  DistributedKMeansOptions o{
+      .k = 1, .iterations = 2, .max_points_per_centroid = 1000, .seed = 9};
+  auto dist = DistributedKMeans(
+      Comm(),
+      MatrixView<const float>(x.data() + s.begin * kDim, s.end - s.begin, kDim),
+      o);
+  ASSERT_TRUE(dist.ok()) << dist.status();
+  // The mean is exactly 998 / 1000 (ones) in every coordinate.
+  for (float c : *dist) EXPECT_EQ(c, static_cast<float>(998.0 / 1000.0));
 }
 
 TEST(DistributedKMeansTest, IvfCentroidsMatchIvfTrainForEveryMetric) {
