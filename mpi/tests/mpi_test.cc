@@ -350,6 +350,48 @@ TEST(ShardedSearchTest, IvfPqEqualsOneProcessExactly) {
   ExpectSameAnswers(*searcher, b, SearchParams{.k = 8, .rerank_factor = 4});
 }
 
+TEST(ShardedSearchTest, HnswShardsFindTheExactNeighbours) {
+  // HNSW shards hold row ranges; graphs differ from one process's, so the
+  // check is recall against exact search (Flat), floor 0.95 at ef 200.
+  Built b = BuildBoth(HnswOptions{.dim = kDim, .m = 12, .ef_construction = 64},
+                      "hnsw");
+  auto searcher = ShardedSearcher::Open(Comm(), b.dir);
+  ASSERT_TRUE(searcher.ok()) << searcher.status();
+  EXPECT_TRUE(searcher->manifest().list_shard.empty());
+  const int64_t nq = static_cast<int64_t>(b.queries.size()) / kDim;
+  const int k = 10;
+  std::vector<int64_t> ids(nq * k);
+  std::vector<float> d(nq * k);
+  const bool root = Comm().rank() == 0;
+  ASSERT_TRUE(
+      searcher
+          ->Search(root ? MatrixView<const float>(b.queries.data(), nq, kDim)
+                        : MatrixView<const float>(),
+                   {.params = {.k = k, .ef = 200}},
+                   root ? SearchOutput{{ids.data(), nq, k}, {d.data(), nq, k}}
+                        : SearchOutput{})
+          .ok());
+  if (!root) return;
+  auto flat = MakeIndex(FlatOptions{.dim = kDim});
+  ASSERT_TRUE(flat.ok());
+  MatrixView<const float> all(b.data.data(), 1200, kDim);
+  ASSERT_TRUE((*flat)->Add(all, testing::SequentialIds(1200)).ok());
+  std::vector<int64_t> truth(nq * k);
+  std::vector<float> td(nq * k);
+  ASSERT_TRUE((*flat)
+                  ->Search(MatrixView<const float>(b.queries.data(), nq, kDim),
+                           {.k = k},
+                           {{truth.data(), nq, k}, {td.data(), nq, k}})
+                  .ok());
+  // Rows come in equal pairs, so compare distances, not ids.
+  int64_t hits = 0;
+  for (int64_t q = 0; q < nq; ++q) {
+    const float kth = td[q * k + k - 1];
+    for (int j = 0; j < k; ++j) hits += d[q * k + j] <= kth * 1.0001f + 1e-6f;
+  }
+  EXPECT_GE(static_cast<double>(hits) / (nq * k), 0.95);
+}
+
 TEST(ShardedSearchTest, ReplicatedEqualsOneProcessExactly) {
   Built b = BuildBoth(FlatOptions{.dim = kDim}, "replicated");
   const std::string path = b.dir + "/whole.vindex";
