@@ -39,6 +39,40 @@ absl::Status AssignIvfLists(const Index& index, MatrixView<const float> vectors,
                             absl::Span<int32_t> lists,
                             Executor* executor = nullptr);
 
+// Add with each row's list already known (lists[i] in [0, nlist), one per
+// row, e.g. from AssignIvfLists elsewhere): Add's result when the lists are
+// AssignIvfLists' answer, without assigning again. Same errors and
+// atomicity as Add; InvalidArgument for a list out of range.
+absl::Status AddIvfWithLists(Index& index, MatrixView<const float> vectors,
+                             absl::Span<const int64_t> ids,
+                             absl::Span<const int32_t> lists,
+                             Executor* executor = nullptr);
+
+// The coarse step of Search for a batch of queries: the lists each query
+// would scan (probe: rows x nprobe, closest first, -1 for none) and their
+// coarse scores (internal: smaller is closer), with nprobe as
+// SearchParams::nprobe (0: the index default) capped at nlist, written to
+// *resolved_nprobe. FailedPrecondition before training.
+absl::Status ProbeIvfLists(const Index& index, MatrixView<const float> queries,
+                           int nprobe, std::vector<int64_t>* probe,
+                           std::vector<float>* coarse, int* resolved_nprobe,
+                           Executor* executor = nullptr);
+
+// Search after the coarse step: scans only the lists named in `probe` (as
+// ProbeIvfLists gives them for this batch; -1 entries are skipped) and
+// returns each query's k best among them, in Search's output format.
+// params.nprobe is ignored (`nprobe` is the probe row length). The scan is
+// the one Search picks for a batch of queries.rows rows, so with
+// ProbeIvfLists' output for the same batch this is Search's answer; with
+// entries set to -1 it is the k best of the remaining lists, each distance
+// bit for bit as Search computes it.
+absl::Status SearchIvfProbedLists(const Index& index,
+                                  MatrixView<const float> queries,
+                                  absl::Span<const int64_t> probe,
+                                  absl::Span<const float> coarse, int nprobe,
+                                  const SearchParams& params, SearchOutput out,
+                                  Executor* executor = nullptr);
+
 }  // namespace vindex
 
 #endif  // VINDEX_IVF_QUANTIZER_H_

@@ -90,6 +90,27 @@ class IvfIndexBase : public Index {
                              Executor* executor) const;
   // A copy of the coarse centroids (nlist x dim).
   absl::StatusOr<std::vector<float>> CoarseCentroids() const;
+  // Add with each row's list given (lists[i] in [0, nlist)): Add's result
+  // when the lists are the ones AssignToLists gives. Same errors and
+  // atomicity as Add.
+  absl::Status AddToLists(MatrixView<const float> vectors,
+                          absl::Span<const int64_t> ids,
+                          absl::Span<const int32_t> lists, Executor* executor);
+  // Search's coarse step: the nprobe lists each query would scan (probe,
+  // nq x nprobe, closest first, -1 for none) and their internal coarse
+  // scores. nprobe as SearchParams::nprobe (0: the default), capped at
+  // nlist; *resolved receives the value used.
+  absl::Status Probe(MatrixView<const float> queries, int nprobe,
+                     std::vector<int64_t>* probe, std::vector<float>* coarse,
+                     int* resolved, Executor* executor) const;
+  // Search after the coarse step, scanning the given probes (as Probe gives
+  // them; -1 entries are skipped). Picks the scan Search would pick for a
+  // batch of this size, so with Probe's output it returns Search's answers.
+  absl::Status SearchProbes(MatrixView<const float> queries,
+                            absl::Span<const int64_t> probe,
+                            absl::Span<const float> coarse, int nprobe,
+                            const SearchParams& params, SearchOutput out,
+                            Executor* executor) const;
 
   // The shared options (device is always kCpu here).
   const IvfCommonOptions& ivf_options() const { return ivf_; }
@@ -200,8 +221,20 @@ class IvfIndexBase : public Index {
                                std::vector<float> centroids, CodeLayout layout,
                                int vec_dim, bool with_terms, Executor* executor)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // `given_lists`: each row's list, or null to assign them here.
   absl::Status AddImpl(MatrixView<const float> vectors,
-                       absl::Span<const int64_t> ids, Executor* executor);
+                       absl::Span<const int64_t> ids,
+                       const absl::Span<const int32_t>* given_lists,
+                       Executor* executor);
+  absl::Status ProbeImpl(MatrixView<const float> queries, int nprobe,
+                         std::vector<int64_t>* probe,
+                         std::vector<float>* coarse, int* resolved,
+                         Executor* executor) const;
+  absl::Status SearchProbesImpl(MatrixView<const float> queries,
+                                absl::Span<const int64_t> probe,
+                                absl::Span<const float> coarse, int nprobe,
+                                const SearchParams& params, SearchOutput out,
+                                Executor* executor) const;
   absl::Status SearchImpl(MatrixView<const float> queries,
                           const SearchParams& params, SearchOutput out,
                           Executor* executor) const;

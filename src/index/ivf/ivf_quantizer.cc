@@ -37,4 +37,34 @@ absl::Status AssignIvfLists(const Index& index, MatrixView<const float> vectors,
   return ivf->AssignToLists(vectors, lists, executor);
 }
 
+absl::Status AddIvfWithLists(Index& index, MatrixView<const float> vectors,
+                             absl::Span<const int64_t> ids,
+                             absl::Span<const int32_t> lists,
+                             Executor* executor) {
+  auto* ivf = dynamic_cast<internal::IvfIndexBase*>(&index);
+  if (ivf == nullptr) return NotIvf(index);
+  return ivf->AddToLists(vectors, ids, lists, executor);
+}
+
+absl::Status ProbeIvfLists(const Index& index, MatrixView<const float> queries,
+                           int nprobe, std::vector<int64_t>* probe,
+                           std::vector<float>* coarse, int* resolved_nprobe,
+                           Executor* executor) {
+  const auto* ivf = dynamic_cast<const internal::IvfIndexBase*>(&index);
+  if (ivf == nullptr) return NotIvf(index);
+  return ivf->Probe(queries, nprobe, probe, coarse, resolved_nprobe, executor);
+}
+
+absl::Status SearchIvfProbedLists(const Index& index,
+                                  MatrixView<const float> queries,
+                                  absl::Span<const int64_t> probe,
+                                  absl::Span<const float> coarse, int nprobe,
+                                  const SearchParams& params, SearchOutput out,
+                                  Executor* executor) {
+  const auto* ivf = dynamic_cast<const internal::IvfIndexBase*>(&index);
+  if (ivf == nullptr) return NotIvf(index);
+  return ivf->SearchProbes(queries, probe, coarse, nprobe, params, out,
+                           executor);
+}
+
 }  // namespace vindex
