@@ -137,13 +137,15 @@ absl::Status TrainIvf(Communicator& comm, const IndexSpec& spec,
   return absl::OkStatus();
 }
 
-// Sends every row to the shard that owns its list; returns what this shard
-// received, in global row order.
+// Sends every row, with its list, to the shard that owns that list; returns
+// what this shard received, in global row order (so the shard adds them to
+// their lists without assigning them again).
 absl::Status ExchangeByList(Communicator& comm, const Index& index,
                             MatrixView<const float> my_rows,
                             absl::Span<const int64_t> my_ids, int nlist,
                             std::vector<int32_t>* list_shard,
                             std::vector<float>* rows, std::vector<int64_t>* ids,
+                            std::vector<int32_t>* row_lists,
                             Executor* executor) {
   const int64_t d = my_rows.cols;
   std::vector<int32_t> lists(my_rows.rows);
@@ -153,12 +155,13 @@ absl::Status ExchangeByList(Communicator& comm, const Index& index,
   for (int32_t l : lists) ++sizes[l];
   VINDEX_MPI_RETURN_IF_ERROR(comm.SumInt64(absl::MakeSpan(sizes)));
   *list_shard = AssignListsToShards(sizes, comm.size());
-  // Per destination: (id, dim floats) per row, in row order.
-  const size_t record = sizeof(int64_t) + d * sizeof(float);
+  // Per destination: (id, list, dim floats) per row, in row order.
+  const size_t record = sizeof(int64_t) + sizeof(int32_t) + d * sizeof(float);
   std::vector<std::string> send(comm.size());
   for (int64_t i = 0; i < my_rows.rows; ++i) {
     std::string& out = send[(*list_shard)[lists[i]]];
     out.append(reinterpret_cast<const char*>(&my_ids[i]), sizeof(int64_t));
+    out.append(reinterpret_cast<const char*>(&lists[i]), sizeof(int32_t));
     out.append(reinterpret_cast<const char*>(my_rows.row(i)),
                d * sizeof(float));
   }
@@ -169,11 +172,15 @@ absl::Status ExchangeByList(Communicator& comm, const Index& index,
   for (const std::string& r : recv) n += r.size() / record;
   rows->resize(n * d);
   ids->resize(n);
+  row_lists->resize(n);
   int64_t at = 0;
   for (const std::string& r : recv) {  // Rank order = global row order.
     for (size_t off = 0; off < r.size(); off += record, ++at) {
       std::memcpy(&(*ids)[at], r.data() + off, sizeof(int64_t));
-      std::memcpy(rows->data() + at * d, r.data() + off + sizeof(int64_t),
+      std::memcpy(&(*row_lists)[at], r.data() + off + sizeof(int64_t),
+                  sizeof(int32_t));
+      std::memcpy(rows->data() + at * d,
+                  r.data() + off + sizeof(int64_t) + sizeof(int32_t),
                   d * sizeof(float));
     }
   }
@@ -239,6 +246,7 @@ absl::Status BuildShardedIndex(Communicator& comm, const IndexSpec& spec,
   manifest.generation = generation;
   std::vector<float> owned_rows;
   std::vector<int64_t> owned_ids;
+  std::vector<int32_t> owned_lists;  // IVF: each owned row's list.
   MatrixView<const float> shard_rows = my_rows;
   absl::Span<const int64_t> shard_ids = my_ids;
   if (const IvfCommonOptions* ivf = IvfOf(spec)) {
@@ -247,7 +255,7 @@ absl::Status BuildShardedIndex(Communicator& comm, const IndexSpec& spec,
     Progress(comm, options, "exchanging inverted lists");
     VINDEX_MPI_RETURN_IF_ERROR(ExchangeByList(
         comm, *index, my_rows, my_ids, ivf->nlist, &manifest.list_shard,
-        &owned_rows, &owned_ids, executor));
+        &owned_rows, &owned_ids, &owned_lists, executor));
     shard_rows =
         MatrixView<const float>(owned_rows.data(), owned_ids.size(), dim);
     shard_ids = owned_ids;
@@ -263,7 +271,10 @@ absl::Status BuildShardedIndex(Communicator& comm, const IndexSpec& spec,
   }
   Progress(comm, options, absl::StrCat("adding ", total, " vectors"));
   if (shard_rows.rows > 0) {
-    local = index->Add(shard_rows, shard_ids, executor);
+    local = IvfOf(spec) != nullptr
+                ? AddIvfWithLists(*index, shard_rows, shard_ids, owned_lists,
+                                  executor)
+                : index->Add(shard_rows, shard_ids, executor);
   }
   VINDEX_AGREE_OR_RETURN(comm, local);
 
