@@ -335,6 +335,65 @@ TEST(ShardedSearchTest, IvfFlatEqualsOneProcessExactly) {
   }
 }
 
+// Routing: each rank receives only the queries that probe a list it owns
+// (the probes computed by rank 0 with the shared coarse quantizer), and the
+// answers still equal one process's, in both list-scan regimes (small
+// batches scan per query, a whole batch at nprobe 24 scans by GEMM).
+TEST(ShardedSearchTest, IvfQueriesGoOnlyToRanksOwningTheirProbedLists) {
+  IvfFlatOptions o{.ivf = {.dim = kDim, .nlist = 24, .kmeans_iterations = 6}};
+  Built b = BuildBoth(o, "routed");
+  auto searcher = ShardedSearcher::Open(Comm(), b.dir);
+  ASSERT_TRUE(searcher.ok()) << searcher.status();
+  const int64_t nq = static_cast<int64_t>(b.queries.size()) / kDim;
+  ExpectSameAnswers(*searcher, b, SearchParams{.k = 10, .nprobe = 24}, nullptr,
+                    nq);
+  ExpectSameAnswers(*searcher, b, SearchParams{.k = 10, .nprobe = 2}, nullptr,
+                    nq);
+  const int nprobe = 2, k = 5;
+  std::vector<int64_t> ids(nq * k);
+  std::vector<float> dists(nq * k);
+  const bool root = Comm().rank() == 0;
+  MatrixView<const float> q(b.queries.data(), nq, kDim);
+  SearchTraffic traffic;
+  ASSERT_TRUE(
+      searcher
+          ->Search(root ? q : MatrixView<const float>(),
+                   {.params = {.k = k, .nprobe = nprobe}, .batch_rows = nq},
+                   root ? SearchOutput{MatrixView<int64_t>(ids.data(), nq, k),
+                                       MatrixView<float>(dists.data(), nq, k)}
+                        : SearchOutput{},
+                   nullptr, &traffic)
+          .ok());
+  // What each rank should receive: a header, then per routed query its
+  // position, vector, probes and coarse scores.
+  std::vector<int64_t> probe;
+  std::vector<float> coarse;
+  int np = 0;
+  ASSERT_TRUE(ProbeIvfLists(*b.single, q, nprobe, &probe, &coarse, &np).ok());
+  const std::vector<int32_t>& owner = searcher->manifest().list_shard;
+  std::vector<int64_t> routed(Comm().size(), 0);
+  for (int64_t i = 0; i < nq; ++i) {
+    for (int r = 0; r < Comm().size(); ++r) {
+      bool owns = false;
+      for (int p = 0; p < np; ++p) owns = owns || owner[probe[i * np + p]] == r;
+      routed[r] += owns;
+    }
+  }
+  const int64_t record = 4 + kDim * 4 + np * 8;
+  int64_t total_routed = 0;
+  for (int64_t c : routed) total_routed += c;
+  // A query probes 2 lists, so it reaches at most 2 ranks.
+  EXPECT_LE(total_routed, 2 * nq);
+  if (root) {
+    int64_t sent = 0;
+    for (int r = 1; r < Comm().size(); ++r) sent += 4 + routed[r] * record;
+    EXPECT_EQ(traffic.bytes_sent, sent);
+  } else {
+    EXPECT_EQ(traffic.bytes_received, 4 + routed[Comm().rank()] * record);
+    EXPECT_EQ(traffic.bytes_sent, (routed[Comm().rank()] * k * 12 + 7) / 8 * 8);
+  }
+}
+
 TEST(ShardedSearchTest, IvfPqEqualsOneProcessExactly) {
   IvfPqOptions o{.ivf = {.dim = kDim,
                          .nlist = 16,
