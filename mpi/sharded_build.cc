@@ -158,6 +158,11 @@ absl::Status ExchangeByList(Communicator& comm, const Index& index,
   // Per destination: (id, list, dim floats) per row, in row order.
   const size_t record = sizeof(int64_t) + sizeof(int32_t) + d * sizeof(float);
   std::vector<std::string> send(comm.size());
+  {
+    std::vector<size_t> bytes(comm.size(), 0);
+    for (int32_t l : lists) bytes[(*list_shard)[l]] += record;
+    for (int r = 0; r < comm.size(); ++r) send[r].reserve(bytes[r]);
+  }
   for (int64_t i = 0; i < my_rows.rows; ++i) {
     std::string& out = send[(*list_shard)[lists[i]]];
     out.append(reinterpret_cast<const char*>(&my_ids[i]), sizeof(int64_t));
