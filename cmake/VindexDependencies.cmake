@@ -47,3 +47,16 @@ if(NOT VINDEX_CUDA STREQUAL "OFF")
   endif()
 endif()
 message(STATUS "vindex: CUDA backend ${VINDEX_WITH_CUDA}")
+
+# MPI: the mpi/ component (distributed training, build and sharded search) is
+# built when MPI for C++ is found.
+set(VINDEX_WITH_MPI OFF)
+if(NOT VINDEX_MPI STREQUAL "OFF")
+  find_package(MPI COMPONENTS CXX)
+  if(MPI_CXX_FOUND)
+    set(VINDEX_WITH_MPI ON)
+  elseif(VINDEX_MPI STREQUAL "ON")
+    message(FATAL_ERROR "VINDEX_MPI=ON but MPI for C++ was not found (Debian: libopenmpi-dev openmpi-bin)")
+  endif()
+endif()
+message(STATUS "vindex: MPI component ${VINDEX_WITH_MPI}")

@@ -12,6 +12,8 @@ option(VINDEX_TSAN "Build with ThreadSanitizer" OFF)
 option(VINDEX_FUZZ "Build the libFuzzer targets (needs clang)" OFF)
 set(VINDEX_CUDA "AUTO" CACHE STRING "Build the CUDA backend: ON, OFF or AUTO (when nvcc is found)")
 set_property(CACHE VINDEX_CUDA PROPERTY STRINGS ON OFF AUTO)
+set(VINDEX_MPI "AUTO" CACHE STRING "Build the MPI component (vindex::mpi): ON, OFF or AUTO (when MPI for C++ is found)")
+set_property(CACHE VINDEX_MPI PROPERTY STRINGS ON OFF AUTO)
 # Optional reference libraries for bench/ann_bench (never required).
 set(FAISS_ROOT "" CACHE PATH "Prefix of a FAISS install to compare against (default: system libfaiss-dev if found)")
 

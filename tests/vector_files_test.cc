@@ -380,5 +380,60 @@ TEST_F(VectorFilesTest, RandomDamageNeverCrashes) {
   }
 }
 
+TEST_F(VectorFilesTest, RowRangesReadOnlyTheirRows) {
+  const std::vector<float> v = Sample(10, 3);
+  MatrixView<const float> m(v.data(), 10, 3);
+  for (const char* name : {"r.fvecs", "r.npy"}) {
+    const std::string path = Path(name);
+    ASSERT_TRUE(name[2] == 'f' ? WriteFvecs(path, m).ok()
+                               : WriteNpy(path, m).ok());
+    auto shape = ReadVectorFileShape(path);
+    ASSERT_TRUE(shape.ok()) << shape.status();
+    EXPECT_EQ(shape->rows, 10);
+    EXPECT_EQ(shape->dim, 3);
+    auto rows = ReadFloatVectorRows(path, 4, 5);
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(rows->rows, 5);
+    EXPECT_EQ(rows->cols, 3);
+    EXPECT_EQ(rows->data, std::vector<float>(v.begin() + 12, v.begin() + 27));
+    EXPECT_TRUE(ReadFloatVectorRows(path, 10, 0).ok());
+    EXPECT_EQ(ReadFloatVectorRows(path, 8, 3).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(ReadFloatVectorRows(path, -1, 2).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_F(VectorFilesTest, RowRangesCheckTheRowsTheyRead) {
+  const std::vector<float> v = Sample(6, 2);
+  const std::string path = Path("bad.fvecs");
+  ASSERT_TRUE(WriteFvecs(path, MatrixView<const float>(v.data(), 6, 2)).ok());
+  // Row 4's dimension header says 3; row 4's value 0 becomes NaN in row 1.
+  std::string bytes;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    char buf[256];
+    size_t n = std::fread(buf, 1, sizeof(buf), f);
+    std::fclose(f);
+    bytes.assign(buf, n);
+  }
+  const int32_t three = 3;
+  std::memcpy(&bytes[4 * 12], &three, 4);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&bytes[1 * 12 + 4], &nan, 4);
+  WriteBytes(path, bytes);
+  EXPECT_TRUE(ReadFloatVectorRows(path, 2, 2).ok());  // Rows 2, 3 are sound.
+  EXPECT_EQ(ReadFloatVectorRows(path, 3, 2).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ReadFloatVectorRows(path, 0, 2).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  WriteBytes(path, bytes.substr(0, bytes.size() - 1));
+  EXPECT_EQ(ReadVectorFileShape(path).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ReadVectorFileShape(Path("none.fvecs")).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace vindex

@@ -58,6 +58,23 @@ absl::StatusOr<FloatMatrix> ReadNpyFloat(const std::string& path,
 absl::StatusOr<Int32Matrix> ReadNpyInt32(const std::string& path,
                                          const VectorReadOptions& options = {});
 
+// The rows and dimension of a .fvecs, .bvecs or .npy float file, from its
+// header and size alone (nothing else is read).
+struct VectorFileShape {
+  int64_t rows = 0;
+  int dim = 0;
+};
+absl::StatusOr<VectorFileShape> ReadVectorFileShape(const std::string& path);
+
+// Reads rows [first_row, first_row + rows) of a .fvecs, .bvecs or .npy float
+// file as float, seeking to them: only those rows are read and checked (a
+// TEXMEX row's dimension header, finite values), so cooperating processes
+// can each read their own part of a large file. A range outside the file is
+// InvalidArgument.
+absl::StatusOr<FloatMatrix> ReadFloatVectorRows(const std::string& path,
+                                                int64_t first_row,
+                                                int64_t rows);
+
 // Writers. Each replaces `path`; rows are written with the view's cols.
 absl::Status WriteFvecs(const std::string& path, MatrixView<const float> m);
 absl::Status WriteIvecs(const std::string& path, MatrixView<const int32_t> m);

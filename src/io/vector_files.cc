@@ -380,6 +380,147 @@ absl::StatusOr<Matrix<Out>> ReadNpy(const std::string& path,
   return m;
 }
 
+// ---- row ranges ------------------------------------------------------------
+
+// Where the rows of a float vector file are, read from its header and size.
+struct RowLayout {
+  VectorFileShape shape;
+  uint64_t data_offset = 0;  // Of row 0.
+  uint64_t row_bytes = 0;    // Per row, a TEXMEX dimension header included.
+  bool texmex = false;       // Rows start with their int32 dimension.
+  NpyType type = NpyType::kF4;
+  size_t item_bytes = 4;
+};
+
+absl::StatusOr<RowLayout> ReadRowLayout(std::FILE* f, uint64_t size,
+                                        const std::string& path) {
+  RowLayout l;
+  const std::string_view ext = Extension(path);
+  if (ext == ".npy") {
+    auto h = ReadNpyHeader(f, size, path);
+    if (!h.ok()) return h.status();
+    if (h->type == NpyType::kI4 || h->type == NpyType::kI8) {
+      return Err(absl::StatusCode::kInvalidArgument, path,
+                 "expected a float array, found an integer dtype");
+    }
+    l.shape = {h->rows, static_cast<int>(h->cols)};
+    l.data_offset = h->data_offset;
+    l.item_bytes = h->item_bytes;
+    l.row_bytes = static_cast<uint64_t>(h->cols) * h->item_bytes;
+    l.type = h->type;
+    return l;
+  }
+  if (ext != ".fvecs" && ext != ".bvecs") {
+    return Err(absl::StatusCode::kInvalidArgument, path,
+               "row ranges are read from .fvecs, .bvecs or .npy files");
+  }
+  l.texmex = true;
+  l.item_bytes = ext == ".fvecs" ? 4 : 1;
+  l.type = ext == ".fvecs" ? NpyType::kF4 : NpyType::kU1;
+  if (size < 4) return Err(absl::StatusCode::kDataLoss, path, "truncated");
+  int32_t dim = 0;
+  if (auto s = ReadExact(f, &dim, 4, path, "the first dimension"); !s.ok()) {
+    return s;
+  }
+  if (dim <= 0 || dim > kMaxDim) {
+    return Err(absl::StatusCode::kDataLoss, path,
+               absl::StrCat("bad dimension ", dim, " in row 0"));
+  }
+  l.row_bytes = 4 + static_cast<uint64_t>(dim) * l.item_bytes;
+  if (size % l.row_bytes != 0) {
+    return Err(absl::StatusCode::kDataLoss, path,
+               absl::StrCat("size ", size, " is not a whole number of ",
+                            l.row_bytes, "-byte rows"));
+  }
+  l.shape = {static_cast<int64_t>(size / l.row_bytes), dim};
+  return l;
+}
+
+}  // namespace
+
+absl::StatusOr<VectorFileShape> ReadVectorFileShape(const std::string& path) {
+  uint64_t size = 0;
+  auto f = OpenForRead(path, &size);
+  if (!f.ok()) return f.status();
+  auto l = ReadRowLayout(f->get(), size, path);
+  if (!l.ok()) return l.status();
+  return l->shape;
+}
+
+absl::StatusOr<FloatMatrix> ReadFloatVectorRows(const std::string& path,
+                                                int64_t first_row,
+                                                int64_t rows) {
+  uint64_t size = 0;
+  auto f = OpenForRead(path, &size);
+  if (!f.ok()) return f.status();
+  auto l = ReadRowLayout(f->get(), size, path);
+  if (!l.ok()) return l.status();
+  if (first_row < 0 || rows < 0 || first_row > l->shape.rows ||
+      rows > l->shape.rows - first_row) {
+    return Err(absl::StatusCode::kInvalidArgument, path,
+               absl::StrCat("rows [", first_row, ", ", first_row + rows,
+                            ") outside the file's ", l->shape.rows, " rows"));
+  }
+  const int64_t dim = l->shape.dim;
+  FloatMatrix m;
+  m.rows = rows;
+  m.cols = dim;
+  m.data.resize(static_cast<size_t>(rows * dim));
+  const uint64_t start = l->data_offset + first_row * l->row_bytes;
+  if (fseeko(f->get(), static_cast<off_t>(start), SEEK_SET) != 0) {
+    return Err(absl::StatusCode::kDataLoss, path,
+               absl::StrCat("cannot seek to row ", first_row));
+  }
+  std::vector<char> buffer;
+  constexpr int64_t kBlockRows = 1024;
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlockRows) {
+    const int64_t n = std::min(kBlockRows, rows - r0);
+    buffer.resize(static_cast<size_t>(n * l->row_bytes));
+    if (auto s =
+            ReadExact(f->get(), buffer.data(), buffer.size(), path, "the rows");
+        !s.ok()) {
+      return s;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t row = first_row + r0 + i;
+      const char* rec = buffer.data() + i * l->row_bytes;
+      if (l->texmex) {
+        int32_t d;
+        std::memcpy(&d, rec, 4);
+        if (d != dim) {
+          return Err(absl::StatusCode::kDataLoss, path,
+                     absl::StrCat("ragged rows: row ", row, " has dimension ",
+                                  d, " but row 0 has ", dim));
+        }
+        rec += 4;
+      }
+      float* out = m.data.data() + (r0 + i) * dim;
+      for (int64_t j = 0; j < dim; ++j) {
+        const char* p = rec + j * l->item_bytes;
+        double v = 0;
+        if (l->type == NpyType::kF4) {
+          float x;
+          std::memcpy(&x, p, 4);
+          v = x;
+        } else if (l->type == NpyType::kF8) {
+          std::memcpy(&v, p, 8);
+        } else {
+          v = static_cast<uint8_t>(*p);
+        }
+        if (!std::isfinite(v) || std::fabs(v) > 3.0e38) {
+          return Err(
+              absl::StatusCode::kInvalidArgument, path,
+              absl::StrCat("value in row ", row, " is not a finite float32"));
+        }
+        out[j] = static_cast<float>(v);
+      }
+    }
+  }
+  return m;
+}
+
+namespace {
+
 // ---- writers -------------------------------------------------------------
 
 absl::StatusOr<FilePtr> OpenForWrite(const std::string& path) {

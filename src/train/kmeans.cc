@@ -126,13 +126,9 @@ void RepairEmptyClusters(std::vector<float>& centroids,
 // given rng state (the distance updates are element-wise).
 constexpr int64_t kSeedPointsPerCentroid = 4;
 
-void InitPlusPlus(const float* points, int64_t m, int64_t d, int64_t k,
+// `sample` holds the s points SampleIndices chose (in their order).
+void InitPlusPlus(const float* sample, int64_t s, int64_t d, int64_t k,
                   std::mt19937_64& rng, Executor* executor, float* centroids) {
-  const int64_t s = std::min(m, kSeedPointsPerCentroid * k);
-  std::vector<int64_t> idx = SampleIndices(m, s, rng);
-  std::vector<float> sample(s * d);
-  for (int64_t i = 0; i < s; ++i)
-    std::copy_n(points + idx[i] * d, d, sample.data() + i * d);
   const kernels::KernelTable& kt = kernels::Active();
   std::vector<float> best(s, std::numeric_limits<float>::infinity());
   std::vector<float> dist(s);
@@ -141,12 +137,11 @@ void InitPlusPlus(const float* points, int64_t m, int64_t d, int64_t k,
   int64_t pick = std::uniform_int_distribution<int64_t>(0, s - 1)(rng);
   for (int64_t c = 0; c < k; ++c) {
     taken[pick] = 1;
-    const float* chosen = sample.data() + pick * d;
+    const float* chosen = sample + pick * d;
     std::copy_n(chosen, d, centroids + c * d);
     if (c + 1 == k) break;
     internal::ParallelForRange(executor, s, 4096, [&](int64_t b, int64_t e) {
-      kt.l2_sqr_rows(chosen, sample.data() + b * d, e - b, d, d,
-                     dist.data() + b);
+      kt.l2_sqr_rows(chosen, sample + b * d, e - b, d, d, dist.data() + b);
       for (int64_t i = b; i < e; ++i) best[i] = std::min(best[i], dist[i]);
     });
     double total = 0;
@@ -247,56 +242,151 @@ void AssignNearest(const float* centroids, const float* centroid_norms,
   });
 }
 
+namespace {
+
+// Fixed-point sums: each coordinate becomes trunc(x * 2^shift) as an int64,
+// summed exactly in 128 bits. The shift keeps every term below 2^62 and any
+// sum of the whole sample below 2^93, so the 128-bit sums never overflow and
+// their two 64-bit limbs (value >> 32, value & (2^32 - 1)) can be summed
+// across processes as plain int64s.
+constexpr int kTermBits = 62;
+constexpr int kSumBits = 93;
+
+int FixedPointShift(float max_abs, int64_t total_points) {
+  if (!(max_abs > 0)) return 0;
+  const int e = std::ilogb(max_abs) + 1;  // max_abs < 2^e.
+  int count_bits = 0;
+  while ((int64_t{1} << count_bits) < total_points && count_bits < 62)
+    ++count_bits;
+  return std::min(kTermBits - e, kSumBits - e - count_bits);
+}
+
+// No partition: the whole sample is here; the collectives are identities.
+class WholeSample final : public KMeansPartition {
+ public:
+  explicit WholeSample(int64_t rows) : rows_(rows) {}
+  int64_t total_rows() const override { return rows_; }
+  int64_t first_row() const override { return 0; }
+  absl::Status Agree(const absl::Status& local) override { return local; }
+  absl::Status SumInt64(absl::Span<int64_t>) override {
+    return absl::OkStatus();
+  }
+  absl::Status SumDouble(absl::Span<double>) override {
+    return absl::OkStatus();
+  }
+  absl::Status MaxFloat(float*) override { return absl::OkStatus(); }
+  absl::Status Concatenate(absl::Span<const float> mine,
+                           std::vector<float>* all) override {
+    all->assign(mine.begin(), mine.end());
+    return absl::OkStatus();
+  }
+
+ private:
+  int64_t rows_;
+};
+
+}  // namespace
+
 absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
                                     const KMeansOptions& options,
                                     Executor* executor) {
-  const int64_t n = data.rows;
+  WholeSample whole(data.rows);
+  return KMeans(data, options, executor, &whole);
+}
+
+absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
+                                    const KMeansOptions& options,
+                                    Executor* executor,
+                                    KMeansPartition* partition) {
+  const int64_t n = partition->total_rows();
+  const int64_t first = partition->first_row();
   const int64_t d = data.cols;
   const int64_t k = options.k;
-  if (k < 1)
-    return absl::InvalidArgumentError(absl::StrCat("k-means k ", k, " < 1"));
-  if (options.iterations < 0) {
-    return absl::InvalidArgumentError("k-means iterations must be >= 0");
-  }
-  if (d < 1) return absl::InvalidArgumentError("k-means dim must be >= 1");
-  if (n < k) {
-    return absl::InvalidArgumentError(absl::StrCat(
+  absl::Status valid;
+  if (k < 1) {
+    valid = absl::InvalidArgumentError(absl::StrCat("k-means k ", k, " < 1"));
+  } else if (options.iterations < 0) {
+    valid = absl::InvalidArgumentError("k-means iterations must be >= 0");
+  } else if (d < 1) {
+    valid = absl::InvalidArgumentError("k-means dim must be >= 1");
+  } else if (n < k) {
+    valid = absl::InvalidArgumentError(absl::StrCat(
         "k-means needs at least k = ", k, " training points, got ", n));
+  } else if (first < 0 || data.rows < 0 || first + data.rows > n) {
+    valid = absl::InvalidArgumentError("k-means part outside the sample");
   }
+  if (absl::Status s = partition->Agree(valid); !s.ok()) return s;
   std::mt19937_64 rng(options.seed);
 
   // Subsample to a bounded number of points per centroid, copied densely.
+  // The choice is made over the whole sample's rows, so every part keeps the
+  // rows of the whole-sample choice that it holds, in the same order.
   const int64_t cap =
       options.max_points_per_centroid > 0
           ? std::min<int64_t>(
                 n, k * static_cast<int64_t>(options.max_points_per_centroid))
           : n;
-  std::vector<float> points(cap * d);
-  if (cap < n) {
-    std::vector<int64_t> idx = SampleIndices(n, cap, rng);
-    for (int64_t i = 0; i < cap; ++i) {
-      std::copy_n(data.row(idx[i]), d, points.data() + i * d);
-    }
-  } else {
-    for (int64_t i = 0; i < n; ++i)
-      std::copy_n(data.row(i), d, points.data() + i * d);
-  }
+  std::vector<int64_t> chosen;  // Whole-sample rows; empty = all.
+  if (cap < n) chosen = SampleIndices(n, cap, rng);
   const int64_t m = cap;
-  MatrixView<const float> x(points.data(), m, d);
+  int64_t m_first = first;  // This part's first row of the subsample.
+  int64_t m_local = data.rows;
+  if (!chosen.empty()) {
+    auto lo = std::lower_bound(chosen.begin(), chosen.end(), first);
+    auto hi = std::lower_bound(lo, chosen.end(), first + data.rows);
+    m_first = lo - chosen.begin();
+    m_local = hi - lo;
+  }
+  std::vector<float> points(m_local * d);
+  for (int64_t i = 0; i < m_local; ++i) {
+    const int64_t row = chosen.empty() ? i : chosen[m_first + i] - first;
+    std::copy_n(data.row(row), d, points.data() + i * d);
+  }
+  MatrixView<const float> x(points.data(), m_local, d);
 
   KMeansResult result;
   result.points_used = m;
   result.centroids.resize(k * d);
-  InitPlusPlus(points.data(), m, d, k, rng, executor, result.centroids.data());
+  {
+    // k-means++ on a seed sample gathered from the parts in row order.
+    const int64_t s = std::min(m, kSeedPointsPerCentroid * k);
+    std::vector<int64_t> idx = SampleIndices(m, s, rng);
+    auto lo = std::lower_bound(idx.begin(), idx.end(), m_first);
+    auto hi = std::lower_bound(lo, idx.end(), m_first + m_local);
+    std::vector<float> mine;
+    mine.reserve((hi - lo) * d);
+    for (auto it = lo; it != hi; ++it) {
+      const float* p = points.data() + (*it - m_first) * d;
+      mine.insert(mine.end(), p, p + d);
+    }
+    std::vector<float> sample;
+    if (absl::Status st = partition->Concatenate(mine, &sample); !st.ok())
+      return st;
+    if (static_cast<int64_t>(sample.size()) != s * d) {
+      return absl::InternalError("k-means seed sample of the wrong size");
+    }
+    InitPlusPlus(sample.data(), s, d, k, rng, executor,
+                 result.centroids.data());
+  }
   if (options.spherical) {
     for (int64_t c = 0; c < k; ++c)
       Normalize(result.centroids.data() + c * d, d);
   }
 
+  float max_abs = 0;
+  for (float v : points) max_abs = std::max(max_abs, std::fabs(v));
+  if (absl::Status st = partition->MaxFloat(&max_abs); !st.ok()) return st;
+  const int shift = FixedPointShift(max_abs, m);
+  const double to_fixed = std::ldexp(1.0, shift);
+  const double from_fixed = std::ldexp(1.0, -shift);
+
   std::vector<float> norms(k);
-  std::vector<int32_t> assign(m);
-  std::vector<float> dist(m);
-  std::vector<double> sums(k * d);
+  std::vector<int32_t> assign(m_local);
+  std::vector<float> dist(m_local);
+  std::vector<__int128> sums(k * d);
+  // Per iteration, summed across parts: k * d high limbs, k * d low limbs,
+  // then k counts.
+  std::vector<int64_t> reduced(2 * k * d + k);
   std::vector<int64_t> counts(k);
   const int threads = internal::NumThreads(executor);
   for (int it = 1; it <= options.iterations; ++it) {
@@ -305,30 +395,50 @@ absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
                   options.inner_product ? nullptr : norms.data(), k, x,
                   assign.data(), dist.data(), executor);
     double objective = 0;
-    for (int64_t i = 0; i < m; ++i) objective += dist[i];
+    for (int64_t i = 0; i < m_local; ++i) objective += dist[i];
+    if (absl::Status st = partition->SumDouble(absl::MakeSpan(&objective, 1));
+        !st.ok()) {
+      return st;
+    }
     result.objective = objective;
     result.iterations = it;
 
-    std::fill(counts.begin(), counts.end(), 0);
-    for (int64_t i = 0; i < m; ++i) ++counts[assign[i]];
-    // Column blocks are independent, so each sum sees points in index order
-    // whatever the split.
-    std::fill(sums.begin(), sums.end(), 0.0);
+    // Column blocks are independent; the sums are exact, so neither the
+    // split nor the order of the points changes them.
+    std::fill(sums.begin(), sums.end(), 0);
     const int64_t grain =
         std::max<int64_t>(8, (d + 2 * threads - 1) / (2 * threads));
     internal::ParallelForRange(executor, d, grain, [&](int64_t j0, int64_t j1) {
-      for (int64_t i = 0; i < m; ++i) {
+      for (int64_t i = 0; i < m_local; ++i) {
         const float* p = points.data() + i * d;
-        double* s = sums.data() + int64_t{assign[i]} * d;
-        for (int64_t j = j0; j < j1; ++j) s[j] += p[j];
+        __int128* s = sums.data() + int64_t{assign[i]} * d;
+        for (int64_t j = j0; j < j1; ++j)
+          s[j] += static_cast<int64_t>(double{p[j]} * to_fixed);
       }
     });
+    const int64_t kd = k * d;
+    for (int64_t i = 0; i < kd; ++i) {
+      reduced[i] = static_cast<int64_t>(sums[i] >> 32);
+      reduced[kd + i] = static_cast<int64_t>(sums[i] & 0xffffffff);
+    }
+    std::fill(reduced.begin() + 2 * kd, reduced.end(), 0);
+    for (int64_t i = 0; i < m_local; ++i) ++reduced[2 * kd + assign[i]];
+    if (absl::Status st = partition->SumInt64(absl::MakeSpan(reduced));
+        !st.ok()) {
+      return st;
+    }
+    std::copy(reduced.begin() + 2 * kd, reduced.end(), counts.begin());
     for (int64_t c = 0; c < k; ++c) {
       if (counts[c] == 0) continue;
       const double inv = 1.0 / counts[c];
       float* cc = result.centroids.data() + c * d;
-      for (int64_t j = 0; j < d; ++j)
-        cc[j] = static_cast<float>(sums[c * d + j] * inv);
+      for (int64_t j = 0; j < d; ++j) {
+        const __int128 total =
+            (static_cast<__int128>(reduced[c * d + j]) << 32) +
+            reduced[kd + c * d + j];
+        cc[j] =
+            static_cast<float>(static_cast<double>(total) * from_fixed * inv);
+      }
     }
     RepairEmptyClusters(result.centroids, counts, d, rng);
     if (options.spherical) {

@@ -6,14 +6,18 @@
 // Reproducibility: the result depends only on the data, the options and the
 // seed, never on the executor or its thread count. Assignment runs through
 // the GEMM wrapper over fixed tiles (so every point's distances are computed
-// the same way whatever the parallel split), and centroid sums are
-// accumulated in a fixed order in double precision.
+// the same way whatever the parallel split), and centroid sums are exact:
+// each coordinate is turned into a 128-bit fixed-point integer with a scale
+// set by the sample's largest magnitude, so the sums do not depend on the
+// order of the points, and a sample split across processes (KMeansPartition)
+// gives the same centroids, bit for bit, as the whole sample in one.
 
 #include <cstdint>
 #include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "vindex/executor.h"
 #include "vindex/matrix_view.h"
 
@@ -35,6 +39,28 @@ struct KMeansOptions {
   std::function<void(int, double)> progress;
 };
 
+// A training sample split by rows across cooperating processes: the parts,
+// in order, are the whole sample. Every part calls KMeans with the same
+// options at the same time; each collective below is then called by every
+// part in the same order, and returns the same error on every part when one
+// fails.
+class KMeansPartition {
+ public:
+  virtual ~KMeansPartition() = default;
+  // Rows of the whole sample, and this part's first row in it.
+  virtual int64_t total_rows() const = 0;
+  virtual int64_t first_row() const = 0;
+  // Agrees on `local` (every part returns the first failure, or OK).
+  virtual absl::Status Agree(const absl::Status& local) = 0;
+  // Element-wise sums and maxima over the parts, in place.
+  virtual absl::Status SumInt64(absl::Span<int64_t> values) = 0;
+  virtual absl::Status SumDouble(absl::Span<double> values) = 0;
+  virtual absl::Status MaxFloat(float* value) = 0;
+  // The parts' `mine` concatenated in part order, on every part.
+  virtual absl::Status Concatenate(absl::Span<const float> mine,
+                                   std::vector<float>* all) = 0;
+};
+
 struct KMeansResult {
   std::vector<float> centroids;  // k x d, row-major.
   double objective = 0;          // After the last assignment.
@@ -47,6 +73,15 @@ struct KMeansResult {
 absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
                                     const KMeansOptions& options,
                                     Executor* executor = nullptr);
+
+// The same over a sample split across processes: `data` is this part's rows
+// of the whole sample described by `partition`. The centroids are those
+// KMeans gives on the whole sample; the objective (reported only) is summed
+// across parts and may differ from it in its last bits.
+absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
+                                    const KMeansOptions& options,
+                                    Executor* executor,
+                                    KMeansPartition* partition);
 
 // For each row of x, the index of the nearest centroid in squared L2 (ties:
 // smaller index) and, if `distances` is non-null, that squared distance.

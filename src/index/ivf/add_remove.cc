@@ -1,6 +1,7 @@
 // IVF mutations: Add (assign, encode, then append under the lock) and
 // Remove, with the copy-on-write of lists served from a mapping.
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -16,9 +17,23 @@ namespace vindex::internal {
 
 absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
                                    absl::Span<const int64_t> ids,
+                                   const absl::Span<const int32_t>* given_lists,
                                    Executor* executor) {
   VINDEX_RETURN_IF_ERROR(CheckMatrix(vectors, ivf_.dim, "vector"));
   VINDEX_RETURN_IF_ERROR(CheckNewIds(ids, vectors.rows));
+  const bool lists_given = given_lists != nullptr;
+  if (lists_given) {
+    if (static_cast<int64_t>(given_lists->size()) != vectors.rows) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          given_lists->size(), " lists for ", vectors.rows, " vectors"));
+    }
+    for (int32_t l : *given_lists) {
+      if (l < 0 || l >= ivf_.nlist) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("list ", l, " out of range [0, ", ivf_.nlist, ")"));
+      }
+    }
+  }
   MutexLock write(write_mu_);
   // What is read here changes only under write_mu_, which this call holds, so
   // it stays valid after the ReaderLock (see mu_).
@@ -48,7 +63,11 @@ absl::Status IvfIndexBase::AddImpl(MatrixView<const float> vectors,
     VINDEX_RETURN_IF_ERROR(
         CopyRows(vectors, ivf_.metric == Metric::kCosine, &rows, "vector"));
     MatrixView<const float> x(rows.data(), n, d);
-    AssignLists(centroids, centroid_norms, x, assign.data(), executor);
+    if (lists_given) {
+      std::copy(given_lists->begin(), given_lists->end(), assign.begin());
+    } else {
+      AssignLists(centroids, centroid_norms, x, assign.data(), executor);
+    }
     if (code_m_ > 0) {
       codes.resize(n * code_m_);
       if (with_terms) terms.resize(n);

@@ -76,11 +76,57 @@ absl::Status IvfIndexBase::Train(MatrixView<const float> samples,
                                [&] { return TrainImpl(samples, executor); });
 }
 
+absl::Status IvfIndexBase::TrainWithCentroids(MatrixView<const float> centroids,
+                                              MatrixView<const float> samples,
+                                              Executor* executor) {
+  return internal::GuardedCall(this, "TrainWithCentroids", [&] {
+    return TrainWithCentroidsImpl(centroids, samples, executor);
+  });
+}
+
+absl::Status IvfIndexBase::AssignToLists(MatrixView<const float> vectors,
+                                         absl::Span<int32_t> lists,
+                                         Executor* executor) const {
+  return internal::GuardedCall(this, "AssignToLists", [&] {
+    return AssignToListsImpl(vectors, lists, executor);
+  });
+}
+
 absl::Status IvfIndexBase::Add(MatrixView<const float> vectors,
                                absl::Span<const int64_t> ids,
                                Executor* executor) {
-  return internal::GuardedCall(this, "Add",
-                               [&] { return AddImpl(vectors, ids, executor); });
+  return internal::GuardedCall(
+      this, "Add", [&] { return AddImpl(vectors, ids, nullptr, executor); });
+}
+
+absl::Status IvfIndexBase::AddToLists(MatrixView<const float> vectors,
+                                      absl::Span<const int64_t> ids,
+                                      absl::Span<const int32_t> lists,
+                                      Executor* executor) {
+  return internal::GuardedCall(this, "AddToLists", [&] {
+    return AddImpl(vectors, ids, &lists, executor);
+  });
+}
+
+absl::Status IvfIndexBase::Probe(MatrixView<const float> queries, int nprobe,
+                                 std::vector<int64_t>* probe,
+                                 std::vector<float>* coarse, int* resolved,
+                                 Executor* executor) const {
+  return internal::GuardedCall(this, "Probe", [&] {
+    return ProbeImpl(queries, nprobe, probe, coarse, resolved, executor);
+  });
+}
+
+absl::Status IvfIndexBase::SearchProbes(MatrixView<const float> queries,
+                                        absl::Span<const int64_t> probe,
+                                        absl::Span<const float> coarse,
+                                        int nprobe, const SearchParams& params,
+                                        SearchOutput out,
+                                        Executor* executor) const {
+  return internal::GuardedCall(this, "SearchProbes", [&] {
+    return SearchProbesImpl(queries, probe, coarse, nprobe, params, out,
+                            executor);
+  });
 }
 
 absl::Status IvfIndexBase::Search(MatrixView<const float> queries,

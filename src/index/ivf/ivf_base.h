@@ -21,6 +21,7 @@
 #include "core/rw_mutex.h"
 #include "index/ivf/inverted_lists.h"
 #include "io/format.h"
+#include "train/kmeans.h"
 #include "vindex/index.h"
 
 namespace vindex::internal {
@@ -37,6 +38,9 @@ inline constexpr int kMaxPointsPerCentroid = 1 << 20;
 // Checks the options every IVF family shares (InvalidArgument naming the
 // bad field). The CPU index rejects Device::kGpu; MakeIndex routes it.
 absl::Status CheckIvfOptions(const IvfCommonOptions& options);
+
+// The k-means options an IVF index trains its coarse quantizer with.
+train::KMeansOptions CoarseKMeansOptions(const IvfCommonOptions& ivf);
 
 // What a list scan needs to know about one query (internal scores: smaller
 // is closer).
@@ -73,6 +77,40 @@ class IvfIndexBase : public Index {
   absl::Status Remove(absl::Span<const int64_t> ids) override;
   absl::Status GetVectors(absl::Span<const int64_t> ids,
                           MatrixView<float> out) const override;
+
+  // Trains with these coarse centroids (nlist x dim, already normalised for
+  // cosine) instead of k-means; the family's own quantizer (PQ) learns from
+  // `samples` as Train would. Same errors and atomicity as Train.
+  absl::Status TrainWithCentroids(MatrixView<const float> centroids,
+                                  MatrixView<const float> samples,
+                                  Executor* executor);
+  // The list each row would be added to (FailedPrecondition if untrained).
+  absl::Status AssignToLists(MatrixView<const float> vectors,
+                             absl::Span<int32_t> lists,
+                             Executor* executor) const;
+  // A copy of the coarse centroids (nlist x dim).
+  absl::StatusOr<std::vector<float>> CoarseCentroids() const;
+  // Add with each row's list given (lists[i] in [0, nlist)): Add's result
+  // when the lists are the ones AssignToLists gives. Same errors and
+  // atomicity as Add.
+  absl::Status AddToLists(MatrixView<const float> vectors,
+                          absl::Span<const int64_t> ids,
+                          absl::Span<const int32_t> lists, Executor* executor);
+  // Search's coarse step: the nprobe lists each query would scan (probe,
+  // nq x nprobe, closest first, -1 for none) and their internal coarse
+  // scores. nprobe as SearchParams::nprobe (0: the default), capped at
+  // nlist; *resolved receives the value used.
+  absl::Status Probe(MatrixView<const float> queries, int nprobe,
+                     std::vector<int64_t>* probe, std::vector<float>* coarse,
+                     int* resolved, Executor* executor) const;
+  // Search after the coarse step, scanning the given probes (as Probe gives
+  // them; -1 entries are skipped). Picks the scan Search would pick for a
+  // batch of this size, so with Probe's output it returns Search's answers.
+  absl::Status SearchProbes(MatrixView<const float> queries,
+                            absl::Span<const int64_t> probe,
+                            absl::Span<const float> coarse, int nprobe,
+                            const SearchParams& params, SearchOutput out,
+                            Executor* executor) const;
 
   // The shared options (device is always kCpu here).
   const IvfCommonOptions& ivf_options() const { return ivf_; }
@@ -171,8 +209,32 @@ class IvfIndexBase : public Index {
   // The bodies of the public calls: each public method runs its Impl inside
   // internal::GuardedCall.
   absl::Status TrainImpl(MatrixView<const float> samples, Executor* executor);
+  absl::Status TrainWithCentroidsImpl(MatrixView<const float> centroids,
+                                      MatrixView<const float> samples,
+                                      Executor* executor);
+  absl::Status AssignToListsImpl(MatrixView<const float> vectors,
+                                 absl::Span<int32_t> lists,
+                                 Executor* executor) const;
+  // Trains the family's quantizer on x, then publishes it with `centroids`
+  // and fresh empty lists.
+  absl::Status StageAndPublish(MatrixView<const float> x,
+                               std::vector<float> centroids, CodeLayout layout,
+                               int vec_dim, bool with_terms, Executor* executor)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // `given_lists`: each row's list, or null to assign them here.
   absl::Status AddImpl(MatrixView<const float> vectors,
-                       absl::Span<const int64_t> ids, Executor* executor);
+                       absl::Span<const int64_t> ids,
+                       const absl::Span<const int32_t>* given_lists,
+                       Executor* executor);
+  absl::Status ProbeImpl(MatrixView<const float> queries, int nprobe,
+                         std::vector<int64_t>* probe,
+                         std::vector<float>* coarse, int* resolved,
+                         Executor* executor) const;
+  absl::Status SearchProbesImpl(MatrixView<const float> queries,
+                                absl::Span<const int64_t> probe,
+                                absl::Span<const float> coarse, int nprobe,
+                                const SearchParams& params, SearchOutput out,
+                                Executor* executor) const;
   absl::Status SearchImpl(MatrixView<const float> queries,
                           const SearchParams& params, SearchOutput out,
                           Executor* executor) const;

@@ -43,27 +43,63 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
         CopyRows(samples, true, &normalized, "training vector"));
     x = MatrixView<const float>(normalized.data(), samples.rows, ivf_.dim);
   }
-  train::KMeansOptions ko;
-  ko.k = ivf_.nlist;
-  ko.iterations = ivf_.kmeans_iterations;
-  ko.max_points_per_centroid = ivf_.max_points_per_centroid;
-  ko.seed = ivf_.seed;
-  // Unit-norm centroids for inner product too (as FAISS's IVF does): with
-  // raw means, the largest-inner-product assignment favours the centroids
-  // of large norm, and the lists grow lopsided (docs/decisions.md, IVF).
-  ko.spherical = ivf_.metric != Metric::kL2;
-  ko.inner_product = ivf_.metric == Metric::kInnerProduct;
-  ko.progress = ivf_.kmeans_progress;
+  const train::KMeansOptions ko = CoarseKMeansOptions(ivf_);
   absl::StatusOr<train::KMeansResult> km;
   VINDEX_RETURN_IF_ERROR(TryAllocate("training the coarse quantizer", [&] {
     km = train::KMeans(x, ko, executor);
   }));
   if (!km.ok()) return km.status();
+  return StageAndPublish(x, std::move(km->centroids), layout, vec_dim,
+                         with_terms, executor);
+}
+
+absl::Status IvfIndexBase::TrainWithCentroidsImpl(
+    MatrixView<const float> centroids, MatrixView<const float> samples,
+    Executor* executor) {
+  VINDEX_RETURN_IF_ERROR(CheckMatrix(centroids, ivf_.dim, "centroid"));
+  if (centroids.rows != ivf_.nlist) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected nlist = ", ivf_.nlist, " centroids, got ", centroids.rows));
+  }
+  VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, ivf_.dim, "training vector",
+                                     /*allow_empty=*/true));
+  MutexLock write(write_mu_);
+  CodeLayout layout = CodeLayout::kNone;
+  int vec_dim = 0;
+  bool with_terms = false;
+  {
+    ReaderLock read(mu_);  // Never waits (see mu_).
+    if (lists_.total() > 0) {
+      return absl::FailedPreconditionError(
+          "cannot retrain an index that holds vectors");
+    }
+    layout = lists_.layout();
+    vec_dim = lists_.vec_dim();
+    with_terms = lists_.has_terms();
+  }
+  std::vector<float> normalized;
+  MatrixView<const float> x = samples;
+  if (ivf_.metric == Metric::kCosine && samples.rows > 0) {
+    VINDEX_RETURN_IF_ERROR(
+        CopyRows(samples, true, &normalized, "training vector"));
+    x = MatrixView<const float>(normalized.data(), samples.rows, ivf_.dim);
+  }
+  std::vector<float> c;
+  VINDEX_RETURN_IF_ERROR(CopyRows(centroids, false, &c, "centroid"));
+  return StageAndPublish(x, std::move(c), layout, vec_dim, with_terms,
+                         executor);
+}
+
+absl::Status IvfIndexBase::StageAndPublish(MatrixView<const float> x,
+                                           std::vector<float> centroids,
+                                           CodeLayout layout, int vec_dim,
+                                           bool with_terms,
+                                           Executor* executor) {
   std::vector<float> norms(ivf_.nlist);
-  linalg::RowSquaredNorms(km->centroids.data(), ivf_.nlist, ivf_.dim, ivf_.dim,
+  linalg::RowSquaredNorms(centroids.data(), ivf_.nlist, ivf_.dim, ivf_.dim,
                           norms.data());
   VINDEX_RETURN_IF_ERROR(
-      StageTraining(x, km->centroids.data(), norms.data(), executor));
+      StageTraining(x, centroids.data(), norms.data(), executor));
   InvertedLists fresh;
   VINDEX_RETURN_IF_ERROR(TryAllocate("creating the inverted lists", [&] {
     fresh = InvertedLists(ivf_.nlist, layout, code_m_, vec_dim, with_terms);
@@ -72,11 +108,54 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
   WriterLock lock(mu_);
   lists_ = std::move(fresh);
   where_.Clear();
-  centroids_ = std::move(km->centroids);
+  centroids_ = std::move(centroids);
   centroid_norms_ = std::move(norms);
   trained_ = true;
   CommitTraining();
   return absl::OkStatus();
+}
+
+train::KMeansOptions CoarseKMeansOptions(const IvfCommonOptions& ivf) {
+  train::KMeansOptions ko;
+  ko.k = ivf.nlist;
+  ko.iterations = ivf.kmeans_iterations;
+  ko.max_points_per_centroid = ivf.max_points_per_centroid;
+  ko.seed = ivf.seed;
+  // Unit-norm centroids for inner product too (as FAISS's IVF does): with
+  // raw means, the largest-inner-product assignment favours the centroids
+  // of large norm, and the lists grow lopsided (docs/decisions.md, IVF).
+  ko.spherical = ivf.metric != Metric::kL2;
+  ko.inner_product = ivf.metric == Metric::kInnerProduct;
+  ko.progress = ivf.kmeans_progress;
+  return ko;
+}
+
+absl::Status IvfIndexBase::AssignToListsImpl(MatrixView<const float> vectors,
+                                             absl::Span<int32_t> lists,
+                                             Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(
+      CheckMatrix(vectors, ivf_.dim, "vector", /*allow_empty=*/true));
+  if (static_cast<int64_t>(lists.size()) != vectors.rows) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need one list entry per vector: ", lists.size(), " for ",
+                     vectors.rows));
+  }
+  ReaderLock read(mu_);
+  if (!trained_) return absl::FailedPreconditionError("index is not trained");
+  std::vector<float> rows;
+  VINDEX_RETURN_IF_ERROR(TryAllocate("assigning vectors", [&] {
+    return CopyRows(vectors, ivf_.metric == Metric::kCosine, &rows, "vector");
+  }));
+  AssignLists(centroids_.data(), centroid_norms_.data(),
+              MatrixView<const float>(rows.data(), vectors.rows, ivf_.dim),
+              lists.data(), executor);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<float>> IvfIndexBase::CoarseCentroids() const {
+  ReaderLock read(mu_);
+  if (!trained_) return absl::FailedPreconditionError("index is not trained");
+  return centroids_;
 }
 
 void IvfIndexBase::AssignLists(const float* centroids,

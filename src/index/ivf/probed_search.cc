@@ -1,0 +1,156 @@
+// IVF search split at the coarse step (Probe, then SearchProbes), so that
+// the probes of a batch can be computed in one place and the lists scanned
+// in another (e.g. each list by the process that holds it). Together the
+// two give Search's answers: the same coarse step, mask and family scans.
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/filter_plan.h"
+#include "core/id_map.h"
+#include "core/list_location.h"
+#include "core/metric_space.h"
+#include "core/parallel.h"
+#include "core/row_mask.h"
+#include "core/status_macros.h"
+#include "core/validate.h"
+#include "index/brute_force.h"
+#include "index/ivf/ivf_base.h"
+#include "vindex/filter.h"
+
+namespace vindex::internal {
+namespace {
+
+// The entries `filter` allows, as a mask over global positions (list l's
+// entry i is bit offsets[l] + i), as Search builds it.
+RowMask ProbedFilterMask(const IdFilter& filter, const InvertedLists& lists,
+                         const IdMap<uint64_t>& where,
+                         const std::vector<int64_t>& offsets) {
+  return BuildRowMask(
+      filter, offsets.back(),
+      [&](int64_t id) -> int64_t {
+        const uint64_t* packed = where.Find(id);
+        if (packed == nullptr) return -1;
+        const ListLocation at = ListLocation::Unpack(*packed);
+        return offsets[at.list] + at.offset;
+      },
+      [&](auto&& visit) {
+        for (int64_t l = 0; l < lists.nlist(); ++l) {
+          const int64_t* ids = lists.ids(l);
+          for (int64_t i = 0; i < lists.list_size(l); ++i)
+            visit(offsets[l] + i, ids[i]);
+        }
+      });
+}
+
+}  // namespace
+
+absl::Status IvfIndexBase::ProbeImpl(MatrixView<const float> queries,
+                                     int nprobe, std::vector<int64_t>* probe,
+                                     std::vector<float>* coarse, int* resolved,
+                                     Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(
+      CheckMatrix(queries, ivf_.dim, "query", /*allow_empty=*/true));
+  if (nprobe < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("nprobe ", nprobe, " < 0"));
+  }
+  const int np =
+      std::min(nprobe == 0 ? ivf_.default_nprobe : nprobe, ivf_.nlist);
+  std::vector<float> normalized;
+  if (ivf_.metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  ReaderLock lock(mu_);
+  if (!trained_) return absl::FailedPreconditionError("probe before Train");
+  const int64_t nq = queries.rows;
+  probe->assign(nq * np, -1);
+  coarse->assign(nq * np, 0.0f);
+  *resolved = np;
+  if (nq == 0) return absl::OkStatus();
+  BruteForceRows crow;
+  crow.data = centroids_.data();
+  crow.rows = ivf_.nlist;
+  crow.dim = ivf_.dim;
+  crow.stride = ivf_.dim;
+  crow.sq_norms = centroid_norms_.data();
+  BruteForceKnn(
+      crow,
+      ivf_.metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct,
+      queries, np, BruteForceOutput{probe->data(), np, coarse->data(), np},
+      executor);
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::SearchProbesImpl(
+    MatrixView<const float> queries, absl::Span<const int64_t> probe,
+    absl::Span<const float> coarse, int nprobe, const SearchParams& params,
+    SearchOutput out, Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, ivf_.dim));
+  if (nprobe < 1 || nprobe > ivf_.nlist) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nprobe ", nprobe, " not in [1, ", ivf_.nlist, "]"));
+  }
+  const int64_t nq = queries.rows;
+  if (static_cast<int64_t>(probe.size()) != nq * nprobe ||
+      static_cast<int64_t>(coarse.size()) != nq * nprobe) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need ", nq * nprobe, " probes and coarse scores, got ",
+                     probe.size(), " and ", coarse.size()));
+  }
+  for (int64_t l : probe) {
+    if (l < -1 || l >= ivf_.nlist) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("probed list ", l, " out of range"));
+    }
+  }
+  VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
+  const Metric metric = ivf_.metric;
+  std::vector<float> normalized;
+  if (metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  ReaderLock lock(mu_);
+  if (!trained_) return absl::FailedPreconditionError("search before Train");
+  if (params.filter != nullptr && lists_.total() == 0) {
+    return absl::FailedPreconditionError(
+        "search with a filter on an empty index");
+  }
+  std::vector<int64_t> offsets;
+  RowMask mask;
+  if (params.filter != nullptr) {
+    offsets.resize(ivf_.nlist + 1, 0);
+    for (int64_t l = 0; l < ivf_.nlist; ++l)
+      offsets[l + 1] = offsets[l] + lists_.list_size(l);
+    mask = ProbedFilterMask(*params.filter, lists_, where_, offsets);
+  }
+  if (params.filter == nullptr &&
+      ScanBatch(queries, probe.data(), coarse.data(), nprobe, params.k, out,
+                executor)) {
+    for (int64_t i = 0; i < nq; ++i)
+      ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
+    return absl::OkStatus();
+  }
+  ParallelFor(executor, nq, [&](int64_t i) {
+    ProbeContext ctx;
+    ctx.query = queries.row(i);
+    ctx.lists = probe.data() + i * nprobe;
+    ctx.coarse = coarse.data() + i * nprobe;
+    ctx.nprobe = nprobe;
+    ctx.k = params.k;
+    ctx.rerank_factor = rerank;
+    ctx.mask = params.filter != nullptr ? &mask : nullptr;
+    ctx.offsets = &offsets;
+    ctx.out_ids = out.ids.row(i);
+    ctx.out_scores = out.distances.row(i);
+    ScanLists(ctx);
+    ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
+  });
+  return absl::OkStatus();
+}
+
+}  // namespace vindex::internal
