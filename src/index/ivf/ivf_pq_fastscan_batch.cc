@@ -81,7 +81,7 @@ void IvfPqIndex::ScanQueryGroup(const internal::BatchProbeContext& b,
   }
 
   // (query -> lists) inverted into (list -> queries), by counting sort.
-  std::vector<int32_t> start(nlist + 1, 0);
+  std::vector<int64_t> start(nlist + 1, 0);
   for (int64_t i = 0; i < g_count * nprobe; ++i) {
     const int64_t l = b.probe[q0 * nprobe + i];
     if (l >= 0 && lists().list_size(l) > 0) ++start[l + 1];
@@ -89,7 +89,7 @@ void IvfPqIndex::ScanQueryGroup(const internal::BatchProbeContext& b,
   for (int64_t l = 0; l < nlist; ++l) start[l + 1] += start[l];
   std::vector<Probe> probes(start[nlist]);
   {
-    std::vector<int32_t> fill(start.begin(), start.end() - 1);
+    std::vector<int64_t> fill(start.begin(), start.end() - 1);
     for (int64_t g = 0; g < g_count; ++g) {
       for (int p = 0; p < nprobe; ++p) {
         const int64_t i = (q0 + g) * nprobe + p;
@@ -123,8 +123,8 @@ void IvfPqIndex::ScanQueryGroup(const internal::BatchProbeContext& b,
                           internal::ListLocation::At(l, at).Pack())
                     : ids[at];
     };
-    for (int32_t s = start[l]; s < start[l + 1];
-         s += int32_t{kFastScanMaxQueries}) {
+    for (int64_t s = start[l]; s < start[l + 1];
+         s += int64_t{kFastScanMaxQueries}) {
       const size_t qn = std::min<size_t>(kFastScanMaxQueries, start[l + 1] - s);
       const uint8_t* lut[kFastScanMaxQueries];
       float bias[kFastScanMaxQueries], scale[kFastScanMaxQueries],
