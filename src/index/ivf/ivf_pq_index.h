@@ -76,8 +76,10 @@ class IvfPqIndex final : public internal::IvfIndexBase {
   // a query meets its lists in list order rather than nearest first, so
   // its threshold tightens later.
   static bool ListMajorPays(int64_t group_queries, int nprobe, int64_t nlist);
-  // Queries that probe one list on average, at least, for ListMajorPays.
-  static constexpr int64_t kListMajorMinQueriesPerList = 2;
+  // Queries that probe one list on average, at least, for ListMajorPays:
+  // at about 4 the list-major scan only broke even on sift (ann_bench,
+  // docs/benchmarks.md), and gained from 8 on.
+  static constexpr int64_t kListMajorMinQueriesPerList = 4;
   // Most queries per list-major group (bounds its tables and candidates).
   static constexpr int64_t kListMajorMaxGroup = 2048;
 
