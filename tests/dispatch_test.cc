@@ -83,6 +83,7 @@ TEST(DispatchTest, EveryTableHasEveryKernel) {
       EXPECT_NE(t->scan8, nullptr);
       EXPECT_NE(t->scan4_fastscan, nullptr);
       EXPECT_NE(t->scan4_fastscan_filter, nullptr);
+      EXPECT_NE(t->scan4_fastscan_filter_multi, nullptr);
       EXPECT_NE(t->inner_product_tables, nullptr);
       EXPECT_NE(t->nearest_codewords, nullptr);
       EXPECT_NE(t->quantize_lut4, nullptr);

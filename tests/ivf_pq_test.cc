@@ -56,6 +56,90 @@ class IvfPqIndexTestPeer {
     }
     return out;
   }
+  static bool ListMajorPays(int64_t group_queries, int nprobe, int64_t nlist) {
+    return IvfPqIndex::ListMajorPays(group_queries, nprobe, nlist);
+  }
+
+  struct Scanned {
+    std::vector<int64_t> ids;
+    std::vector<float> scores;  // Internal scores.
+  };
+  // Scans one batch of queries (normalised for cosine by the caller) both
+  // ways on the same probes (the nprobe nearest centroids, by a plain scan
+  // here) and the same mask (entries whose id `allow` accepts; all when
+  // null): the batch entry ScanQueries (false if it declined) and ScanLists
+  // query by query. k results per query each.
+  static bool ScanBothWays(const IvfPqIndex& index,
+                           const std::vector<float>& queries, int nprobe, int k,
+                           int rerank_factor,
+                           const std::function<bool(int64_t)>& allow,
+                           Executor* executor, Scanned* list_major,
+                           Scanned* query_by_query) {
+    const int d = index.options().ivf.dim;
+    const int64_t nq = static_cast<int64_t>(queries.size()) / d;
+    const int64_t nlist = index.lists().nlist();
+    const bool l2 = index.options().ivf.metric == Metric::kL2;
+    std::vector<int64_t> probe(nq * nprobe);
+    std::vector<float> coarse(nq * nprobe);
+    for (int64_t q = 0; q < nq; ++q) {
+      std::vector<std::pair<float, int64_t>> by_score;
+      for (int64_t l = 0; l < nlist; ++l) {
+        float s = 0;
+        for (int j = 0; j < d; ++j) {
+          const float a = queries[q * d + j];
+          const float c = index.centroids()[l * d + j];
+          s += l2 ? (a - c) * (a - c) : -a * c;
+        }
+        by_score.emplace_back(s, l);
+      }
+      std::sort(by_score.begin(), by_score.end());
+      for (int p = 0; p < nprobe; ++p) {
+        probe[q * nprobe + p] = by_score[p].second;
+        coarse[q * nprobe + p] = by_score[p].first;
+      }
+    }
+    std::vector<int64_t> offsets(nlist + 1, 0);
+    for (int64_t l = 0; l < nlist; ++l)
+      offsets[l + 1] = offsets[l] + index.lists().list_size(l);
+    internal::RowMask mask(offsets.back());
+    for (int64_t l = 0; l < nlist; ++l) {
+      for (int64_t i = 0; i < index.lists().list_size(l); ++i) {
+        if (!allow || allow(index.lists().ids(l)[i])) mask.Set(offsets[l] + i);
+      }
+    }
+    list_major->ids.assign(nq * k, -7);
+    list_major->scores.assign(nq * k, -7.0f);
+    query_by_query->ids.assign(nq * k, -7);
+    query_by_query->scores.assign(nq * k, -7.0f);
+    internal::BatchProbeContext b;
+    b.queries = MatrixView<const float>(queries.data(), nq, d);
+    b.probe = probe.data();
+    b.coarse = coarse.data();
+    b.nprobe = nprobe;
+    b.k = k;
+    b.rerank_factor = rerank_factor;
+    b.mask = allow ? &mask : nullptr;
+    b.offsets = &offsets;
+    b.out = SearchOutput{MatrixView<int64_t>(list_major->ids.data(), nq, k),
+                         MatrixView<float>(list_major->scores.data(), nq, k)};
+    b.executor = executor;
+    if (!index.ScanQueries(b)) return false;
+    for (int64_t q = 0; q < nq; ++q) {
+      internal::ProbeContext ctx;
+      ctx.query = queries.data() + q * d;
+      ctx.lists = probe.data() + q * nprobe;
+      ctx.coarse = coarse.data() + q * nprobe;
+      ctx.nprobe = nprobe;
+      ctx.k = k;
+      ctx.rerank_factor = rerank_factor;
+      ctx.mask = b.mask;
+      ctx.offsets = &offsets;
+      ctx.out_ids = query_by_query->ids.data() + q * k;
+      ctx.out_scores = query_by_query->scores.data() + q * k;
+      index.ScanLists(ctx);
+    }
+    return true;
+  }
 };
 
 namespace {
@@ -230,6 +314,67 @@ TEST_P(IvfPqBitsTest, FiltersComeBeforeScoring) {
     EXPECT_GE(RecallAtK(truth.ids, 10, r.ids, 10, 10), 0.97);
   }
 }
+
+// A 4-bit batch is scanned list by list (the test's shapes are ones the
+// cost model sends there, checked first); on the same probes its answers
+// must equal those of the one-query scan, ids and scores, with and without
+// re-rank, filters and removed ids, on one thread and on two.
+class IvfPqListMajorTest : public ::testing::TestWithParam<Metric> {};
+
+TEST_P(IvfPqListMajorTest, BatchEqualsQueryByQuery) {
+  const Metric metric = GetParam();
+  constexpr int kNprobe = 6, kK = 10;
+  ASSERT_TRUE(IvfPqIndexTestPeer::ListMajorPays(kQueries / 2, kNprobe, kNlist));
+  ASSERT_FALSE(IvfPqIndexTestPeer::ListMajorPays(1, kNprobe, kNlist));
+  Data d;
+  auto index = BuildPq(d, 4, metric, true);
+  std::vector<int64_t> gone;
+  for (int64_t id : d.ids) {
+    if ((id * 37) % 7 == 0) gone.push_back(id);
+  }
+  ASSERT_TRUE(index->Remove(gone).ok());
+  const auto& pq = static_cast<const IvfPqIndex&>(*index);
+  std::vector<float> queries = d.queries;
+  if (metric == Metric::kCosine) {
+    for (int64_t q = 0; q < kQueries; ++q) {
+      float n = 0;
+      for (int j = 0; j < kDim; ++j)
+        n += queries[q * kDim + j] * queries[q * kDim + j];
+      for (int j = 0; j < kDim; ++j) queries[q * kDim + j] /= std::sqrt(n);
+    }
+  }
+  const std::function<bool(int64_t)> allows[] = {
+      nullptr, [](int64_t id) { return id % 3 != 1; },
+      [](int64_t id) { return id >= 2000 && id < 2600; }};
+  ThreadPool pool(2);
+  for (Executor* ex :
+       {static_cast<Executor*>(nullptr), static_cast<Executor*>(&pool)}) {
+    for (int rerank : {0, 4}) {
+      for (size_t f = 0; f < std::size(allows); ++f) {
+        IvfPqIndexTestPeer::Scanned a, b;
+        ASSERT_TRUE(IvfPqIndexTestPeer::ScanBothWays(
+            pq, queries, kNprobe, kK, rerank, allows[f], ex, &a, &b));
+        const std::string where = "rerank=" + std::to_string(rerank) +
+                                  " filter=" + std::to_string(f) +
+                                  " threads=" + std::to_string(ex ? 2 : 1);
+        EXPECT_EQ(a.ids, b.ids) << where;
+        EXPECT_EQ(a.scores, b.scores) << where;
+        int64_t found = 0;
+        for (int64_t id : a.ids) {
+          if (id == -1) continue;
+          ++found;
+          EXPECT_TRUE(!allows[f] || allows[f](id)) << where << " id " << id;
+          EXPECT_NE((id * 37) % 7, 0) << where << " removed id " << id;
+        }
+        EXPECT_GT(found, kQueries * kK / 2) << where;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, IvfPqListMajorTest,
+                         ::testing::Values(Metric::kL2, Metric::kInnerProduct,
+                                           Metric::kCosine));
 
 TEST_P(IvfPqBitsTest, SaveLoadRoundTripAndAddAfterLoad) {
   const int bits = GetParam();

@@ -237,6 +237,82 @@ TEST(PqKernelsTest, FastScanFilterMatchesDefinition) {
   }
 }
 
+// The multi-query filter on every ISA (scalar included) equals, query by
+// query and bit for bit, that ISA's one-query filter (checked above against
+// the definition), on partial blocks, odd pair counts, terms or none, and
+// thresholds that keep none, some or all entries.
+TEST(PqKernelsTest, FastScanFilterMultiEqualsOneQueryAtATime) {
+  std::vector<const pq::Table*> tables = NonScalarTables();
+  tables.insert(tables.begin(), Select<pq::Table>(IsaBit(Isa::kScalar)));
+  std::mt19937 rng(8);
+  std::normal_distribution<float> g(0.0f, 2.0f);
+  for (size_t pairs : {1, 2, 3, 16, 17, 32, 33}) {
+    for (size_t n : {1, 5, 31, 32, 33, 64, 100}) {
+      const size_t blocks = (n + 31) / 32;
+      std::vector<uint8_t> codes(blocks * pairs * 32);
+      for (auto& c : codes) c = static_cast<uint8_t>(rng());
+      std::vector<float> terms(n);
+      for (auto& t : terms) t = g(rng);
+      for (size_t nq = 1; nq <= kFastScanMaxQueries; ++nq) {
+        std::vector<std::vector<uint8_t>> tables_q(
+            nq, std::vector<uint8_t>(pairs * 32));
+        std::vector<const uint8_t*> luts(nq);
+        std::vector<float> bias(nq), scale(nq), thr(nq);
+        for (size_t q = 0; q < nq; ++q) {
+          for (auto& c : tables_q[q]) c = static_cast<uint8_t>(rng() % 64);
+          luts[q] = tables_q[q].data();
+          bias[q] = g(rng);
+          scale[q] = 0.01f + std::abs(g(rng));
+        }
+        for (bool with_terms : {false, true}) {
+          const float* tm = with_terms ? terms.data() : nullptr;
+          for (const pq::Table* t : tables) {
+            // Thresholds: query q keeps about q / nq of its entries, the
+            // last one all (+inf).
+            for (size_t q = 0; q < nq; ++q) {
+              std::vector<uint32_t> idx(n);
+              std::vector<float> dist(n);
+              const size_t all = t->scan4_fastscan_filter(
+                  codes.data(), n, pairs, luts[q], tm, bias[q], scale[q],
+                  INFINITY, idx.data(), dist.data());
+              ASSERT_EQ(all, n);
+              std::sort(dist.begin(), dist.end());
+              thr[q] = q + 1 == nq ? INFINITY : dist[q * n / nq];
+            }
+            std::vector<uint32_t> idx(nq * n + 1, 7777);
+            std::vector<float> dist(nq * n + 1, -7.0f);
+            std::vector<size_t> counts(nq, 9999);
+            t->scan4_fastscan_filter_multi(codes.data(), n, pairs, nq,
+                                           luts.data(), tm, bias.data(),
+                                           scale.data(), thr.data(), idx.data(),
+                                           dist.data(), counts.data());
+            EXPECT_EQ(idx[nq * n], 7777u) << IsaName(t->isa);
+            EXPECT_EQ(dist[nq * n], -7.0f) << IsaName(t->isa);
+            for (size_t q = 0; q < nq; ++q) {
+              const std::string where = std::string(IsaName(t->isa)) +
+                                        " pairs=" + std::to_string(pairs) +
+                                        " n=" + std::to_string(n) +
+                                        " nq=" + std::to_string(nq) +
+                                        " q=" + std::to_string(q) +
+                                        " terms=" + std::to_string(with_terms);
+              std::vector<uint32_t> want_idx(n);
+              std::vector<float> want_dist(n);
+              const size_t want = t->scan4_fastscan_filter(
+                  codes.data(), n, pairs, luts[q], tm, bias[q], scale[q],
+                  thr[q], want_idx.data(), want_dist.data());
+              ASSERT_EQ(counts[q], want) << where;
+              for (size_t j = 0; j < want; ++j) {
+                EXPECT_EQ(idx[q * n + j], want_idx[j]) << where << " j=" << j;
+                EXPECT_EQ(dist[q * n + j], want_dist[j]) << where << " j=" << j;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // nearest_codewords against inner_product_tables' row (the definition): the
 // scalar kernel picks exactly the row's first minimum; other ISAs pick a
 // codeword whose score is within rounding of it, and exact duplicate

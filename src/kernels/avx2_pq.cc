@@ -95,6 +95,50 @@ inline void AccumulateBlock(const uint8_t* block, size_t pairs,
   StoreHalf(b_lo, b_hi, out + 16);
 }
 
+// One block's 32 sums for each of kQ queries (tables luts[q]) into
+// out + q * 32: each pair's codes are loaded and split into nibbles once
+// for all kQ tables.
+template <size_t kQ>
+inline void AccumulateBlockQueries(const uint8_t* block, size_t pairs,
+                                   const uint8_t* const* luts, uint16_t* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  __m256i a_lo[kQ], a_hi[kQ], b_lo[kQ], b_hi[kQ];
+  for (size_t q = 0; q < kQ; ++q) {
+    a_lo[q] = a_hi[q] = b_lo[q] = b_hi[q] = _mm256_setzero_si256();
+  }
+  for (size_t p = 0; p < pairs; ++p) {
+    const __m256i c =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
+    const __m256i lo = _mm256_and_si256(c, low4);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(c, 4), low4);
+    for (size_t q = 0; q < kQ; ++q) {
+      const __m256i l = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(luts[q] + p * 32));
+      const __m256i first = _mm256_shuffle_epi8(l, lo);
+      const __m256i second = _mm256_shuffle_epi8(l, hi);
+      a_lo[q] = _mm256_add_epi16(a_lo[q], first);
+      a_hi[q] = _mm256_add_epi16(a_hi[q], _mm256_srli_epi16(first, 8));
+      b_lo[q] = _mm256_add_epi16(b_lo[q], second);
+      b_hi[q] = _mm256_add_epi16(b_hi[q], _mm256_srli_epi16(second, 8));
+    }
+  }
+  for (size_t q = 0; q < kQ; ++q) {
+    StoreHalf(a_lo[q], a_hi[q], out + q * 32);
+    StoreHalf(b_lo[q], b_hi[q], out + q * 32 + 16);
+  }
+}
+
+// Up to four queries, two per code load: four queries' 16 accumulators
+// would not fit AVX2's 16 registers beside the codes and tables.
+inline void AccumulateQueries(const uint8_t* block, size_t pairs,
+                              const uint8_t* const* luts, size_t nq,
+                              uint16_t* out) {
+  size_t q = 0;
+  for (; q + 2 <= nq; q += 2)
+    AccumulateBlockQueries<2>(block, pairs, luts + q, out + q * 32);
+  if (q < nq) AccumulateBlockQueries<1>(block, pairs, luts + q, out + q * 32);
+}
+
 }  // namespace
 }  // namespace avx2
 
@@ -104,6 +148,8 @@ const pq::Table IsaTable<pq::Table, Isa::kAvx2>::kTable = {
     .scan8 = &avx2::Scan8,
     .scan4_fastscan = &Scan4FastScan<&avx2::AccumulateBlock>,
     .scan4_fastscan_filter = &Scan4FastScanFilter<&avx2::AccumulateBlock>,
+    .scan4_fastscan_filter_multi =
+        &Scan4FastScanFilterMulti<&avx2::AccumulateQueries>,
     .inner_product_tables = &InnerProductTables<avx2::Simd>,
     .nearest_codewords = &NearestCodewords<avx2::Simd>,
     .quantize_lut4 = &QuantizeLut4Avx2,

@@ -87,6 +87,72 @@ inline void AccumulateBlock(const uint8_t* block, size_t pairs,
   StoreHalf(b_lo2, b_hi2, out + 16);
 }
 
+// One block's 32 sums for each of kQ queries (tables luts[q]) into
+// out + q * 32: two pairs of codes per 512-bit load, split into nibbles once
+// for all kQ tables; an odd last pair as in AccumulateBlock.
+template <size_t kQ>
+inline void AccumulateBlockQueries(const uint8_t* block, size_t pairs,
+                                   const uint8_t* const* luts, uint16_t* out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512i a_lo[kQ], a_hi[kQ], b_lo[kQ], b_hi[kQ];
+  for (size_t q = 0; q < kQ; ++q) {
+    a_lo[q] = a_hi[q] = b_lo[q] = b_hi[q] = _mm512_setzero_si512();
+  }
+  size_t p = 0;
+  for (; p + 2 <= pairs; p += 2) {
+    const __m512i c = _mm512_loadu_si512(block + p * 32);
+    const __m512i lo = _mm512_and_si512(c, low4);
+    const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(c, 4), low4);
+    for (size_t q = 0; q < kQ; ++q) {
+      const __m512i l = _mm512_loadu_si512(luts[q] + p * 32);
+      const __m512i first = _mm512_shuffle_epi8(l, lo);
+      const __m512i second = _mm512_shuffle_epi8(l, hi);
+      a_lo[q] = _mm512_add_epi16(a_lo[q], first);
+      a_hi[q] = _mm512_add_epi16(a_hi[q], _mm512_srli_epi16(first, 8));
+      b_lo[q] = _mm512_add_epi16(b_lo[q], second);
+      b_hi[q] = _mm512_add_epi16(b_hi[q], _mm512_srli_epi16(second, 8));
+    }
+  }
+  const __m256i low4_256 = _mm256_set1_epi8(0x0f);
+  for (size_t q = 0; q < kQ; ++q) {
+    __m256i a_lo2 = Fold(a_lo[q]), a_hi2 = Fold(a_hi[q]), b_lo2 = Fold(b_lo[q]),
+            b_hi2 = Fold(b_hi[q]);
+    if (p < pairs) {
+      const __m256i c =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
+      const __m256i l = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(luts[q] + p * 32));
+      const __m256i first =
+          _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4_256));
+      const __m256i second = _mm256_shuffle_epi8(
+          l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4_256));
+      a_lo2 = _mm256_add_epi16(a_lo2, first);
+      a_hi2 = _mm256_add_epi16(a_hi2, _mm256_srli_epi16(first, 8));
+      b_lo2 = _mm256_add_epi16(b_lo2, second);
+      b_hi2 = _mm256_add_epi16(b_hi2, _mm256_srli_epi16(second, 8));
+    }
+    StoreHalf(a_lo2, a_hi2, out + q * 32);
+    StoreHalf(b_lo2, b_hi2, out + q * 32 + 16);
+  }
+}
+
+// Up to four queries per code load: their 16 accumulators fit AVX-512's 32
+// registers beside the codes and tables.
+inline void AccumulateQueries(const uint8_t* block, size_t pairs,
+                              const uint8_t* const* luts, size_t nq,
+                              uint16_t* out) {
+  switch (nq) {
+    case 1:
+      return AccumulateBlockQueries<1>(block, pairs, luts, out);
+    case 2:
+      return AccumulateBlockQueries<2>(block, pairs, luts, out);
+    case 3:
+      return AccumulateBlockQueries<3>(block, pairs, luts, out);
+    default:
+      return AccumulateBlockQueries<4>(block, pairs, luts, out);
+  }
+}
+
 }  // namespace
 }  // namespace avx512
 
@@ -96,6 +162,8 @@ const pq::Table IsaTable<pq::Table, Isa::kAvx512>::kTable = {
     .scan8 = &avx512::Scan8,
     .scan4_fastscan = &Scan4FastScan<&avx512::AccumulateBlock>,
     .scan4_fastscan_filter = &Scan4FastScanFilter<&avx512::AccumulateBlock>,
+    .scan4_fastscan_filter_multi =
+        &Scan4FastScanFilterMulti<&avx512::AccumulateQueries>,
     .inner_product_tables = &InnerProductTables<avx512::Simd>,
     .nearest_codewords = &NearestCodewords<avx512::Simd>,
     .quantize_lut4 = &QuantizeLut4Avx2,

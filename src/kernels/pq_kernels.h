@@ -29,6 +29,8 @@
 namespace vindex::kernels {
 
 inline constexpr size_t kFastScanBlock = 32;
+// Most queries one scan4_fastscan_filter_multi call scores per code load.
+inline constexpr size_t kFastScanMaxQueries = 4;
 
 namespace pq {
 
@@ -57,6 +59,21 @@ struct Table {
                                   const uint8_t* lut, const float* terms,
                                   float bias, float scale, float threshold,
                                   uint32_t* out_idx, float* out_dist);
+
+  // The same filter for nq in [1, kFastScanMaxQueries] queries sharing one
+  // list: every 32-code block is loaded once and scored against each
+  // query's table luts[q]. For each q < nq it writes, to out_idx + q * n and
+  // out_dist + q * n, exactly what
+  //   scan4_fastscan_filter(codes, n, pairs, luts[q], terms, bias[q],
+  //                         scale[q], threshold[q], ...)
+  // writes on the same ISA, and that call's return value to counts[q].
+  void (*scan4_fastscan_filter_multi)(const uint8_t* codes, size_t n,
+                                      size_t pairs, size_t nq,
+                                      const uint8_t* const* luts,
+                                      const float* terms, const float* bias,
+                                      const float* scale,
+                                      const float* threshold, uint32_t* out_idx,
+                                      float* out_dist, size_t* counts);
 
   // The query's lookup tables: for j < m and c < ksub,
   //   out[j * ksub + c] = init[j * ksub + c] + factor * sum_{d < dsub}

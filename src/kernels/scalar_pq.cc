@@ -123,6 +123,24 @@ void NearestCodewords(const float* x, size_t n, size_t x_stride,
   }
 }
 
+// Appends (first + v, dist_v) for each v < cnt of one block's sums whose
+// dist_v = bias + sum_v * scale (+ terms[v]) is <= threshold, from
+// position m; returns the new count.
+size_t FilterBlock(const uint16_t* sums, size_t cnt, size_t first,
+                   const float* terms, float bias, float scale, float threshold,
+                   uint32_t* out_idx, float* out_dist, size_t m) {
+  for (size_t v = 0; v < cnt; ++v) {
+    float d = bias + static_cast<float>(sums[v]) * scale;
+    if (terms != nullptr) d += terms[v];
+    if (d <= threshold) {
+      out_idx[m] = static_cast<uint32_t>(first + v);
+      out_dist[m] = d;
+      ++m;
+    }
+  }
+  return m;
+}
+
 size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
                            const uint8_t* lut, const float* terms, float bias,
                            float scale, float threshold, uint32_t* out_idx,
@@ -133,17 +151,31 @@ size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
     Scan4FastScan(codes + first / kFastScanBlock * pairs * 32, 1, pairs, lut,
                   sums);
     const size_t cnt = std::min(kFastScanBlock, n - first);
-    for (size_t v = 0; v < cnt; ++v) {
-      float d = bias + static_cast<float>(sums[v]) * scale;
-      if (terms != nullptr) d += terms[first + v];
-      if (d <= threshold) {
-        out_idx[m] = static_cast<uint32_t>(first + v);
-        out_dist[m] = d;
-        ++m;
-      }
-    }
+    m = FilterBlock(sums, cnt, first,
+                    terms != nullptr ? terms + first : nullptr, bias, scale,
+                    threshold, out_idx, out_dist, m);
   }
   return m;
+}
+
+void Scan4FastScanFilterMulti(const uint8_t* codes, size_t n, size_t pairs,
+                              size_t nq, const uint8_t* const* luts,
+                              const float* terms, const float* bias,
+                              const float* scale, const float* threshold,
+                              uint32_t* out_idx, float* out_dist,
+                              size_t* counts) {
+  uint16_t sums[kFastScanBlock];
+  for (size_t q = 0; q < nq; ++q) counts[q] = 0;
+  for (size_t first = 0; first < n; first += kFastScanBlock) {
+    const uint8_t* block = codes + first / kFastScanBlock * pairs * 32;
+    const size_t cnt = std::min(kFastScanBlock, n - first);
+    for (size_t q = 0; q < nq; ++q) {
+      Scan4FastScan(block, 1, pairs, luts[q], sums);
+      counts[q] = FilterBlock(
+          sums, cnt, first, terms != nullptr ? terms + first : nullptr, bias[q],
+          scale[q], threshold[q], out_idx + q * n, out_dist + q * n, counts[q]);
+    }
+  }
 }
 
 float QuantizeLut4(const float* lut, size_t m, uint8_t* q8, float* lo_sum) {
@@ -187,6 +219,7 @@ const pq::Table IsaTable<pq::Table, Isa::kScalar>::kTable = {
     .scan8 = &scalar::Scan8,
     .scan4_fastscan = &scalar::Scan4FastScan,
     .scan4_fastscan_filter = &scalar::Scan4FastScanFilter,
+    .scan4_fastscan_filter_multi = &scalar::Scan4FastScanFilterMulti,
     .inner_product_tables = &scalar::InnerProductTables,
     .nearest_codewords = &scalar::NearestCodewords,
     .quantize_lut4 = &scalar::QuantizeLut4,

@@ -109,6 +109,40 @@ size_t Scan4FastScanFilter(const uint8_t* codes, size_t n, size_t pairs,
                           threshold, out_idx, out_dist);
 }
 
+// scan4_fastscan_filter_multi (see pq_kernels.h), with
+// kAccumulateQueries(block, pairs, luts, nq, out) writing one block's 32
+// sums for each of nq queries to out + q * 32. Each query's sums go through
+// the same FilterFastScanBlock as scan4_fastscan_filter, so both entries
+// give the same distances.
+template <auto kAccumulateQueries>
+void Scan4FastScanFilterMulti(const uint8_t* codes, size_t n, size_t pairs,
+                              size_t nq, const uint8_t* const* luts,
+                              const float* terms, const float* bias,
+                              const float* scale, const float* threshold,
+                              uint32_t* out_idx, float* out_dist,
+                              size_t* counts) {
+  constexpr size_t kBlock = 32, kMaxQ = 4;
+  __m256 b[kMaxQ], s[kMaxQ], t[kMaxQ];
+  for (size_t q = 0; q < nq; ++q) {
+    b[q] = _mm256_set1_ps(bias[q]);
+    s[q] = _mm256_set1_ps(scale[q]);
+    t[q] = _mm256_set1_ps(threshold[q]);
+    counts[q] = 0;
+  }
+  alignas(32) uint16_t sums[kMaxQ * kBlock];
+  for (size_t first = 0; first < n; first += kBlock) {
+    kAccumulateQueries(codes + first / kBlock * pairs * 32, pairs, luts, nq,
+                       sums);
+    const size_t cnt = n - first < kBlock ? n - first : kBlock;
+    const float* block_terms = terms != nullptr ? terms + first : nullptr;
+    for (size_t q = 0; q < nq; ++q) {
+      counts[q] = FilterFastScanBlock(sums + q * kBlock, block_terms, cnt,
+                                      first, b[q], s[q], t[q], out_idx + q * n,
+                                      out_dist + q * n, counts[q]);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vindex::kernels
 

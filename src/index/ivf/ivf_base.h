@@ -59,6 +59,22 @@ struct ProbeContext {
   float* out_scores = nullptr;  // k internal scores.
 };
 
+// A whole batch's probes, for a family that scans list by list (ScanQueries):
+// query i's nprobe lists and coarse scores at probe / coarse + i * nprobe,
+// the other fields as in ProbeContext; results go to out's row i.
+struct BatchProbeContext {
+  MatrixView<const float> queries;  // Normalised for cosine.
+  const int64_t* probe = nullptr;
+  const float* coarse = nullptr;
+  int nprobe = 0;
+  int k = 0;
+  int rerank_factor = 0;
+  const RowMask* mask = nullptr;
+  const std::vector<int64_t>* offsets = nullptr;
+  SearchOutput out;  // Internal scores.
+  Executor* executor = nullptr;
+};
+
 // Thread safety: all methods may be called concurrently. Train, Add and
 // Remove are serialised by a mutation mutex and publish their result under
 // an exclusive lock taken only for the final, non-allocating step; searches
@@ -163,6 +179,12 @@ class IvfIndexBase : public Index {
                          const int64_t* /*probe*/, const float* /*coarse*/,
                          int /*nprobe*/, int /*k*/, SearchOutput /*out*/,
                          Executor* /*executor*/) const {
+    return false;
+  }
+  // Optionally scans a whole batch, filtered or not, writing each query's k
+  // results in internal scores. Returns false, having written nothing, to
+  // leave the batch to ScanBatch or ScanLists.
+  virtual bool ScanQueries(const BatchProbeContext& /*batch*/) const {
     return false;
   }
   // Extra sections between the centroids and the lists (e.g. codebooks).

@@ -64,6 +64,24 @@ class IvfPqIndex final : public internal::IvfIndexBase {
               float* terms, Executor* executor) const override;
   absl::StatusOr<int> ResolveRerank(const SearchParams& params) const override;
   void ScanLists(const internal::ProbeContext& ctx) const override;
+  // 4-bit codes: the batch list by list (ivf_pq_fastscan_batch.cc) when
+  // ListMajorPays, with the answers ScanLists gives query by query.
+  bool ScanQueries(const internal::BatchProbeContext& batch) const override;
+  // Scans queries [q0, q1) of the batch list by list.
+  void ScanQueryGroup(const internal::BatchProbeContext& batch, int64_t q0,
+                      int64_t q1) const;
+  // Whether a group of queries, each probing nprobe of nlist lists, shares
+  // enough list scans for the list-major scan to beat query by query: its
+  // per-query tables and candidates stay live across the whole group, and
+  // a query meets its lists in list order rather than nearest first, so
+  // its threshold tightens later.
+  static bool ListMajorPays(int64_t group_queries, int nprobe, int64_t nlist);
+  // Queries that probe one list on average, at least, for ListMajorPays:
+  // at about 4 the list-major scan only broke even on sift (ann_bench,
+  // docs/benchmarks.md), and gained from 8 on.
+  static constexpr int64_t kListMajorMinQueriesPerList = 4;
+  // Most queries per list-major group (bounds its tables and candidates).
+  static constexpr int64_t kListMajorMaxGroup = 2048;
 
   // A query's table (PrepareQuery): t2 (m x ksub floats, in the scratch)
   // and, for 4-bit codes, its quantized form q8 with score

@@ -97,9 +97,20 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
       queries, nprobe,
       BruteForceOutput{probe.data(), nprobe, coarse.data(), nprobe}, executor);
 
-  if (params.filter == nullptr &&
-      ScanBatch(queries, probe.data(), coarse.data(), nprobe, params.k, out,
-                executor)) {
+  const BatchProbeContext batch{
+      .queries = queries,
+      .probe = probe.data(),
+      .coarse = coarse.data(),
+      .nprobe = nprobe,
+      .k = params.k,
+      .rerank_factor = rerank,
+      .mask = params.filter != nullptr ? &mask : nullptr,
+      .offsets = &offsets,
+      .out = out,
+      .executor = executor};
+  if (ScanQueries(batch) || (params.filter == nullptr &&
+                             ScanBatch(queries, probe.data(), coarse.data(),
+                                       nprobe, params.k, out, executor))) {
     for (int64_t i = 0; i < nq; ++i)
       ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
     return absl::OkStatus();
