@@ -257,6 +257,18 @@ class IvfIndexBase : public Index {
                                 absl::Span<const float> coarse, int nprobe,
                                 const SearchParams& params, SearchOutput out,
                                 Executor* executor) const;
+  // Search's two halves, shared with Probe / SearchProbes. CoarseProbe
+  // writes each query's nprobe closest lists and their coarse scores;
+  // ScanProbes scans them (-1 entries skipped) under params' filter and k,
+  // writing natural scores. Queries come normalised for cosine.
+  void CoarseProbe(MatrixView<const float> queries, int nprobe, int64_t* probe,
+                   float* coarse, Executor* executor) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status ScanProbes(MatrixView<const float> queries, const int64_t* probe,
+                          const float* coarse, int nprobe, int rerank,
+                          const SearchParams& params, SearchOutput out,
+                          Executor* executor) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status SearchImpl(MatrixView<const float> queries,
                           const SearchParams& params, SearchOutput out,
                           Executor* executor) const;

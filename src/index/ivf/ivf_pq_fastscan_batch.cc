@@ -25,7 +25,7 @@ using kernels::kFastScanMaxQueries;
 constexpr int64_t kScanChunk = 1024;
 
 // One probe of a query in a group: which query and the list's coarse score.
-struct Probe {
+struct QueryProbe {
   uint32_t query;
   float coarse;
 };
@@ -87,7 +87,7 @@ void IvfPqIndex::ScanQueryGroup(const internal::BatchProbeContext& b,
     if (l >= 0 && lists().list_size(l) > 0) ++start[l + 1];
   }
   for (int64_t l = 0; l < nlist; ++l) start[l + 1] += start[l];
-  std::vector<Probe> probes(start[nlist]);
+  std::vector<QueryProbe> probes(start[nlist]);
   {
     std::vector<int64_t> fill(start.begin(), start.end() - 1);
     for (int64_t g = 0; g < g_count; ++g) {
@@ -95,7 +95,7 @@ void IvfPqIndex::ScanQueryGroup(const internal::BatchProbeContext& b,
         const int64_t i = (q0 + g) * nprobe + p;
         const int64_t l = b.probe[i];
         if (l < 0 || lists().list_size(l) == 0) continue;
-        probes[fill[l]++] = Probe{static_cast<uint32_t>(g), b.coarse[i]};
+        probes[fill[l]++] = QueryProbe{static_cast<uint32_t>(g), b.coarse[i]};
       }
     }
   }
@@ -132,7 +132,7 @@ void IvfPqIndex::ScanQueryGroup(const internal::BatchProbeContext& b,
       size_t counts[kFastScanMaxQueries];
       internal::TopK* top[kFastScanMaxQueries];
       for (size_t j = 0; j < qn; ++j) {
-        const Probe& pr = probes[s + j];
+        const QueryProbe& pr = probes[s + j];
         lut[j] = luts.data() + pr.query * lut_bytes;
         // The same sum, in the same order, as the one-query scan.
         bias[j] = (ByResidual() ? pr.coarse : 0.0f) + lo_sum[pr.query];

@@ -1,5 +1,7 @@
 // IVF search: the coarse step (the nprobe closest lists of every query), the
-// filter as a mask over list entries, then the family's list scans.
+// filter as a mask over list entries, then the family's list scans; and the
+// same two halves called apart (Probe, then SearchProbes), so the probes of a
+// batch can be computed in one place and each list scanned where it is held.
 
 #include <algorithm>
 #include <vector>
@@ -45,29 +47,29 @@ RowMask FilterMask(const IdFilter& filter, const InvertedLists& lists,
 
 }  // namespace
 
-absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
+void IvfIndexBase::CoarseProbe(MatrixView<const float> queries, int nprobe,
+                               int64_t* probe, float* coarse,
+                               Executor* executor) const {
+  BruteForceRows crow;
+  crow.data = centroids_.data();
+  crow.rows = ivf_.nlist;
+  crow.dim = ivf_.dim;
+  crow.stride = ivf_.dim;
+  crow.sq_norms = centroid_norms_.data();
+  BruteForceKnn(
+      crow,
+      ivf_.metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct,
+      queries, nprobe, BruteForceOutput{probe, nprobe, coarse, nprobe},
+      executor);
+}
+
+absl::Status IvfIndexBase::ScanProbes(MatrixView<const float> queries,
+                                      const int64_t* probe, const float* coarse,
+                                      int nprobe, int rerank,
                                       const SearchParams& params,
                                       SearchOutput out,
                                       Executor* executor) const {
-  VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, ivf_.dim));
-  if (params.nprobe < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("nprobe ", params.nprobe, " < 0"));
-  }
-  VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
-  const int nprobe = std::min(
-      params.nprobe == 0 ? ivf_.default_nprobe : params.nprobe, ivf_.nlist);
-  const Metric metric = ivf_.metric;
-  std::vector<float> normalized;
-  if (metric == Metric::kCosine) {
-    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
-    queries =
-        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
-  }
-  ReaderLock lock(mu_);
-  if (!trained_) return absl::FailedPreconditionError("search before Train");
-  const int64_t total = lists_.total();
-  if (params.filter != nullptr && total == 0) {
+  if (params.filter != nullptr && lists_.total() == 0) {
     return absl::FailedPreconditionError(
         "search with a filter on an empty index");
   }
@@ -81,26 +83,12 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
       offsets[l + 1] = offsets[l] + lists_.list_size(l);
     mask = FilterMask(*params.filter, lists_, where_, offsets);
   }
-
-  // Coarse step: the nprobe closest centroids of every query (GEMM batched).
+  const Metric metric = ivf_.metric;
   const int64_t nq = queries.rows;
-  std::vector<int64_t> probe(nq * nprobe);
-  std::vector<float> coarse(nq * nprobe);
-  BruteForceRows crow;
-  crow.data = centroids_.data();
-  crow.rows = ivf_.nlist;
-  crow.dim = ivf_.dim;
-  crow.stride = ivf_.dim;
-  crow.sq_norms = centroid_norms_.data();
-  BruteForceKnn(
-      crow, metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct,
-      queries, nprobe,
-      BruteForceOutput{probe.data(), nprobe, coarse.data(), nprobe}, executor);
-
   const BatchProbeContext batch{
       .queries = queries,
-      .probe = probe.data(),
-      .coarse = coarse.data(),
+      .probe = probe,
+      .coarse = coarse,
       .nprobe = nprobe,
       .k = params.k,
       .rerank_factor = rerank,
@@ -108,9 +96,9 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
       .offsets = &offsets,
       .out = out,
       .executor = executor};
-  if (ScanQueries(batch) || (params.filter == nullptr &&
-                             ScanBatch(queries, probe.data(), coarse.data(),
-                                       nprobe, params.k, out, executor))) {
+  if (ScanQueries(batch) ||
+      (params.filter == nullptr &&
+       ScanBatch(queries, probe, coarse, nprobe, params.k, out, executor))) {
     for (int64_t i = 0; i < nq; ++i)
       ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
     return absl::OkStatus();
@@ -118,8 +106,8 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
   ParallelFor(executor, nq, [&](int64_t i) {
     ProbeContext ctx;
     ctx.query = queries.row(i);
-    ctx.lists = probe.data() + i * nprobe;
-    ctx.coarse = coarse.data() + i * nprobe;
+    ctx.lists = probe + i * nprobe;
+    ctx.coarse = coarse + i * nprobe;
     ctx.nprobe = nprobe;
     ctx.k = params.k;
     ctx.rerank_factor = rerank;
@@ -131,6 +119,96 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
     ResultsToNatural(metric, out.ids.row(i), out.distances.row(i), params.k);
   });
   return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
+                                      const SearchParams& params,
+                                      SearchOutput out,
+                                      Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, ivf_.dim));
+  if (params.nprobe < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nprobe ", params.nprobe, " < 0"));
+  }
+  VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
+  const int nprobe = std::min(
+      params.nprobe == 0 ? ivf_.default_nprobe : params.nprobe, ivf_.nlist);
+  std::vector<float> normalized;
+  if (ivf_.metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  ReaderLock lock(mu_);
+  if (!trained_) return absl::FailedPreconditionError("search before Train");
+  const int64_t nq = queries.rows;
+  std::vector<int64_t> probe(nq * nprobe);
+  std::vector<float> coarse(nq * nprobe);
+  CoarseProbe(queries, nprobe, probe.data(), coarse.data(), executor);
+  return ScanProbes(queries, probe.data(), coarse.data(), nprobe, rerank,
+                    params, out, executor);
+}
+
+absl::Status IvfIndexBase::ProbeImpl(MatrixView<const float> queries,
+                                     int nprobe, std::vector<int64_t>* probe,
+                                     std::vector<float>* coarse, int* resolved,
+                                     Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(
+      CheckMatrix(queries, ivf_.dim, "query", /*allow_empty=*/true));
+  if (nprobe < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("nprobe ", nprobe, " < 0"));
+  }
+  const int np =
+      std::min(nprobe == 0 ? ivf_.default_nprobe : nprobe, ivf_.nlist);
+  std::vector<float> normalized;
+  if (ivf_.metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  ReaderLock lock(mu_);
+  if (!trained_) return absl::FailedPreconditionError("probe before Train");
+  const int64_t nq = queries.rows;
+  probe->assign(nq * np, -1);
+  coarse->assign(nq * np, 0.0f);
+  *resolved = np;
+  if (nq > 0) CoarseProbe(queries, np, probe->data(), coarse->data(), executor);
+  return absl::OkStatus();
+}
+
+absl::Status IvfIndexBase::SearchProbesImpl(
+    MatrixView<const float> queries, absl::Span<const int64_t> probe,
+    absl::Span<const float> coarse, int nprobe, const SearchParams& params,
+    SearchOutput out, Executor* executor) const {
+  VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, ivf_.dim));
+  if (nprobe < 1 || nprobe > ivf_.nlist) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nprobe ", nprobe, " not in [1, ", ivf_.nlist, "]"));
+  }
+  const int64_t nq = queries.rows;
+  if (static_cast<int64_t>(probe.size()) != nq * nprobe ||
+      static_cast<int64_t>(coarse.size()) != nq * nprobe) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need ", nq * nprobe, " probes and coarse scores, got ",
+                     probe.size(), " and ", coarse.size()));
+  }
+  for (int64_t l : probe) {
+    if (l < -1 || l >= ivf_.nlist) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("probed list ", l, " out of range"));
+    }
+  }
+  VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
+  std::vector<float> normalized;
+  if (ivf_.metric == Metric::kCosine) {
+    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
+    queries =
+        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
+  }
+  ReaderLock lock(mu_);
+  if (!trained_) return absl::FailedPreconditionError("search before Train");
+  return ScanProbes(queries, probe.data(), coarse.data(), nprobe, rerank,
+                    params, out, executor);
 }
 
 }  // namespace vindex::internal
