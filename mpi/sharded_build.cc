@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "agree_macros.h"
 #include "core/validate.h"
 #include "io/crc32c.h"
 #include "vindex/ivf_quantizer.h"
@@ -23,20 +24,6 @@ absl::Status RowOffsets(Communicator& comm, int64_t my_rows, int64_t* first,
                         int64_t* total);
 
 namespace {
-
-#define VINDEX_AGREE_OR_RETURN(comm, expr)                                  \
-  do {                                                                      \
-    if (absl::Status agreed_ = (comm).AgreeOnStatus(expr); !agreed_.ok()) { \
-      return agreed_;                                                       \
-    }                                                                       \
-  } while (0)
-
-#define VINDEX_MPI_RETURN_IF_ERROR(expr)      \
-  do {                                        \
-    if (absl::Status s_ = (expr); !s_.ok()) { \
-      return s_;                              \
-    }                                         \
-  } while (0)
 
 const IvfCommonOptions* IvfOf(const IndexSpec& spec) {
   if (const auto* f = std::get_if<IvfFlatOptions>(&spec)) return &f->ivf;
@@ -112,7 +99,7 @@ absl::Status TrainIvf(Communicator& comm, const IndexSpec& spec,
                       sizeof(float) * ivf.dim);
   }
   std::string all;
-  VINDEX_MPI_RETURN_IF_ERROR(comm.GatherBytes(rows_bytes, 0, &all));
+  VINDEX_RETURN_IF_ERROR(comm.GatherBytes(rows_bytes, 0, &all));
   std::string trained;
   absl::Status local;
   if (comm.rank() == 0) {
@@ -126,7 +113,7 @@ absl::Status TrainIvf(Communicator& comm, const IndexSpec& spec,
     }
   }
   VINDEX_AGREE_OR_RETURN(comm, local);
-  VINDEX_MPI_RETURN_IF_ERROR(comm.BroadcastString(&trained, 0));
+  VINDEX_RETURN_IF_ERROR(comm.BroadcastString(&trained, 0));
   if (comm.rank() != 0) {
     MemoryReader r(trained);
     absl::StatusOr<std::unique_ptr<Index>> loaded = LoadIndex(r);
@@ -153,7 +140,7 @@ absl::Status ExchangeByList(Communicator& comm, const Index& index,
       comm, AssignIvfLists(index, my_rows, absl::MakeSpan(lists), executor));
   std::vector<int64_t> sizes(nlist, 0);
   for (int32_t l : lists) ++sizes[l];
-  VINDEX_MPI_RETURN_IF_ERROR(comm.SumInt64(absl::MakeSpan(sizes)));
+  VINDEX_RETURN_IF_ERROR(comm.SumInt64(absl::MakeSpan(sizes)));
   *list_shard = AssignListsToShards(sizes, comm.size());
   // Per destination: (id, list, dim floats) per row, in row order.
   const size_t record = sizeof(int64_t) + sizeof(int32_t) + d * sizeof(float);
@@ -171,7 +158,7 @@ absl::Status ExchangeByList(Communicator& comm, const Index& index,
                d * sizeof(float));
   }
   std::vector<std::string> recv;
-  VINDEX_MPI_RETURN_IF_ERROR(comm.AllToAllBytes(send, &recv));
+  VINDEX_RETURN_IF_ERROR(comm.AllToAllBytes(send, &recv));
   send.clear();
   int64_t n = 0;
   for (const std::string& r : recv) n += r.size() / record;
@@ -241,12 +228,11 @@ absl::Status BuildShardedIndex(Communicator& comm, const IndexSpec& spec,
     }
   }
   VINDEX_AGREE_OR_RETURN(comm, local);
-  VINDEX_MPI_RETURN_IF_ERROR(
-      comm.Broadcast(&generation, sizeof(generation), 0));
+  VINDEX_RETURN_IF_ERROR(comm.Broadcast(&generation, sizeof(generation), 0));
   std::unique_ptr<Index> index = std::move(*made);
 
   int64_t first = 0, total = 0;
-  VINDEX_MPI_RETURN_IF_ERROR(RowOffsets(comm, my_rows.rows, &first, &total));
+  VINDEX_RETURN_IF_ERROR(RowOffsets(comm, my_rows.rows, &first, &total));
   ShardManifest manifest;
   manifest.generation = generation;
   std::vector<float> owned_rows;
@@ -255,10 +241,10 @@ absl::Status BuildShardedIndex(Communicator& comm, const IndexSpec& spec,
   MatrixView<const float> shard_rows = my_rows;
   absl::Span<const int64_t> shard_ids = my_ids;
   if (const IvfCommonOptions* ivf = IvfOf(spec)) {
-    VINDEX_MPI_RETURN_IF_ERROR(TrainIvf(comm, spec, *ivf, my_rows, first, total,
-                                        options, &index, executor));
+    VINDEX_RETURN_IF_ERROR(TrainIvf(comm, spec, *ivf, my_rows, first, total,
+                                    options, &index, executor));
     Progress(comm, options, "exchanging inverted lists");
-    VINDEX_MPI_RETURN_IF_ERROR(ExchangeByList(
+    VINDEX_RETURN_IF_ERROR(ExchangeByList(
         comm, *index, my_rows, my_ids, ivf->nlist, &manifest.list_shard,
         &owned_rows, &owned_ids, &owned_lists, executor));
     shard_rows =
@@ -269,7 +255,7 @@ absl::Status BuildShardedIndex(Communicator& comm, const IndexSpec& spec,
     manifest.id_begin.assign(comm.size() + 1, 0);
     std::vector<int64_t> firsts(comm.size(), 0);
     firsts[comm.rank()] = first;
-    VINDEX_MPI_RETURN_IF_ERROR(comm.SumInt64(absl::MakeSpan(firsts)));
+    VINDEX_RETURN_IF_ERROR(comm.SumInt64(absl::MakeSpan(firsts)));
     std::copy(firsts.begin(), firsts.end(), manifest.id_begin.begin());
     manifest.id_begin.back() = total;
     VINDEX_AGREE_OR_RETURN(comm, index->Train(my_rows, executor));
@@ -312,7 +298,7 @@ absl::Status BuildShardedIndex(Communicator& comm, const IndexSpec& spec,
     mine.append(reinterpret_cast<const char*>(&entry.vectors), 8);
   }
   std::string all;
-  VINDEX_MPI_RETURN_IF_ERROR(comm.GatherBytes(mine, 0, &all));
+  VINDEX_RETURN_IF_ERROR(comm.GatherBytes(mine, 0, &all));
   if (comm.rank() == 0) {
     const IndexInfo info = index->info();
     manifest.family = info.family;

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "agree_macros.h"
 #include "shard_loading.h"
 #include "vindex/filter.h"
 #include "vindex/ivf_quantizer.h"
@@ -14,20 +15,6 @@
 
 namespace vindex::mpi {
 namespace {
-
-#define VINDEX_AGREE_OR_RETURN(comm, expr)                                  \
-  do {                                                                      \
-    if (absl::Status agreed_ = (comm).AgreeOnStatus(expr); !agreed_.ok()) { \
-      return agreed_;                                                       \
-    }                                                                       \
-  } while (0)
-
-#define VINDEX_MPI_RETURN_IF_ERROR(expr)      \
-  do {                                        \
-    if (absl::Status s_ = (expr); !s_.ok()) { \
-      return s_;                              \
-    }                                         \
-  } while (0)
 
 // Whether a is closer than b in natural values of `metric` (ties: smaller
 // id); missing entries (id -1) come last.
@@ -145,7 +132,7 @@ absl::Status RoutedIvfBatch(Communicator& comm, const Index& index,
   }
   VINDEX_AGREE_OR_RETURN(comm, local);
   std::vector<std::string> recv;
-  VINDEX_MPI_RETURN_IF_ERROR(comm.AllToAllBytes(send, &recv));
+  VINDEX_RETURN_IF_ERROR(comm.AllToAllBytes(send, &recv));
   if (comm.rank() == 0) {
     for (int r = 1; r < size; ++r) moved->bytes_sent += send[r].size();
   } else {
@@ -209,7 +196,7 @@ absl::Status RoutedIvfBatch(Communicator& comm, const Index& index,
   VINDEX_AGREE_OR_RETURN(comm, local);
   std::string all;
   std::vector<int64_t> counts;
-  VINDEX_MPI_RETURN_IF_ERROR(comm.GatherBytes(result, 0, &all, &counts));
+  VINDEX_RETURN_IF_ERROR(comm.GatherBytes(result, 0, &all, &counts));
   if (comm.rank() != 0) {
     moved->bytes_sent += result.size();
     return absl::OkStatus();
@@ -256,7 +243,7 @@ absl::StatusOr<ShardedSearcher> ShardedSearcher::Open(Communicator& comm,
     if (read.ok()) bytes = *std::move(read);
   }
   VINDEX_AGREE_OR_RETURN(comm, local);
-  VINDEX_MPI_RETURN_IF_ERROR(comm.BroadcastString(&bytes, 0));
+  VINDEX_RETURN_IF_ERROR(comm.BroadcastString(&bytes, 0));
   absl::StatusOr<ShardManifest> manifest = DecodeManifest(bytes);
   local = manifest.status();
   if (local.ok() && static_cast<int>(manifest->shards.size()) != comm.size()) {
@@ -322,14 +309,14 @@ absl::Status ShardedSearcher::Search(MatrixView<const float> queries,
     }
   }
   VINDEX_AGREE_OR_RETURN(comm, local);
-  VINDEX_MPI_RETURN_IF_ERROR(comm.Broadcast(&wp, sizeof(wp), 0));
+  VINDEX_RETURN_IF_ERROR(comm.Broadcast(&wp, sizeof(wp), 0));
   // The allow-list, once.
   std::optional<IdFilter> filter;
   if (wp.allow_count >= 0) {
     std::vector<int64_t> allow;
     if (comm.rank() == 0) allow = *options.allow_list;
     allow.resize(wp.allow_count);
-    VINDEX_MPI_RETURN_IF_ERROR(
+    VINDEX_RETURN_IF_ERROR(
         comm.Broadcast(allow.data(), wp.allow_count * sizeof(int64_t), 0));
     moved.bytes_received += comm.rank() == 0 ? 0 : wp.allow_count * 8;
     filter = IdFilter::AllowList(allow);
@@ -365,12 +352,12 @@ absl::Status ShardedSearcher::Search(MatrixView<const float> queries,
             MatrixView<float>(out.distances.row(q0), nq, k,
                               out.distances.row_stride())};
       }
-      VINDEX_MPI_RETURN_IF_ERROR(RoutedIvfBatch(
+      VINDEX_RETURN_IF_ERROR(RoutedIvfBatch(
           comm, *index_, manifest_.list_shard, batch.data(), nq, d, params,
           empty_shard, metric, dest, &moved, executor));
       continue;
     }
-    VINDEX_MPI_RETURN_IF_ERROR(
+    VINDEX_RETURN_IF_ERROR(
         comm.Broadcast(batch.data(), nq * d * sizeof(float), 0));
     if (comm.rank() == 0) {
       moved.bytes_sent += nq * d * sizeof(float) * (comm.size() - 1);
@@ -403,7 +390,7 @@ absl::Status ShardedSearcher::Search(MatrixView<const float> queries,
     VINDEX_AGREE_OR_RETURN(comm, local);
     std::string all;
     std::vector<int64_t> counts;
-    VINDEX_MPI_RETURN_IF_ERROR(comm.GatherBytes(result, 0, &all, &counts));
+    VINDEX_RETURN_IF_ERROR(comm.GatherBytes(result, 0, &all, &counts));
     if (comm.rank() != 0) {
       moved.bytes_sent += result.size();
       continue;

@@ -35,4 +35,13 @@ absl::Status CopyRows(MatrixView<const float> in, bool normalize,
   return absl::OkStatus();
 }
 
+absl::StatusOr<MatrixView<const float>> RowsForMetric(
+    Metric metric, MatrixView<const float> rows, std::vector<float>* storage,
+    const char* what) {
+  if (metric != Metric::kCosine || rows.rows == 0) return rows;
+  absl::Status copied = CopyRows(rows, true, storage, what);
+  if (!copied.ok()) return copied;
+  return MatrixView<const float>(storage->data(), rows.rows, rows.cols);
+}
+
 }  // namespace vindex::internal

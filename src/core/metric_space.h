@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "vindex/matrix_view.h"
 #include "vindex/options.h"
 
@@ -42,6 +43,12 @@ inline void ResultsToNatural(Metric m, const int64_t* ids, float* dist, int k) {
 // InvalidArgument naming it.
 absl::Status CopyRows(MatrixView<const float> in, bool normalize,
                       std::vector<float>* out, const char* what);
+
+// `rows` as `metric` compares them: for cosine, unit-length copies held in
+// *storage (InvalidArgument for a zero row, as CopyRows); else `rows` itself.
+absl::StatusOr<MatrixView<const float>> RowsForMetric(
+    Metric metric, MatrixView<const float> rows, std::vector<float>* storage,
+    const char* what);
 
 // Squared norm of a vector (double accumulation; used off the hot path).
 double SquaredNorm(const float* x, int64_t d);

@@ -237,11 +237,21 @@ class IvfIndexBase : public Index {
   absl::Status AssignToListsImpl(MatrixView<const float> vectors,
                                  absl::Span<int32_t> lists,
                                  Executor* executor) const;
+  // What fresh lists of this index look like (kept across a retrain).
+  struct ListsShape {
+    CodeLayout layout = CodeLayout::kNone;
+    int vec_dim = 0;
+    bool with_terms = false;
+  };
+  // The lists' shape, or FailedPrecondition when the index holds vectors
+  // (an index is trained once, before its first Add).
+  absl::StatusOr<ListsShape> ShapeForRetrain() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Trains the family's quantizer on x, then publishes it with `centroids`
-  // and fresh empty lists.
+  // and fresh empty lists of `shape`.
   absl::Status StageAndPublish(MatrixView<const float> x,
-                               std::vector<float> centroids, CodeLayout layout,
-                               int vec_dim, bool with_terms, Executor* executor)
+                               std::vector<float> centroids, ListsShape shape,
+                               Executor* executor)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // `given_lists`: each row's list, or null to assign them here.
   absl::Status AddImpl(MatrixView<const float> vectors,

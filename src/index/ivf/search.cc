@@ -134,11 +134,8 @@ absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
   const int nprobe = std::min(
       params.nprobe == 0 ? ivf_.default_nprobe : params.nprobe, ivf_.nlist);
   std::vector<float> normalized;
-  if (ivf_.metric == Metric::kCosine) {
-    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
-    queries =
-        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      queries, RowsForMetric(ivf_.metric, queries, &normalized, "query"));
   ReaderLock lock(mu_);
   if (!trained_) return absl::FailedPreconditionError("search before Train");
   const int64_t nq = queries.rows;
@@ -161,11 +158,8 @@ absl::Status IvfIndexBase::ProbeImpl(MatrixView<const float> queries,
   const int np =
       std::min(nprobe == 0 ? ivf_.default_nprobe : nprobe, ivf_.nlist);
   std::vector<float> normalized;
-  if (ivf_.metric == Metric::kCosine) {
-    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
-    queries =
-        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      queries, RowsForMetric(ivf_.metric, queries, &normalized, "query"));
   ReaderLock lock(mu_);
   if (!trained_) return absl::FailedPreconditionError("probe before Train");
   const int64_t nq = queries.rows;
@@ -200,11 +194,8 @@ absl::Status IvfIndexBase::SearchProbesImpl(
   }
   VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
   std::vector<float> normalized;
-  if (ivf_.metric == Metric::kCosine) {
-    VINDEX_RETURN_IF_ERROR(CopyRows(queries, true, &normalized, "query"));
-    queries =
-        MatrixView<const float>(normalized.data(), queries.rows, queries.cols);
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      queries, RowsForMetric(ivf_.metric, queries, &normalized, "query"));
   ReaderLock lock(mu_);
   if (!trained_) return absl::FailedPreconditionError("search before Train");
   return ScanProbes(queries, probe.data(), coarse.data(), nprobe, rerank,

@@ -18,39 +18,23 @@ absl::Status IvfIndexBase::TrainImpl(MatrixView<const float> samples,
                                      Executor* executor) {
   VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, ivf_.dim, "training vector"));
   MutexLock write(write_mu_);
-  CodeLayout layout = CodeLayout::kNone;
-  int vec_dim = 0;
-  bool with_terms = false;
-  {
-    ReaderLock read(mu_);  // Never waits (see mu_).
-    if (lists_.total() > 0) {
-      return absl::FailedPreconditionError(
-          "cannot retrain an index that holds vectors");
-    }
-    layout = lists_.layout();
-    vec_dim = lists_.vec_dim();
-    with_terms = lists_.has_terms();
-  }
+  VINDEX_ASSIGN_OR_RETURN(const ListsShape shape, ShapeForRetrain());
   if (samples.rows < ivf_.nlist) {
     return absl::InvalidArgumentError(
         absl::StrCat("training needs at least nlist = ", ivf_.nlist,
                      " vectors, got ", samples.rows));
   }
   std::vector<float> normalized;
-  MatrixView<const float> x = samples;
-  if (ivf_.metric == Metric::kCosine) {
-    VINDEX_RETURN_IF_ERROR(
-        CopyRows(samples, true, &normalized, "training vector"));
-    x = MatrixView<const float>(normalized.data(), samples.rows, ivf_.dim);
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      const MatrixView<const float> x,
+      RowsForMetric(ivf_.metric, samples, &normalized, "training vector"));
   const train::KMeansOptions ko = CoarseKMeansOptions(ivf_);
   absl::StatusOr<train::KMeansResult> km;
   VINDEX_RETURN_IF_ERROR(TryAllocate("training the coarse quantizer", [&] {
     km = train::KMeans(x, ko, executor);
   }));
   if (!km.ok()) return km.status();
-  return StageAndPublish(x, std::move(km->centroids), layout, vec_dim,
-                         with_terms, executor);
+  return StageAndPublish(x, std::move(km->centroids), shape, executor);
 }
 
 absl::Status IvfIndexBase::TrainWithCentroidsImpl(
@@ -64,36 +48,30 @@ absl::Status IvfIndexBase::TrainWithCentroidsImpl(
   VINDEX_RETURN_IF_ERROR(CheckMatrix(samples, ivf_.dim, "training vector",
                                      /*allow_empty=*/true));
   MutexLock write(write_mu_);
-  CodeLayout layout = CodeLayout::kNone;
-  int vec_dim = 0;
-  bool with_terms = false;
-  {
-    ReaderLock read(mu_);  // Never waits (see mu_).
-    if (lists_.total() > 0) {
-      return absl::FailedPreconditionError(
-          "cannot retrain an index that holds vectors");
-    }
-    layout = lists_.layout();
-    vec_dim = lists_.vec_dim();
-    with_terms = lists_.has_terms();
-  }
+  VINDEX_ASSIGN_OR_RETURN(const ListsShape shape, ShapeForRetrain());
   std::vector<float> normalized;
-  MatrixView<const float> x = samples;
-  if (ivf_.metric == Metric::kCosine && samples.rows > 0) {
-    VINDEX_RETURN_IF_ERROR(
-        CopyRows(samples, true, &normalized, "training vector"));
-    x = MatrixView<const float>(normalized.data(), samples.rows, ivf_.dim);
-  }
+  VINDEX_ASSIGN_OR_RETURN(
+      const MatrixView<const float> x,
+      RowsForMetric(ivf_.metric, samples, &normalized, "training vector"));
   std::vector<float> c;
   VINDEX_RETURN_IF_ERROR(CopyRows(centroids, false, &c, "centroid"));
-  return StageAndPublish(x, std::move(c), layout, vec_dim, with_terms,
-                         executor);
+  return StageAndPublish(x, std::move(c), shape, executor);
+}
+
+absl::StatusOr<IvfIndexBase::ListsShape> IvfIndexBase::ShapeForRetrain() const {
+  ReaderLock read(mu_);  // Never waits (see mu_).
+  if (lists_.total() > 0) {
+    return absl::FailedPreconditionError(
+        "cannot retrain an index that holds vectors");
+  }
+  return ListsShape{.layout = lists_.layout(),
+                    .vec_dim = lists_.vec_dim(),
+                    .with_terms = lists_.has_terms()};
 }
 
 absl::Status IvfIndexBase::StageAndPublish(MatrixView<const float> x,
                                            std::vector<float> centroids,
-                                           CodeLayout layout, int vec_dim,
-                                           bool with_terms,
+                                           ListsShape shape,
                                            Executor* executor) {
   std::vector<float> norms(ivf_.nlist);
   linalg::RowSquaredNorms(centroids.data(), ivf_.nlist, ivf_.dim, ivf_.dim,
@@ -102,7 +80,8 @@ absl::Status IvfIndexBase::StageAndPublish(MatrixView<const float> x,
       StageTraining(x, centroids.data(), norms.data(), executor));
   InvertedLists fresh;
   VINDEX_RETURN_IF_ERROR(TryAllocate("creating the inverted lists", [&] {
-    fresh = InvertedLists(ivf_.nlist, layout, code_m_, vec_dim, with_terms);
+    fresh = InvertedLists(ivf_.nlist, shape.layout, code_m_, shape.vec_dim,
+                          shape.with_terms);
   }));
 
   WriterLock lock(mu_);
