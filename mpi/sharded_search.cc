@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agree_macros.h"
+#include "core/parallel.h"
+#include "index/brute_force.h"
 #include "shard_loading.h"
 #include "vindex/filter.h"
 #include "vindex/ivf_quantizer.h"
@@ -39,6 +41,8 @@ struct WireParams {
   int32_t nprobe = 0;
   int32_t ef = 0;
   int32_t rerank_factor = 0;
+  int32_t threads = 1;  // Rank 0's: fixes the coarse step's tiling.
+  int32_t unused = 0;
 };
 
 }  // namespace
@@ -73,151 +77,227 @@ void MergeTopK(Metric metric, int64_t rows, int k,
   }
 }
 
-// One batch of a sharded IVF search, routed: rank 0 runs the coarse step
-// (`batch`, nq x d, significant on rank 0) and sends each rank only the
-// queries that probe a list it owns, with those probes (the others -1) and
-// their coarse scores; each rank scans them and sends back their k best;
-// rank 0 merges into `dest`. A shard searches a batch of nq rows (the rows
-// it was not sent probe nothing), so its index picks the scan one process
-// picks for this batch, and every distance is the one-process distance.
+// One batch of a sharded IVF search, routed. Every rank holds the batch
+// (`batch`, nq x d). The coarse step is spread: rank r probes its slice
+// [bounds[r], bounds[r+1]) with the shared quantizer and sends each rank
+// owning some of a query's probed lists that query's position and those
+// probes (slot and list; coarse scores only where the family reads them).
+// Each rank then searches the whole batch with only the probes it was sent
+// (the other rows probe nothing), so its index picks the scan one process
+// picks for this batch and every distance is the one-process distance; the
+// k best of each query it served go to rank 0, which merges into `dest`.
 namespace {
+
+// The rank-0 thread count `threads0` fixes the coarse step's tiling (see
+// BruteForceKnn): GEMM over query tiles when nq >= kGemmMinQueries x
+// threads0, a per-query scan otherwise. The batch is split into whole tiles
+// so that each rank's probe of its slice, with its own `threads`, takes the
+// same path and cuts the same tiles, and so rounds every coarse score as
+// the whole batch would. Returns false where that cannot be guaranteed.
+bool CoarseSlices(int64_t nq, int threads0, int size, int rank, int threads,
+                  std::vector<int64_t>* bounds) {
+  using ::vindex::internal::kGemmMinQueries;
+  using ::vindex::internal::kGemmQueryTile;
+  bounds->assign(size + 1, nq);
+  (*bounds)[0] = 0;
+  if (nq < kGemmMinQueries * threads0) {
+    // Per-query scan: any split works while every slice also scans.
+    for (int r = 1; r < size; ++r) (*bounds)[r] = nq * r / size;
+    const int64_t mine = (*bounds)[rank + 1] - (*bounds)[rank];
+    return mine < kGemmMinQueries * threads;
+  }
+  const int64_t tile = std::clamp<int64_t>((nq + threads0 - 1) / threads0,
+                                           kGemmMinQueries, kGemmQueryTile);
+  const int64_t tiles = (nq + tile - 1) / tile;
+  for (int r = 1; r < size; ++r)
+    (*bounds)[r] = std::min(nq, tiles * r / size * tile);
+  const int64_t mine = (*bounds)[rank + 1] - (*bounds)[rank];
+  if (mine == 0) return true;
+  // The slice starts on a tile boundary and ends on one or at nq, so its
+  // tiles are the batch's when it cuts them as long, or both cut one tile.
+  const int64_t my_tile = std::clamp<int64_t>((mine + threads - 1) / threads,
+                                              kGemmMinQueries, kGemmQueryTile);
+  return mine >= kGemmMinQueries * threads &&
+         (my_tile == tile || (my_tile >= mine && tile >= mine));
+}
+
+template <typename T>
+void Append(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+template <typename T>
+T Read(const char*& at) {
+  T value;
+  std::memcpy(&value, at, sizeof(value));
+  at += sizeof(value);
+  return value;
+}
 
 absl::Status RoutedIvfBatch(Communicator& comm, const Index& index,
                             const std::vector<int32_t>& list_shard,
-                            const float* batch, int64_t nq, int64_t d,
-                            const SearchParams& params, bool empty_shard,
-                            Metric metric, SearchOutput dest,
+                            bool send_coarse, int threads0, const float* batch,
+                            int64_t nq, int64_t d, const SearchParams& params,
+                            bool empty_shard, Metric metric, SearchOutput dest,
                             SearchTraffic* moved, Executor* executor) {
   const int size = comm.size();
+  const int me = comm.rank();
   const int k = params.k;
+  // Where each rank's coarse slice starts: whole tiles where every rank can
+  // reproduce them, else rank 0 probes the whole batch.
+  std::vector<int64_t> bounds;
+  int64_t cannot_split[1] = {
+      !CoarseSlices(nq, threads0, size, me,
+                    ::vindex::internal::NumThreads(executor), &bounds)};
+  VINDEX_RETURN_IF_ERROR(comm.MaxInt64(absl::MakeSpan(cannot_split)));
+  if (cannot_split[0] != 0) {
+    bounds.assign(size + 1, nq);
+    bounds[0] = 0;
+  }
+  const int64_t s0 = bounds[me], sn = bounds[me + 1] - bounds[me];
+  moved->coarse_queries += sn;
+  std::vector<int64_t> probe;
+  std::vector<float> coarse;
+  int np = 0;
+  absl::Status local =
+      ProbeIvfLists(index, MatrixView<const float>(batch + s0 * d, sn, d),
+                    params.nprobe, &probe, &coarse, &np, executor);
+  VINDEX_AGREE_OR_RETURN(comm, local);
+
+  // This rank's probes for the whole batch (-1: another rank's or none).
+  std::vector<int64_t> my_probe(nq * np, -1);
+  std::vector<float> my_coarse(nq * np, 0.0f);
+  std::vector<char> served(nq, 0);
+  // Per destination, per routed query: int32 position, int32 count c, then
+  // c x (int32 slot, int32 list) and, if sent, c float coarse scores.
   std::vector<std::string> send(size);
-  std::vector<std::vector<int32_t>> routed(size);  // Rank 0: positions.
-  absl::Status local;
-  if (comm.rank() == 0) {
-    std::vector<int64_t> probe;
-    std::vector<float> coarse;
-    int np = 0;
-    local = ProbeIvfLists(index, MatrixView<const float>(batch, nq, d),
-                          params.nprobe, &probe, &coarse, &np, executor);
-    if (local.ok()) {
-      // Per destination: int32 nprobe, then per routed query: int32
-      // position, d floats, nprobe int32 lists (-1: another rank's or
-      // none), nprobe float coarse scores.
-      for (int r = 0; r < size; ++r)
-        send[r].append(reinterpret_cast<const char*>(&np), sizeof(np));
-      std::vector<int32_t> lists(np);
-      for (int64_t i = 0; i < nq; ++i) {
-        const int64_t* row = probe.data() + i * np;
-        for (int r = 0; r < size; ++r) {
-          bool owns = false;
-          for (int p = 0; p < np; ++p) {
-            const bool mine = row[p] >= 0 && list_shard[row[p]] == r;
-            lists[p] = mine ? static_cast<int32_t>(row[p]) : -1;
-            owns = owns || mine;
-          }
-          if (!owns) continue;
-          const int32_t pos = static_cast<int32_t>(i);
-          routed[r].push_back(pos);
-          std::string& out = send[r];
-          out.append(reinterpret_cast<const char*>(&pos), sizeof(pos));
-          out.append(reinterpret_cast<const char*>(batch + i * d),
-                     d * sizeof(float));
-          out.append(reinterpret_cast<const char*>(lists.data()),
-                     np * sizeof(int32_t));
-          out.append(reinterpret_cast<const char*>(coarse.data() + i * np),
-                     np * sizeof(float));
+  std::vector<int32_t> slots;
+  for (int64_t j = 0; j < sn; ++j) {
+    const int32_t pos = static_cast<int32_t>(s0 + j);
+    const int64_t* row = probe.data() + j * np;
+    const float* score = coarse.data() + j * np;
+    for (int r = 0; r < size; ++r) {
+      slots.clear();
+      for (int p = 0; p < np; ++p) {
+        if (row[p] >= 0 && list_shard[row[p]] == r) slots.push_back(p);
+      }
+      if (slots.empty()) continue;
+      if (r == me) {
+        served[pos] = 1;
+        for (int32_t p : slots) {
+          my_probe[pos * np + p] = row[p];
+          my_coarse[pos * np + p] = score[p];
         }
+        continue;
+      }
+      std::string& out = send[r];
+      Append(out, pos);
+      Append(out, static_cast<int32_t>(slots.size()));
+      for (int32_t p : slots) {
+        Append(out, p);
+        Append(out, static_cast<int32_t>(row[p]));
+      }
+      if (send_coarse) {
+        for (int32_t p : slots) Append(out, score[p]);
       }
     }
   }
-  VINDEX_AGREE_OR_RETURN(comm, local);
   std::vector<std::string> recv;
   VINDEX_RETURN_IF_ERROR(comm.AllToAllBytes(send, &recv));
-  if (comm.rank() == 0) {
-    for (int r = 1; r < size; ++r) moved->bytes_sent += send[r].size();
-  } else {
-    moved->bytes_received += recv[0].size();
+  for (int r = 0; r < size; ++r) {
+    if (r == me) continue;
+    moved->bytes_sent += send[r].size();
+    moved->bytes_received += recv[r].size();
+    const char* at = recv[r].data();
+    const char* const end = at + recv[r].size();
+    while (at < end) {
+      const int32_t pos = Read<int32_t>(at);
+      const int32_t c = Read<int32_t>(at);
+      served[pos] = 1;
+      slots.resize(c);
+      for (int32_t i = 0; i < c; ++i) {
+        slots[i] = Read<int32_t>(at);
+        my_probe[pos * np + slots[i]] = Read<int32_t>(at);
+      }
+      if (send_coarse) {
+        for (int32_t i = 0; i < c; ++i)
+          my_coarse[pos * np + slots[i]] = Read<float>(at);
+      }
+    }
   }
   send.clear();
+  recv.clear();
 
-  // This rank's part: the k best of its lists for each query it was sent.
-  const std::string& in = recv[0];
-  int32_t np = 0;
-  if (in.size() >= sizeof(np)) std::memcpy(&np, in.data(), sizeof(np));
-  const size_t record =
-      sizeof(int32_t) + d * sizeof(float) + np * (sizeof(int32_t) + 4);
-  const int64_t m =
-      in.size() < sizeof(np) ? 0 : (in.size() - sizeof(np)) / record;
-  std::string result((m * k * 12 + 7) / 8 * 8, '\0');
-  int64_t* ids = reinterpret_cast<int64_t*>(result.data());
-  float* dists = reinterpret_cast<float*>(result.data() + m * k * 8);
-  if (empty_shard || m == 0) {
-    std::fill(ids, ids + m * k, int64_t{-1});
-    std::fill(dists, dists + m * k, MissingDistance(metric));
-  } else {
-    std::vector<int32_t> pos(m);
-    std::vector<float> queries(nq * d);
-    std::vector<int64_t> probe(nq * np, -1);
-    std::vector<float> coarse(nq * np, 0.0f);
-    const char* at = in.data() + sizeof(np);
-    for (int64_t j = 0; j < m; ++j, at += record) {
-      std::memcpy(&pos[j], at, sizeof(int32_t));
-      const int64_t i = pos[j];
-      std::memcpy(queries.data() + i * d, at + 4, d * sizeof(float));
-      const char* lp = at + 4 + d * sizeof(float);
-      for (int p = 0; p < np; ++p) {
-        int32_t l;
-        std::memcpy(&l, lp + p * 4, 4);
-        probe[i * np + p] = l;
-      }
-      std::memcpy(coarse.data() + i * np, lp + np * 4, np * sizeof(float));
-    }
-    // Rows not sent here: a copy of a sent query (a valid row), no probes.
-    std::vector<bool> sent(nq, false);
-    for (int32_t i : pos) sent[i] = true;
-    for (int64_t i = 0; i < nq; ++i) {
-      if (!sent[i])
-        std::memcpy(queries.data() + i * d, queries.data() + pos[0] * d,
-                    d * sizeof(float));
-    }
-    std::vector<int64_t> all_ids(nq * k);
-    std::vector<float> all_dists(nq * k);
+  // This rank's part: the k best of its lists for every query it serves.
+  std::vector<int64_t> all_ids(nq * k, -1);
+  std::vector<float> all_dists(nq * k, MissingDistance(metric));
+  std::vector<int32_t> mine;
+  for (int64_t i = 0; i < nq; ++i) {
+    if (served[i]) mine.push_back(static_cast<int32_t>(i));
+  }
+  moved->routed_queries += static_cast<int64_t>(mine.size());
+  local = absl::OkStatus();
+  if (!empty_shard && !mine.empty()) {
     local = SearchIvfProbedLists(
-        index, MatrixView<const float>(queries.data(), nq, d), probe, coarse,
-        np, params,
+        index, MatrixView<const float>(batch, nq, d), my_probe, my_coarse, np,
+        params,
         SearchOutput{MatrixView<int64_t>(all_ids.data(), nq, k),
                      MatrixView<float>(all_dists.data(), nq, k)},
         executor);
-    for (int64_t j = 0; j < m; ++j) {
-      std::memcpy(ids + j * k, all_ids.data() + pos[j] * k, k * 8);
-      std::memcpy(dists + j * k, all_dists.data() + pos[j] * k, k * 4);
-    }
+  }
+  for (int64_t i = 0; i < nq; ++i) {
+    if (served[i]) continue;
+    std::fill_n(all_ids.data() + i * k, k, int64_t{-1});
+    std::fill_n(all_dists.data() + i * k, k, MissingDistance(metric));
   }
   VINDEX_AGREE_OR_RETURN(comm, local);
+  // To rank 0: m, then m positions (padded to 8 bytes), m x k ids, m x k
+  // distances. Rank 0 keeps its own part in place.
+  std::string result;
+  if (me != 0) {
+    const int64_t m = static_cast<int64_t>(mine.size());
+    result.reserve(8 + (m * 4 + 7) / 8 * 8 + m * k * 12 + 8);
+    Append(result, m);
+    for (int32_t pos : mine) Append(result, pos);
+    result.resize((result.size() + 7) / 8 * 8, '\0');
+    for (int32_t pos : mine)
+      result.append(reinterpret_cast<const char*>(all_ids.data() + pos * k),
+                    k * sizeof(int64_t));
+    for (int32_t pos : mine)
+      result.append(reinterpret_cast<const char*>(all_dists.data() + pos * k),
+                    k * sizeof(float));
+    result.resize((result.size() + 7) / 8 * 8, '\0');
+  }
   std::string all;
   std::vector<int64_t> counts;
   VINDEX_RETURN_IF_ERROR(comm.GatherBytes(result, 0, &all, &counts));
-  if (comm.rank() != 0) {
+  if (me != 0) {
     moved->bytes_sent += result.size();
     return absl::OkStatus();
   }
-  moved->bytes_received += all.size() - result.size();
-  // Each rank's answers spread over the batch (missing where not routed).
-  std::vector<int64_t> part_ids(size * nq * k, -1);
-  std::vector<float> part_dists(size * nq * k, MissingDistance(metric));
+  moved->bytes_received += all.size();
+  // Each other rank's answers spread over the batch (missing where it did
+  // not serve the query).
+  std::vector<int64_t> part_ids(size > 1 ? (size - 1) * nq * k : 0, -1);
+  std::vector<float> part_dists(part_ids.size(), MissingDistance(metric));
   std::vector<const int64_t*> pid(size);
   std::vector<const float*> pd(size);
-  size_t off = 0;
-  for (int r = 0; r < size; ++r) {
-    const int64_t rm = routed[r].size();
-    const int64_t* rid = reinterpret_cast<const int64_t*>(all.data() + off);
-    const float* rd =
-        reinterpret_cast<const float*>(all.data() + off + rm * k * 8);
-    int64_t* to_ids = part_ids.data() + r * nq * k;
-    float* to_dists = part_dists.data() + r * nq * k;
-    for (int64_t j = 0; j < rm; ++j) {
-      std::memcpy(to_ids + routed[r][j] * k, rid + j * k, k * 8);
-      std::memcpy(to_dists + routed[r][j] * k, rd + j * k, k * 4);
+  pid[0] = all_ids.data();
+  pd[0] = all_dists.data();
+  size_t off = counts[0];
+  for (int r = 1; r < size; ++r) {
+    const char* at = all.data() + off;
+    const int64_t m = Read<int64_t>(at);
+    const char* pos_at = at;
+    at += (m * 4 + 7) / 8 * 8;
+    const char* ids_at = at;
+    const char* dists_at = at + m * k * sizeof(int64_t);
+    int64_t* to_ids = part_ids.data() + (r - 1) * nq * k;
+    float* to_dists = part_dists.data() + (r - 1) * nq * k;
+    for (int64_t j = 0; j < m; ++j) {
+      const int32_t pos = Read<int32_t>(pos_at);
+      std::memcpy(to_ids + pos * k, ids_at + j * k * 8, k * 8);
+      std::memcpy(to_dists + pos * k, dists_at + j * k * 4, k * 4);
     }
     pid[r] = to_ids;
     pd[r] = to_dists;
@@ -295,7 +375,8 @@ absl::Status ShardedSearcher::Search(MatrixView<const float> queries,
           p.k,
           p.nprobe,
           p.ef,
-          p.rerank_factor};
+          p.rerank_factor,
+          ::vindex::internal::NumThreads(executor)};
     if (queries.cols != manifest_.dim) {
       local = absl::InvalidArgumentError(absl::StrCat(
           "query dim ", queries.cols, " != index dim ", manifest_.dim));
@@ -334,6 +415,9 @@ absl::Status ShardedSearcher::Search(MatrixView<const float> queries,
 
   // Sharded IVF: each query goes only to the ranks owning a list it probes.
   const bool routed = !replicated_ && !manifest_.list_shard.empty();
+  // IVF-Flat scans compute every distance afresh and never read the coarse
+  // scores, so they are not sent.
+  const bool send_coarse = manifest_.family != IndexFamily::kIvfFlat;
   std::vector<float> batch;
   for (int64_t q0 = 0; q0 < wp.rows; q0 += wp.batch_rows) {
     const int64_t nq = std::min(wp.batch_rows, wp.rows - q0);
@@ -344,6 +428,13 @@ absl::Status ShardedSearcher::Search(MatrixView<const float> queries,
         std::memcpy(batch.data() + i * d, queries.row(q0 + i),
                     d * sizeof(float));
     }
+    VINDEX_RETURN_IF_ERROR(
+        comm.Broadcast(batch.data(), nq * d * sizeof(float), 0));
+    if (comm.rank() == 0) {
+      moved.bytes_sent += nq * d * sizeof(float) * (comm.size() - 1);
+    } else {
+      moved.bytes_received += nq * d * sizeof(float);
+    }
     if (routed) {
       SearchOutput dest;
       if (comm.rank() == 0) {
@@ -352,17 +443,11 @@ absl::Status ShardedSearcher::Search(MatrixView<const float> queries,
             MatrixView<float>(out.distances.row(q0), nq, k,
                               out.distances.row_stride())};
       }
-      VINDEX_RETURN_IF_ERROR(RoutedIvfBatch(
-          comm, *index_, manifest_.list_shard, batch.data(), nq, d, params,
-          empty_shard, metric, dest, &moved, executor));
+      VINDEX_RETURN_IF_ERROR(
+          RoutedIvfBatch(comm, *index_, manifest_.list_shard, send_coarse,
+                         wp.threads, batch.data(), nq, d, params, empty_shard,
+                         metric, dest, &moved, executor));
       continue;
-    }
-    VINDEX_RETURN_IF_ERROR(
-        comm.Broadcast(batch.data(), nq * d * sizeof(float), 0));
-    if (comm.rank() == 0) {
-      moved.bytes_sent += nq * d * sizeof(float) * (comm.size() - 1);
-    } else {
-      moved.bytes_received += nq * d * sizeof(float);
     }
     // This rank's part: every query of the batch (sharded), or its share of
     // the queries (replicated).

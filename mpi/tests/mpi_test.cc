@@ -364,8 +364,7 @@ TEST(ShardedSearchTest, IvfQueriesGoOnlyToRanksOwningTheirProbedLists) {
                         : SearchOutput{},
                    nullptr, &traffic)
           .ok());
-  // What each rank should receive: a header, then per routed query its
-  // position, vector, probes and coarse scores.
+  // Each rank scans exactly the queries probing a list it owns.
   std::vector<int64_t> probe;
   std::vector<float> coarse;
   int np = 0;
@@ -379,18 +378,80 @@ TEST(ShardedSearchTest, IvfQueriesGoOnlyToRanksOwningTheirProbedLists) {
       routed[r] += owns;
     }
   }
-  const int64_t record = 4 + kDim * 4 + np * 8;
+  EXPECT_EQ(traffic.routed_queries, routed[Comm().rank()]);
   int64_t total_routed = 0;
   for (int64_t c : routed) total_routed += c;
   // A query probes 2 lists, so it reaches at most 2 ranks.
   EXPECT_LE(total_routed, 2 * nq);
-  if (root) {
-    int64_t sent = 0;
-    for (int r = 1; r < Comm().size(); ++r) sent += 4 + routed[r] * record;
-    EXPECT_EQ(traffic.bytes_sent, sent);
-  } else {
-    EXPECT_EQ(traffic.bytes_received, 4 + routed[Comm().rank()] * record);
-    EXPECT_EQ(traffic.bytes_sent, (routed[Comm().rank()] * k * 12 + 7) / 8 * 8);
+  // Every query's coarse step ran once, on one rank.
+  int64_t coarse_total[1] = {traffic.coarse_queries};
+  ASSERT_TRUE(Comm().SumInt64(absl::MakeSpan(coarse_total)).ok());
+  EXPECT_EQ(coarse_total[0], nq);
+}
+
+// The coarse step is spread over the ranks in slices of whole GEMM query
+// tiles, and the answers equal one process's for batch sizes around the
+// GEMM threshold and the query tile (where a split that cut other tiles, or
+// sent a slice down the other path, would round coarse scores differently).
+TEST(ShardedSearchTest, SpreadCoarseStepKeepsEveryAnswer) {
+  // IVF-PQ adds the coarse score to every distance, so a coarse score
+  // rounded differently changes the answers' bits, not only the probes.
+  const IndexSpec specs[] = {
+      IvfFlatOptions{.ivf = {.dim = kDim,
+                             .nlist = 24,
+                             .default_nprobe = 3,
+                             .kmeans_iterations = 6}},
+      IvfFlatOptions{.ivf = {.dim = kDim,
+                             .metric = Metric::kInnerProduct,
+                             .nlist = 24,
+                             .default_nprobe = 3,
+                             .kmeans_iterations = 6}},
+      IvfPqOptions{.ivf = {.dim = kDim,
+                           .nlist = 16,
+                           .default_nprobe = 3,
+                           .kmeans_iterations = 4},
+                   .pq_m = 4,
+                   .pq_bits = 8}};
+  for (const IndexSpec& o : specs) {
+    Built b = BuildBoth(o, "spread");
+    // 300 queries from the data's clusters: batches up to 3 tiles.
+    b.queries = testing::ClusteredVectors(300, kDim, 8, 23);
+    const int64_t nq = 300;
+    auto searcher = ShardedSearcher::Open(Comm(), b.dir);
+    ASSERT_TRUE(searcher.ok()) << searcher.status();
+    for (int64_t rows : {1, 3, 4, 5, 7, 8, 127, 128, 129, 255, 256, 257, 300}) {
+      SCOPED_TRACE(rows);
+      ExpectSameAnswers(*searcher, b, SearchParams{.k = 10}, nullptr, rows);
+    }
+    // One batch of 300 rows is 3 tiles (128, 128, 44), whole tiles per rank:
+    // 2 ranks probe 128 and 172 rows, 4 ranks 0, 128, 128 and 44.
+    const int k = 4;
+    std::vector<int64_t> ids(nq * k);
+    std::vector<float> dists(nq * k);
+    const bool root = Comm().rank() == 0;
+    SearchTraffic traffic;
+    ASSERT_TRUE(
+        searcher
+            ->Search(root ? MatrixView<const float>(b.queries.data(), nq, kDim)
+                          : MatrixView<const float>(),
+                     {.params = {.k = k}, .batch_rows = nq},
+                     root ? SearchOutput{MatrixView<int64_t>(ids.data(), nq, k),
+                                         MatrixView<float>(dists.data(), nq, k)}
+                          : SearchOutput{},
+                     nullptr, &traffic)
+            .ok());
+    // Whole tiles on every rank but the last.
+    EXPECT_TRUE(traffic.coarse_queries % 128 == 0 ||
+                Comm().rank() == Comm().size() - 1)
+        << traffic.coarse_queries;
+    int64_t most[1] = {traffic.coarse_queries};
+    int64_t total[1] = {traffic.coarse_queries};
+    ASSERT_TRUE(Comm().MaxInt64(absl::MakeSpan(most)).ok());
+    ASSERT_TRUE(Comm().SumInt64(absl::MakeSpan(total)).ok());
+    EXPECT_EQ(total[0], nq);
+    EXPECT_EQ(most[0], Comm().size() == 1   ? 300
+                       : Comm().size() == 2 ? 172
+                                            : 128);
   }
 }
 

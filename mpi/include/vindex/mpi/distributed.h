@@ -117,6 +117,10 @@ struct SearchTraffic {
   int64_t batches = 0;
   int64_t bytes_sent = 0;      // By this rank: results (+ queries on root).
   int64_t bytes_received = 0;  // By this rank.
+  // Routed IVF search: queries this rank ran the coarse step for, and
+  // queries it scanned (those probing a list it owns).
+  int64_t coarse_queries = 0;
+  int64_t routed_queries = 0;
 };
 
 // A sharded index opened by every rank of a communicator.
