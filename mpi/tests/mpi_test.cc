@@ -455,6 +455,53 @@ TEST(ShardedSearchTest, SpreadCoarseStepKeepsEveryAnswer) {
   }
 }
 
+// With 2 threads per rank a 300-row batch is cut into 128-row tiles, but a
+// rank would cut a 128-row slice into 64-row tiles: the slices cannot match,
+// so rank 0 probes the whole batch, and the answers equal one process
+// searching with 2 threads.
+TEST(ShardedSearchTest, CoarseStepStaysOnRankZeroWhereSlicesCannotMatch) {
+  IvfPqOptions o{.ivf = {.dim = kDim,
+                         .nlist = 16,
+                         .default_nprobe = 3,
+                         .kmeans_iterations = 4},
+                 .pq_m = 4,
+                 .pq_bits = 8};
+  Built b = BuildBoth(o, "fallback");
+  b.queries = testing::ClusteredVectors(300, kDim, 8, 23);
+  const int64_t nq = 300;
+  const int k = 5;
+  auto searcher = ShardedSearcher::Open(Comm(), b.dir);
+  ASSERT_TRUE(searcher.ok()) << searcher.status();
+  ThreadPool pool(2);
+  const bool root = Comm().rank() == 0;
+  std::vector<int64_t> ids(nq * k);
+  std::vector<float> dists(nq * k);
+  SearchTraffic traffic;
+  ASSERT_TRUE(
+      searcher
+          ->Search(root ? MatrixView<const float>(b.queries.data(), nq, kDim)
+                        : MatrixView<const float>(),
+                   {.params = {.k = k}, .batch_rows = nq},
+                   root ? SearchOutput{MatrixView<int64_t>(ids.data(), nq, k),
+                                       MatrixView<float>(dists.data(), nq, k)}
+                        : SearchOutput{},
+                   &pool, &traffic)
+          .ok());
+  EXPECT_EQ(traffic.coarse_queries, root ? nq : 0);
+  if (!root) return;
+  std::vector<int64_t> want_ids(nq * k);
+  std::vector<float> want_d(nq * k);
+  ASSERT_TRUE(b.single
+                  ->Search(MatrixView<const float>(b.queries.data(), nq, kDim),
+                           SearchParams{.k = k},
+                           {MatrixView<int64_t>(want_ids.data(), nq, k),
+                            MatrixView<float>(want_d.data(), nq, k)},
+                           &pool)
+                  .ok());
+  EXPECT_EQ(ids, want_ids);
+  EXPECT_EQ(std::memcmp(dists.data(), want_d.data(), want_d.size() * 4), 0);
+}
+
 TEST(ShardedSearchTest, IvfPqEqualsOneProcessExactly) {
   IvfPqOptions o{.ivf = {.dim = kDim,
                          .nlist = 16,
