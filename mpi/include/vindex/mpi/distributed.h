@@ -115,7 +115,7 @@ struct ShardedSearchOptions {
 // What a search moved, summed over the call (this rank's view).
 struct SearchTraffic {
   int64_t batches = 0;
-  int64_t bytes_sent = 0;      // By this rank: results (+ queries on root).
+  int64_t bytes_sent = 0;  // By this rank: probes, results (+ queries on root).
   int64_t bytes_received = 0;  // By this rank.
   // Routed IVF search: queries this rank ran the coarse step for, and
   // queries it scanned (those probing a list it owns).
@@ -141,6 +141,9 @@ class ShardedSearcher {
   // Collective: `queries` and `out` are significant on rank 0 only (other
   // ranks pass empty views); the merged top-k of every query lands in `out`
   // on rank 0. `traffic`, if non-null, receives this rank's byte counts.
+  // Each rank passes its own executor; sharded IVF answers are those of one
+  // process searching each batch with as many threads as rank 0's executor
+  // (the coarse step's GEMM tiling follows the thread count).
   absl::Status Search(MatrixView<const float> queries,
                       const ShardedSearchOptions& options, SearchOutput out,
                       Executor* executor = nullptr,
