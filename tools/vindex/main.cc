@@ -2,6 +2,7 @@
 //
 //   vindex build | search | eval | bench | tune | info | generate (see --help)
 //   vindex --version
+// Under mpirun, build, search and eval run as vindex-mpi (mpi_forward.h).
 
 #include <cstdio>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "mpi_forward.h"
 #include "vindex/index.h"
 #include "vindex/version.h"
 
@@ -51,6 +53,9 @@ int main(int argc, char** argv) {
     }
     PrintTopHelp(stdout);
     return 0;
+  }
+  if (vindex::cli::HasMpiForm(name) && vindex::cli::LaunchedByMpiRun()) {
+    return vindex::cli::ForwardToMpiTool(argv);
   }
   for (const auto& c : vindex::cli::Commands()) {
     if (c.spec.name != name) continue;

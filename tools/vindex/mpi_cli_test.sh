@@ -23,6 +23,10 @@ grep -q "manifest written: 2 shards" build.log
 "${run2[@]}" "${vmpi}" search --index idx --queries data_query.fvecs --k 5 --nprobe 4 \
   --threads 1 --out two.ivecs >search.log
 cmp one.ivecs two.ivecs || { echo "2-rank ids differ from one process"; exit 1; }
+# `vindex` under mpirun runs the same MPI commands (it becomes vindex-mpi).
+"${run2[@]}" "${vindex}" search --index idx --queries data_query.fvecs --k 5 --nprobe 4 \
+  --threads 1 --out fwd.ivecs >fwd.log
+cmp one.ivecs fwd.ivecs || { echo "vindex under mpirun differs from vindex-mpi"; exit 1; }
 "${run2[@]}" "${vmpi}" eval --index idx --queries data_query.fvecs \
   --groundtruth data_groundtruth.ivecs --k 5 --nprobe 32 --threads 1 >eval.log
 grep -q "recall@5: 1.0000" eval.log || { cat eval.log; echo "exact eval below 1"; exit 1; }
