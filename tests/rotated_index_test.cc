@@ -18,6 +18,7 @@
 #include "test_util.h"
 #include "vindex/filter.h"
 #include "vindex/index.h"
+#include "vindex/inspect.h"
 
 namespace vindex {
 namespace {
@@ -299,6 +300,32 @@ TEST(RotatedIndexTest, CorruptOrTruncatedFileIsDataLoss) {
     EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss)
         << "cut at " << cut << ": " << loaded.status();
   }
+}
+
+TEST(RotatedIndexTest, InspectShowsRotationThenInnerContainer) {
+  const int d = 10;
+  std::vector<float> base = ClusteredVectors(200, d, 4, 12);
+  auto index = Make("Rot,IVF4,Flat", d, Metric::kCosine);
+  Build(*index, base, d);
+  const std::string path = TempPath("inspect_rotated.vindex");
+  ASSERT_TRUE(SaveIndexToFile(*index, path).ok());
+  auto report = InspectIndexFile(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->complete) << report->problem;
+  EXPECT_EQ(report->header.family, IndexFamily::kRotated);
+  EXPECT_EQ(report->header.count, 200u);
+  ASSERT_TRUE(report->inner_header.has_value());
+  EXPECT_EQ(report->inner_header->family, IndexFamily::kIvfFlat);
+  EXPECT_EQ(report->inner_header->metric, Metric::kCosine);
+  ASSERT_GE(report->sections.size(), 2u);
+  EXPECT_EQ(report->sections.front().tag, "ROTN");
+  EXPECT_EQ(report->sections.back().tag, "END_");
+  // The inner container starts 64-byte aligned, as a file of its own does.
+  const IndexFileSection& rotation = report->sections.front();
+  EXPECT_EQ(
+      (rotation.offset + io::kSectionHeaderBytes + rotation.length + 4) % 64,
+      0u);
 }
 
 TEST(RotatedIndexTest, BadInputIsRefusedAndChangesNothing) {
