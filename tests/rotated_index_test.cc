@@ -78,7 +78,9 @@ TEST_P(RotFlatTest, SameAnswersAsFlat) {
   std::vector<float> base = ClusteredVectors(n, d, 20, 1);
   std::vector<float> queries = ClusteredVectors(nq, d, 20, 2);
   auto flat = Make("Flat", d, metric);
+  ASSERT_NE(flat, nullptr);
   auto rot = Make("Rot,Flat", d, metric);
+  ASSERT_NE(rot, nullptr);
   Build(*flat, base, d);
   Build(*rot, base, d);
   EXPECT_EQ(rot->info().description, "Rot,Flat");
@@ -117,6 +119,7 @@ TEST(RotatedIndexTest, RotationIsOrthonormalAndSortsVariance) {
   const int64_t n = 4000;
   std::vector<float> base = UnequalSpreadVectors(n, d, 3);
   auto rot = Make("Rot,Flat", d);
+  ASSERT_NE(rot, nullptr);
   ASSERT_TRUE(rot->Train(MatrixView<const float>(base.data(), n, d)).ok());
   const std::vector<float> r = RotationOf(*rot);
   ASSERT_EQ(r.size(), size_t{d} * d);
@@ -188,6 +191,7 @@ TEST(RotatedIndexTest, RecallOfApproximateInnerIndexes) {
         Case{"Rot,IVF64,Flat", SearchParams{.k = k, .nprobe = 8}, 0.85}}) {
     SCOPED_TRACE(c.spec);
     auto index = Make(c.spec, d);
+    ASSERT_NE(index, nullptr);
     ThreadPool pool(2);
     Build(*index, base, d, &pool);
     const testing::SearchResult got = RunSearch(*index, queries, d, c.params);
@@ -202,6 +206,7 @@ TEST(RotatedIndexTest, GetVectorsRotatesBackAndRemoveAndFiltersPassThrough) {
   const int64_t n = 500;
   std::vector<float> base = ClusteredVectors(n, d, 8, 6);
   auto rot = Make("Rot,HNSW16", d);
+  ASSERT_NE(rot, nullptr);
   Build(*rot, base, d);
   ASSERT_TRUE(rot->capabilities().get_vectors);
   EXPECT_TRUE(rot->capabilities().needs_training);
@@ -247,6 +252,7 @@ TEST(RotatedIndexTest, SaveLoadRoundTripGivesIdenticalAnswers) {
     for (Metric metric : {Metric::kL2, Metric::kCosine}) {
       SCOPED_TRACE(std::string(spec) + " " + std::string(MetricName(metric)));
       auto index = Make(spec, d, metric);
+      ASSERT_NE(index, nullptr);
       Build(*index, base, d);
       const SearchParams params{.k = k, .nprobe = 4, .ef = 32};
       const testing::SearchResult want = RunSearch(*index, queries, d, params);
@@ -275,6 +281,7 @@ TEST(RotatedIndexTest, CorruptOrTruncatedFileIsDataLoss) {
   const int d = 12;
   std::vector<float> base = ClusteredVectors(300, d, 4, 9);
   auto index = Make("Rot,HNSW8", d);
+  ASSERT_NE(index, nullptr);
   Build(*index, base, d);
   const std::string bytes = Saved(*index);
   // The rotation matrix starts after the header, the section header, its 16
@@ -306,6 +313,7 @@ TEST(RotatedIndexTest, InspectShowsRotationThenInnerContainer) {
   const int d = 10;
   std::vector<float> base = ClusteredVectors(200, d, 4, 12);
   auto index = Make("Rot,IVF4,Flat", d, Metric::kCosine);
+  ASSERT_NE(index, nullptr);
   Build(*index, base, d);
   const std::string path = TempPath("inspect_rotated.vindex");
   ASSERT_TRUE(SaveIndexToFile(*index, path).ok());
@@ -332,6 +340,7 @@ TEST(RotatedIndexTest, BadInputIsRefusedAndChangesNothing) {
   const int d = 8;
   std::vector<float> base = ClusteredVectors(200, d, 4, 10);
   auto rot = Make("Rot,HNSW8", d);
+  ASSERT_NE(rot, nullptr);
   MatrixView<const float> view(base.data(), 200, d);
   std::vector<int64_t> ids = SequentialIds(200);
   EXPECT_EQ(rot->Add(view, ids).code(), absl::StatusCode::kFailedPrecondition);
@@ -427,6 +436,7 @@ TEST(RotatedIndexTest, AddWhileAnotherThreadSearches) {
   const int64_t n = 2000;
   std::vector<float> base = ClusteredVectors(n, d, 8, 11);
   auto rot = Make("Rot,HNSW8", d);
+  ASSERT_NE(rot, nullptr);
   ASSERT_TRUE(rot->capabilities().add_during_search);
   ASSERT_TRUE(rot->Train(MatrixView<const float>(base.data(), n, d)).ok());
   std::vector<int64_t> ids = SequentialIds(n);
