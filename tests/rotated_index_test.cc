@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
@@ -300,6 +301,19 @@ TEST(RotatedIndexTest, CorruptOrTruncatedFileIsDataLoss) {
     EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss)
         << "flip at " << offset << ": " << loaded.status();
   }
+  // A rotated index behind another rotation: the outer header and rotation
+  // of this file, then this whole file again as the inner container.
+  {
+    uint64_t rotation_length = 0;
+    std::memcpy(&rotation_length, bytes.data() + io::kHeaderBytes + 8, 8);
+    const size_t inner_at =
+        io::kHeaderBytes + io::kSectionHeaderBytes + rotation_length + 4;
+    const std::string nested = bytes.substr(0, inner_at) + bytes;
+    MemoryReader reader(nested);
+    auto loaded = LoadIndex(reader);
+    EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss)
+        << loaded.status();
+  }
   for (size_t cut : {size_t{10}, size_t{io::kHeaderBytes + 8}, matrix_at + 100,
                      bytes.size() / 2, bytes.size() - 1}) {
     MemoryReader reader(std::string_view(bytes).substr(0, cut));
@@ -334,6 +348,22 @@ TEST(RotatedIndexTest, InspectShowsRotationThenInnerContainer) {
   EXPECT_EQ(
       (rotation.offset + io::kSectionHeaderBytes + rotation.length + 4) % 64,
       0u);
+}
+
+TEST(RotatedIndexTest, UntrainedIndexSavesLoadsAndTrainsLater) {
+  const int d = 8;
+  std::vector<float> base = ClusteredVectors(300, d, 4, 13);
+  auto index = Make("Rot,IVF4,Flat", d);
+  ASSERT_NE(index, nullptr);
+  const std::string bytes = Saved(*index);
+  MemoryReader reader(bytes);
+  auto loaded = LoadIndex(reader);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_FALSE((*loaded)->info().trained);
+  EXPECT_EQ((*loaded)->info().description, "Rot,IVF4,Flat");
+  Build(**loaded, base, d);
+  EXPECT_EQ((*loaded)->info().size, 300);
+  EXPECT_EQ(RotationOf(**loaded).size(), size_t{d} * d);
 }
 
 TEST(RotatedIndexTest, BadInputIsRefusedAndChangesNothing) {
