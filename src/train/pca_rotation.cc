@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/status/status.h"
+#include "linalg/gemm.h"
 
 namespace vindex::train {
 
@@ -15,6 +16,9 @@ absl::StatusOr<std::vector<float>> LearnPcaRotation(
     return absl::InvalidArgumentError(
         "a rotation needs at least one training vector");
   }
+  // The rank updates below run in BLAS: on the calling thread, as all of
+  // vindex's BLAS work.
+  linalg::PinBlasThreadsOnce();
   const int64_t n = std::min(samples.rows, std::max<int64_t>(1, max_samples));
   // The j-th row used: evenly spread, every row when n == samples.rows.
   auto sample_row = [&](int64_t j) {
