@@ -26,13 +26,13 @@ namespace vindex {
 // info() reports the inner family (its search knobs apply) and the
 // description "Rot," + the inner description; the saved file's family is
 // IndexFamily::kRotated.
-// Thread safety: as the inner index. R is fixed once trained; Train, Add,
-// Remove and Save are serialised here as well, so a save holds the index
-// as of one moment.
+// Owns the inner index. Thread safety: as the inner index. R changes only
+// when an empty index is retrained; Train, Add, Remove and Save are
+// serialised here as well, so a save holds the index as of one moment.
 class RotatedIndex final : public Index {
  public:
-  // `inner` must be empty and untrained-or-trainable; nesting a RotatedIndex
-  // is InvalidArgument.
+  // `inner` must be empty (FailedPrecondition otherwise); nesting a
+  // RotatedIndex is InvalidArgument.
   static absl::StatusOr<std::unique_ptr<RotatedIndex>> Create(
       std::unique_ptr<Index> inner);
   // Reads the rotation section after the header, then the inner index's
