@@ -74,7 +74,7 @@ class RotFlatTest : public ::testing::TestWithParam<Metric> {};
 // An orthogonal map keeps every distance: Rot,Flat answers as Flat does.
 TEST_P(RotFlatTest, SameAnswersAsFlat) {
   const Metric metric = GetParam();
-  const int d = 48, k = 10;
+  const int d = 96, k = 10;  // More than the rotation's leading axes.
   const int64_t n = 3000, nq = 60;
   std::vector<float> base = ClusteredVectors(n, d, 20, 1);
   std::vector<float> queries = ClusteredVectors(nq, d, 20, 2);

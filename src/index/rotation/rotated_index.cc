@@ -21,47 +21,30 @@ namespace {
 // Rows rotated per GEMM call (and per executor task).
 constexpr int64_t kRotateBlockRows = 256;
 
-// Largest |R R^T - I| entry a loaded rotation may have.
-constexpr float kOrthonormalTolerance = 1e-3f;
-
-// The rotation section's fixed fields: dim, trained, pad bytes, zero.
+// The rotation section's fixed fields: dim, trained, lead, pad bytes.
 constexpr uint64_t kRotationFieldsBytes = 16;
 
 // Pad bytes that make the inner container start at a file offset that is a
 // multiple of 64, as if it were a file of its own (its aligned sections
 // count offsets from its own start).
-uint32_t PadBeforeInner(uint64_t matrix_bytes) {
+uint32_t PadBeforeInner(uint64_t factor_bytes) {
   const uint64_t used = io::kHeaderBytes + io::kSectionHeaderBytes +
-                        kRotationFieldsBytes + matrix_bytes + 4;
+                        kRotationFieldsBytes + factor_bytes + 4;
   return static_cast<uint32_t>((64 - used % 64) % 64);
-}
-
-// Largest |R R^T - I| entry.
-float OrthonormalityError(const float* r, int64_t d) {
-  std::vector<float> product(d * d);
-  linalg::GemmABt(r, d, d, r, d, d, d, product.data(), d);
-  float worst = 0;
-  for (int64_t i = 0; i < d; ++i) {
-    for (int64_t j = 0; j < d; ++j) {
-      const float want = i == j ? 1.0f : 0.0f;
-      const float err = std::fabs(product[i * d + j] - want);
-      if (!(err <= worst)) worst = err;  // NaN counts as the worst.
-    }
-  }
-  return worst;
 }
 
 }  // namespace
 
 namespace internal {
 
-void RotateRows(const float* rotation, int dim, const float* x, int64_t rows,
-                int64_t stride, float* y, Executor* executor) {
-  ParallelForRange(
-      executor, rows, kRotateBlockRows, [&](int64_t begin, int64_t end) {
-        linalg::GemmABt(x + begin * stride, end - begin, stride, rotation, dim,
-                        dim, dim, y + begin * dim, dim);
-      });
+void RotateRows(const train::PcaRotation& rotation, const float* x,
+                int64_t rows, int64_t stride, float* y, Executor* executor) {
+  const int64_t dim = rotation.dim();
+  ParallelForRange(executor, rows, kRotateBlockRows,
+                   [&](int64_t begin, int64_t end) {
+                     rotation.Apply(x + begin * stride, end - begin, stride,
+                                    y + begin * dim);
+                   });
 }
 
 }  // namespace internal
@@ -95,14 +78,14 @@ std::shared_ptr<const RotatedIndex::Rotation> RotatedIndex::CurrentRotation()
 
 std::vector<float> RotatedIndex::rotation() const {
   std::shared_ptr<const Rotation> r = CurrentRotation();
-  return r == nullptr ? std::vector<float>() : *r;
+  return r == nullptr ? std::vector<float>() : r->Dense();
 }
 
 IndexInfo RotatedIndex::info() const {
   IndexInfo info = inner_->info();
   std::shared_ptr<const Rotation> r = CurrentRotation();
   info.trained = info.trained && r != nullptr;
-  if (r != nullptr) info.memory_bytes += r->size() * sizeof(float);
+  if (r != nullptr) info.memory_bytes += r->bytes();
   info.description = absl::StrCat("Rot,", info.description);
   return info;
 }
@@ -133,13 +116,15 @@ absl::Status RotatedIndex::TrainImpl(MatrixView<const float> samples,
   VINDEX_ASSIGN_OR_RETURN(MatrixView<const float> learn_from,
                           internal::RowsForMetric(metric_, samples, &normalized,
                                                   "training vector"));
-  VINDEX_ASSIGN_OR_RETURN(std::vector<float> learned,
-                          train::LearnPcaRotation(learn_from));
+  VINDEX_ASSIGN_OR_RETURN(
+      train::PcaRotation learned,
+      train::PcaRotation::Learn(learn_from,
+                                train::PcaRotation::DefaultLead(dim_)));
   auto rotation = std::make_shared<const Rotation>(std::move(learned));
   std::vector<float> rotated;
   VINDEX_RETURN_IF_ERROR(
       internal::TryResize(rotated, samples.rows * dim_, "rotating samples"));
-  internal::RotateRows(rotation->data(), dim_, samples.data, samples.rows,
+  internal::RotateRows(*rotation, samples.data, samples.rows,
                        samples.row_stride(), rotated.data(), executor);
   VINDEX_RETURN_IF_ERROR(inner_->Train(
       MatrixView<const float>(rotated.data(), samples.rows, dim_), executor));
@@ -169,7 +154,7 @@ absl::Status RotatedIndex::AddImpl(MatrixView<const float> vectors,
   std::vector<float> rotated;
   VINDEX_RETURN_IF_ERROR(
       internal::TryResize(rotated, vectors.rows * dim_, "rotating vectors"));
-  internal::RotateRows(rotation->data(), dim_, vectors.data, vectors.rows,
+  internal::RotateRows(*rotation, vectors.data, vectors.rows,
                        vectors.row_stride(), rotated.data(), executor);
   return inner_->Add(
       MatrixView<const float>(rotated.data(), vectors.rows, dim_), ids,
@@ -197,7 +182,7 @@ absl::Status RotatedIndex::SearchImpl(MatrixView<const float> queries,
   std::vector<float> rotated;
   VINDEX_RETURN_IF_ERROR(
       internal::TryResize(rotated, queries.rows * dim_, "rotating queries"));
-  internal::RotateRows(rotation->data(), dim_, queries.data, queries.rows,
+  internal::RotateRows(*rotation, queries.data, queries.rows,
                        queries.row_stride(), rotated.data(), executor);
   return inner_->Search(
       MatrixView<const float>(rotated.data(), queries.rows, dim_), params, out,
@@ -223,11 +208,7 @@ absl::Status RotatedIndex::GetVectors(absl::Span<const int64_t> ids,
         internal::TryResize(stored, n * dim_ + 1, "reading vectors"));
     VINDEX_RETURN_IF_ERROR(
         inner_->GetVectors(ids, MatrixView<float>(stored.data(), n, dim_)));
-    // x = R^T y, row by row: X = Y R.
-    if (n > 0) {
-      linalg::GemmAB(stored.data(), n, dim_, rotation->data(), dim_, dim_, dim_,
-                     out.data, out.row_stride());
-    }
+    rotation->ApplyInverse(stored.data(), n, out.data, out.row_stride());
     return absl::OkStatus();
   });
 }
@@ -240,9 +221,10 @@ absl::Status RotatedIndex::Save(Writer& writer) const {
 // section, then the inner index's own container to the end of the file.
 //   dim      u32
 //   trained  u32  0 or 1
-//   pad      u32  bytes of zeros before the matrix (< 64)
-//   zero     u32
-//   pad bytes, then (if trained) R: dim x dim floats, row-major
+//   lead     u32  reflections (0 when untrained)
+//   pad      u32  bytes of zeros before the factors (< 64)
+//   pad bytes, then (if trained) taus: lead floats, and the reflectors:
+//   lead x dim floats, row-major (see train::PcaRotation)
 absl::Status RotatedIndex::SaveImpl(Writer& writer) const {
   internal::MutexLock lock(mutation_mu_);
   std::shared_ptr<const Rotation> rotation = CurrentRotation();
@@ -253,22 +235,26 @@ absl::Status RotatedIndex::SaveImpl(Writer& writer) const {
                      .dim = static_cast<uint32_t>(dim_),
                      .metric = metric_,
                      .count = static_cast<uint64_t>(inner.size)}));
-  const uint64_t matrix_bytes =
-      rotation == nullptr ? 0 : rotation->size() * sizeof(float);
-  const uint32_t pad = PadBeforeInner(matrix_bytes);
+  const uint32_t lead = rotation == nullptr ? 0 : rotation->lead();
+  const uint64_t factor_bytes =
+      uint64_t{lead} * (uint64_t(dim_) + 1) * sizeof(float);
+  const uint32_t pad = PadBeforeInner(factor_bytes);
   io::ByteBuilder fields;
   fields.U32(static_cast<uint32_t>(dim_));
   fields.U32(rotation == nullptr ? 0 : 1);
+  fields.U32(lead);
   fields.U32(pad);
-  fields.U32(0);
   fields.Raw(std::string(pad, '\0').data(), pad);
   VINDEX_RETURN_IF_ERROR(container.BeginSection(
-      io::kTagRotation, fields.bytes().size() + matrix_bytes));
+      io::kTagRotation, fields.bytes().size() + factor_bytes));
   VINDEX_RETURN_IF_ERROR(
       container.WritePayload(fields.bytes().data(), fields.bytes().size()));
   if (rotation != nullptr) {
+    VINDEX_RETURN_IF_ERROR(container.WritePayload(
+        rotation->taus().data(), rotation->taus().size() * sizeof(float)));
     VINDEX_RETURN_IF_ERROR(
-        container.WritePayload(rotation->data(), matrix_bytes));
+        container.WritePayload(rotation->reflectors().data(),
+                               rotation->reflectors().size() * sizeof(float)));
   }
   VINDEX_RETURN_IF_ERROR(container.EndSection());
   // The inner container ends with its own end marker and flush.
@@ -281,29 +267,38 @@ absl::StatusOr<std::unique_ptr<Index>> RotatedIndex::Load(
     absl::FunctionRef<absl::StatusOr<std::unique_ptr<Index>>(Reader&)>
         load_inner) {
   const uint64_t d = header.dim;  // In [1, 2^20]: checked with the header.
-  const uint64_t max_length = kRotationFieldsBytes + 63 + d * d * sizeof(float);
+  const uint64_t max_length =
+      kRotationFieldsBytes + 63 + d * (d + 1) * sizeof(float);
   VINDEX_ASSIGN_OR_RETURN(std::string payload,
                           container.ReadSection(io::kTagRotation, max_length));
   io::ByteCursor cursor(payload, "rotation section");
   VINDEX_ASSIGN_OR_RETURN(uint32_t dim, cursor.U32());
   VINDEX_ASSIGN_OR_RETURN(uint32_t trained, cursor.U32());
+  VINDEX_ASSIGN_OR_RETURN(uint32_t lead, cursor.U32());
   VINDEX_ASSIGN_OR_RETURN(uint32_t pad, cursor.U32());
-  VINDEX_ASSIGN_OR_RETURN(uint32_t zero, cursor.U32());
-  if (dim != d || trained > 1 || pad >= 64 || zero != 0) {
+  if (dim != d || trained > 1 || pad >= 64 || lead > d ||
+      (trained == 1) != (lead > 0)) {
     return absl::DataLossError(absl::StrCat(
         "rotation section: bad fields (dim ", dim, " of ", d, ", trained ",
-        trained, ", pad ", pad, ", reserved ", zero, ")"));
+        trained, ", lead ", lead, ", pad ", pad, ")"));
   }
   char pad_bytes[64];
   VINDEX_RETURN_IF_ERROR(cursor.Raw(pad_bytes, pad));
   std::shared_ptr<Rotation> rotation;
   if (trained == 1) {
-    rotation = std::make_shared<Rotation>(d * d);
+    std::vector<float> taus(lead), reflectors(uint64_t{lead} * d);
     VINDEX_RETURN_IF_ERROR(
-        cursor.Raw(rotation->data(), rotation->size() * sizeof(float)));
-    if (!(OrthonormalityError(rotation->data(), d) <= kOrthonormalTolerance)) {
-      return absl::DataLossError("rotation section: matrix is not orthonormal");
+        cursor.Raw(taus.data(), taus.size() * sizeof(float)));
+    VINDEX_RETURN_IF_ERROR(
+        cursor.Raw(reflectors.data(), reflectors.size() * sizeof(float)));
+    auto rebuilt = train::PcaRotation::FromReflectors(
+        static_cast<int>(d), static_cast<int>(lead), std::move(reflectors),
+        std::move(taus));
+    if (!rebuilt.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("rotation section: ", rebuilt.status().message()));
     }
+    rotation = std::make_shared<Rotation>(std::move(*rebuilt));
   }
   VINDEX_RETURN_IF_ERROR(cursor.ExpectEnd());
   payload = std::string();  // Freed before the inner index is read.

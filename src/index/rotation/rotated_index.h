@@ -8,13 +8,15 @@
 #include "absl/functional/function_ref.h"
 #include "core/mutex.h"
 #include "io/format.h"
+#include "train/pca_rotation.h"
 #include "vindex/index.h"
 
 namespace vindex {
 
 // A learned orthogonal rotation in front of any index ("Rot,<inner>"): Train
-// learns R, the principal axes of the training vectors (largest variance
-// first), and trains the inner index on the rotated vectors; Add stores R x,
+// learns R, whose first coordinates are the training vectors' leading
+// principal axes (largest variance first; see train::PcaRotation), and
+// trains the inner index on the rotated vectors; Add stores R x,
 // Search looks up R q. An orthogonal map keeps L2 distances, inner products
 // and norms, so the answers are the inner index's answers on the raw data
 // (distances equal within float rounding), while most of each distance sits
@@ -58,11 +60,12 @@ class RotatedIndex final : public Index {
   absl::Status GetVectors(absl::Span<const int64_t> ids,
                           MatrixView<float> out) const override;
 
-  // The learned rotation (dim x dim, row-major), empty before Train.
+  // The learned rotation as a dense matrix (dim x dim, row-major, y = R x),
+  // empty before Train.
   std::vector<float> rotation() const;
 
  private:
-  using Rotation = std::vector<float>;
+  using Rotation = train::PcaRotation;
 
   explicit RotatedIndex(std::unique_ptr<Index> inner);
   std::shared_ptr<const Rotation> CurrentRotation() const;
@@ -89,8 +92,8 @@ class RotatedIndex final : public Index {
 namespace internal {
 
 // y[i] = R x[i] for `rows` rows of x (stride in floats) into dense y.
-void RotateRows(const float* rotation, int dim, const float* x, int64_t rows,
-                int64_t stride, float* y, Executor* executor);
+void RotateRows(const train::PcaRotation& rotation, const float* x,
+                int64_t rows, int64_t stride, float* y, Executor* executor);
 
 }  // namespace internal
 }  // namespace vindex
