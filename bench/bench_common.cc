@@ -18,7 +18,11 @@ namespace vindex::bench {
 
 SpecInfo ParseSpec(const std::string& spec, int dim) {
   SpecInfo info;
-  auto parsed = ParseIndexSpec(spec, dim, Metric::kL2);
+  // "Rot,<inner>" sweeps the inner's knobs; the references run the inner
+  // index on the raw data.
+  const bool rotated = spec.rfind("Rot,", 0) == 0;
+  auto parsed =
+      ParseIndexSpec(rotated ? spec.substr(4) : spec, dim, Metric::kL2);
   if (!parsed.ok()) return info;
   if (std::holds_alternative<FlatOptions>(*parsed)) {
     info.family = SpecInfo::Family::kFlat;

@@ -45,7 +45,8 @@ std::string MakeSyntheticDataset(const std::string& shape, Dataset* ds,
                                  Executor* pool);
 
 // A factory string, parsed by vindex::ParseIndexSpec, reduced to what the
-// reference libraries and the sweep need.
+// reference libraries and the sweep need; "Rot,<inner>" is described by its
+// inner index (the references run that index on the raw vectors).
 struct SpecInfo {
   enum class Family { kFlat, kIvfFlat, kIvfPq, kHnsw, kUnknown };
   Family family = Family::kUnknown;  // kUnknown: vindex rejects the string.

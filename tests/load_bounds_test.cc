@@ -404,9 +404,16 @@ std::vector<SavedIndex> SmallSavedIndexes() {
                                 .ef_construction = 16,
                                 .traversal = HnswOptions::Traversal::kFp16}},
   };
+  std::vector<std::pair<std::string, std::string>> factory_specs = {
+      {"rot_hnsw", "Rot,HNSW4"}, {"rot_ivf_flat", "Rot,IVF4,Flat"}};
   std::vector<SavedIndex> out;
-  for (auto& [name, spec] : specs) {
-    auto index = MakeIndex(spec);
+  for (size_t i = 0; i < specs.size() + factory_specs.size(); ++i) {
+    const bool from_options = i < specs.size();
+    const std::string& name =
+        from_options ? specs[i].first : factory_specs[i - specs.size()].first;
+    auto index = from_options
+                     ? MakeIndex(specs[i].second)
+                     : MakeIndex(factory_specs[i - specs.size()].second, kDim);
     EXPECT_TRUE(index.ok()) << name << ": " << index.status();
     if (!index.ok()) continue;
     MatrixView<const float> x(base.data(), kN, kDim);

@@ -104,18 +104,36 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec);
 
 // Builds an empty index from a factory string and the vector shape, e.g.
 // MakeIndex("IVF1024,PQ16x4fs,Rerank", 128, Metric::kL2). Grammar:
-//   Flat | IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x4fs|x8][,Rerank]
-//        | HNSW<m>[,SQ8|,FP16]
-// (",RFlat" is accepted for ",Rerank"; "x4" for "x4fs").
+//   [Rot,]<family>
+//   <family> = Flat | IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x4fs|x8][,Rerank]
+//            | HNSW<m>[,SQ8|,FP16]
+// (",RFlat" is accepted for ",Rerank"; "x4" for "x4fs"). "Rot," puts a
+// learned rotation in front of the index (see MakeRotatedIndex); it appears
+// once at most.
 // A bad string is InvalidArgument naming the offending token.
 absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory,
                                                  int dim,
                                                  Metric metric = Metric::kL2);
 
 // The options a factory string stands for, to adjust before MakeIndex(spec)
-// (e.g. a k-means progress callback). Same grammar and errors as MakeIndex.
+// (e.g. a k-means progress callback). Same grammar and errors as MakeIndex,
+// except that "Rot,..." has no options struct and is InvalidArgument: parse
+// what follows "Rot," and pass the index to MakeRotatedIndex.
 absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
                                          Metric metric = Metric::kL2);
+
+// Puts a learned orthogonal rotation in front of `inner` (which must be
+// empty; InvalidArgument if it is itself rotated): Train learns the rotation
+// from the training vectors (their principal axes, largest variance first)
+// and trains `inner` on the rotated vectors; Add and Search rotate vectors
+// and queries before `inner` sees them. L2, inner product and cosine are
+// unchanged by the rotation, so results are `inner`'s on the raw data
+// (distances equal within float rounding), while distances that stop early
+// against a bound (HNSW) stop sooner. GetVectors rotates back: the vectors
+// added, within float rounding. Capabilities and thread safety are
+// `inner`'s, except that Train is required. The rotation runs on the CPU.
+absl::StatusOr<std::unique_ptr<Index>> MakeRotatedIndex(
+    std::unique_ptr<Index> inner);
 
 // Reads an index written by Index::Save. The bytes are untrusted: anything
 // truncated, corrupt or hostile is DataLoss naming what was wrong; a newer

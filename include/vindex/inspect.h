@@ -11,6 +11,7 @@
 // Thread safety: InspectIndexFile may be called from any number of threads.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct IndexFileReport {
   uint64_t file_bytes = 0;
   IndexFileHeader header;
   std::vector<IndexFileSection> sections;  // The end marker included.
+  // A rotated index (header.family kRotated) holds its inner index's whole
+  // container after its rotation section: this is that container's header
+  // (its sections follow the rotation's in `sections`).
+  std::optional<IndexFileHeader> inner_header;
   bool complete = false;  // The end marker was found and nothing follows.
   // Empty when every section is sound; else what is wrong with the file (the
   // first problem found).

@@ -24,12 +24,16 @@ enum class Metric : uint32_t { kL2 = 0, kInnerProduct = 1, kCosine = 2 };
 // cuda/device_check.sh passes on one.
 enum class Device : uint32_t { kCpu = 0, kGpu = 1, kAuto = 2 };
 
-// The index families; the values are stored in saved files.
+// The index families; the values are stored in saved files. kRotated is a
+// learned rotation in front of another family ("Rot,<inner>"); such an index
+// reports its inner family in IndexInfo (its search knobs are the inner's),
+// and kRotated appears in its saved file.
 enum class IndexFamily : uint32_t {
   kFlat = 1,
   kIvfFlat = 2,
   kIvfPq = 3,
-  kHnsw = 4
+  kHnsw = 4,
+  kRotated = 5
 };
 
 std::string_view MetricName(Metric metric);

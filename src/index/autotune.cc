@@ -31,8 +31,9 @@ KnobSet KnobsOf(const IndexInfo& info) {
     case IndexFamily::kIvfFlat:
     case IndexFamily::kIvfPq: {
       s.nprobe = true;
-      // The description starts "IVF<nlist>,".
-      const std::string& d = info.description;
+      // The description starts "IVF<nlist>," (after "Rot," if rotated).
+      std::string d = info.description;
+      if (d.rfind("Rot,", 0) == 0) d.erase(0, 4);
       if (d.rfind("IVF", 0) == 0) s.nlist = std::atoi(d.c_str() + 3);
       s.rerank = info.family == IndexFamily::kIvfPq &&
                  d.find(",Rerank") != std::string::npos;
@@ -42,6 +43,7 @@ KnobSet KnobsOf(const IndexInfo& info) {
       s.ef = true;
       break;
     case IndexFamily::kFlat:
+    case IndexFamily::kRotated:
       break;
   }
   return s;

@@ -12,6 +12,7 @@
 #include "index/hnsw/hnsw_index.h"
 #include "index/ivf/ivf_flat_index.h"
 #include "index/ivf/ivf_pq_index.h"
+#include "index/rotation/rotated_index.h"
 #include "vindex/index.h"
 
 namespace vindex {
@@ -34,17 +35,39 @@ absl::Status BadToken(absl::string_view factory, absl::string_view token,
                    "\" (expected ", expected, ")"));
 }
 
+absl::string_view Trimmed(absl::string_view t) {
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  return t;
+}
+
+constexpr absl::string_view kRotation = "Rot";
+
+// True when the factory string's first token is "Rot"; *inner is then what
+// follows its comma (empty when there is none).
+bool SplitRotation(absl::string_view factory, absl::string_view* inner) {
+  const size_t comma = factory.find(',');
+  if (Trimmed(factory.substr(0, comma)) != kRotation) return false;
+  *inner = comma == absl::string_view::npos ? absl::string_view()
+                                            : factory.substr(comma + 1);
+  return true;
+}
+
 absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
                                        Metric metric) {
   std::vector<absl::string_view> tokens = absl::StrSplit(factory, ',');
-  for (auto& t : tokens) {
-    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-  }
+  for (auto& t : tokens) t = Trimmed(t);
   if (tokens.empty() || tokens[0].empty()) {
     return absl::InvalidArgumentError("empty factory string");
   }
   absl::string_view first = tokens[0];
+  if (first == kRotation) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "factory string \"", factory,
+        "\": Rot, wraps another index and has no options of its own; parse "
+        "the part after \"Rot,\" and wrap the index with "
+        "MakeRotatedIndex, or call MakeIndex with the whole string"));
+  }
   if (first == "Flat") {
     if (tokens.size() > 1)
       return BadToken(factory, tokens[1], "nothing after Flat");
@@ -110,7 +133,7 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
     }
     return IndexSpec(o);
   }
-  return BadToken(factory, first, "Flat, IVF<nlist> or HNSW<M>");
+  return BadToken(factory, first, "Flat, IVF<nlist>, HNSW<M> or Rot,");
 }
 
 // Where each family's options keep the device.
@@ -165,8 +188,33 @@ absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
                       metric);
 }
 
+absl::StatusOr<std::unique_ptr<Index>> MakeRotatedIndex(
+    std::unique_ptr<Index> inner) {
+  auto index = RotatedIndex::Create(std::move(inner));
+  if (!index.ok()) return index.status();
+  return std::unique_ptr<Index>(std::move(*index));
+}
+
 absl::StatusOr<std::unique_ptr<Index>> MakeIndex(std::string_view factory,
                                                  int dim, Metric metric) {
+  const absl::string_view whole(factory.data(), factory.size());
+  absl::string_view inner;
+  if (SplitRotation(whole, &inner)) {
+    if (Trimmed(inner).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("factory string \"", whole,
+                       "\": Rot needs an index after it, e.g. Rot,HNSW32"));
+    }
+    absl::string_view nested;
+    if (SplitRotation(inner, &nested)) {
+      return BadToken(whole, kRotation,
+                      "one Rot, at most: a rotation cannot wrap another");
+    }
+    auto inner_index =
+        MakeIndex(std::string_view(inner.data(), inner.size()), dim, metric);
+    if (!inner_index.ok()) return inner_index.status();
+    return MakeRotatedIndex(std::move(*inner_index));
+  }
   auto spec = ParseIndexSpec(factory, dim, metric);
   if (!spec.ok()) return spec.status();
   return MakeIndex(*spec);

@@ -55,6 +55,8 @@ std::string_view IndexFamilyName(IndexFamily family) {
       return "IVF-PQ";
     case IndexFamily::kHnsw:
       return "HNSW";
+    case IndexFamily::kRotated:
+      return "Rotated";
   }
   return "unknown";
 }

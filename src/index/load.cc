@@ -15,6 +15,7 @@
 #include "index/hnsw/hnsw_index.h"
 #include "index/ivf/ivf_flat_index.h"
 #include "index/ivf/ivf_pq_index.h"
+#include "index/rotation/rotated_index.h"
 #include "io/format.h"
 #include "vindex/index.h"
 
@@ -22,10 +23,20 @@ namespace vindex {
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<Index>> LoadFamily(Reader& reader) {
+// `rotated_ok`: whether a rotated index may be read here (not behind
+// another rotation).
+absl::StatusOr<std::unique_ptr<Index>> LoadFamily(Reader& reader,
+                                                  bool rotated_ok) {
   io::ContainerReader container(reader);
   VINDEX_ASSIGN_OR_RETURN(io::FileHeader header, container.ReadHeader());
   switch (header.family) {
+    case IndexFamily::kRotated:
+      if (!rotated_ok) {
+        return absl::DataLossError("a rotated index inside a rotated index");
+      }
+      return RotatedIndex::Load(header, container, reader, [](Reader& inner) {
+        return LoadFamily(inner, /*rotated_ok=*/false);
+      });
     case IndexFamily::kFlat:
       return FlatIndex::Load(header, container);
     case IndexFamily::kIvfFlat:
@@ -47,8 +58,9 @@ absl::StatusOr<std::unique_ptr<Index>> LoadFamily(Reader& reader) {
 // real shortage of memory, reported rather than thrown.
 absl::StatusOr<std::unique_ptr<Index>> LoadIndex(Reader& reader) {
   absl::StatusOr<std::unique_ptr<Index>> index;
-  VINDEX_RETURN_IF_ERROR(internal::TryAllocate(
-      "loading an index", [&] { index = LoadFamily(reader); }));
+  VINDEX_RETURN_IF_ERROR(internal::TryAllocate("loading an index", [&] {
+    index = LoadFamily(reader, /*rotated_ok=*/true);
+  }));
   return index;
 }
 

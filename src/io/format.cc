@@ -120,7 +120,7 @@ absl::StatusOr<FileHeader> ContainerReader::ReadHeader() {
                      " is newer than this library's ", kFormatVersion));
   }
   if (h.version == 0) return absl::DataLossError("file format version 0");
-  if (u32[1] < 1 || u32[1] > 4) {
+  if (u32[1] < 1 || u32[1] > 5) {
     return absl::DataLossError(absl::StrCat("unknown index family ", u32[1]));
   }
   h.family = static_cast<IndexFamily>(u32[1]);

@@ -87,6 +87,9 @@ inline constexpr uint32_t kTagGraph = FourCc("GRPH");  // HNSW upper levels
 inline constexpr uint32_t kTagLevel0 = FourCc("GRL0");
 // HNSW quantized copy.
 inline constexpr uint32_t kTagQuantized = FourCc("QVEC");
+// A rotated index's learned rotation; the inner index's whole container
+// follows it (see index/rotation/rotated_index.cc).
+inline constexpr uint32_t kTagRotation = FourCc("ROTN");
 
 std::string TagName(uint32_t tag);
 

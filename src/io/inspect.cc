@@ -30,6 +30,13 @@ absl::StatusOr<IndexFileReport> InspectIndexFile(const std::string& path) {
                                   .dim = header->dim,
                                   .metric = header->metric,
                                   .count = header->count};
+  auto to_report = [](const io::FileHeader& h) {
+    return IndexFileHeader{.format_version = h.version,
+                           .family = h.family,
+                           .dim = h.dim,
+                           .metric = h.metric,
+                           .count = h.count};
+  };
   std::vector<char> buffer(1 << 20);
   while (true) {
     IndexFileSection s;
@@ -86,6 +93,18 @@ absl::StatusOr<IndexFileReport> InspectIndexFile(const std::string& path) {
     report.sections.push_back(s);
     if (!s.checksum_ok() && report.problem.empty()) {
       report.problem = absl::StrCat("section ", s.tag, " checksum mismatch");
+    }
+    if (tag == io::kTagRotation && header->family == IndexFamily::kRotated &&
+        !report.inner_header.has_value()) {
+      io::ContainerReader inner(r);
+      auto inner_header = inner.ReadHeader();
+      if (!inner_header.ok()) {
+        report.problem =
+            absl::StrCat("inner index: ", inner_header.status().message());
+        break;
+      }
+      report.inner_header = to_report(*inner_header);
+      continue;
     }
     if (tag == io::kTagEnd) {
       if (s.length != 0) {

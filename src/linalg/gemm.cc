@@ -16,6 +16,8 @@ using RowMajor =
 using ConstMap = Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>;
 using MutMap = Eigen::Map<RowMajor, 0, Eigen::OuterStride<>>;
 
+}  // namespace
+
 void PinBlasThreadsOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -25,8 +27,6 @@ void PinBlasThreadsOnce() {
     }
   });
 }
-
-}  // namespace
 
 void GemmABt(const float* a, int64_t m, int64_t lda, const float* b, int64_t n,
              int64_t ldb, int64_t k, float* c, int64_t ldc, float alpha,

@@ -14,6 +14,10 @@
 
 namespace vindex::linalg {
 
+// The thread setting above, applied once. Code that reaches BLAS through Eigen
+// without this wrapper (double-precision training math) calls it first.
+void PinBlasThreadsOnce();
+
 // c[m x n] = alpha * a[m x k] * b[n x k]^T + beta * c. Row-major, leading
 // dimensions in elements (lda, ldb >= k; ldc >= n).
 void GemmABt(const float* a, int64_t m, int64_t lda, const float* b, int64_t n,

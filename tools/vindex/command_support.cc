@@ -265,7 +265,10 @@ absl::StatusOr<std::unique_ptr<Index>> BuildIndex(
     const std::string& spec, Metric metric, const FloatMatrix& base,
     const std::vector<int64_t>& ids, Executor* pool, double* build_seconds,
     bool* bad_spec) {
-  auto options = ParseIndexSpec(spec, static_cast<int>(base.cols), metric);
+  // "Rot,<inner>": the inner index from its options, then the rotation.
+  const bool rotated = spec.rfind("Rot,", 0) == 0;
+  auto options = ParseIndexSpec(rotated ? spec.substr(4) : spec,
+                                static_cast<int>(base.cols), metric);
   if (!options.ok()) {
     *bad_spec = true;
     return options.status();
@@ -284,6 +287,7 @@ absl::StatusOr<std::unique_ptr<Index>> BuildIndex(
     iterations = ivf->kmeans_iterations;
   }
   auto index = MakeIndex(*options);
+  if (index.ok() && rotated) index = MakeRotatedIndex(std::move(*index));
   if (!index.ok()) {
     *bad_spec = index.status().code() == absl::StatusCode::kInvalidArgument;
     return index.status();

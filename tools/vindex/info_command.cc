@@ -39,6 +39,11 @@ int RunInfo(const Args& args, UsageError* usage) {
   std::printf("dim:         %u\n", h.dim);
   std::printf("metric:      %s\n", std::string(MetricName(h.metric)).c_str());
   std::printf("count:       %" PRIu64 "\n", h.count);
+  if (report->inner_header.has_value()) {
+    std::printf(
+        "inner:       %s (its container follows the rotation)\n",
+        std::string(IndexFamilyName(report->inner_header->family)).c_str());
+  }
   std::printf("sections:\n  %-5s %12s %14s  %-10s %s\n", "tag", "offset",
               "length", "crc32c", "check");
   for (const IndexFileSection& s : report->sections) {
