@@ -9,6 +9,7 @@
 #include <cstddef>
 
 #include "core/prefetch.h"
+#include "kernels/kernels.h"
 
 namespace vindex::kernels {
 namespace {
@@ -102,6 +103,140 @@ void Rows(const float* q, const float* rows, size_t n, size_t d, size_t stride,
     Simd::StoreSums4(out + i, s0, s1, s2, s3);
   }
   for (; i < n; ++i) out[i] = Pair<Simd, Op>(q, rows + i * stride, d);
+}
+
+// Pair<Simd, L2Op> with early exits: the same steps in the same order, and
+// at kBoundedFirstCheck, 2x, 4x, ... dimensions (rounded to whole 4-vector
+// steps) a reduced copy of the accumulators is compared with bound.
+template <class Simd>
+float PairBelow(const float* a, const float* b, size_t d, float bound) {
+  constexpr size_t kW = Simd::kW;
+  using Step = L2Op<Simd>;
+  typename Simd::Vec s0 = Simd::Zero(), s1 = Simd::Zero();
+  typename Simd::Vec s2 = Simd::Zero(), s3 = Simd::Zero();
+  const size_t blocks_end = d - d % (4 * kW);
+  size_t check = kBoundedFirstCheck > 4 * kW ? kBoundedFirstCheck : 4 * kW;
+  size_t j = 0;
+  for (;;) {
+    const size_t stop = check < blocks_end ? check : blocks_end;
+    for (; j < stop; j += 4 * kW) {
+      s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
+      s1 = Step::Step(s1, Simd::Load(a + j + kW), Simd::Load(b + j + kW));
+      s2 = Step::Step(s2, Simd::Load(a + j + 2 * kW),
+                      Simd::Load(b + j + 2 * kW));
+      s3 = Step::Step(s3, Simd::Load(a + j + 3 * kW),
+                      Simd::Load(b + j + 3 * kW));
+    }
+    if (j >= blocks_end) break;
+    const float partial =
+        Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
+    if (partial > bound) return partial;
+    check *= 2;
+  }
+  for (; j + kW <= d; j += kW) {
+    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
+  }
+  if (j < d) {
+    const typename Simd::Mask m = Simd::FirstLanes(d - j);
+    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b + j, m));
+  }
+  return Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
+}
+
+// The squared L2 of one row of a bounded four-row block, continued alone from
+// dimension j with its accumulator s (the steps and final reduction of
+// Rows, so the result is Rows' bit for bit), checking at `check`, 2 * check,
+// ... below `full`. Returns a partial sum > bound if it stops early.
+template <class Simd>
+float FinishRowBelow(const float* q, const float* r, size_t j, size_t check,
+                     size_t full, size_t d, typename Simd::Mask tail,
+                     typename Simd::Vec s, float bound) {
+  constexpr size_t kW = Simd::kW;
+  using Step = L2Op<Simd>;
+  float sums[4];
+  for (;;) {
+    for (; j < check; j += kW) {
+      s = Step::Step(s, Simd::Load(q + j), Simd::Load(r + j));
+    }
+    if (j >= full) break;
+    Simd::StoreSums4(sums, s, s, s, s);
+    if (sums[0] > bound) return sums[0];
+    check = 2 * check < full ? 2 * check : full;
+  }
+  if (j < d) {
+    s = Step::Step(s, Simd::MaskLoad(q + j, tail), Simd::MaskLoad(r + j, tail));
+  }
+  Simd::StoreSums4(sums, s, s, s, s);
+  return sums[0];
+}
+
+// Rows<Simd, L2Op> with early exits (KernelTable::l2_sqr_rows_bounded). Each
+// block of four rows keeps one accumulator per row, as Rows does; at the
+// checks a reduced copy is compared with bound. A block with no row left
+// stops; one with one or two rows left finishes them alone; otherwise all
+// four go on together (a dropped row then gets its full distance).
+template <class Simd>
+void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
+                 size_t stride, float bound, float* out) {
+  constexpr size_t kW = Simd::kW;
+  using Step = L2Op<Simd>;
+  using Vec = typename Simd::Vec;
+  const size_t full = d & ~(kW - 1);
+  const typename Simd::Mask tail = Simd::FirstLanes(d - full);
+  const size_t first_check =
+      kBoundedFirstCheck < full ? kBoundedFirstCheck : full;
+  const size_t ahead = internal::PrefetchRowsAhead(stride * sizeof(float), 4);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    PrefetchFourRows(rows, i + ahead, n, d, stride);
+    const float* r0 = rows + i * stride;
+    const float* r1 = r0 + stride;
+    const float* r2 = r1 + stride;
+    const float* r3 = r2 + stride;
+    Vec s0 = Simd::Zero(), s1 = Simd::Zero();
+    Vec s2 = Simd::Zero(), s3 = Simd::Zero();
+    size_t j = 0;
+    size_t check = first_check;
+    bool done = false;
+    for (;;) {
+      for (; j < check; j += kW) {
+        const Vec x = Simd::Load(q + j);
+        s0 = Step::Step(s0, x, Simd::Load(r0 + j));
+        s1 = Step::Step(s1, x, Simd::Load(r1 + j));
+        s2 = Step::Step(s2, x, Simd::Load(r2 + j));
+        s3 = Step::Step(s3, x, Simd::Load(r3 + j));
+      }
+      if (j >= full) break;
+      float partial[4];
+      Simd::StoreSums4(partial, s0, s1, s2, s3);
+      const int left = !(partial[0] > bound) + !(partial[1] > bound) +
+                       !(partial[2] > bound) + !(partial[3] > bound);
+      const size_t next = 2 * check < full ? 2 * check : full;
+      if (left <= 2) {
+        const float* r[4] = {r0, r1, r2, r3};
+        const Vec s[4] = {s0, s1, s2, s3};
+        for (int t = 0; t < 4; ++t) {
+          out[i + t] = partial[t] > bound
+                           ? partial[t]
+                           : FinishRowBelow<Simd>(q, r[t], j, next, full, d,
+                                                  tail, s[t], bound);
+        }
+        done = true;
+        break;
+      }
+      check = next;
+    }
+    if (done) continue;
+    if (j < d) {
+      const Vec x = Simd::MaskLoad(q + j, tail);
+      s0 = Step::Step(s0, x, Simd::MaskLoad(r0 + j, tail));
+      s1 = Step::Step(s1, x, Simd::MaskLoad(r1 + j, tail));
+      s2 = Step::Step(s2, x, Simd::MaskLoad(r2 + j, tail));
+      s3 = Step::Step(s3, x, Simd::MaskLoad(r3 + j, tail));
+    }
+    Simd::StoreSums4(out + i, s0, s1, s2, s3);
+  }
+  for (; i < n; ++i) out[i] = Pair<Simd, L2Op>(q, rows + i * stride, d);
 }
 
 // Queries q0 and q1 against rows r0..r3: eight accumulators, each row and
