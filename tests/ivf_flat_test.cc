@@ -532,10 +532,10 @@ TEST(IvfFlatTest, SearchWhileAdding) {
 // the batch scores every row in full with the multi-query kernels. Both must
 // return the same ids and distances, on raw data and on data whose variance
 // falls off with the dimension (as after a PCA rotation, where most rows
-// stop at the first check), with a dimension that is no multiple of the
+// stop at the first checks), with a dimension that is no multiple of the
 // vector width.
 TEST(IvfFlatTest, BoundedOneQueryScanEqualsFullBatchScan) {
-  constexpr int kDimBounded = 100;
+  constexpr int kDimBounded = 260;
   constexpr int64_t kN = 4000, kNq = 60;
   for (bool rotated_like : {false, true}) {
     std::vector<float> base = ClusteredVectors(kN, kDimBounded, 30, 5);

@@ -20,9 +20,10 @@ constexpr int64_t kScanChunk = 1024;
 // List entries per bounded kernel call on the L2 path: smaller blocks hand the
 // kernel a threshold that tightens sooner.
 constexpr int64_t kBoundedScanChunk = 256;
-// Below this many dimensions the L2 scan takes the plain row kernel: the
-// bounded one's first check would come too close to the end of the row.
-constexpr int64_t kBoundedMinDim = 2 * kernels::kBoundedFirstCheck;
+// Below this many dimensions the L2 scan takes the plain row kernel: on
+// 128-d rows the checks cost more than the stopped rows save, raw or rotated
+// (docs/benchmarks.md).
+constexpr int64_t kBoundedMinDim = 256;
 // Bytes of the next probed list prefetched before scanning the current one.
 constexpr size_t kPrefetchBytes = 4096;
 
