@@ -85,24 +85,11 @@ class HnswIndex::Sq8L2Space {
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_; }
   size_t prefetch_bytes() const { return bytes(); }
-  // Like Dist, but may stop early with a partial sum once it exceeds
-  // `bound`: the integer sum is taken in chunks (first kFirstCheck codes,
-  // then doubling), each exact, so a finished sum equals Dist's.
-  float DistBelow(uint32_t slot, float bound) const {
-    if (dim_ < 2 * kFirstCheck) return Dist(slot);
-    const uint8_t* x = reinterpret_cast<const uint8_t*>(base_ + slot * stride_);
-    uint32_t sum = 0;
-    size_t j = 0;
-    for (size_t check = kFirstCheck; check < dim_; check *= 2) {
-      sum += fn_(q_ + j, x + j, check - j);
-      j = check;
-      if (static_cast<float>(sum) > bound) return static_cast<float>(sum);
-    }
-    return static_cast<float>(sum + fn_(q_ + j, x + j, dim_ - j));
-  }
+  // An exit by chunks (one kernel call per chunk) costs more on raw data
+  // than it saves (docs/decisions.md, HNSW): no early exit here.
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
 
  private:
-  static constexpr size_t kFirstCheck = 64;
   const uint8_t* q_;
   const char* base_;
   size_t stride_;
