@@ -54,8 +54,9 @@ class HnswIndex::FloatSpace {
   }
 
  private:
-  // Below this the first check would come too close to the end to pay.
-  static constexpr size_t kMinBoundedDim = 2 * kernels::kBoundedFirstCheck;
+  // On 128-d vectors the checks cost more than the exits save, raw or
+  // rotated (docs/benchmarks.md).
+  static constexpr size_t kMinBoundedDim = 256;
   // Prefetching whole long vectors would fetch what early exits skip (see
   // docs/decisions.md, HNSW).
   static constexpr size_t kPrefetchDims = 256;
