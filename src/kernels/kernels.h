@@ -60,8 +60,9 @@ struct KernelTable {
   void (*l2_sqr_rows_bounded)(const float* q, const float* rows, size_t n,
                               size_t d, size_t stride, float bound, float* out);
   // l2_sqr with early exits: may return a partial sum once it exceeds
-  // `bound` (checked after kBoundedFirstCheck dimensions, then at doubling
-  // counts); otherwise the full distance, bit for bit this table's l2_sqr.
+  // `bound` (checked after kBoundedFirstCheck dimensions, or the ISA's
+  // unrolled step if larger, then at doubling counts); otherwise the full
+  // distance, bit for bit this table's l2_sqr.
   float (*l2_sqr_below)(const float* a, const float* b, size_t d, float bound);
   // out[i] = norms[i] - 2 * ip[i] (+ qnorm), the GEMM-to-L2 step; may alias.
   void (*l2_from_ip)(const float* ip, const float* norms, float qnorm, size_t n,

@@ -39,8 +39,8 @@ class HnswIndex::FloatSpace {
   }
   // Like Dist, but may stop early with a partial sum once it exceeds
   // `bound` (squared L2 only grows with more dimensions), so a node that
-  // cannot enter the results costs only part of its vector; checks come
-  // after kernels::kBoundedFirstCheck dimensions, then at doubling counts.
+  // cannot enter the results costs only part of its vector (the
+  // l2_sqr_below kernel: checks at doubling counts of dimensions).
   float DistBelow(uint32_t slot, float bound) const {
     if (below_ == nullptr) return Dist(slot);
     return below_(q_, reinterpret_cast<const float*>(base_ + slot * stride_),
