@@ -21,6 +21,10 @@
 
 namespace vindex::kernels {
 
+// Dimensions a bounded kernel scores before its first comparison with the
+// bound; later checks come at 2x, 4x, ... this count.
+inline constexpr size_t kBoundedFirstCheck = 32;
+
 struct KernelTable {
   Isa isa;
 
@@ -47,6 +51,19 @@ struct KernelTable {
                                    const float* rows, size_t n, size_t d,
                                    size_t stride, float* out,
                                    size_t out_stride);
+  // l2_sqr_rows with early exits: a row whose squared distance over its
+  // first dimensions (checked after kBoundedFirstCheck, then at doubling
+  // counts) already exceeds `bound` may be left unfinished, out[i] then
+  // holding that partial sum (> bound, and <= the full distance). Every row
+  // it finishes (out[i] <= bound always means finished) is bit for bit what
+  // this table's l2_sqr_rows writes.
+  void (*l2_sqr_rows_bounded)(const float* q, const float* rows, size_t n,
+                              size_t d, size_t stride, float bound, float* out);
+  // l2_sqr with early exits: may return a partial sum once it exceeds
+  // `bound` (checked after kBoundedFirstCheck dimensions, or the ISA's
+  // unrolled step if larger, then at doubling counts); otherwise the full
+  // distance, bit for bit this table's l2_sqr.
+  float (*l2_sqr_below)(const float* a, const float* b, size_t d, float bound);
   // out[i] = norms[i] - 2 * ip[i] (+ qnorm), the GEMM-to-L2 step; may alias.
   void (*l2_from_ip)(const float* ip, const float* norms, float qnorm, size_t n,
                      float* out);

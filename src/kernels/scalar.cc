@@ -48,6 +48,29 @@ void InnerProductRowsMulti(const float* const* queries, size_t nq,
     InnerProductRows(queries[j], rows, n, d, stride, out + j * out_stride);
 }
 
+// L2Sqr's sum in L2Sqr's order, compared with bound after
+// kBoundedFirstCheck dimensions and then at doubling counts.
+float L2SqrBelow(const float* a, const float* b, size_t d, float bound) {
+  float s = 0;
+  size_t check = kBoundedFirstCheck;
+  for (size_t j = 0; j < d; ++j) {
+    if (j == check) {
+      if (s > bound) return s;
+      check *= 2;
+    }
+    float t = a[j] - b[j];
+    s += t * t;
+  }
+  return s;
+}
+
+void L2SqrRowsBounded(const float* q, const float* rows, size_t n, size_t d,
+                      size_t stride, float bound, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = L2SqrBelow(q, rows + i * stride, d, bound);
+  }
+}
+
 void L2FromIp(const float* ip, const float* norms, float qnorm, size_t n,
               float* out) {
   for (size_t i = 0; i < n; ++i) out[i] = qnorm + norms[i] - 2.0f * ip[i];
@@ -89,6 +112,8 @@ const KernelTable IsaTable<KernelTable, Isa::kScalar>::kTable = {
     .inner_product_rows = &scalar::InnerProductRows,
     .l2_sqr_rows_multi = &scalar::L2SqrRowsMulti,
     .inner_product_rows_multi = &scalar::InnerProductRowsMulti,
+    .l2_sqr_rows_bounded = &scalar::L2SqrRowsBounded,
+    .l2_sqr_below = &scalar::L2SqrBelow,
     .l2_from_ip = &scalar::L2FromIp,
     .threshold_filter = &scalar::ThresholdFilter,
     .count_less = &scalar::CountLess,

@@ -7,8 +7,10 @@
 // built with SIMD flags: internal linkage gives each includer its own copy.
 
 #include <cstddef>
+#include <cstdint>
 
 #include "core/prefetch.h"
+#include "kernels/kernels.h"
 
 namespace vindex::kernels {
 namespace {
@@ -102,6 +104,157 @@ void Rows(const float* q, const float* rows, size_t n, size_t d, size_t stride,
     Simd::StoreSums4(out + i, s0, s1, s2, s3);
   }
   for (; i < n; ++i) out[i] = Pair<Simd, Op>(q, rows + i * stride, d);
+}
+
+// Pair<Simd, L2Op> with early exits: the same steps in the same order, and
+// at kBoundedFirstCheck, 2x, 4x, ... dimensions (rounded to whole 4-vector
+// steps) a reduced copy of the accumulators is compared with bound.
+template <class Simd>
+float PairBelow(const float* a, const float* b, size_t d, float bound) {
+  constexpr size_t kW = Simd::kW;
+  using Step = L2Op<Simd>;
+  typename Simd::Vec s0 = Simd::Zero(), s1 = Simd::Zero();
+  typename Simd::Vec s2 = Simd::Zero(), s3 = Simd::Zero();
+  const size_t blocks_end = d - d % (4 * kW);
+  size_t check = kBoundedFirstCheck > 4 * kW ? kBoundedFirstCheck : 4 * kW;
+  size_t j = 0;
+  for (;;) {
+    const size_t stop = check < blocks_end ? check : blocks_end;
+    for (; j < stop; j += 4 * kW) {
+      s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
+      s1 = Step::Step(s1, Simd::Load(a + j + kW), Simd::Load(b + j + kW));
+      s2 = Step::Step(s2, Simd::Load(a + j + 2 * kW),
+                      Simd::Load(b + j + 2 * kW));
+      s3 = Step::Step(s3, Simd::Load(a + j + 3 * kW),
+                      Simd::Load(b + j + 3 * kW));
+    }
+    if (j >= blocks_end) break;
+    const float partial =
+        Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
+    if (partial > bound) return partial;
+    check *= 2;
+  }
+  for (; j + kW <= d; j += kW) {
+    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
+  }
+  if (j < d) {
+    const typename Simd::Mask m = Simd::FirstLanes(d - j);
+    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b + j, m));
+  }
+  return Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
+}
+
+// Rows scored per pass of RowsBounded: their accumulators stay in L1.
+inline constexpr size_t kBoundedBlock = 64;
+
+// Continues the squared L2 accumulators s[0..3] of rows r[0..3] over
+// dimensions [j, end) (multiples of kW), with Rows' steps.
+template <class Simd>
+void StepFourRows(const float* q, const float* const* r, size_t j, size_t end,
+                  typename Simd::Vec* s) {
+  constexpr size_t kW = Simd::kW;
+  using Step = L2Op<Simd>;
+  using Vec = typename Simd::Vec;
+  Vec s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  for (; j < end; j += kW) {
+    const Vec x = Simd::Load(q + j);
+    s0 = Step::Step(s0, x, Simd::Load(r[0] + j));
+    s1 = Step::Step(s1, x, Simd::Load(r[1] + j));
+    s2 = Step::Step(s2, x, Simd::Load(r[2] + j));
+    s3 = Step::Step(s3, x, Simd::Load(r[3] + j));
+  }
+  s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
+}
+
+// Rows<Simd, L2Op> with early exits (KernelTable::l2_sqr_rows_bounded). Only
+// the heads of the rows ahead are prefetched (what the first checks read):
+// the rest of a row is fetched only if it survives them. A block of rows is
+// scored in stages: every live row's accumulator (one per
+// row, as in Rows) advances to the next check, four rows at a time; a
+// reduced copy is compared with bound and the rows above it leave with that
+// partial sum; the live ones regroup by four for the next stage. A row's
+// accumulator takes Rows' steps in Rows' order whatever rows it is grouped
+// with, and StoreSums4 reduces each lane on its own, so a finished row is
+// Rows' bit for bit. The last n % 4 rows go through Pair, as in Rows.
+template <class Simd>
+void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
+                 size_t stride, float bound, float* out) {
+  constexpr size_t kW = Simd::kW;
+  using Step = L2Op<Simd>;
+  using Vec = typename Simd::Vec;
+  const size_t full = d & ~(kW - 1);
+  const typename Simd::Mask tail = Simd::FirstLanes(d - full);
+  const size_t first_check =
+      kBoundedFirstCheck < full ? kBoundedFirstCheck : full;
+  const size_t head_bytes =
+      (d < 2 * kBoundedFirstCheck ? d : 2 * kBoundedFirstCheck) * sizeof(float);
+  const size_t ahead = internal::PrefetchRowsAhead(head_bytes, 4);
+  const size_t n4 = n & ~size_t{3};
+  Vec acc[kBoundedBlock];
+  uint32_t live[kBoundedBlock];
+  for (size_t b = 0; b < n4; b += kBoundedBlock) {
+    const size_t bn = n4 - b < kBoundedBlock ? n4 - b : kBoundedBlock;
+    size_t m = bn;
+    for (size_t t = 0; t < bn; ++t) live[t] = static_cast<uint32_t>(b + t);
+    for (size_t t = 0; t < bn; ++t) acc[t] = Simd::Zero();
+    size_t j = 0;
+    size_t check = first_check;
+    while (m > 0) {
+      const bool last = check >= full;
+      size_t kept = 0;
+      for (size_t g = 0; g < m; g += 4) {
+        // A short last group repeats its last row (scored twice, kept once).
+        size_t idx[4];
+        const float* r[4];
+        Vec s[4];
+        for (size_t t = 0; t < 4; ++t) {
+          const size_t at = g + t < m ? g + t : m - 1;
+          idx[t] = at;
+          r[t] = rows + live[at] * stride;
+          s[t] = acc[at];
+        }
+        if (j == 0 && live[g] + ahead + 4 <= n) {
+          for (size_t t = 0; t < 4; ++t) {
+            internal::PrefetchRange(rows + (live[g] + ahead + t) * stride,
+                                    head_bytes);
+          }
+        }
+        StepFourRows<Simd>(q, r, j, check, s);
+        if (last) {
+          if (full < d) {
+            const Vec x = Simd::MaskLoad(q + full, tail);
+            for (size_t t = 0; t < 4; ++t) {
+              s[t] = Step::Step(s[t], x, Simd::MaskLoad(r[t] + full, tail));
+            }
+          }
+          float sums[4];
+          Simd::StoreSums4(sums, s[0], s[1], s[2], s[3]);
+          for (size_t t = 0; t < 4; ++t) out[live[idx[t]]] = sums[t];
+          continue;
+        }
+        float partial[4];
+        Simd::StoreSums4(partial, s[0], s[1], s[2], s[3]);
+        const size_t distinct = m - g < 4 ? m - g : 4;
+        for (size_t t = 0; t < distinct; ++t) {
+          if (partial[t] > bound) {
+            out[live[g + t]] = partial[t];
+          } else {
+            // kept <= g + t: the write never passes a row still to read.
+            live[kept] = live[g + t];
+            acc[kept] = s[t];
+            ++kept;
+          }
+        }
+      }
+      if (last) break;
+      m = kept;
+      j = check;
+      check = 2 * check < full ? 2 * check : full;
+    }
+  }
+  for (size_t i = n4; i < n; ++i) {
+    out[i] = Pair<Simd, L2Op>(q, rows + i * stride, d);
+  }
 }
 
 // Queries q0 and q1 against rows r0..r3: eight accumulators, each row and

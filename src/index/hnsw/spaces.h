@@ -29,45 +29,44 @@ class HnswIndex::FloatSpace {
         stride_(stride),
         dim_(index.dim_),
         ip_(index.options_.metric != Metric::kL2),
-        fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr) {}
+        fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr),
+        below_(ip_ || dim_ < kMinBoundedDim ? nullptr
+                                            : kernels::Active().l2_sqr_below) {}
   float Dist(uint32_t slot) const {
     const float v =
         fn_(q_, reinterpret_cast<const float*>(base_ + slot * stride_), dim_);
     return ip_ ? -v : v;
   }
-  // Like Dist, but may stop early with a partial sum once it reaches
+  // Like Dist, but may stop early with a partial sum once it exceeds
   // `bound` (squared L2 only grows with more dimensions), so a node that
-  // cannot enter the results costs only part of its vector.
+  // cannot enter the results costs only part of its vector (the
+  // l2_sqr_below kernel: checks at doubling counts of dimensions).
   float DistBelow(uint32_t slot, float bound) const {
-    if (ip_ || dim_ < 2 * kChunk) return Dist(slot);
-    const float* x = reinterpret_cast<const float*>(base_ + slot * stride_);
-    float sum = 0;
-    size_t j = 0;
-    for (; j + kChunk < dim_; j += kChunk) {
-      sum += fn_(q_ + j, x + j, kChunk);
-      if (sum >= bound) return sum;
-    }
-    return sum + fn_(q_ + j, x + j, dim_ - j);
+    if (below_ == nullptr) return Dist(slot);
+    return below_(q_, reinterpret_cast<const float*>(base_ + slot * stride_),
+                  dim_, bound);
   }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_ * sizeof(float); }
   // The bytes to prefetch of a node about to be scored.
   size_t prefetch_bytes() const {
-    return ip_ ? bytes()
-               : std::min(bytes(), kPrefetchChunks * kChunk * sizeof(float));
+    return ip_ ? bytes() : std::min(bytes(), kPrefetchDims * sizeof(float));
   }
 
  private:
-  static constexpr size_t kChunk = 128;
+  // On 128-d vectors the checks cost more than the exits save, raw or
+  // rotated (docs/benchmarks.md).
+  static constexpr size_t kMinBoundedDim = 256;
   // Prefetching whole long vectors would fetch what early exits skip (see
   // docs/decisions.md, HNSW).
-  static constexpr size_t kPrefetchChunks = 2;
+  static constexpr size_t kPrefetchDims = 256;
   const float* q_;
   const char* base_;
   size_t stride_;
   size_t dim_;
   bool ip_;
   float (*fn_)(const float*, const float*, size_t);
+  float (*below_)(const float*, const float*, size_t, float);
 };
 
 // SQ8 codes in the level-0 blocks; squared L2 between codes (L2 and cosine).
@@ -87,6 +86,8 @@ class HnswIndex::Sq8L2Space {
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_; }
   size_t prefetch_bytes() const { return bytes(); }
+  // An exit by chunks (one kernel call per chunk) costs more on raw data
+  // than it saves (docs/decisions.md, HNSW): no early exit here.
   float DistBelow(uint32_t slot, float) const { return Dist(slot); }
 
  private:

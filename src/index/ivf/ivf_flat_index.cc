@@ -17,6 +17,13 @@ namespace {
 
 // List entries scored per kernel call (the distance buffer stays in L1/L2).
 constexpr int64_t kScanChunk = 1024;
+// List entries per bounded kernel call on the L2 path: smaller blocks hand the
+// kernel a threshold that tightens sooner.
+constexpr int64_t kBoundedScanChunk = 256;
+// Below this many dimensions the L2 scan takes the plain row kernel: on
+// 128-d rows the checks cost more than the stopped rows save, raw or rotated
+// (docs/benchmarks.md).
+constexpr int64_t kBoundedMinDim = 256;
 // Bytes of the next probed list prefetched before scanning the current one.
 constexpr size_t kPrefetchBytes = 4096;
 
@@ -48,6 +55,7 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const kernels::KernelTable& kt = kernels::Active();
   const int64_t d = ivf_options().dim;
   const bool l2 = ivf_options().metric == Metric::kL2;
+  const bool bounded = l2 && d >= kBoundedMinDim;
   auto scratch = scratch_.Acquire();
   scratch->dist.resize(kScanChunk);
   scratch->index.resize(kScanChunk);
@@ -79,9 +87,15 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
       }
       continue;
     }
-    for (int64_t b = 0; b < n; b += kScanChunk) {
-      const int64_t bn = std::min(kScanChunk, n - b);
-      if (l2) {
+    const int64_t chunk = bounded ? kBoundedScanChunk : kScanChunk;
+    for (int64_t b = 0; b < n; b += chunk) {
+      const int64_t bn = std::min(chunk, n - b);
+      if (bounded) {
+        // Rows left unfinished hold a partial sum above the threshold, so
+        // PushBlock drops them as it would their full distances.
+        kt.l2_sqr_rows_bounded(ctx.query, vecs + b * d, bn, d, d,
+                               top.threshold(), dist);
+      } else if (l2) {
         kt.l2_sqr_rows(ctx.query, vecs + b * d, bn, d, d, dist);
       } else {
         kt.inner_product_rows(ctx.query, vecs + b * d, bn, d, d, dist);

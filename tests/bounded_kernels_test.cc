@@ -1,0 +1,164 @@
+// The bounded L2 kernels (l2_sqr_rows_bounded, l2_sqr_below) of every ISA
+// the machine has, pinned by mask: a finished distance is bit for bit the
+// same table's unbounded kernel's, an unfinished one is a partial sum above
+// the bound, and on data whose variance falls off with the dimension (as
+// after a PCA rotation) they do stop early.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "kernels/kernels.h"
+
+namespace vindex::kernels {
+namespace {
+
+std::vector<const KernelTable*> AllTables() {
+  std::vector<const KernelTable*> out;
+  for (Isa isa : kIsas) {
+    if (const KernelTable* t = Select<KernelTable>(IsaBit(isa))) {
+      EXPECT_EQ(t->isa, isa);
+      out.push_back(t);
+    }
+  }
+  return out;
+}
+
+// Dimension j drawn with a spread that falls off with j, so the first
+// dimensions hold most of each distance.
+float Draw(std::mt19937& rng, size_t j) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  return u(rng) * (4.0f * std::exp(-static_cast<float>(j) / 12.0f) + 0.05f);
+}
+
+// The value at quantile f of v (a copy is sorted).
+float Quantile(std::vector<float> v, double f) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(f * (v.size() - 1))];
+}
+
+TEST(BoundedKernels, RowsFinishExactlyOrStopAboveBound) {
+  std::mt19937 rng(11);
+  for (const KernelTable* t : AllTables()) {
+    for (size_t d : {1, 7, 31, 32, 33, 63, 64, 65, 100, 128, 130, 200, 300}) {
+      for (size_t extra : {0, 3}) {
+        const size_t stride = d + extra;
+        for (size_t n : {0, 1, 4, 13, 37}) {
+          // Exactly the floats the contract allows to be read (ASan checks),
+          // one float in so the rows are unaligned.
+          std::vector<float> rows(1 + (n == 0 ? 0 : (n - 1) * stride + d));
+          for (size_t k = 1; k < rows.size(); ++k)
+            rows[k] = Draw(rng, (k - 1) % stride);
+          std::vector<float> q(d + 1);
+          for (size_t j = 0; j < d; ++j) q[j + 1] = Draw(rng, j);
+          const float* rp = rows.data() + 1;
+          std::vector<float> full(n);
+          t->l2_sqr_rows(q.data() + 1, rp, n, d, stride, full.data());
+          std::vector<float> bounds = {-1.0f, INFINITY};
+          if (n > 0) {
+            bounds.push_back(Quantile(full, 0.25));
+            bounds.push_back(Quantile(full, 0.5));
+          }
+          for (float bound : bounds) {
+            std::vector<float> got(n + 1, -7.0f);
+            t->l2_sqr_rows_bounded(q.data() + 1, rp, n, d, stride, bound,
+                                   got.data());
+            size_t stopped = 0;
+            for (size_t i = 0; i < n; ++i) {
+              if (got[i] <= bound) {
+                EXPECT_EQ(got[i], full[i])
+                    << IsaName(t->isa) << " d=" << d << " stride=" << stride
+                    << " n=" << n << " bound=" << bound << " row " << i;
+              } else {
+                EXPECT_LE(got[i], full[i]) << IsaName(t->isa) << " d=" << d;
+                EXPECT_GT(full[i], bound) << IsaName(t->isa) << " d=" << d;
+                if (got[i] != full[i]) ++stopped;
+              }
+            }
+            EXPECT_EQ(got[n], -7.0f) << "wrote past n";
+            if (bound == INFINITY) EXPECT_EQ(stopped, 0u);
+            // Rows whose first check comes before their end do stop.
+            if (d >= 64 && n >= 13 && bound < INFINITY) {
+              EXPECT_GT(stopped, 0u) << IsaName(t->isa) << " d=" << d
+                                     << " n=" << n << " bound=" << bound;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(BoundedKernels, PairFinishesExactlyOrStopsAboveBound) {
+  std::mt19937 rng(12);
+  for (const KernelTable* t : AllTables()) {
+    for (size_t d :
+         {1, 7, 31, 32, 33, 63, 64, 65, 100, 128, 130, 200, 300, 784}) {
+      constexpr int kPairs = 40;
+      std::vector<std::vector<float>> xs(kPairs, std::vector<float>(d + 1));
+      std::vector<float> q(d + 1);
+      for (size_t j = 0; j < d; ++j) q[j + 1] = Draw(rng, j);
+      std::vector<float> full(kPairs);
+      for (int p = 0; p < kPairs; ++p) {
+        for (size_t j = 0; j < d; ++j) xs[p][j + 1] = Draw(rng, j);
+        full[p] = t->l2_sqr(q.data() + 1, xs[p].data() + 1, d);
+      }
+      for (float bound :
+           {-1.0f, Quantile(full, 0.25), Quantile(full, 0.5), INFINITY}) {
+        int stopped = 0;
+        for (int p = 0; p < kPairs; ++p) {
+          const float got =
+              t->l2_sqr_below(q.data() + 1, xs[p].data() + 1, d, bound);
+          if (got <= bound) {
+            EXPECT_EQ(got, full[p]) << IsaName(t->isa) << " d=" << d
+                                    << " bound=" << bound << " pair " << p;
+          } else {
+            EXPECT_LE(got, full[p]) << IsaName(t->isa) << " d=" << d;
+            EXPECT_GT(full[p], bound) << IsaName(t->isa) << " d=" << d;
+            if (got != full[p]) ++stopped;
+          }
+        }
+        if (bound == INFINITY) EXPECT_EQ(stopped, 0);
+        if (d >= 2 * kBoundedFirstCheck + 64 && bound < INFINITY) {
+          EXPECT_GT(stopped, 0)
+              << IsaName(t->isa) << " d=" << d << " bound=" << bound;
+        }
+      }
+    }
+  }
+}
+
+// The bounded kernels' finished distances agree with the scalar reference
+// within float rounding, like the unbounded ones.
+TEST(BoundedKernels, FinishedDistancesMatchScalar) {
+  const KernelTable& ref = *Select<KernelTable>(IsaBit(Isa::kScalar));
+  std::mt19937 rng(13);
+  for (const KernelTable* t : AllTables()) {
+    for (size_t d : {5, 64, 100, 130, 300}) {
+      const size_t n = 21;
+      std::vector<float> rows(n * d), q(d);
+      for (size_t k = 0; k < rows.size(); ++k) rows[k] = Draw(rng, k % d);
+      for (size_t j = 0; j < d; ++j) q[j] = Draw(rng, j);
+      std::vector<float> want(n), got(n);
+      ref.l2_sqr_rows(q.data(), rows.data(), n, d, d, want.data());
+      const float bound = Quantile(want, 0.6);
+      t->l2_sqr_rows_bounded(q.data(), rows.data(), n, d, d, bound, got.data());
+      for (size_t i = 0; i < n; ++i) {
+        const double tol = 1e-5 * want[i] + 1e-6;
+        if (want[i] <= bound - tol) {
+          EXPECT_NEAR(got[i], want[i], tol) << IsaName(t->isa) << " d=" << d;
+          EXPECT_NEAR(t->l2_sqr_below(q.data(), rows.data() + i * d, d, bound),
+                      want[i], tol)
+              << IsaName(t->isa) << " d=" << d;
+        } else if (want[i] > bound + tol) {
+          EXPECT_GT(got[i], bound) << IsaName(t->isa) << " d=" << d;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vindex::kernels
