@@ -84,8 +84,10 @@ int Main(int argc, char** argv) {
   for (const std::string& spec : o.specs) {
     const SpecInfo info = ParseSpec(spec, ds.dim);
     std::vector<std::unique_ptr<Contender>> contenders;
-    auto made = MakeIndex(
-        spec, ds.dim, ds.inner_product ? Metric::kInnerProduct : Metric::kL2);
+    const Metric angular =
+        o.angular_metric == "ip" ? Metric::kInnerProduct : Metric::kCosine;
+    auto made =
+        MakeIndex(spec, ds.dim, ds.inner_product ? angular : Metric::kL2);
     if (made.ok()) {
       contenders.push_back(
           MakeVindexContender(spec, std::move(*made), o.threads));

@@ -39,13 +39,15 @@ void PrintUsage() {
          "[--csv FILE]\n"
          "                 [--reference faiss|hnswlib|auto|none] "
          "[--cache-dir DIR]\n"
+         "                 [--angular-metric cosine|ip]\n"
          "SPEC is a vindex factory string: Flat, IVF1024,Flat, IVF1024,PQ32,\n"
          "IVF1024,PQ64x4fs,Rerank, HNSW32, HNSW32,SQ8.\n"
          "--rerank 0 means no re-rank (for vindex and FAISS alike).\n"
          "Datasets are read as DIR/NAME_{base,query}.fvecs and\n"
          "DIR/NAME_groundtruth.ivecs (.zst versions are unpacked into the\n"
-         "cache folder). 'angular' in NAME means inner product on unit "
-         "vectors.\n";
+         "cache folder). 'angular' in NAME means unit vectors: vindex\n"
+         "runs them with --angular-metric (default cosine), the references\n"
+         "with inner product.\n";
 }
 
 bool ParseArgs(int argc, char** argv, Options* o) {
@@ -95,6 +97,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       if (!next(&o->reference)) return false;
     } else if (a == "--cache-dir") {
       if (!next(&o->cache_dir)) return false;
+    } else if (a == "--angular-metric") {
+      if (!next(&o->angular_metric)) return false;
     } else {
       std::cerr << "unknown argument " << a << "\n";
       return false;
@@ -115,6 +119,10 @@ bool ParseArgs(int argc, char** argv, Options* o) {
   if (o->reference != "auto" && o->reference != "faiss" &&
       o->reference != "hnswlib" && o->reference != "none") {
     std::cerr << "--reference must be faiss, hnswlib, auto or none\n";
+    return false;
+  }
+  if (o->angular_metric != "cosine" && o->angular_metric != "ip") {
+    std::cerr << "--angular-metric must be cosine or ip\n";
     return false;
   }
   if (o->threads <= 0) {

@@ -26,6 +26,9 @@ struct Options {
   std::string csv;
   std::string reference = "auto";
   std::string cache_dir;
+  // vindex's metric on 'angular' data sets (unit vectors): "cosine" or "ip".
+  // The references always run inner product; the rankings are the same.
+  std::string angular_metric = "cosine";
 };
 
 // Prints the flags on stderr.

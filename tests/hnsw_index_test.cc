@@ -137,6 +137,49 @@ TEST(HnswIndexTest, DistancesAreNaturalAndSorted) {
   }
 }
 
+// Cosine graphs are walked by L2 over unit vectors; what a search reports must
+// still be the cosine itself, largest first, with and without a filter.
+TEST(HnswIndexTest, CosineReportsCosines) {
+  auto base = RandomVectors(500, kDim, 3);
+  auto ids = SequentialIds(500);
+  auto queries = RandomVectors(20, kDim, 4);
+  const auto cosine = [&](int q, int64_t id) {
+    double dot = 0, qq = 0, xx = 0;
+    for (int j = 0; j < kDim; ++j) {
+      const double a = queries[q * kDim + j], b = base[id * kDim + j];
+      dot += a * b;
+      qq += a * a;
+      xx += b * b;
+    }
+    return dot / std::sqrt(qq * xx);
+  };
+  for (Traversal t : {Traversal::kFloat, Traversal::kSq8}) {
+    auto index = MakeHnsw(Options(Metric::kCosine, t));
+    ASSERT_TRUE(AddAll(*index, base, ids).ok());
+    // None, a lazy walk (half the ids) and a scan of the allowed few.
+    const IdFilter even =
+        IdFilter::Predicate([](int64_t id) { return id % 2 == 0; });
+    const IdFilter few =
+        IdFilter::Predicate([](int64_t id) { return id % 50 == 0; });
+    for (const IdFilter* filter :
+         {static_cast<const IdFilter*>(nullptr), &even, &few}) {
+      auto got = RunSearch(*index, queries, kDim,
+                           SearchParams{.k = 5, .filter = filter, .ef = 100});
+      ASSERT_TRUE(got.status.ok());
+      for (int q = 0; q < 20; ++q) {
+        for (int i = 0; i < 5; ++i) {
+          const int64_t id = got.ids[q * 5 + i];
+          ASSERT_GE(id, 0);
+          EXPECT_NEAR(got.distances[q * 5 + i], cosine(q, id), 1e-5);
+          if (i > 0) {
+            EXPECT_GE(got.distances[q * 5 + i - 1], got.distances[q * 5 + i]);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(HnswIndexTest, FewerVectorsThanKArePadded) {
   auto index = MakeHnsw(Options());
   auto queries = RandomVectors(2, kDim, 4);
