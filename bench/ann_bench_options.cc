@@ -46,7 +46,7 @@ void PrintUsage() {
          "Datasets are read as DIR/NAME_{base,query}.fvecs and\n"
          "DIR/NAME_groundtruth.ivecs (.zst versions are unpacked into the\n"
          "cache folder). 'angular' in NAME means unit vectors: vindex\n"
-         "runs them with --angular-metric (default cosine), the references\n"
+         "runs them with --angular-metric (default ip), the references\n"
          "with inner product.\n";
 }
 

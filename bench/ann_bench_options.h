@@ -28,7 +28,7 @@ struct Options {
   std::string cache_dir;
   // vindex's metric on 'angular' data sets (unit vectors): "cosine" or "ip".
   // The references always run inner product; the rankings are the same.
-  std::string angular_metric = "cosine";
+  std::string angular_metric = "ip";
 };
 
 // Prints the flags on stderr.

@@ -137,8 +137,8 @@ TEST(HnswIndexTest, DistancesAreNaturalAndSorted) {
   }
 }
 
-// Cosine graphs are walked by L2 over unit vectors; what a search reports must
-// still be the cosine itself, largest first, with and without a filter.
+// What a cosine search reports must be the cosine itself, largest first, with
+// and without a filter.
 TEST(HnswIndexTest, CosineReportsCosines) {
   auto base = RandomVectors(500, kDim, 3);
   auto ids = SequentialIds(500);

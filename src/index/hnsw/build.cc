@@ -44,7 +44,8 @@ void HnswIndex::SelectNeighbors(const float* base,
   // among them ties), so without a cap a group of copies fills its lists
   // with itself and links nowhere else. One copy is kept, and it dominates
   // nothing: it stands for the base itself.
-  const float self = WalksByL2() ? 0.0f : Distance(base, base);
+  const float self =
+      options_.metric == Metric::kL2 ? 0.0f : Distance(base, base);
   const auto is_copy = [&](const Candidate& c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     return c.d == self && std::equal(base, base + dim_, FullVector(c.slot));
   };

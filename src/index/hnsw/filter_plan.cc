@@ -23,7 +23,7 @@ void HnswIndex::ScanAllowed(const float* query, int k,
       internal::PrefetchRange(
           reinterpret_cast<const char*>(FullVector(slots[i + 2])),
           dim_ * sizeof(float));
-    top.Push(ResultDistance(query, FullVector(slots[i])), ids_[slots[i]]);
+    top.Push(Distance(query, FullVector(slots[i])), ids_[slots[i]]);
   }
   top.Finish(out_ids, out_d);
 }

@@ -143,14 +143,7 @@ class HnswIndex final : public Index {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   const float* FullVector(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   int Capacity(int level) const { return level == 0 ? m0_ : m_; }
-  // Cosine graphs are walked by squared L2 over their unit vectors (the same
-  // order as by cosine), so distances can stop early on a partial sum.
-  bool WalksByL2() const { return options_.metric != Metric::kInnerProduct; }
-  // The distance the graph is built and walked by (WalksByL2).
   float Distance(const float* a, const float* b) const;
-  // The distance reported to callers: Distance, except for cosine, where it is
-  // the negated inner product that ResultsToNatural turns into the cosine.
-  float ResultDistance(const float* a, const float* b) const;
   // Per-node spin lock, held while a link list is rewritten.
   void LockNode(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void UnlockNode(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);

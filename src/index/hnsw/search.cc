@@ -35,9 +35,7 @@ void HnswIndex::SearchOne(const Space& space, const float* query, int k, int ef,
   }
   s.top.Reset(k);
   for (const Candidate& c : s.results) {
-    const float exact = quantized_ || options_.metric == Metric::kCosine
-                            ? ResultDistance(query, FullVector(c.slot))
-                            : c.d;
+    const float exact = quantized_ ? Distance(query, FullVector(c.slot)) : c.d;
     s.top.Push(exact, ids_[c.slot]);
   }
   s.top.Finish(out_ids, out_d);

@@ -28,7 +28,7 @@ class HnswIndex::FloatSpace {
         base_(base),
         stride_(stride),
         dim_(index.dim_),
-        ip_(!index.WalksByL2()),
+        ip_(index.options_.metric != Metric::kL2),
         fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr),
         below_(ip_ || dim_ < kMinBoundedDim ? nullptr
                                             : kernels::Active().l2_sqr_below) {}

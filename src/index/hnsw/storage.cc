@@ -98,13 +98,8 @@ const float* HnswIndex::FullVector(uint32_t slot) const {
 
 float HnswIndex::Distance(const float* a, const float* b) const {
   const kernels::KernelTable& kt = kernels::Active();
-  if (WalksByL2()) return kt.l2_sqr(a, b, dim_);
+  if (options_.metric == Metric::kL2) return kt.l2_sqr(a, b, dim_);
   return -kt.inner_product(a, b, dim_);
-}
-
-float HnswIndex::ResultDistance(const float* a, const float* b) const {
-  if (options_.metric != Metric::kCosine) return Distance(a, b);
-  return -kernels::Active().inner_product(a, b, dim_);
 }
 
 void HnswIndex::LockNode(uint32_t slot) const {
