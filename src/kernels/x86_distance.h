@@ -43,6 +43,23 @@ inline void PrefetchFourRows(const float* rows, size_t first, size_t n,
                           (3 * stride + d) * sizeof(float));
 }
 
+// A pair's last steps from j (past its whole 4-vector steps): whole vectors
+// into s0, the masked tail into s1; returns the sum of the four accumulators.
+template <class Simd, class Step>
+float FinishPair(const float* a, const float* b, size_t j, size_t d,
+                 typename Simd::Vec s0, typename Simd::Vec s1,
+                 typename Simd::Vec s2, typename Simd::Vec s3) {
+  constexpr size_t kW = Simd::kW;
+  for (; j + kW <= d; j += kW) {
+    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
+  }
+  if (j < d) {
+    const typename Simd::Mask m = Simd::FirstLanes(d - j);
+    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b + j, m));
+  }
+  return Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
+}
+
 // One pair, four accumulators wide; the tail is a masked load.
 template <class Simd, template <class> class Op>
 float Pair(const float* a, const float* b, size_t d) {
@@ -57,14 +74,7 @@ float Pair(const float* a, const float* b, size_t d) {
     s2 = Step::Step(s2, Simd::Load(a + j + 2 * kW), Simd::Load(b + j + 2 * kW));
     s3 = Step::Step(s3, Simd::Load(a + j + 3 * kW), Simd::Load(b + j + 3 * kW));
   }
-  for (; j + kW <= d; j += kW) {
-    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
-  }
-  if (j < d) {
-    const typename Simd::Mask m = Simd::FirstLanes(d - j);
-    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b + j, m));
-  }
-  return Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
+  return FinishPair<Simd, Step>(a, b, j, d, s0, s1, s2, s3);
 }
 
 // One query against four rows at a time: the query is loaded once per step,
@@ -134,14 +144,7 @@ float PairBelow(const float* a, const float* b, size_t d, float bound) {
     if (partial > bound) return partial;
     check *= 2;
   }
-  for (; j + kW <= d; j += kW) {
-    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
-  }
-  if (j < d) {
-    const typename Simd::Mask m = Simd::FirstLanes(d - j);
-    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b + j, m));
-  }
-  return Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
+  return FinishPair<Simd, Step>(a, b, j, d, s0, s1, s2, s3);
 }
 
 // Rows scored per pass of RowsBounded: their accumulators stay in L1.

@@ -37,14 +37,19 @@ uint32_t PadBeforeInner(uint64_t factor_bytes) {
 
 namespace internal {
 
-void RotateRows(const train::PcaRotation& rotation, const float* x,
-                int64_t rows, int64_t stride, float* y, Executor* executor) {
+absl::StatusOr<MatrixView<const float>> RotateInto(
+    const train::PcaRotation& rotation, MatrixView<const float> x,
+    std::vector<float>* storage, Executor* executor, absl::string_view what) {
   const int64_t dim = rotation.dim();
-  ParallelForRange(executor, rows, kRotateBlockRows,
+  VINDEX_RETURN_IF_ERROR(
+      TryResize(*storage, x.rows * dim, absl::StrCat("rotating ", what)));
+  float* y = storage->data();
+  ParallelForRange(executor, x.rows, kRotateBlockRows,
                    [&](int64_t begin, int64_t end) {
-                     rotation.Apply(x + begin * stride, end - begin, stride,
+                     rotation.Apply(x.row(begin), end - begin, x.row_stride(),
                                     y + begin * dim);
                    });
+  return MatrixView<const float>(y, x.rows, dim);
 }
 
 }  // namespace internal
@@ -122,12 +127,10 @@ absl::Status RotatedIndex::TrainImpl(MatrixView<const float> samples,
                                 train::PcaRotation::DefaultLead(dim_)));
   auto rotation = std::make_shared<const Rotation>(std::move(learned));
   std::vector<float> rotated;
-  VINDEX_RETURN_IF_ERROR(
-      internal::TryResize(rotated, samples.rows * dim_, "rotating samples"));
-  internal::RotateRows(*rotation, samples.data, samples.rows,
-                       samples.row_stride(), rotated.data(), executor);
-  VINDEX_RETURN_IF_ERROR(inner_->Train(
-      MatrixView<const float>(rotated.data(), samples.rows, dim_), executor));
+  VINDEX_ASSIGN_OR_RETURN(
+      MatrixView<const float> rows,
+      internal::RotateInto(*rotation, samples, &rotated, executor, "samples"));
+  VINDEX_RETURN_IF_ERROR(inner_->Train(rows, executor));
   internal::MutexLock publish(rotation_mu_);
   rotation_ = std::move(rotation);
   return absl::OkStatus();
@@ -152,13 +155,10 @@ absl::Status RotatedIndex::AddImpl(MatrixView<const float> vectors,
     return absl::FailedPreconditionError("Add before Train");
   }
   std::vector<float> rotated;
-  VINDEX_RETURN_IF_ERROR(
-      internal::TryResize(rotated, vectors.rows * dim_, "rotating vectors"));
-  internal::RotateRows(*rotation, vectors.data, vectors.rows,
-                       vectors.row_stride(), rotated.data(), executor);
-  return inner_->Add(
-      MatrixView<const float>(rotated.data(), vectors.rows, dim_), ids,
-      executor);
+  VINDEX_ASSIGN_OR_RETURN(
+      MatrixView<const float> rows,
+      internal::RotateInto(*rotation, vectors, &rotated, executor, "vectors"));
+  return inner_->Add(rows, ids, executor);
 }
 
 absl::Status RotatedIndex::Search(MatrixView<const float> queries,
@@ -180,13 +180,10 @@ absl::Status RotatedIndex::SearchImpl(MatrixView<const float> queries,
     return inner_->Search(queries, params, out, executor);
   }
   std::vector<float> rotated;
-  VINDEX_RETURN_IF_ERROR(
-      internal::TryResize(rotated, queries.rows * dim_, "rotating queries"));
-  internal::RotateRows(*rotation, queries.data, queries.rows,
-                       queries.row_stride(), rotated.data(), executor);
-  return inner_->Search(
-      MatrixView<const float>(rotated.data(), queries.rows, dim_), params, out,
-      executor);
+  VINDEX_ASSIGN_OR_RETURN(
+      MatrixView<const float> rows,
+      internal::RotateInto(*rotation, queries, &rotated, executor, "queries"));
+  return inner_->Search(rows, params, out, executor);
 }
 
 absl::Status RotatedIndex::Remove(absl::Span<const int64_t> ids) {

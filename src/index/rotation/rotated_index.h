@@ -6,6 +6,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/mutex.h"
 #include "io/format.h"
 #include "train/pca_rotation.h"
@@ -91,9 +93,12 @@ class RotatedIndex final : public Index {
 
 namespace internal {
 
-// y[i] = R x[i] for `rows` rows of x (stride in floats) into dense y.
-void RotateRows(const train::PcaRotation& rotation, const float* x,
-                int64_t rows, int64_t stride, float* y, Executor* executor);
+// Rotates the rows of x (y[i] = R x[i]) into *storage, resized to fit
+// (ResourceExhausted "rotating <what>" if it cannot be), split over the
+// executor; returns the rotated rows as a view of *storage.
+absl::StatusOr<MatrixView<const float>> RotateInto(
+    const train::PcaRotation& rotation, MatrixView<const float> x,
+    std::vector<float>* storage, Executor* executor, absl::string_view what);
 
 }  // namespace internal
 }  // namespace vindex
