@@ -49,11 +49,35 @@ inline __m256i Fold(__m512i v) {
                           _mm512_extracti64x4_epi64(v, 1));
 }
 
+// Folds a block's 512-bit sums to 256 bits, adds an odd last pair of codes
+// (when `odd`: codes and table at `codes`, `lut`) with 256-bit steps, and
+// stores the block's 32 sums into out.
+inline void FinishBlock(__m512i a_lo, __m512i a_hi, __m512i b_lo, __m512i b_hi,
+                        bool odd, const uint8_t* codes, const uint8_t* lut,
+                        uint16_t* out) {
+  __m256i a_lo2 = Fold(a_lo), a_hi2 = Fold(a_hi), b_lo2 = Fold(b_lo),
+          b_hi2 = Fold(b_hi);
+  if (odd) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const __m256i c =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes));
+    const __m256i l = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut));
+    const __m256i first = _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4));
+    const __m256i second =
+        _mm256_shuffle_epi8(l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4));
+    a_lo2 = _mm256_add_epi16(a_lo2, first);
+    a_hi2 = _mm256_add_epi16(a_hi2, _mm256_srli_epi16(first, 8));
+    b_lo2 = _mm256_add_epi16(b_lo2, second);
+    b_hi2 = _mm256_add_epi16(b_hi2, _mm256_srli_epi16(second, 8));
+  }
+  StoreHalf(a_lo2, a_hi2, out);
+  StoreHalf(b_lo2, b_hi2, out + 16);
+}
+
 // One block's 32 sums (see pq_kernels.h) into out.
 inline void AccumulateBlock(const uint8_t* block, size_t pairs,
                             const uint8_t* lut, uint16_t* out) {
   const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m256i low4_256 = _mm256_set1_epi8(0x0f);
   __m512i a_lo = _mm512_setzero_si512(), a_hi = _mm512_setzero_si512();
   __m512i b_lo = _mm512_setzero_si512(), b_hi = _mm512_setzero_si512();
   size_t p = 0;
@@ -68,23 +92,8 @@ inline void AccumulateBlock(const uint8_t* block, size_t pairs,
     b_lo = _mm512_add_epi16(b_lo, second);
     b_hi = _mm512_add_epi16(b_hi, _mm512_srli_epi16(second, 8));
   }
-  __m256i a_lo2 = Fold(a_lo), a_hi2 = Fold(a_hi), b_lo2 = Fold(b_lo),
-          b_hi2 = Fold(b_hi);
-  if (p < pairs) {
-    const __m256i c =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
-    const __m256i l =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + p * 32));
-    const __m256i first = _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4_256));
-    const __m256i second = _mm256_shuffle_epi8(
-        l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4_256));
-    a_lo2 = _mm256_add_epi16(a_lo2, first);
-    a_hi2 = _mm256_add_epi16(a_hi2, _mm256_srli_epi16(first, 8));
-    b_lo2 = _mm256_add_epi16(b_lo2, second);
-    b_hi2 = _mm256_add_epi16(b_hi2, _mm256_srli_epi16(second, 8));
-  }
-  StoreHalf(a_lo2, a_hi2, out);
-  StoreHalf(b_lo2, b_hi2, out + 16);
+  FinishBlock(a_lo, a_hi, b_lo, b_hi, p < pairs, block + p * 32, lut + p * 32,
+              out);
 }
 
 // One block's 32 sums for each of kQ queries (tables luts[q]) into
@@ -113,26 +122,9 @@ inline void AccumulateBlockQueries(const uint8_t* block, size_t pairs,
       b_hi[q] = _mm512_add_epi16(b_hi[q], _mm512_srli_epi16(second, 8));
     }
   }
-  const __m256i low4_256 = _mm256_set1_epi8(0x0f);
   for (size_t q = 0; q < kQ; ++q) {
-    __m256i a_lo2 = Fold(a_lo[q]), a_hi2 = Fold(a_hi[q]), b_lo2 = Fold(b_lo[q]),
-            b_hi2 = Fold(b_hi[q]);
-    if (p < pairs) {
-      const __m256i c =
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + p * 32));
-      const __m256i l = _mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(luts[q] + p * 32));
-      const __m256i first =
-          _mm256_shuffle_epi8(l, _mm256_and_si256(c, low4_256));
-      const __m256i second = _mm256_shuffle_epi8(
-          l, _mm256_and_si256(_mm256_srli_epi16(c, 4), low4_256));
-      a_lo2 = _mm256_add_epi16(a_lo2, first);
-      a_hi2 = _mm256_add_epi16(a_hi2, _mm256_srli_epi16(first, 8));
-      b_lo2 = _mm256_add_epi16(b_lo2, second);
-      b_hi2 = _mm256_add_epi16(b_hi2, _mm256_srli_epi16(second, 8));
-    }
-    StoreHalf(a_lo2, a_hi2, out + q * 32);
-    StoreHalf(b_lo2, b_hi2, out + q * 32 + 16);
+    FinishBlock(a_lo[q], a_hi[q], b_lo[q], b_hi[q], p < pairs, block + p * 32,
+                luts[q] + p * 32, out + q * 32);
   }
 }
 

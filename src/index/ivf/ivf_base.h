@@ -164,6 +164,9 @@ class IvfIndexBase : public Index {
   // `centroids` are the loaded centroids). Must give the bits Encode gives.
   virtual void FillEntryTerms(const float* /*centroids*/,
                               InvertedLists* /*lists*/) const {}
+  // The lists a call probes: `requested` (0: the default), at most nlist;
+  // InvalidArgument if negative.
+  absl::StatusOr<int> ResolveNprobe(int requested) const;
   // Per-call checks of family knobs (e.g. rerank_factor) and their default.
   virtual absl::StatusOr<int> ResolveRerank(
       const SearchParams& /*params*/) const {

@@ -121,18 +121,21 @@ absl::Status IvfIndexBase::ScanProbes(MatrixView<const float> queries,
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> IvfIndexBase::ResolveNprobe(int requested) const {
+  if (requested < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nprobe ", requested, " < 0"));
+  }
+  return std::min(requested == 0 ? ivf_.default_nprobe : requested, ivf_.nlist);
+}
+
 absl::Status IvfIndexBase::SearchImpl(MatrixView<const float> queries,
                                       const SearchParams& params,
                                       SearchOutput out,
                                       Executor* executor) const {
   VINDEX_RETURN_IF_ERROR(CheckSearch(queries, params, out, ivf_.dim));
-  if (params.nprobe < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("nprobe ", params.nprobe, " < 0"));
-  }
+  VINDEX_ASSIGN_OR_RETURN(const int nprobe, ResolveNprobe(params.nprobe));
   VINDEX_ASSIGN_OR_RETURN(const int rerank, ResolveRerank(params));
-  const int nprobe = std::min(
-      params.nprobe == 0 ? ivf_.default_nprobe : params.nprobe, ivf_.nlist);
   std::vector<float> normalized;
   VINDEX_ASSIGN_OR_RETURN(
       queries, RowsForMetric(ivf_.metric, queries, &normalized, "query"));
@@ -152,11 +155,7 @@ absl::Status IvfIndexBase::ProbeImpl(MatrixView<const float> queries,
                                      Executor* executor) const {
   VINDEX_RETURN_IF_ERROR(
       CheckMatrix(queries, ivf_.dim, "query", /*allow_empty=*/true));
-  if (nprobe < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("nprobe ", nprobe, " < 0"));
-  }
-  const int np =
-      std::min(nprobe == 0 ? ivf_.default_nprobe : nprobe, ivf_.nlist);
+  VINDEX_ASSIGN_OR_RETURN(const int np, ResolveNprobe(nprobe));
   std::vector<float> normalized;
   VINDEX_ASSIGN_OR_RETURN(
       queries, RowsForMetric(ivf_.metric, queries, &normalized, "query"));
