@@ -45,6 +45,53 @@ TEST(SqKernelsTest, EveryIsaMatchesScalar) {
   EXPECT_EQ(sq::Active().isa, ActiveIsa());
 }
 
+// 4-bit kernels: every ISA equals the scalar reference exactly, for code
+// lengths around the 32- and 64-byte steps, unaligned pointers, and the
+// extreme values at the largest allowed length.
+TEST(SqKernelsTest, FourBitEveryIsaMatchesScalar) {
+  const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
+  std::mt19937 rng(11);
+  int tested = 0;
+  for (Isa isa : kIsas) {
+    const SqKernelTable* t = Select<SqKernelTable>(IsaBit(isa));
+    if (t == nullptr) continue;
+    ++tested;
+    for (size_t p = 1; p <= 200; ++p) {
+      for (size_t misalign : {0, 1, 5}) {
+        std::vector<uint8_t> q4(2 * p + misalign), q8(2 * p + misalign),
+            c(p + misalign);
+        for (auto& v : q4) v = static_cast<uint8_t>(rng() & 15);
+        for (auto& v : q8) v = static_cast<uint8_t>(rng());
+        for (auto& v : c) v = static_cast<uint8_t>(rng());
+        const uint8_t* pc = c.data() + misalign;
+        EXPECT_EQ(t->l2_sqr_u4(q4.data() + misalign, pc, p),
+                  ref.l2_sqr_u4(q4.data() + misalign, pc, p))
+            << IsaName(t->isa) << " p=" << p;
+        EXPECT_EQ(t->dot_u8_u4(q8.data() + misalign, pc, p),
+                  ref.dot_u8_u4(q8.data() + misalign, pc, p))
+            << IsaName(t->isa) << " p=" << p;
+      }
+    }
+    const size_t p = kSqMaxDim / 2;
+    std::vector<uint8_t> zeros(2 * p, 0), fifteens(2 * p, 15),
+        full(2 * p, 255), code(p, 0xff);
+    EXPECT_EQ(t->l2_sqr_u4(zeros.data(), code.data(), p), 225u * 2 * p);
+    EXPECT_EQ(t->l2_sqr_u4(fifteens.data(), code.data(), p), 0u);
+    EXPECT_EQ(t->dot_u8_u4(full.data(), code.data(), p), 255u * 15u * 2 * p);
+  }
+  EXPECT_GE(tested, 1);
+}
+
+// The nibble order is the layout's contract: element j low, p + j high.
+TEST(SqKernelsTest, FourBitLayout) {
+  const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
+  const uint8_t code[2] = {0x21, 0x43};  // Elements 1, 3 (low), 2, 4 (high).
+  const uint8_t q4[4] = {1, 3, 2, 4};
+  EXPECT_EQ(ref.l2_sqr_u4(q4, code, 2), 0u);
+  const uint8_t q8[4] = {10, 20, 30, 40};
+  EXPECT_EQ(ref.dot_u8_u4(q8, code, 2), 10u * 1 + 20u * 3 + 30u * 2 + 40u * 4);
+}
+
 // fp16 kernels: every ISA within float rounding of the scalar reference.
 TEST(SqKernelsTest, Fp16EveryIsaMatchesScalar) {
   const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
