@@ -157,7 +157,7 @@ TEST(SqKernelsTest, ScalarReferenceValues) {
 TEST(ScalarQuantizerTest, EncodesWithinHalfAStep) {
   const int d = 7;
   std::vector<float> rows = {0, 1, 2, 3, 4, 5, 6, 10, -1, 2, 3, 4, 5, 7};
-  internal::ScalarQuantizer8 sq;
+  internal::ScalarQuantizer sq;
   sq.Fit(rows.data(), 2, d);
   EXPECT_FLOAT_EQ(sq.step(), 10.0f / 255.0f);  // Largest range: dim 0, [0, 10].
   std::vector<uint8_t> code(d);

@@ -92,14 +92,30 @@ absl::Status HnswIndex::SearchImpl(MatrixView<const float> queries,
           } else if (!quantized_) {
             FloatSpace space(*this, q, level0_, block_bytes_);
             SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
-          } else if (!sq8_) {
+          } else if (sq_bits_ == 0) {
             Fp16Space space(*this, q);
             SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
+          } else if (sq_bits_ == 4) {
+            // The query's codes one per byte, zero-padded to both halves
+            // of the packed layout.
+            const size_t packed = internal::ScalarQuantizer::PackedBytes(dim_);
+            s->qcode.assign(2 * packed, 0);
+            if (ip_codes) {
+              float lo, scale;
+              internal::ScalarQuantizer::EncodeQueryForIp(
+                  q, dim_, s->qcode.data(), &lo, &scale);
+              Sq4IpSpace space(*this, s->qcode.data(), lo, scale);
+              SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
+            } else {
+              sq_.Encode(q, s->qcode.data());
+              Sq4L2Space space(*this, s->qcode.data());
+              SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
+            }
           } else {
             s->qcode.resize(dim_);
             if (ip_codes) {
               float lo, scale;
-              internal::ScalarQuantizer8::EncodeQueryForIp(
+              internal::ScalarQuantizer::EncodeQueryForIp(
                   q, dim_, s->qcode.data(), &lo, &scale);
               Sq8IpSpace space(*this, s->qcode.data(), lo, scale);
               SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);

@@ -99,7 +99,7 @@ class HnswIndex::Sq8L2Space {
 };
 
 // SQ8 codes; negative inner product of the query's own 8-bit code with the
-// node code (see ScalarQuantizer8::EncodeQueryForIp).
+// node code (see ScalarQuantizer::EncodeQueryForIp).
 class HnswIndex::Sq8IpSpace {
  public:
   Sq8IpSpace(const HnswIndex& index, const uint8_t* qcode, float lo,
@@ -129,6 +129,72 @@ class HnswIndex::Sq8IpSpace {
   const char* base_;
   size_t stride_;
   size_t dim_;
+  size_t sum_offset_;
+  float lo_;
+  float scale_;
+  uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
+};
+
+// Packed 4-bit codes in the level-0 blocks (layout: kernels/sq_kernels.h);
+// squared L2 against the query's own 4-bit codes, one per byte and padded
+// with zeros to 2 * PackedBytes(dim) (L2 and cosine).
+class HnswIndex::Sq4L2Space {
+ public:
+  Sq4L2Space(const HnswIndex& index, const uint8_t* qcode)
+      ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
+      : q_(qcode),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        bytes_(internal::ScalarQuantizer::PackedBytes(index.dim_)),
+        fn_(kernels::sq::Active().l2_sqr_u4) {}
+  float Dist(uint32_t slot) const {
+    return static_cast<float>(fn_(
+        q_, reinterpret_cast<const uint8_t*>(base_ + slot * stride_), bytes_));
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return bytes_; }
+  size_t prefetch_bytes() const { return bytes_; }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
+
+ private:
+  const uint8_t* q_;
+  const char* base_;
+  size_t stride_;
+  size_t bytes_;
+  uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
+};
+
+// Packed 4-bit codes; negative inner product scored as Sq8IpSpace does, with
+// the query's 8-bit code padded like Sq4L2Space's.
+class HnswIndex::Sq4IpSpace {
+ public:
+  Sq4IpSpace(const HnswIndex& index, const uint8_t* qcode, float lo,
+             float scale) ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
+      : q_(qcode),
+        base_(index.level0_),
+        stride_(index.block_bytes_),
+        bytes_(internal::ScalarQuantizer::PackedBytes(index.dim_)),
+        sum_offset_(index.payload_bytes_ - sizeof(uint32_t)),
+        lo_(lo),
+        scale_(scale),
+        fn_(kernels::sq::Active().dot_u8_u4) {}
+  float Dist(uint32_t slot) const {
+    const char* b = base_ + slot * stride_;
+    uint32_t sum;
+    std::memcpy(&sum, b + sum_offset_, sizeof(sum));
+    const uint32_t dot = fn_(q_, reinterpret_cast<const uint8_t*>(b), bytes_);
+    return -(lo_ * static_cast<float>(sum) + scale_ * static_cast<float>(dot));
+  }
+  const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
+  size_t bytes() const { return bytes_; }
+  size_t prefetch_bytes() const { return sum_offset_ + sizeof(uint32_t); }
+  float DistBelow(uint32_t slot, float) const { return Dist(slot); }
+
+ private:
+  const uint8_t* q_;
+  const char* base_;
+  size_t stride_;
+  size_t bytes_;
   size_t sum_offset_;
   float lo_;
   float scale_;
