@@ -146,7 +146,9 @@ class FaissContender final : public Contender {
                     : faiss::ScalarQuantizer::QT_fp16,
               spec_.hnsw_m, metric_);
           method_ = "IndexHNSWSQ(M=" + std::to_string(spec_.hnsw_m) +
-                    (sq8 ? ",QT_8bit" : sq4 ? ",QT_4bit" : ",QT_fp16") +
+                    (sq8   ? ",QT_8bit"
+                     : sq4 ? ",QT_4bit"
+                           : ",QT_fp16") +
                     ",efConstruction=200)";
           hnsw_ = h.get();
           base_ = std::move(h);

@@ -73,8 +73,8 @@ TEST(SqKernelsTest, FourBitEveryIsaMatchesScalar) {
       }
     }
     const size_t p = kSqMaxDim / 2;
-    std::vector<uint8_t> zeros(2 * p, 0), fifteens(2 * p, 15),
-        full(2 * p, 255), code(p, 0xff);
+    std::vector<uint8_t> zeros(2 * p, 0), fifteens(2 * p, 15), full(2 * p, 255),
+        code(p, 0xff);
     EXPECT_EQ(t->l2_sqr_u4(zeros.data(), code.data(), p), 225u * 2 * p);
     EXPECT_EQ(t->l2_sqr_u4(fifteens.data(), code.data(), p), 0u);
     EXPECT_EQ(t->dot_u8_u4(full.data(), code.data(), p), 255u * 15u * 2 * p);
@@ -174,6 +174,33 @@ TEST(ScalarQuantizerTest, EncodesWithinHalfAStep) {
   EXPECT_EQ(code[0], 255);
   sq.Encode(small.data(), code.data());
   EXPECT_EQ(code[0], 0);
+}
+
+TEST(ScalarQuantizerTest, FourBitCodesAndPacking) {
+  const int d = 5;
+  std::vector<float> rows = {0, 1, 2, 3, 4, 15, 2, 3, 4, 5};
+  internal::ScalarQuantizer sq(4);
+  sq.Fit(rows.data(), 2, d);
+  EXPECT_FLOAT_EQ(sq.step(), 1.0f);  // Largest range: dim 0, [0, 15].
+  std::vector<uint8_t> code(d);
+  sq.Encode(rows.data() + d, code.data());
+  EXPECT_EQ(code, (std::vector<uint8_t>{15, 1, 1, 1, 1}));
+  std::vector<float> big(d, 1e6f);
+  sq.Encode(big.data(), code.data());
+  EXPECT_EQ(code[0], 15);  // Clamps at the largest 4-bit code.
+  // Packed: element j low, element 3 + j high; the nibble past d is zero.
+  ASSERT_EQ(internal::ScalarQuantizer::PackedBytes(d), 3u);
+  const uint8_t one[5] = {1, 2, 3, 4, 5};
+  uint8_t packed[3];
+  internal::ScalarQuantizer::Pack4(one, d, packed);
+  EXPECT_EQ(packed[0], 0x41);
+  EXPECT_EQ(packed[1], 0x52);
+  EXPECT_EQ(packed[2], 0x03);
+  EXPECT_EQ(internal::ScalarQuantizer::PackedSum(packed, d), 15u);
+  // The packed kernels score what the unpacked codes give.
+  const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
+  const uint8_t q[6] = {5, 4, 3, 2, 1, 0};
+  EXPECT_EQ(ref.l2_sqr_u4(q, packed, 3), 16u + 4u + 0u + 4u + 16u);
 }
 
 }  // namespace

@@ -67,7 +67,7 @@ uint32_t ScalarQuantizer::PackedSum(const uint8_t* packed, int dim) {
 }
 
 void ScalarQuantizer::EncodeQueryForIp(const float* q, int dim, uint8_t* code,
-                                        float* lo, float* scale) {
+                                       float* lo, float* scale) {
   float mn = q[0], mx = q[0];
   for (int j = 1; j < dim; ++j) {
     mn = std::min(mn, q[j]);

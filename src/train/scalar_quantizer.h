@@ -37,7 +37,9 @@ class ScalarQuantizer {
   // Packed 4-bit layout (kernels/sq_kernels.h): PackedBytes(dim) bytes, byte
   // j holding element j low and element PackedBytes(dim) + j high; a nibble
   // past dim is 0.
-  static size_t PackedBytes(int dim) { return (static_cast<size_t>(dim) + 1) / 2; }
+  static size_t PackedBytes(int dim) {
+    return (static_cast<size_t>(dim) + 1) / 2;
+  }
   // Packs dim one-per-byte codes (each <= 15).
   static void Pack4(const uint8_t* code, int dim, uint8_t* packed);
   // Sum of the nibbles of a packed code of PackedBytes(dim) bytes.

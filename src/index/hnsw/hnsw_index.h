@@ -276,8 +276,8 @@ class HnswIndex final : public Index {
   int m_;
   int m0_;
   double level_mult_;
-  bool quantized_;  // A compressed copy is walked (kSq8, kSq4 or kFp16).
-  int sq_bits_;     // 8 or 4 for scalar-quantized codes, else 0.
+  bool quantized_;        // A compressed copy is walked (kSq8, kSq4 or kFp16).
+  int sq_bits_;           // 8 or 4 for scalar-quantized codes, else 0.
   size_t payload_bytes_;  // Vector (floats) or codes (+ code sum) per block.
   size_t block_bytes_;    // payload + count + m0 links, rounded up.
   double brute_force_fraction_ = -1;  // < 0: ScanLimit.

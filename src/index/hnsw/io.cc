@@ -263,7 +263,8 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
     return absl::DataLossError("HNSW file holds too many vectors");
   }
   if (index->sq_bits_ != 0 && n > 0 && !index->sq_.fitted()) {
-    return absl::DataLossError("scalar-quantized HNSW file without a quantizer");
+    return absl::DataLossError(
+        "scalar-quantized HNSW file without a quantizer");
   }
   if ((n == 0) != (entry == -1) || entry < -1 ||
       entry >= static_cast<int64_t>(n)) {
