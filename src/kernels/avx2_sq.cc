@@ -47,22 +47,30 @@ uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t d) {
 }
 
 // 4-bit codes: a 32-byte load holds elements j..j+31 (low nibbles) and
-// p+j..p+j+31 (high nibbles). Differences of values <= 15 fit in 8 bits,
-// and maddubs sums two squares (<= 450) per 16-bit lane.
-uint32_t L2SqrU4(const uint8_t* q, const uint8_t* c, size_t p) {
+// p+j..p+j+31 (high nibbles).
+inline void LoadNibbles(const uint8_t* c, __m256i* lo, __m256i* hi) {
   const __m256i nibble = _mm256_set1_epi8(15);
+  const __m256i code = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c));
+  *lo = _mm256_and_si256(code, nibble);
+  *hi = _mm256_and_si256(_mm256_srli_epi16(code, 4), nibble);
+}
+
+inline __m256i Load256(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// Differences of values <= 15 fit in 8 bits, and maddubs sums two squares
+// (<= 450) per 16-bit lane.
+uint32_t L2SqrU4(const uint8_t* q, const uint8_t* c, size_t p) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc = _mm256_setzero_si256();
   size_t j = 0;
   for (; j + 32 <= p; j += 32) {
-    const __m256i code =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j));
-    const __m256i lo = _mm256_and_si256(code, nibble);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(code, 4), nibble);
-    const __m256i dlo = _mm256_abs_epi8(_mm256_sub_epi8(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j)), lo));
-    const __m256i dhi = _mm256_abs_epi8(_mm256_sub_epi8(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + p + j)), hi));
+    __m256i lo, hi;
+    LoadNibbles(c + j, &lo, &hi);
+    const __m256i dlo = _mm256_abs_epi8(_mm256_sub_epi8(Load256(q + j), lo));
+    const __m256i dhi =
+        _mm256_abs_epi8(_mm256_sub_epi8(Load256(q + p + j), hi));
     const __m256i sq = _mm256_add_epi16(_mm256_maddubs_epi16(dlo, dlo),
                                         _mm256_maddubs_epi16(dhi, dhi));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(sq, ones));
@@ -77,23 +85,19 @@ uint32_t L2SqrU4(const uint8_t* q, const uint8_t* c, size_t p) {
 }
 
 // maddubs multiplies the unsigned query bytes by the nibbles (<= 15, so
-// valid signed bytes): two products per 16-bit lane, <= 7650.
+// valid signed bytes): two products per 16-bit lane, <= 7650, and the
+// two halves together <= 15300.
 uint32_t DotU8U4(const uint8_t* q, const uint8_t* c, size_t p) {
-  const __m256i nibble = _mm256_set1_epi8(15);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc = _mm256_setzero_si256();
   size_t j = 0;
   for (; j + 32 <= p; j += 32) {
-    const __m256i code =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j));
-    const __m256i lo = _mm256_and_si256(code, nibble);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(code, 4), nibble);
-    const __m256i plo = _mm256_maddubs_epi16(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + j)), lo);
-    const __m256i phi = _mm256_maddubs_epi16(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + p + j)), hi);
-    acc = _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(plo, ones),
-                                                 _mm256_madd_epi16(phi, ones)));
+    __m256i lo, hi;
+    LoadNibbles(c + j, &lo, &hi);
+    const __m256i pairs =
+        _mm256_add_epi16(_mm256_maddubs_epi16(Load256(q + j), lo),
+                         _mm256_maddubs_epi16(Load256(q + p + j), hi));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
   }
   uint32_t s = SumLanes(acc);
   for (; j < p; ++j)

@@ -126,10 +126,8 @@ class HnswIndex final : public Index {
   };
   // spaces.h
   class FloatSpace;
-  class Sq8L2Space;
-  class Sq8IpSpace;
-  class Sq4L2Space;
-  class Sq4IpSpace;
+  class SqL2Space;
+  class SqIpSpace;
   class Fp16Space;
   // search_layer.h
   struct AdmitAll;
@@ -146,6 +144,11 @@ class HnswIndex final : public Index {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   const float* FullVector(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   int Capacity(int level) const { return level == 0 ? m0_ : m_; }
+  // Bytes of a node's scalar-quantized codes: dim, or packed 4-bit ones.
+  size_t CodeBytes() const {
+    return sq_bits_ == 4 ? internal::ScalarQuantizer::PackedBytes(dim_)
+                         : static_cast<size_t>(dim_);
+  }
   float Distance(const float* a, const float* b) const;
   // Per-node spin lock, held while a link list is rewritten.
   void LockNode(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);

@@ -109,33 +109,19 @@ absl::Status HnswIndex::SearchImpl(MatrixView<const float> queries,
           } else if (sq_bits_ == 0) {
             Fp16Space space(*this, q);
             SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
-          } else if (sq_bits_ == 4) {
-            // The query's codes one per byte, zero-padded to both halves
-            // of the packed layout.
-            const size_t packed = internal::ScalarQuantizer::PackedBytes(dim_);
-            s->qcode.assign(2 * packed, 0);
-            if (ip_codes) {
-              float lo, scale;
-              internal::ScalarQuantizer::EncodeQueryForIp(
-                  q, dim_, s->qcode.data(), &lo, &scale);
-              Sq4IpSpace space(*this, s->qcode.data(), lo, scale);
-              SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
-            } else {
-              sq_.Encode(q, s->qcode.data());
-              Sq4L2Space space(*this, s->qcode.data());
-              SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
-            }
           } else {
-            s->qcode.resize(dim_);
+            // The query's codes one per byte; for packed 4-bit codes,
+            // zero-padded to both halves of the layout.
+            s->qcode.assign(sq_bits_ == 4 ? 2 * CodeBytes() : dim_, 0);
             if (ip_codes) {
               float lo, scale;
               internal::ScalarQuantizer::EncodeQueryForIp(
                   q, dim_, s->qcode.data(), &lo, &scale);
-              Sq8IpSpace space(*this, s->qcode.data(), lo, scale);
+              SqIpSpace space(*this, s->qcode.data(), lo, scale);
               SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
             } else {
               sq_.Encode(q, s->qcode.data());
-              Sq8L2Space space(*this, s->qcode.data());
+              SqL2Space space(*this, s->qcode.data());
               SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
             }
           }
