@@ -41,7 +41,7 @@ void PrintUsage() {
          "[--cache-dir DIR]\n"
          "                 [--angular-metric cosine|ip]\n"
          "SPEC is a vindex factory string: Flat, IVF1024,Flat, IVF1024,PQ32,\n"
-         "IVF1024,PQ64x4fs,Rerank, HNSW32, HNSW32,SQ8.\n"
+         "IVF1024,PQ64x4fs,Rerank, HNSW32, HNSW32,SQ8, HNSW32,SQ4.\n"
          "--rerank 0 means no re-rank (for vindex and FAISS alike).\n"
          "Datasets are read as DIR/NAME_{base,query}.fvecs and\n"
          "DIR/NAME_groundtruth.ivecs (.zst versions are unpacked into the\n"

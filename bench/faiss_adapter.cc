@@ -136,14 +136,20 @@ class FaissContender final : public Contender {
       }
       case F::kHnsw:
         if (spec_.hnsw_traversal != HnswOptions::Traversal::kFloat) {
-          const bool sq8 = spec_.hnsw_traversal == HnswOptions::Traversal::kSq8;
+          const HnswOptions::Traversal t = spec_.hnsw_traversal;
+          const bool sq8 = t == HnswOptions::Traversal::kSq8;
+          const bool sq4 = t == HnswOptions::Traversal::kSq4;
           auto h = std::make_unique<faiss::IndexHNSWSQ>(
               dim_,
-              sq8 ? faiss::ScalarQuantizer::QT_8bit
-                  : faiss::ScalarQuantizer::QT_fp16,
+              sq8   ? faiss::ScalarQuantizer::QT_8bit
+              : sq4 ? faiss::ScalarQuantizer::QT_4bit
+                    : faiss::ScalarQuantizer::QT_fp16,
               spec_.hnsw_m, metric_);
           method_ = "IndexHNSWSQ(M=" + std::to_string(spec_.hnsw_m) +
-                    (sq8 ? ",QT_8bit" : ",QT_fp16") + ",efConstruction=200)";
+                    (sq8   ? ",QT_8bit"
+                     : sq4 ? ",QT_4bit"
+                           : ",QT_fp16") +
+                    ",efConstruction=200)";
           hnsw_ = h.get();
           base_ = std::move(h);
         } else {

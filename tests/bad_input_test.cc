@@ -188,7 +188,7 @@ TEST_P(BadInputTest, WrongMagicAndNewerVersion) {
 INSTANTIATE_TEST_SUITE_P(Families, BadInputTest,
                          ::testing::Values("Flat", "IVF8,Flat", "IVF8,PQ4",
                                            "IVF8,PQ4x4fs,Rerank", "HNSW8",
-                                           "HNSW8,SQ8"),
+                                           "HNSW8,SQ8", "HNSW8,SQ4"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) {

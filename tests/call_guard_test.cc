@@ -193,7 +193,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"Flat", 1}, Case{"Flat", 3}, Case{"IVF8,Flat", 3},
                       Case{"IVF8,PQ4", 1}, Case{"IVF8,PQ4x4fs,Rerank", 3},
                       Case{"HNSW8", 1}, Case{"HNSW8", 3}, Case{"HNSW8", 0},
-                      Case{"HNSW8,SQ8", 3}),
+                      Case{"HNSW8,SQ8", 3}, Case{"HNSW8,SQ4", 3}),
     [](const auto& info) {
       std::string name = info.param.spec;
       for (char& c : name) {

@@ -91,6 +91,8 @@ TEST(DispatchTest, EveryTableHasEveryKernel) {
     if (const SqKernelTable* t = Select<SqKernelTable>(IsaBit(isa))) {
       EXPECT_NE(t->l2_sqr_u8, nullptr);
       EXPECT_NE(t->dot_u8, nullptr);
+      EXPECT_NE(t->l2_sqr_u4, nullptr);
+      EXPECT_NE(t->dot_u8_u4, nullptr);
       EXPECT_NE(t->l2_sqr_f16, nullptr);
       EXPECT_NE(t->ip_f16, nullptr);
     }

@@ -28,7 +28,7 @@ TEST(Factory, BadStringsNameTheBadToken) {
         Case{"IVF64,PQ", "PQ"}, Case{"IVF64,PQ8x5", "PQ8x5"},
         Case{"IVF64,Flat,Rerank", "Rerank"}, Case{"IVF64,PQ8,Bogus", "Bogus"},
         Case{"HNSW", "HNSW"}, Case{"HNSW-3", "HNSW-3"},
-        Case{"HNSW32,SQ4", "SQ4"}, Case{"Flat,Flat", "Flat"}}) {
+        Case{"HNSW32,SQ6", "SQ6"}, Case{"Flat,Flat", "Flat"}}) {
     auto index = MakeIndex(c.factory, 8);
     ASSERT_FALSE(index.ok()) << c.factory;
     EXPECT_EQ(index.status().code(), absl::StatusCode::kInvalidArgument)
@@ -125,6 +125,7 @@ TEST(Factory, ParseIndexSpecReadsEveryForm) {
   };
   for (const HnswCase& c :
        {HnswCase{"HNSW32", 32, T::kFloat}, HnswCase{"HNSW16,SQ8", 16, T::kSq8},
+        HnswCase{"HNSW16,SQ4", 16, T::kSq4},
         HnswCase{"HNSW48,FP16", 48, T::kFp16}}) {
     const auto o = std::get<HnswOptions>(parse(c.factory));
     EXPECT_EQ(o.dim, 24) << c.factory;

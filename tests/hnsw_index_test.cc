@@ -111,7 +111,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(Metric::kL2, Metric::kInnerProduct,
                                          Metric::kCosine),
                        ::testing::Values(Traversal::kFloat, Traversal::kSq8,
-                                         Traversal::kFp16)));
+                                         Traversal::kSq4, Traversal::kFp16)));
 
 TEST(HnswIndexTest, DistancesAreNaturalAndSorted) {
   auto base = RandomVectors(500, kDim, 3);
@@ -153,7 +153,7 @@ TEST(HnswIndexTest, CosineReportsCosines) {
     }
     return dot / std::sqrt(qq * xx);
   };
-  for (Traversal t : {Traversal::kFloat, Traversal::kSq8}) {
+  for (Traversal t : {Traversal::kFloat, Traversal::kSq8, Traversal::kSq4}) {
     auto index = MakeHnsw(Options(Metric::kCosine, t));
     ASSERT_TRUE(AddAll(*index, base, ids).ok());
     // None, a lazy walk (half the ids) and a scan of the allowed few.
@@ -720,10 +720,14 @@ TEST(HnswIndexTest, FactoryAndDescription) {
   auto half = MakeIndex("HNSW8,FP16", 16, Metric::kCosine);
   ASSERT_TRUE(half.ok()) << half.status();
   EXPECT_EQ((*half)->info().description, "HNSW8,FP16");
+  auto nibbles = MakeIndex("HNSW8,SQ4", 16, Metric::kL2);
+  ASSERT_TRUE(nibbles.ok()) << nibbles.status();
+  EXPECT_EQ((*nibbles)->info().description, "HNSW8,SQ4");
 }
 
 TEST(HnswIndexTest, SaveLoadRoundTrip) {
-  for (auto t : {Traversal::kFloat, Traversal::kSq8, Traversal::kFp16}) {
+  for (auto t : {Traversal::kFloat, Traversal::kSq8, Traversal::kSq4,
+                 Traversal::kFp16}) {
     auto base = ClusteredVectors(1200, kDim, 10, 61);
     auto queries = RandomVectors(40, kDim, 62);
     auto index = MakeHnsw(Options(Metric::kL2, t));
@@ -867,7 +871,7 @@ TEST_P(HnswMappedTest, ServesFromMappingThenCopiesOnWrite) {
 
 INSTANTIATE_TEST_SUITE_P(Traversals, HnswMappedTest,
                          ::testing::Values(Traversal::kFloat, Traversal::kSq8,
-                                           Traversal::kFp16));
+                                           Traversal::kSq4, Traversal::kFp16));
 
 // The mapped blocks are validated like copied ones: a bad link in a block
 // (checksum patched so only the graph check can catch it) is DataLoss.
@@ -956,8 +960,8 @@ TEST(HnswIndexTest, RefusesLayoutZeroFiles) {
 }
 
 // One real dataset: 20k base vectors of sift-wallpapers, 200 queries, M=16,
-// ef_construction=100. Floors: recall@10 >= 0.95 at ef=64 (float) and
-// >= 0.95 with SQ8 traversal + exact re-rank at ef=64.
+// ef_construction=100. Floors: recall@10 >= 0.95 at ef=64 (float), and
+// with the SQ8 or SQ4 traversal + exact re-rank at ef=64.
 TEST(HnswIndexTest, SiftWallpapersSubset) {
   auto ds = testing::LoadSharedDataset("sift-wallpapers-128-euclidean", 200);
   if (!ds) GTEST_SKIP() << "dataset not available";
@@ -967,8 +971,8 @@ TEST(HnswIndexTest, SiftWallpapersSubset) {
   auto ids = SequentialIds(n);
   auto truth = BruteForce(base, ids, ds->queries, d, kK, Metric::kL2);
   ThreadPool pool(2);
-  for (auto t :
-       {HnswOptions::Traversal::kFloat, HnswOptions::Traversal::kSq8}) {
+  for (auto t : {HnswOptions::Traversal::kFloat, HnswOptions::Traversal::kSq8,
+                 HnswOptions::Traversal::kSq4}) {
     auto index = MakeHnsw(HnswOptions{.dim = d,
                                       .m = 16,
                                       .ef_construction = 100,

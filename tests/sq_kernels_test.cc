@@ -45,6 +45,53 @@ TEST(SqKernelsTest, EveryIsaMatchesScalar) {
   EXPECT_EQ(sq::Active().isa, ActiveIsa());
 }
 
+// 4-bit kernels: every ISA equals the scalar reference exactly, for code
+// lengths around the 32- and 64-byte steps, unaligned pointers, and the
+// extreme values at the largest allowed length.
+TEST(SqKernelsTest, FourBitEveryIsaMatchesScalar) {
+  const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
+  std::mt19937 rng(11);
+  int tested = 0;
+  for (Isa isa : kIsas) {
+    const SqKernelTable* t = Select<SqKernelTable>(IsaBit(isa));
+    if (t == nullptr) continue;
+    ++tested;
+    for (size_t p = 1; p <= 200; ++p) {
+      for (size_t misalign : {0, 1, 5}) {
+        std::vector<uint8_t> q4(2 * p + misalign), q8(2 * p + misalign),
+            c(p + misalign);
+        for (auto& v : q4) v = static_cast<uint8_t>(rng() & 15);
+        for (auto& v : q8) v = static_cast<uint8_t>(rng());
+        for (auto& v : c) v = static_cast<uint8_t>(rng());
+        const uint8_t* pc = c.data() + misalign;
+        EXPECT_EQ(t->l2_sqr_u4(q4.data() + misalign, pc, p),
+                  ref.l2_sqr_u4(q4.data() + misalign, pc, p))
+            << IsaName(t->isa) << " p=" << p;
+        EXPECT_EQ(t->dot_u8_u4(q8.data() + misalign, pc, p),
+                  ref.dot_u8_u4(q8.data() + misalign, pc, p))
+            << IsaName(t->isa) << " p=" << p;
+      }
+    }
+    const size_t p = kSqMaxDim / 2;
+    std::vector<uint8_t> zeros(2 * p, 0), fifteens(2 * p, 15), full(2 * p, 255),
+        code(p, 0xff);
+    EXPECT_EQ(t->l2_sqr_u4(zeros.data(), code.data(), p), 225u * 2 * p);
+    EXPECT_EQ(t->l2_sqr_u4(fifteens.data(), code.data(), p), 0u);
+    EXPECT_EQ(t->dot_u8_u4(full.data(), code.data(), p), 255u * 15u * 2 * p);
+  }
+  EXPECT_GE(tested, 1);
+}
+
+// The nibble order is the layout's contract: element j low, p + j high.
+TEST(SqKernelsTest, FourBitLayout) {
+  const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
+  const uint8_t code[2] = {0x21, 0x43};  // Elements 1, 3 (low), 2, 4 (high).
+  const uint8_t q4[4] = {1, 3, 2, 4};
+  EXPECT_EQ(ref.l2_sqr_u4(q4, code, 2), 0u);
+  const uint8_t q8[4] = {10, 20, 30, 40};
+  EXPECT_EQ(ref.dot_u8_u4(q8, code, 2), 10u * 1 + 20u * 3 + 30u * 2 + 40u * 4);
+}
+
 // fp16 kernels: every ISA within float rounding of the scalar reference.
 TEST(SqKernelsTest, Fp16EveryIsaMatchesScalar) {
   const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
@@ -110,7 +157,7 @@ TEST(SqKernelsTest, ScalarReferenceValues) {
 TEST(ScalarQuantizerTest, EncodesWithinHalfAStep) {
   const int d = 7;
   std::vector<float> rows = {0, 1, 2, 3, 4, 5, 6, 10, -1, 2, 3, 4, 5, 7};
-  internal::ScalarQuantizer8 sq;
+  internal::ScalarQuantizer sq;
   sq.Fit(rows.data(), 2, d);
   EXPECT_FLOAT_EQ(sq.step(), 10.0f / 255.0f);  // Largest range: dim 0, [0, 10].
   std::vector<uint8_t> code(d);
@@ -127,6 +174,33 @@ TEST(ScalarQuantizerTest, EncodesWithinHalfAStep) {
   EXPECT_EQ(code[0], 255);
   sq.Encode(small.data(), code.data());
   EXPECT_EQ(code[0], 0);
+}
+
+TEST(ScalarQuantizerTest, FourBitCodesAndPacking) {
+  const int d = 5;
+  std::vector<float> rows = {0, 1, 2, 3, 4, 15, 2, 3, 4, 5};
+  internal::ScalarQuantizer sq(4);
+  sq.Fit(rows.data(), 2, d);
+  EXPECT_FLOAT_EQ(sq.step(), 1.0f);  // Largest range: dim 0, [0, 15].
+  std::vector<uint8_t> code(d);
+  sq.Encode(rows.data() + d, code.data());
+  EXPECT_EQ(code, (std::vector<uint8_t>{15, 1, 1, 1, 1}));
+  std::vector<float> big(d, 1e6f);
+  sq.Encode(big.data(), code.data());
+  EXPECT_EQ(code[0], 15);  // Clamps at the largest 4-bit code.
+  // Packed: element j low, element 3 + j high; the nibble past d is zero.
+  ASSERT_EQ(internal::ScalarQuantizer::PackedBytes(d), 3u);
+  const uint8_t one[5] = {1, 2, 3, 4, 5};
+  uint8_t packed[3];
+  internal::ScalarQuantizer::Pack4(one, d, packed);
+  EXPECT_EQ(packed[0], 0x41);
+  EXPECT_EQ(packed[1], 0x52);
+  EXPECT_EQ(packed[2], 0x03);
+  EXPECT_EQ(internal::ScalarQuantizer::PackedSum(packed, d), 15u);
+  // The packed kernels score what the unpacked codes give.
+  const SqKernelTable& ref = *Select<SqKernelTable>(IsaBit(Isa::kScalar));
+  const uint8_t q[6] = {5, 4, 3, 2, 1, 0};
+  EXPECT_EQ(ref.l2_sqr_u4(q, packed, 3), 16u + 4u + 0u + 4u + 16u);
 }
 
 }  // namespace

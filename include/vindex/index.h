@@ -106,7 +106,7 @@ absl::StatusOr<std::unique_ptr<Index>> MakeIndex(const IndexSpec& spec);
 // MakeIndex("IVF1024,PQ16x4fs,Rerank", 128, Metric::kL2). Grammar:
 //   [Rot,]<family>
 //   <family> = Flat | IVF<nlist>,Flat | IVF<nlist>,PQ<m>[x4fs|x8][,Rerank]
-//            | HNSW<m>[,SQ8|,FP16]
+//            | HNSW<m>[,SQ8|,SQ4|,FP16]
 // (",RFlat" is accepted for ",Rerank"; "x4" for "x4fs"). "Rot," puts a
 // learned rotation in front of the index (see MakeRotatedIndex); it appears
 // once at most.

@@ -122,9 +122,12 @@ struct IvfPqOptions {
 struct HnswOptions {
   // What the search walks: the float vectors, or a compressed copy kept next
   // to each node's links (8-bit scalar-quantized: 1 byte per dimension;
-  // fp16: 2 bytes) whose ef best candidates are then re-ranked exactly from
-  // the float vectors (which are then kept apart: memory grows by the copy).
-  enum class Traversal : uint32_t { kFloat = 0, kSq8 = 1, kFp16 = 2 };
+  // 4-bit: half a byte; fp16: 2 bytes) whose ef best candidates are then
+  // re-ranked exactly from the float vectors (which are then kept apart:
+  // memory grows by the copy). With kSq4 each level-0 block is padded to
+  // whole 64-byte lines, so a node's codes up to 128 dimensions sit in one
+  // cache line.
+  enum class Traversal : uint32_t { kFloat = 0, kSq8 = 1, kFp16 = 2, kSq4 = 3 };
   int dim = 0;
   Metric metric = Metric::kL2;
   Device device = Device::kCpu;

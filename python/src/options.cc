@@ -26,9 +26,10 @@ HnswOptions::Traversal ParseTraversal(std::string_view name) {
   const std::string lower = absl::AsciiStrToLower(std::string(name));
   if (lower == "float") return HnswOptions::Traversal::kFloat;
   if (lower == "sq8") return HnswOptions::Traversal::kSq8;
+  if (lower == "sq4") return HnswOptions::Traversal::kSq4;
   if (lower == "fp16") return HnswOptions::Traversal::kFp16;
   ThrowInvalidArgument(
-      absl::StrCat("traversal: expected 'float', 'sq8' or 'fp16', got '",
+      absl::StrCat("traversal: expected 'float', 'sq8', 'sq4' or 'fp16', got '",
                    std::string(name), "'"));
 }
 
@@ -36,6 +37,8 @@ std::string TraversalString(HnswOptions::Traversal t) {
   switch (t) {
     case HnswOptions::Traversal::kSq8:
       return "sq8";
+    case HnswOptions::Traversal::kSq4:
+      return "sq4";
     case HnswOptions::Traversal::kFp16:
       return "fp16";
     default:

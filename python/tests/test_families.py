@@ -98,7 +98,7 @@ def test_knobs_and_progress_callback(data):
 
 def test_hnsw_traversals_and_remove_get_vectors(data):
     base, queries = data
-    for traversal in ("float", "sq8", "fp16"):
+    for traversal in ("float", "sq8", "sq4", "fp16"):
         index = vindex.Index(vindex.HnswOptions(dim=DIM, m=16, traversal=traversal))
         index.add(base)
         _, truth = brute_force(base, queries, K, "l2")

@@ -94,7 +94,7 @@ class HnswOptions:
     traversal: str
     def __init__(self, *, dim: int = 0, metric: MetricName = "l2", device: DeviceName = "cpu",
                  m: int = 32, ef_construction: int = 200, default_ef: int = 64, seed: int = 100,
-                 traversal: Literal["float", "sq8", "fp16"] = "float") -> None: ...
+                 traversal: Literal["float", "sq8", "sq4", "fp16"] = "float") -> None: ...
 
 Options = Union[FlatOptions, IvfFlatOptions, IvfPqOptions, HnswOptions]
 

@@ -80,10 +80,12 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
     for (size_t i = 1; i < tokens.size(); ++i) {
       if (tokens[i] == "SQ8") {
         o.traversal = HnswOptions::Traversal::kSq8;
+      } else if (tokens[i] == "SQ4") {
+        o.traversal = HnswOptions::Traversal::kSq4;
       } else if (tokens[i] == "FP16") {
         o.traversal = HnswOptions::Traversal::kFp16;
       } else {
-        return BadToken(factory, tokens[i], "SQ8 or FP16 after HNSW<M>");
+        return BadToken(factory, tokens[i], "SQ8, SQ4 or FP16 after HNSW<M>");
       }
     }
     return IndexSpec(o);

@@ -46,6 +46,66 @@ uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t d) {
   return s;
 }
 
+// 4-bit codes: a 32-byte load holds elements j..j+31 (low nibbles) and
+// p+j..p+j+31 (high nibbles).
+inline void LoadNibbles(const uint8_t* c, __m256i* lo, __m256i* hi) {
+  const __m256i nibble = _mm256_set1_epi8(15);
+  const __m256i code = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c));
+  *lo = _mm256_and_si256(code, nibble);
+  *hi = _mm256_and_si256(_mm256_srli_epi16(code, 4), nibble);
+}
+
+inline __m256i Load256(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+// Differences of values <= 15 fit in 8 bits, and maddubs sums two squares
+// (<= 450) per 16-bit lane.
+uint32_t L2SqrU4(const uint8_t* q, const uint8_t* c, size_t p) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc = _mm256_setzero_si256();
+  size_t j = 0;
+  for (; j + 32 <= p; j += 32) {
+    __m256i lo, hi;
+    LoadNibbles(c + j, &lo, &hi);
+    const __m256i dlo = _mm256_abs_epi8(_mm256_sub_epi8(Load256(q + j), lo));
+    const __m256i dhi =
+        _mm256_abs_epi8(_mm256_sub_epi8(Load256(q + p + j), hi));
+    const __m256i sq = _mm256_add_epi16(_mm256_maddubs_epi16(dlo, dlo),
+                                        _mm256_maddubs_epi16(dhi, dhi));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(sq, ones));
+  }
+  uint32_t s = SumLanes(acc);
+  for (; j < p; ++j) {
+    const int32_t lo = static_cast<int32_t>(q[j]) - (c[j] & 15);
+    const int32_t hi = static_cast<int32_t>(q[p + j]) - (c[j] >> 4);
+    s += static_cast<uint32_t>(lo * lo + hi * hi);
+  }
+  return s;
+}
+
+// maddubs multiplies the unsigned query bytes by the nibbles (<= 15, so
+// valid signed bytes): two products per 16-bit lane, <= 7650, and the
+// two halves together <= 15300.
+uint32_t DotU8U4(const uint8_t* q, const uint8_t* c, size_t p) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc = _mm256_setzero_si256();
+  size_t j = 0;
+  for (; j + 32 <= p; j += 32) {
+    __m256i lo, hi;
+    LoadNibbles(c + j, &lo, &hi);
+    const __m256i pairs =
+        _mm256_add_epi16(_mm256_maddubs_epi16(Load256(q + j), lo),
+                         _mm256_maddubs_epi16(Load256(q + p + j), hi));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+  }
+  uint32_t s = SumLanes(acc);
+  for (; j < p; ++j)
+    s += static_cast<uint32_t>(q[j]) * (c[j] & 15) +
+         static_cast<uint32_t>(q[p + j]) * (c[j] >> 4);
+  return s;
+}
+
 uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t d) {
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
   size_t j = 0;
@@ -124,6 +184,8 @@ const SqKernelTable IsaTable<SqKernelTable, Isa::kAvx2>::kTable = {
     .isa = Isa::kAvx2,
     .l2_sqr_u8 = &avx2::L2SqrU8,
     .dot_u8 = &avx2::DotU8,
+    .l2_sqr_u4 = &avx2::L2SqrU4,
+    .dot_u8_u4 = &avx2::DotU8U4,
     .l2_sqr_f16 = &avx2::L2SqrF16,
     .ip_f16 = &avx2::IpF16,
 };

@@ -42,6 +42,53 @@ uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t d) {
   return s;
 }
 
+// 4-bit codes, 64 bytes per step; the last step loads under a mask (bytes
+// past the end read as zero on both sides, adding nothing). See avx2_sq.cc
+// for the lane bounds.
+struct NibbleStep {
+  __mmask64 mask;  // The bytes of this step.
+  __m512i lo, hi;  // Elements j.. and p + j.. of the code.
+};
+
+inline NibbleStep LoadNibbles(const uint8_t* c, size_t j, size_t p) {
+  const __m512i nibble = _mm512_set1_epi8(15);
+  NibbleStep n;
+  n.mask = p - j >= 64 ? ~__mmask64{0} : (__mmask64{1} << (p - j)) - 1;
+  const __m512i code = _mm512_maskz_loadu_epi8(n.mask, c + j);
+  n.lo = _mm512_and_si512(code, nibble);
+  n.hi = _mm512_and_si512(_mm512_srli_epi16(code, 4), nibble);
+  return n;
+}
+
+uint32_t L2SqrU4(const uint8_t* q, const uint8_t* c, size_t p) {
+  const __m512i ones = _mm512_set1_epi16(1);
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t j = 0; j < p; j += 64) {
+    const NibbleStep n = LoadNibbles(c, j, p);
+    const __m512i dlo = _mm512_abs_epi8(
+        _mm512_sub_epi8(_mm512_maskz_loadu_epi8(n.mask, q + j), n.lo));
+    const __m512i dhi = _mm512_abs_epi8(
+        _mm512_sub_epi8(_mm512_maskz_loadu_epi8(n.mask, q + p + j), n.hi));
+    const __m512i sq = _mm512_add_epi16(_mm512_maddubs_epi16(dlo, dlo),
+                                        _mm512_maddubs_epi16(dhi, dhi));
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(sq, ones));
+  }
+  return SumLanes(acc);
+}
+
+uint32_t DotU8U4(const uint8_t* q, const uint8_t* c, size_t p) {
+  const __m512i ones = _mm512_set1_epi16(1);
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t j = 0; j < p; j += 64) {
+    const NibbleStep n = LoadNibbles(c, j, p);
+    const __m512i pairs = _mm512_add_epi16(
+        _mm512_maddubs_epi16(_mm512_maskz_loadu_epi8(n.mask, q + j), n.lo),
+        _mm512_maddubs_epi16(_mm512_maskz_loadu_epi8(n.mask, q + p + j), n.hi));
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, ones));
+  }
+  return SumLanes(acc);
+}
+
 uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t d) {
   __m512i acc = _mm512_setzero_si512();
   size_t j = 0;
@@ -99,6 +146,8 @@ const SqKernelTable IsaTable<SqKernelTable, Isa::kAvx512>::kTable = {
     .isa = Isa::kAvx512,
     .l2_sqr_u8 = &avx512::L2SqrU8,
     .dot_u8 = &avx512::DotU8,
+    .l2_sqr_u4 = &avx512::L2SqrU4,
+    .dot_u8_u4 = &avx512::DotU8U4,
     .l2_sqr_f16 = &avx512::L2SqrF16,
     .ip_f16 = &avx512::IpF16,
 };

@@ -8,7 +8,9 @@
 // ones; the dispatcher (dispatch.h) picks one.
 //
 // Contracts: 1 <= d (<= kSqMaxDim for the 8-bit kernels, so every sum fits
-// in 32 bits); pointers need no alignment; nothing is read past element d-1.
+// in 32 bits; p <= kSqMaxDim / 2 for the 4-bit ones); pointers need no
+// alignment; nothing is read past element d-1 (byte p-1 of a 4-bit code,
+// element 2p-1 of its query).
 
 #include <cmath>
 #include <cstddef>
@@ -29,6 +31,12 @@ struct SqKernelTable {
   uint32_t (*l2_sqr_u8)(const uint8_t* a, const uint8_t* b, size_t d);
   // sum_j a[j] * b[j].
   uint32_t (*dot_u8)(const uint8_t* a, const uint8_t* b, size_t d);
+  // 4-bit codes of p bytes: byte j holds element j in its low nibble and
+  // element p + j in its high nibble. q holds 2p elements, one per byte.
+  // sum_j (q[j] - lo(c[j]))^2 + (q[p + j] - hi(c[j]))^2, q[i] <= 15.
+  uint32_t (*l2_sqr_u4)(const uint8_t* q, const uint8_t* c, size_t p);
+  // sum_j q[j] * lo(c[j]) + q[p + j] * hi(c[j]), q[i] <= 255.
+  uint32_t (*dot_u8_u4)(const uint8_t* q, const uint8_t* c, size_t p);
   // sum_j (q[j] - HalfToFloat(x[j]))^2.
   float (*l2_sqr_f16)(const float* q, const uint16_t* x, size_t d);
   // sum_j q[j] * HalfToFloat(x[j]).

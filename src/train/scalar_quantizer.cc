@@ -7,17 +7,17 @@
 namespace vindex::internal {
 namespace {
 
-inline uint8_t Quantize(float v) {
-  // v is already in code units; round to nearest and clamp to [0, 255].
+inline uint8_t Quantize(float v, float max_code) {
+  // v is already in code units; round to nearest and clamp to [0, max_code].
   float r = std::nearbyint(v);
   if (!(r >= 0.0f)) return 0;  // Also catches NaN.
-  if (r >= 255.0f) return 255;
+  if (r >= max_code) return static_cast<uint8_t>(max_code);
   return static_cast<uint8_t>(r);
 }
 
 }  // namespace
 
-void ScalarQuantizer8::Fit(const float* rows, int64_t n, int dim) {
+void ScalarQuantizer::Fit(const float* rows, int64_t n, int dim) {
   std::vector<float> lo(dim, std::numeric_limits<float>::infinity());
   std::vector<float> hi(dim, -std::numeric_limits<float>::infinity());
   for (int64_t i = 0; i < n; ++i) {
@@ -29,29 +29,45 @@ void ScalarQuantizer8::Fit(const float* rows, int64_t n, int dim) {
   }
   float range = 0.0f;
   for (int j = 0; j < dim; ++j) range = std::max(range, hi[j] - lo[j]);
-  Set(std::move(lo), range > 0.0f ? range / 255.0f : 1.0f);
+  Set(std::move(lo), range > 0.0f ? range / max_code_ : 1.0f);
 }
 
-void ScalarQuantizer8::Set(std::vector<float> offsets, float step) {
+void ScalarQuantizer::Set(std::vector<float> offsets, float step) {
   offsets_ = std::move(offsets);
   step_ = step;
   inv_step_ = 1.0f / step;
 }
 
-void ScalarQuantizer8::Encode(const float* x, uint8_t* code) const {
+void ScalarQuantizer::Encode(const float* x, uint8_t* code) const {
   const int dim = static_cast<int>(offsets_.size());
   for (int j = 0; j < dim; ++j)
-    code[j] = Quantize((x[j] - offsets_[j]) * inv_step_);
+    code[j] = Quantize((x[j] - offsets_[j]) * inv_step_, max_code_);
 }
 
-uint32_t ScalarQuantizer8::CodeSum(const uint8_t* code, int dim) {
+uint32_t ScalarQuantizer::CodeSum(const uint8_t* code, int dim) {
   uint32_t s = 0;
   for (int j = 0; j < dim; ++j) s += code[j];
   return s;
 }
 
-void ScalarQuantizer8::EncodeQueryForIp(const float* q, int dim, uint8_t* code,
-                                        float* lo, float* scale) {
+void ScalarQuantizer::Pack4(const uint8_t* code, int dim, uint8_t* packed) {
+  const size_t p = PackedBytes(dim);
+  for (size_t j = 0; j < p; ++j) {
+    const size_t hi = p + j;
+    packed[j] = static_cast<uint8_t>(
+        code[j] | (hi < static_cast<size_t>(dim) ? code[hi] << 4 : 0));
+  }
+}
+
+uint32_t ScalarQuantizer::PackedSum(const uint8_t* packed, int dim) {
+  uint32_t s = 0;
+  for (size_t j = 0; j < PackedBytes(dim); ++j)
+    s += (packed[j] & 15u) + (packed[j] >> 4);
+  return s;
+}
+
+void ScalarQuantizer::EncodeQueryForIp(const float* q, int dim, uint8_t* code,
+                                       float* lo, float* scale) {
   float mn = q[0], mx = q[0];
   for (int j = 1; j < dim; ++j) {
     mn = std::min(mn, q[j]);
@@ -59,7 +75,7 @@ void ScalarQuantizer8::EncodeQueryForIp(const float* q, int dim, uint8_t* code,
   }
   const float s = mx > mn ? (mx - mn) / 255.0f : 1.0f;
   const float inv = 1.0f / s;
-  for (int j = 0; j < dim; ++j) code[j] = Quantize((q[j] - mn) * inv);
+  for (int j = 0; j < dim; ++j) code[j] = Quantize((q[j] - mn) * inv, 255.0f);
   *lo = mn;
   *scale = s;
 }

@@ -98,7 +98,8 @@ void WriteIndexSeeds(const std::string& dir) {
   const vindex::MatrixView<const float> data(v.data(), n, dim);
   for (const char* spec :
        {"Flat", "IVF4,Flat", "IVF4,PQ4", "IVF4,PQ4x4fs,Rerank", "HNSW8",
-        "HNSW8,SQ8", "HNSW8,FP16", "Rot,Flat", "Rot,IVF4,Flat", "Rot,HNSW8"}) {
+        "HNSW8,SQ8", "HNSW8,SQ4", "HNSW8,FP16", "Rot,Flat", "Rot,IVF4,Flat",
+        "Rot,HNSW8"}) {
     for (auto metric : {vindex::Metric::kL2, vindex::Metric::kCosine}) {
       auto index = vindex::MakeIndex(spec, dim, metric);
       if (!index.ok()) continue;  // Family not in this build.

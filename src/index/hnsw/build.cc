@@ -191,12 +191,12 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
 absl::Status HnswIndex::TrainImpl(MatrixView<const float> samples, Executor*) {
   VINDEX_RETURN_IF_ERROR(internal::CheckMatrix(samples, dim_, "training vector",
                                                /*allow_empty=*/true));
-  if (!sq8_ || samples.rows == 0) return absl::OkStatus();
+  if (sq_bits_ == 0 || samples.rows == 0) return absl::OkStatus();
   internal::MutexLock mutation(mutation_mu_);
   internal::WriterLock lock(mu_);
   if (live_ > 0 || num_slots_ > 0) {
     return absl::FailedPreconditionError(
-        "cannot retrain the SQ8 quantizer of a non-empty index");
+        "cannot retrain the scalar quantizer of a non-empty index");
   }
   std::vector<float> rows;
   VINDEX_RETURN_IF_ERROR(internal::CopyRows(
@@ -270,7 +270,7 @@ absl::Status HnswIndex::AddImpl(MatrixView<const float> vectors,
               upper[i].reset(new uint32_t[size_t{levels[i]} * (1 + m_)]());
             }
           }
-          if (sq8_ && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
+          if (sq_bits_ != 0 && !sq_.fitted()) sq_.Fit(rows.data(), n, dim_);
         }));
     // Nothing below fails; linking (phase 2) can run out of scratch memory.
     insert_counter_ += n;

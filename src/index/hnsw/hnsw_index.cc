@@ -44,10 +44,11 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(
     case HnswOptions::Traversal::kFloat:
       break;
     case HnswOptions::Traversal::kSq8:
+    case HnswOptions::Traversal::kSq4:
       if (static_cast<size_t>(options.dim) > kernels::kSqMaxDim) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("HNSW SQ8 traversal needs dim <= ", kernels::kSqMaxDim,
-                         ", got ", options.dim));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "HNSW SQ8 and SQ4 traversals need dim <= ", kernels::kSqMaxDim,
+            ", got ", options.dim));
       }
       break;
     case HnswOptions::Traversal::kFp16:
@@ -115,9 +116,10 @@ IndexInfo HnswIndex::info() const {
   info.memory_bytes = bytes;
   info.memory_mapped = mapping_ != nullptr;
   info.description = absl::StrCat("HNSW", m_,
-                                  !quantized_ ? ""
-                                  : sq8_      ? ",SQ8"
-                                              : ",FP16");
+                                  !quantized_     ? ""
+                                  : sq_bits_ == 8 ? ",SQ8"
+                                  : sq_bits_ == 4 ? ",SQ4"
+                                                  : ",FP16");
   return info;
 }
 

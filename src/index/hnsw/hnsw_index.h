@@ -26,8 +26,9 @@ namespace vindex {
 // vectors. Every vector lives in a slot; level 0 of each slot is one
 // contiguous block (vector payload, then link count and up to 2M links) so a
 // graph step touches one region per neighbour; upper-level links live in a
-// small per-slot array. With Traversal::kSq8 (kFp16) the block holds 8-bit
-// codes (half floats) that are walked instead of the floats, full vectors are
+// small per-slot array. With Traversal::kSq8, kSq4 (kFp16) the block holds
+// 8-bit or packed 4-bit codes (half floats) that are walked instead of the
+// floats, full vectors are
 // kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
 // later adds. Pruning can leave a node or a group with no way in. Contract:
@@ -125,8 +126,8 @@ class HnswIndex final : public Index {
   };
   // spaces.h
   class FloatSpace;
-  class Sq8L2Space;
-  class Sq8IpSpace;
+  class SqL2Space;
+  class SqIpSpace;
   class Fp16Space;
   // search_layer.h
   struct AdmitAll;
@@ -143,6 +144,11 @@ class HnswIndex final : public Index {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   const float* FullVector(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   int Capacity(int level) const { return level == 0 ? m0_ : m_; }
+  // Bytes of a node's scalar-quantized codes: dim, or packed 4-bit ones.
+  size_t CodeBytes() const {
+    return sq_bits_ == 4 ? internal::ScalarQuantizer::PackedBytes(dim_)
+                         : static_cast<size_t>(dim_);
+  }
   float Distance(const float* a, const float* b) const;
   // Per-node spin lock, held while a link list is rewritten.
   void LockNode(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -273,8 +279,8 @@ class HnswIndex final : public Index {
   int m_;
   int m0_;
   double level_mult_;
-  bool quantized_;  // A compressed copy is walked (kSq8 or kFp16).
-  bool sq8_;
+  bool quantized_;        // A compressed copy is walked (kSq8, kSq4 or kFp16).
+  int sq_bits_;           // 8 or 4 for scalar-quantized codes, else 0.
   size_t payload_bytes_;  // Vector (floats) or codes (+ code sum) per block.
   size_t block_bytes_;    // payload + count + m0 links, rounded up.
   double brute_force_fraction_ = -1;  // < 0: ScanLimit.
@@ -316,7 +322,7 @@ class HnswIndex final : public Index {
   uint64_t upper_words_ ABSL_GUARDED_BY(mu_) = 0;     // Upper link words held.
   int64_t live_ ABSL_GUARDED_BY(mu_) = 0;             // Visible vectors.
   uint64_t insert_counter_ ABSL_GUARDED_BY(mu_) = 0;  // Drives level draws.
-  internal::ScalarQuantizer8 sq_ ABSL_GUARDED_BY(mu_);
+  internal::ScalarQuantizer sq_ ABSL_GUARDED_BY(mu_){sq_bits_ == 4 ? 4 : 8};
   // The reachability tree (see DropLink): per slot its parent, kNoSlot for
   // the entry point and for a slot waiting for one. Not saved; written only
   // with no insert in flight.

@@ -37,11 +37,18 @@ absl::Status HnswIndex::CheckLevel0(uint32_t n) const {
         return absl::DataLossError("vectors have a non-finite value");
     }
     const char* b = Block(r);
-    if (sq8_) {
+    if (sq_bits_ != 0) {
+      const uint8_t* code = reinterpret_cast<const uint8_t*>(b);
       uint32_t sum;
-      std::memcpy(&sum, b + hnsw::RoundUp(dim_, 4), sizeof(sum));
-      if (sum != internal::ScalarQuantizer8::CodeSum(
-                     reinterpret_cast<const uint8_t*>(b), dim_)) {
+      std::memcpy(&sum, b + payload_bytes_ - sizeof(sum), sizeof(sum));
+      if (sq_bits_ == 4 && dim_ % 2 == 1 &&
+          (code[internal::ScalarQuantizer::PackedBytes(dim_) - 1] >> 4) != 0) {
+        return absl::DataLossError(
+            absl::StrCat("level-0 block ", r, " has a code past dim"));
+      }
+      if (sum != (sq_bits_ == 8
+                      ? internal::ScalarQuantizer::CodeSum(code, dim_)
+                      : internal::ScalarQuantizer::PackedSum(code, dim_))) {
         return absl::DataLossError(
             absl::StrCat("level-0 block ", r, " has a wrong code sum"));
       }

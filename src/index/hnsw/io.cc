@@ -218,7 +218,9 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   VINDEX_ASSIGN_OR_RETURN(int64_t entry, c.I64());
   VINDEX_ASSIGN_OR_RETURN(uint32_t fitted, c.U32());
   if (m < 2 || m > kMaxM || efc < 1 || efc > uint32_t{kMaxEf} || def_ef < 1 ||
-      def_ef > uint32_t{kMaxEf} || traversal > 2 || fitted > 1) {
+      def_ef > uint32_t{kMaxEf} ||
+      traversal > static_cast<uint32_t>(HnswOptions::Traversal::kSq4) ||
+      fitted > 1) {
     return absl::DataLossError("HNSW params section has invalid values");
   }
   o.m = static_cast<int>(m);
@@ -247,7 +249,7 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
     if (!(step > 0.0f) || !std::isfinite(step)) {
       return absl::DataLossError("bad quantizer step");
     }
-    if (!index->sq8_)
+    if (index->sq_bits_ == 0)
       return absl::DataLossError("quantizer in a float HNSW file");
     index->sq_.Set(std::move(offsets), step);
   }
@@ -260,8 +262,9 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   if (n >= std::numeric_limits<uint32_t>::max() - 1) {
     return absl::DataLossError("HNSW file holds too many vectors");
   }
-  if (index->sq8_ && n > 0 && !index->sq_.fitted()) {
-    return absl::DataLossError("SQ8 HNSW file without a quantizer");
+  if (index->sq_bits_ != 0 && n > 0 && !index->sq_.fitted()) {
+    return absl::DataLossError(
+        "scalar-quantized HNSW file without a quantizer");
   }
   if ((n == 0) != (entry == -1) || entry < -1 ||
       entry >= static_cast<int64_t>(n)) {

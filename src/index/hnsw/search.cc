@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/metric_space.h"
 #include "core/parallel.h"
+#include "core/prefetch.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
 #include "index/hnsw/filter_plan.h"
@@ -34,9 +35,22 @@ void HnswIndex::SearchOne(const Space& space, const float* query, int k, int ef,
                 AdmitVisible{epochs_.data(), snapshot, filter, ids_.data()}, s);
   }
   s.top.Reset(k);
-  for (const Candidate& c : s.results) {
-    const float exact = quantized_ ? Distance(query, FullVector(c.slot)) : c.d;
-    s.top.Push(exact, ids_[c.slot]);
+  if (!quantized_) {
+    for (const Candidate& c : s.results) s.top.Push(c.d, ids_[c.slot]);
+  } else {
+    // Re-rank exactly; the full vectors live apart from the walked codes,
+    // so fetch a few ahead.
+    constexpr size_t kAhead = 4;
+    const size_t bytes = dim_ * sizeof(float);
+    const size_t n = s.results.size();
+    for (size_t i = 0; i < n && i < kAhead; ++i)
+      internal::PrefetchRange(FullVector(s.results[i].slot), bytes);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n)
+        internal::PrefetchRange(FullVector(s.results[i + kAhead].slot), bytes);
+      const uint32_t slot = s.results[i].slot;
+      s.top.Push(Distance(query, FullVector(slot)), ids_[slot]);
+    }
   }
   s.top.Finish(out_ids, out_d);
 }
@@ -92,20 +106,22 @@ absl::Status HnswIndex::SearchImpl(MatrixView<const float> queries,
           } else if (!quantized_) {
             FloatSpace space(*this, q, level0_, block_bytes_);
             SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
-          } else if (!sq8_) {
+          } else if (sq_bits_ == 0) {
             Fp16Space space(*this, q);
             SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
           } else {
-            s->qcode.resize(dim_);
+            // The query's codes one per byte; for packed 4-bit codes,
+            // zero-padded to both halves of the layout.
+            s->qcode.assign(sq_bits_ == 4 ? 2 * CodeBytes() : dim_, 0);
             if (ip_codes) {
               float lo, scale;
-              internal::ScalarQuantizer8::EncodeQueryForIp(
+              internal::ScalarQuantizer::EncodeQueryForIp(
                   q, dim_, s->qcode.data(), &lo, &scale);
-              Sq8IpSpace space(*this, s->qcode.data(), lo, scale);
+              SqIpSpace space(*this, s->qcode.data(), lo, scale);
               SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
             } else {
               sq_.Encode(q, s->qcode.data());
-              Sq8L2Space space(*this, s->qcode.data());
+              SqL2Space space(*this, s->qcode.data());
               SearchOne(space, q, k, ef, lazy, snapshot, *s, oid, od);
             }
           }

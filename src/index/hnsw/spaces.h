@@ -1,5 +1,6 @@
-// The distance spaces a graph walk scores nodes in: exact floats, SQ8 codes
-// (L2 and inner product) and fp16 halves, each bound to one query.
+// The distance spaces a graph walk scores nodes in: exact floats, 8- or
+// 4-bit scalar-quantized codes (L2 and inner product) and fp16 halves, each
+// bound to one query.
 #ifndef VINDEX_SRC_INDEX_HNSW_SPACES_H_
 #define VINDEX_SRC_INDEX_HNSW_SPACES_H_
 
@@ -69,23 +70,30 @@ class HnswIndex::FloatSpace {
   float (*below_)(const float*, const float*, size_t, float);
 };
 
-// SQ8 codes in the level-0 blocks; squared L2 between codes (L2 and cosine).
-class HnswIndex::Sq8L2Space {
+// Scalar-quantized codes in the level-0 blocks: 8-bit codes one per byte,
+// or packed 4-bit ones (layout: kernels/sq_kernels.h). The query's own codes
+// are one per byte; for 4-bit codes they are zero-padded to
+// 2 * ScalarQuantizer::PackedBytes(dim). Both spaces use HnswIndex::CodeBytes
+// for the length of a node's codes.
+
+// Squared L2 between the query's codes and a node's (L2 and cosine).
+class HnswIndex::SqL2Space {
  public:
-  Sq8L2Space(const HnswIndex& index, const uint8_t* qcode)
+  SqL2Space(const HnswIndex& index, const uint8_t* qcode)
       ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
       : q_(qcode),
         base_(index.level0_),
         stride_(index.block_bytes_),
-        dim_(index.dim_),
-        fn_(kernels::sq::Active().l2_sqr_u8) {}
+        bytes_(index.CodeBytes()),
+        fn_(index.sq_bits_ == 4 ? kernels::sq::Active().l2_sqr_u4
+                                : kernels::sq::Active().l2_sqr_u8) {}
   float Dist(uint32_t slot) const {
     return static_cast<float>(fn_(
-        q_, reinterpret_cast<const uint8_t*>(base_ + slot * stride_), dim_));
+        q_, reinterpret_cast<const uint8_t*>(base_ + slot * stride_), bytes_));
   }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
-  size_t bytes() const { return dim_; }
-  size_t prefetch_bytes() const { return bytes(); }
+  size_t bytes() const { return bytes_; }
+  size_t prefetch_bytes() const { return bytes_; }
   // An exit by chunks (one kernel call per chunk) costs more on raw data
   // than it saves (docs/decisions.md, HNSW): no early exit here.
   float DistBelow(uint32_t slot, float) const { return Dist(slot); }
@@ -94,41 +102,43 @@ class HnswIndex::Sq8L2Space {
   const uint8_t* q_;
   const char* base_;
   size_t stride_;
-  size_t dim_;
+  size_t bytes_;
   uint32_t (*fn_)(const uint8_t*, const uint8_t*, size_t);
 };
 
-// SQ8 codes; negative inner product of the query's own 8-bit code with the
-// node code (see ScalarQuantizer8::EncodeQueryForIp).
-class HnswIndex::Sq8IpSpace {
+// Negative inner product of the query's own 8-bit code with a node's codes
+// (see ScalarQuantizer::EncodeQueryForIp), from the code sum stored after
+// them.
+class HnswIndex::SqIpSpace {
  public:
-  Sq8IpSpace(const HnswIndex& index, const uint8_t* qcode, float lo,
-             float scale) ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
+  SqIpSpace(const HnswIndex& index, const uint8_t* qcode, float lo, float scale)
+      ABSL_SHARED_LOCKS_REQUIRED(index.mu_)
       : q_(qcode),
         base_(index.level0_),
         stride_(index.block_bytes_),
-        dim_(index.dim_),
-        sum_offset_(hnsw::RoundUp(index.dim_, 4)),
+        bytes_(index.CodeBytes()),
+        sum_offset_(index.payload_bytes_ - sizeof(uint32_t)),
         lo_(lo),
         scale_(scale),
-        fn_(kernels::sq::Active().dot_u8) {}
+        fn_(index.sq_bits_ == 4 ? kernels::sq::Active().dot_u8_u4
+                                : kernels::sq::Active().dot_u8) {}
   float Dist(uint32_t slot) const {
     const char* b = base_ + slot * stride_;
     uint32_t sum;
     std::memcpy(&sum, b + sum_offset_, sizeof(sum));
-    const uint32_t dot = fn_(q_, reinterpret_cast<const uint8_t*>(b), dim_);
+    const uint32_t dot = fn_(q_, reinterpret_cast<const uint8_t*>(b), bytes_);
     return -(lo_ * static_cast<float>(sum) + scale_ * static_cast<float>(dot));
   }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
-  size_t bytes() const { return dim_; }
-  size_t prefetch_bytes() const { return bytes(); }
+  size_t bytes() const { return bytes_; }
+  size_t prefetch_bytes() const { return sum_offset_ + sizeof(uint32_t); }
   float DistBelow(uint32_t slot, float) const { return Dist(slot); }
 
  private:
   const uint8_t* q_;
   const char* base_;
   size_t stride_;
-  size_t dim_;
+  size_t bytes_;
   size_t sum_offset_;
   float lo_;
   float scale_;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <new>
 #include <thread>
+#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -69,13 +70,20 @@ HnswIndex::HnswIndex(const HnswOptions& options)
       m0_(2 * options.m),
       level_mult_(1.0 / std::log(static_cast<double>(options.m))),
       quantized_(options.traversal != HnswOptions::Traversal::kFloat),
-      sq8_(options.traversal == HnswOptions::Traversal::kSq8),
+      sq_bits_(options.traversal == HnswOptions::Traversal::kSq8   ? 8
+               : options.traversal == HnswOptions::Traversal::kSq4 ? 4
+                                                                   : 0),
       entry_(kNoEntry) {
-  payload_bytes_ = !quantized_ ? dim_ * sizeof(float)
-                   : sq8_      ? RoundUp(dim_, 4) + sizeof(uint32_t)
-                               : RoundUp(dim_ * sizeof(uint16_t), 4);
-  block_bytes_ =
-      RoundUp(payload_bytes_ + sizeof(uint32_t) * (1 + m0_), kBlockAlign);
+  payload_bytes_ =
+      !quantized_     ? dim_ * sizeof(float)
+      : sq_bits_ == 8 ? RoundUp(dim_, 4) + sizeof(uint32_t)
+      : sq_bits_ == 4
+          ? RoundUp(internal::ScalarQuantizer::PackedBytes(dim_), 4) +
+                sizeof(uint32_t)
+          : RoundUp(dim_ * sizeof(uint16_t), 4);
+  // 4-bit blocks start on cache lines, so short codes take one line each.
+  block_bytes_ = RoundUp(payload_bytes_ + sizeof(uint32_t) * (1 + m0_),
+                         sq_bits_ == 4 ? 64 : kBlockAlign);
 }
 
 HnswIndex::~HnswIndex() {
@@ -180,7 +188,7 @@ void HnswIndex::RepairCopiedMapping() {
     for (int j = 0; j < dim_; ++j) {
       if (!std::isfinite(v[j])) v[j] = 0.0f;
     }
-    if (quantized_ && !sq8_) {
+    if (quantized_ && sq_bits_ == 0) {
       uint16_t* half = reinterpret_cast<uint16_t*>(Block(x));
       for (int j = 0; j < dim_; ++j) {
         if ((half[j] & 0x7C00) == 0x7C00) half[j] = 0;
@@ -214,14 +222,22 @@ void HnswIndex::WritePayload(uint32_t slot, const float* v) {
     return;
   }
   std::memcpy(full_.data() + size_t{slot} * dim_, v, dim_ * sizeof(float));
-  if (!sq8_) {
+  if (sq_bits_ == 0) {
     uint16_t* half = reinterpret_cast<uint16_t*>(b);
     for (int j = 0; j < dim_; ++j) half[j] = kernels::FloatToHalf(v[j]);
     return;
   }
   uint8_t* code = reinterpret_cast<uint8_t*>(b);
-  sq_.Encode(v, code);
-  const uint32_t sum = internal::ScalarQuantizer8::CodeSum(code, dim_);
-  std::memcpy(b + RoundUp(dim_, 4), &sum, sizeof(sum));
+  uint32_t sum;
+  if (sq_bits_ == 8) {
+    sq_.Encode(v, code);
+    sum = internal::ScalarQuantizer::CodeSum(code, dim_);
+  } else {
+    std::vector<uint8_t> one(dim_);  // One code per byte, then packed.
+    sq_.Encode(v, one.data());
+    internal::ScalarQuantizer::Pack4(one.data(), dim_, code);
+    sum = internal::ScalarQuantizer::CodeSum(one.data(), dim_);
+  }
+  std::memcpy(b + payload_bytes_ - sizeof(sum), &sum, sizeof(sum));
 }
 }  // namespace vindex
