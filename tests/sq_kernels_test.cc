@@ -190,9 +190,10 @@ TEST(ScalarQuantizerTest, FourBitCodesAndPacking) {
   EXPECT_EQ(code[0], 15);  // Clamps at the largest 4-bit code.
   // Packed: element j low, element 3 + j high; the nibble past d is zero.
   ASSERT_EQ(internal::ScalarQuantizer::PackedBytes(d), 3u);
-  const uint8_t one[5] = {1, 2, 3, 4, 5};
+  sq.Set(std::vector<float>(d, 0.0f), 1.0f);
+  const float one[5] = {1, 2, 3, 4, 5};  // Codes 1..5.
   uint8_t packed[3];
-  internal::ScalarQuantizer::Pack4(one, d, packed);
+  sq.EncodePacked(one, packed);
   EXPECT_EQ(packed[0], 0x41);
   EXPECT_EQ(packed[1], 0x52);
   EXPECT_EQ(packed[2], 0x03);

@@ -50,12 +50,15 @@ uint32_t ScalarQuantizer::CodeSum(const uint8_t* code, int dim) {
   return s;
 }
 
-void ScalarQuantizer::Pack4(const uint8_t* code, int dim, uint8_t* packed) {
-  const size_t p = PackedBytes(dim);
+void ScalarQuantizer::EncodePacked(const float* x, uint8_t* packed) const {
+  const size_t dim = offsets_.size();
+  const size_t p = PackedBytes(static_cast<int>(dim));
+  const auto code = [&](size_t j) {
+    return Quantize((x[j] - offsets_[j]) * inv_step_, max_code_);
+  };
   for (size_t j = 0; j < p; ++j) {
-    const size_t hi = p + j;
-    packed[j] = static_cast<uint8_t>(
-        code[j] | (hi < static_cast<size_t>(dim) ? code[hi] << 4 : 0));
+    const uint8_t hi = p + j < dim ? code(p + j) : 0;
+    packed[j] = static_cast<uint8_t>(code(j) | hi << 4);
   }
 }
 

@@ -40,8 +40,9 @@ class ScalarQuantizer {
   static size_t PackedBytes(int dim) {
     return (static_cast<size_t>(dim) + 1) / 2;
   }
-  // Packs dim one-per-byte codes (each <= 15).
-  static void Pack4(const uint8_t* code, int dim, uint8_t* packed);
+  // Writes the packed 4-bit codes of x (a 4-bit quantizer); allocates
+  // nothing.
+  void EncodePacked(const float* x, uint8_t* packed) const;
   // Sum of the nibbles of a packed code of PackedBytes(dim) bytes.
   static uint32_t PackedSum(const uint8_t* packed, int dim);
 

@@ -28,8 +28,8 @@ namespace vindex {
 // graph step touches one region per neighbour; upper-level links live in a
 // small per-slot array. With Traversal::kSq8, kSq4 (kFp16) the block holds
 // 8-bit or packed 4-bit codes (half floats) that are walked instead of the
-// floats, full vectors are
-// kept apart, and the ef final candidates are re-ranked exactly. Remove repairs
+// floats, full vectors are kept apart, and the ef final candidates are
+// re-ranked exactly. Remove repairs
 // the removed nodes' neighbours at once and puts their slots on a free list for
 // later adds. Pruning can leave a node or a group with no way in. Contract:
 // when an Add or Remove returns, every live node is reachable on level 0 from

@@ -9,7 +9,6 @@
 #include <limits>
 #include <new>
 #include <thread>
-#include <vector>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -227,16 +226,15 @@ void HnswIndex::WritePayload(uint32_t slot, const float* v) {
     for (int j = 0; j < dim_; ++j) half[j] = kernels::FloatToHalf(v[j]);
     return;
   }
+  // Runs where an Add can no longer fail: nothing here allocates.
   uint8_t* code = reinterpret_cast<uint8_t*>(b);
   uint32_t sum;
   if (sq_bits_ == 8) {
     sq_.Encode(v, code);
     sum = internal::ScalarQuantizer::CodeSum(code, dim_);
   } else {
-    std::vector<uint8_t> one(dim_);  // One code per byte, then packed.
-    sq_.Encode(v, one.data());
-    internal::ScalarQuantizer::Pack4(one.data(), dim_, code);
-    sum = internal::ScalarQuantizer::CodeSum(one.data(), dim_);
+    sq_.EncodePacked(v, code);
+    sum = internal::ScalarQuantizer::PackedSum(code, dim_);
   }
   std::memcpy(b + payload_bytes_ - sizeof(sum), &sum, sizeof(sum));
 }
