@@ -138,6 +138,38 @@ void InvertedLists::SetCode(List& list, int64_t pos, const uint8_t* code) {
   }
 }
 
+void InvertedLists::MoveCode(List& list, int64_t from, int64_t to) {
+  uint8_t* codes = list.own->codes.data();
+  if (layout_ == CodeLayout::kBytes) {
+    std::memcpy(codes + to * m_, codes + from * m_, m_);
+    return;
+  }
+  const uint8_t* from_block = codes + (from / kFastScanBlock) * block_bytes();
+  uint8_t* to_block = codes + (to / kFastScanBlock) * block_bytes();
+  const int fv = static_cast<int>(from % kFastScanBlock);
+  const int tv = static_cast<int>(to % kFastScanBlock);
+  const int from_shift = fv < 16 ? 0 : 4;
+  const int to_shift = tv < 16 ? 0 : 4;
+  for (int j = 0; j < m_; ++j) {
+    const size_t at = (j / 2) * 32 + (j % 2) * 16;
+    const uint8_t nibble = (from_block[at + (fv & 15)] >> from_shift) & 15;
+    uint8_t& byte = to_block[at + (tv & 15)];
+    byte = static_cast<uint8_t>((byte & ~(0x0f << to_shift)) |
+                                (nibble << to_shift));
+  }
+}
+
+void InvertedLists::ClearCode(List& list, int64_t pos) {
+  uint8_t* block =
+      list.own->codes.data() + (pos / kFastScanBlock) * block_bytes();
+  const int v = static_cast<int>(pos % kFastScanBlock);
+  const int shift = v < 16 ? 0 : 4;
+  for (int j = 0; j < m_; ++j) {
+    uint8_t& byte = block[(j / 2) * 32 + (j % 2) * 16 + (v & 15)];
+    byte = static_cast<uint8_t>(byte & ~(0x0f << shift));
+  }
+}
+
 void InvertedLists::GetCode(int64_t l, int64_t pos, uint8_t* code) const {
   const List& list = lists_[l];
   if (layout_ == CodeLayout::kBytes) {
@@ -178,11 +210,7 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
   const int64_t last = static_cast<int64_t>(o.ids.size()) - 1;
   if (pos != last) {
     o.ids[pos] = o.ids[last];
-    if (layout_ != CodeLayout::kNone) {
-      std::vector<uint8_t> code(m_);
-      GetCode(l, last, code.data());
-      SetCode(list, pos, code.data());
-    }
+    if (layout_ != CodeLayout::kNone) MoveCode(list, last, pos);
     if (vec_dim_ > 0) {
       std::memcpy(o.vectors.data() + pos * vec_dim_,
                   o.vectors.data() + last * vec_dim_, vec_dim_ * sizeof(float));
@@ -196,8 +224,7 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
     if (last % kFastScanBlock == 0) {
       o.codes.resize(o.codes.size() - block_bytes());
     } else {
-      std::vector<uint8_t> zero(m_, 0);
-      SetCode(list, last, zero.data());  // Keep padding slots zero.
+      ClearCode(list, last);  // Keep padding slots zero.
     }
   }
   if (vec_dim_ > 0) o.vectors.resize(o.vectors.size() - vec_dim_);

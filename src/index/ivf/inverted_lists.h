@@ -119,6 +119,10 @@ class InvertedLists {
   // Points list's arrays at its owned vectors.
   static void Sync(List& list);
   void SetCode(List& list, int64_t pos, const uint8_t* code);
+  // Copies entry `from`'s code over entry `to`'s, or zeroes entry `to`'s
+  // fast-scan code (a padding slot); neither allocates.
+  void MoveCode(List& list, int64_t from, int64_t to);
+  void ClearCode(List& list, int64_t pos);
 
   CodeLayout layout_ = CodeLayout::kNone;
   int m_ = 0;
