@@ -3,7 +3,9 @@
 // bytes live at the peak (and can fail a chosen allocation). Every load
 // allocates at most io::kLoadAllocationFactor bytes per byte of the file plus
 // io::kLoadAllocationSlack, values that only steer work are range-checked,
-// and a failed allocation is ResourceExhausted, never an exception.
+// and a failed allocation is ResourceExhausted, never an exception. The same
+// hook fails each allocation of an Add or a Remove in turn: a call that
+// refuses leaves its index as it was.
 #include <unistd.h>
 
 #include <atomic>
@@ -545,6 +547,90 @@ TEST(LoadBoundsTest, AllocationFailureIsResourceExhausted) {
         exhausted += got.code == absl::StatusCode::kResourceExhausted;
       }
       EXPECT_GT(exhausted, 0) << s.name;
+    }
+  }
+}
+
+// Failing each allocation of an Add, and of a Remove, in turn (one thread,
+// so the allocations come in the same order every time): the call returns
+// ResourceExhausted or succeeds, and an index whose call failed saves the
+// same bytes as before it. The one documented exception (README,
+// "Reliability"): an HNSW Add that runs out of memory while linking keeps
+// its whole batch, and the next Add works.
+TEST(AllocationFailureTest, FailedAddOrRemoveLeavesTheIndexAsItWas) {
+  constexpr int kDim = 8;
+  constexpr int64_t kExtra = 40;
+  const std::vector<float> extra =
+      testing::ClusteredVectors(kExtra, kDim, 4, 9);
+  const std::vector<int64_t> extra_ids = SequentialIds(kExtra, 5000);
+  const std::vector<float> more = testing::ClusteredVectors(10, kDim, 4, 11);
+  const std::vector<int64_t> more_ids = SequentialIds(10, 9000);
+  const std::vector<int64_t> gone = {1000, 1003, 1010, 1150, 1299};
+  for (const SavedIndex& s : SmallSavedIndexes()) {
+    const bool hnsw = s.name.find("hnsw") != std::string::npos;
+    // Mapped, the call first copies what it changes.
+    const std::string path = ::testing::TempDir() + "/allocation_failure_" +
+                             std::to_string(getpid()) + ".vindex";
+    WriteFile(path, s.bytes);
+    for (const auto [remove, mapped] : {std::pair{false, false},
+                                        {true, false},
+                                        {false, true},
+                                        {true, true}}) {
+      const std::string what =
+          s.name + (remove ? " Remove" : " Add") + (mapped ? " (mapped)" : "");
+      // Runs the call with the fail_at-th allocation failing on a fresh copy
+      // of the saved index, loaded outside the counted scope.
+      const auto run = [&](int64_t fail_at, int64_t* calls) {
+        MemoryReader reader(s.bytes);
+        auto index =
+            mapped ? LoadIndexFromFile(path, LoadOptions{.memory_map = true})
+                   : LoadIndex(reader);
+        EXPECT_TRUE(index.ok()) << what << ": " << index.status();
+        absl::Status st;
+        {
+          AllocationScope scope(fail_at);
+          st = remove ? (*index)->Remove(gone)
+                      : (*index)->Add(
+                            MatrixView<const float>(extra.data(), kExtra, kDim),
+                            extra_ids);
+          *calls = scope.calls();
+        }
+        return std::make_pair(st, std::move(*index));
+      };
+      int64_t clean_calls = 0;
+      auto [clean, clean_index] = run(-1, &clean_calls);
+      ASSERT_TRUE(clean.ok()) << what << ": " << clean;
+      MemoryReader reader(s.bytes);
+      const std::string before = testing::Saved(**LoadIndex(reader));
+      const int64_t size_before =
+          clean_index->info().size + (remove ? int64_t(gone.size()) : -kExtra);
+      int exhausted = 0;
+      for (int64_t k = 0; k < clean_calls; ++k) {
+        int64_t calls = 0;
+        auto [st, index] = run(k, &calls);
+        ASSERT_TRUE(st.ok() ||
+                    st.code() == absl::StatusCode::kResourceExhausted)
+            << what << ", failing allocation " << k << ": " << st;
+        if (st.ok()) continue;
+        ++exhausted;
+        if (testing::Saved(*index) != before) {
+          // Only the documented exception may differ: all of the batch in.
+          ASSERT_TRUE(hnsw && !remove)
+              << what << ", failing allocation " << k << " changed the index";
+          ASSERT_EQ(index->info().size, size_before + kExtra)
+              << what << ", failing allocation " << k;
+        } else {
+          ASSERT_EQ(index->info().size, size_before) << what;
+        }
+        // Whatever the failure left, the index still takes calls.
+        ASSERT_TRUE(
+            index->Add(MatrixView<const float>(more.data(), 10, kDim), more_ids)
+                .ok())
+            << what << ", failing allocation " << k;
+        const auto found = testing::RunSearch(*index, more, kDim, {.k = 1});
+        ASSERT_TRUE(found.status.ok()) << what << ": " << found.status;
+      }
+      EXPECT_GT(exhausted, 0) << what;
     }
   }
 }

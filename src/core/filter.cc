@@ -2,21 +2,35 @@
 
 #include <utility>
 
+#include "core/allocation.h"
+
 namespace vindex {
+namespace {
+
+// The set of ids, sized by its constructor: a growing insert that runs out
+// of memory would leave an absl table its destructor cannot free
+// (core/allocation.h).
+std::shared_ptr<const absl::flat_hash_set<int64_t>> IdSet(
+    absl::Span<const int64_t> ids) {
+  auto set = std::make_shared<absl::flat_hash_set<int64_t>>(
+      internal::TableBucketsFor(ids.size()));
+  for (int64_t id : ids) set->insert(id);
+  return set;
+}
+
+}  // namespace
 
 IdFilter IdFilter::AllowList(absl::Span<const int64_t> ids) {
   IdFilter f;
   f.kind_ = Kind::kAllowList;
-  f.ids_ =
-      std::make_shared<absl::flat_hash_set<int64_t>>(ids.begin(), ids.end());
+  f.ids_ = IdSet(ids);
   return f;
 }
 
 IdFilter IdFilter::DenyList(absl::Span<const int64_t> ids) {
   IdFilter f;
   f.kind_ = Kind::kDenyList;
-  f.ids_ =
-      std::make_shared<absl::flat_hash_set<int64_t>>(ids.begin(), ids.end());
+  f.ids_ = IdSet(ids);
   return f;
 }
 

@@ -55,18 +55,24 @@ class ScratchPool {
         free_.pop_back();
         return Handle(this, std::move(obj));
       }
+      // Room on the free list for every object made, so that Release, which
+      // runs in a destructor, never allocates (a bad_alloc there would end
+      // the process).
+      free_.reserve(made_ + 1);
+      ++made_;
     }
     return Handle(this, std::make_unique<T>());
   }
 
  private:
-  void Release(std::unique_ptr<T> obj) {
+  void Release(std::unique_ptr<T> obj) noexcept {
     if constexpr (requires(T & t) { t.Trim(); }) obj->Trim();
     std::lock_guard<std::mutex> lock(mu_);
     free_.push_back(std::move(obj));
   }
   std::mutex mu_;
   std::vector<std::unique_ptr<T>> free_;
+  size_t made_ = 0;  // Objects handed out new; free_ has room for all.
 };
 
 }  // namespace vindex::internal

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "core/allocation.h"
 
 namespace vindex::internal {
 
@@ -46,8 +47,9 @@ absl::Status CheckNewIds(absl::Span<const int64_t> ids, int64_t rows) {
     return absl::InvalidArgumentError(
         absl::StrCat(ids.size(), " ids for ", rows, " vectors"));
   }
-  absl::flat_hash_set<int64_t> seen;
-  seen.reserve(ids.size());
+  // Sized by its constructor: reserve() is unsafe under bad_alloc
+  // (core/allocation.h).
+  absl::flat_hash_set<int64_t> seen(internal::TableBucketsFor(ids.size()));
   for (int64_t id : ids) {
     if (id == -1) {
       return absl::InvalidArgumentError(
@@ -99,8 +101,7 @@ absl::Status CheckSearch(MatrixView<const float> queries,
 
 absl::Status CheckNoRepeats(absl::Span<const int64_t> ids,
                             absl::string_view what) {
-  absl::flat_hash_set<int64_t> seen;
-  seen.reserve(ids.size());
+  absl::flat_hash_set<int64_t> seen(internal::TableBucketsFor(ids.size()));
   for (int64_t id : ids) {
     if (!seen.insert(id).second) {
       return absl::InvalidArgumentError(

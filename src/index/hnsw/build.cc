@@ -84,7 +84,7 @@ void HnswIndex::SelectNeighbors(const float* base,
 void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
                         Scratch& s) {
   const uint32_t cap = static_cast<uint32_t>(Capacity(level));
-  LockNode(from);
+  const ScopedNodeLock lock(*this, from);
   uint32_t* list = Links(from, level);
   const uint32_t n = std::min(LoadLink(list), cap);
   if (n < cap) {
@@ -120,7 +120,6 @@ void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
     for (size_t i = 0; i < p.size(); ++i) StoreLink(list + 1 + i, p[i].slot);
     StoreLink(list, static_cast<uint32_t>(p.size()));
   }
-  UnlockNode(from);
 }
 
 void HnswIndex::Insert(uint32_t slot, Scratch& s) {
@@ -167,16 +166,17 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
     chosen.insert(chosen.end(), sel.begin(), sel.end());
     s.chosen_end[l] = chosen.size();
   }
-  LockNode(slot);
-  for (int l = first; l >= 0; --l) {
-    const size_t begin = l == first ? 0 : s.chosen_end[l + 1];
-    uint32_t* own = Links(slot, l);
-    for (size_t i = begin; i < s.chosen_end[l]; ++i) {
-      StoreLink(own + 1 + (i - begin), chosen[i].slot);
+  {
+    const ScopedNodeLock lock(*this, slot);
+    for (int l = first; l >= 0; --l) {
+      const size_t begin = l == first ? 0 : s.chosen_end[l + 1];
+      uint32_t* own = Links(slot, l);
+      for (size_t i = begin; i < s.chosen_end[l]; ++i) {
+        StoreLink(own + 1 + (i - begin), chosen[i].slot);
+      }
+      StoreLink(own, static_cast<uint32_t>(s.chosen_end[l] - begin));
     }
-    StoreLink(own, static_cast<uint32_t>(s.chosen_end[l] - begin));
   }
-  UnlockNode(slot);
   // Links in bottom up: once the node is reachable on a level, its lists on
   // that level and below are complete.
   for (int l = 0; l <= first; ++l) {

@@ -153,6 +153,27 @@ class HnswIndex final : public Index {
   // Per-node spin lock, held while a link list is rewritten.
   void LockNode(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void UnlockNode(uint32_t slot) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Holds a node's lock for a scope and releases it on every exit, a
+  // bad_alloc from a rewrite included (a lock left held would stall the
+  // next Add on that node forever). Made under mu_, like LockNode.
+  class ScopedNodeLock {
+   public:
+    ScopedNodeLock(const HnswIndex& index,
+                   uint32_t slot) ABSL_NO_THREAD_SAFETY_ANALYSIS
+        : index_(index),
+          slot_(slot) {
+      index_.LockNode(slot_);
+    }
+    ~ScopedNodeLock() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      index_.UnlockNode(slot_);
+    }
+    ScopedNodeLock(const ScopedNodeLock&) = delete;
+    ScopedNodeLock& operator=(const ScopedNodeLock&) = delete;
+
+   private:
+    const HnswIndex& index_;
+    const uint32_t slot_;
+  };
   // Grows every per-slot array to hold `slots` slots. A mapped index is
   // copied into owned memory even if it has room.
   void Grow(uint32_t slots) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -55,7 +55,7 @@ bool HnswIndex::LinksTo(uint32_t from, uint32_t to) const {
 
 bool HnswIndex::AppendLink(uint32_t from, uint32_t to) {
   const uint32_t cap = static_cast<uint32_t>(m0_);
-  LockNode(from);
+  const ScopedNodeLock lock(*this, from);
   uint32_t* list = Links(from, 0);
   const uint32_t n = std::min(LoadLink(list), cap);
   const bool room =
@@ -64,7 +64,6 @@ bool HnswIndex::AppendLink(uint32_t from, uint32_t to) {
     StoreLink(list + 1 + n, to);
     StoreLink(list, n + 1);
   }
-  UnlockNode(from);
   return room;
 }
 
@@ -113,14 +112,15 @@ uint32_t HnswIndex::LinkIn(uint32_t x, const Linkable& linkable, Scratch& s,
   if (from != kNoSlot && AppendLink(from, x)) return from;
   // No linkable list has room: the nearest gives up its last link.
   from = near.empty() ? entry.slot : near.front().slot;
-  LockNode(from);
-  uint32_t* list = Links(from, 0);
-  const uint32_t n = std::min(LoadLink(list), cap);
-  const uint32_t replaced = n > 0 ? LoadLink(list + n) : kNoSlot;
-  StoreLink(list + n, x);
-  StoreLink(list, cap);
-  if (replaced < num_slots_) DropLink(from, replaced);
-  UnlockNode(from);
+  {
+    const ScopedNodeLock lock(*this, from);
+    uint32_t* list = Links(from, 0);
+    const uint32_t n = std::min(LoadLink(list), cap);
+    const uint32_t replaced = n > 0 ? LoadLink(list + n) : kNoSlot;
+    StoreLink(list + n, x);
+    StoreLink(list, cap);
+    if (replaced < num_slots_) DropLink(from, replaced);
+  }
   *dropped = true;
   return from;
 }

@@ -152,6 +152,11 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
         free_slots_.reserve(free_slots_.size() + ids.size());
         reached.resize(num_slots_);
         queue.reserve(num_slots_);
+        // Connect's scratch at its largest (a full level-0 list and the new
+        // link), so that no back-link below can fail after the first list
+        // is rewritten.
+        s->prune.reserve(m0_ + 1);
+        s->prune_candidates.reserve(m0_ + 1);
       }));
   // Every new list first, then the back-links from each list's new
   // neighbours, as an insert would add them (one may prune the neighbour's
@@ -194,7 +199,16 @@ absl::Status HnswIndex::RemoveImpl(absl::Span<const int64_t> ids) {
   if (live_ == 0) entry_.store(kNoEntry, std::memory_order_release);
   // The repaired lists may leave a group of survivors without a way in; the
   // walk links them in and rebuilds the reachability tree.
-  tree_current_ = LinkUnreachable(reached, queue, *s);
+  // Every removal is done by now. A walk that runs out of memory leaves a
+  // consistent index whose tree is not current: the next Add or Remove walks
+  // again.
+  try {
+    tree_current_ = LinkUnreachable(reached, queue, *s);
+  } catch (const std::bad_alloc&) {
+    tree_current_ = false;
+  } catch (const std::length_error&) {
+    tree_current_ = false;
+  }
   added_since_link_check_ = 0;
   return absl::OkStatus();
 }

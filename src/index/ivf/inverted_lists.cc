@@ -114,10 +114,17 @@ void InvertedLists::Reserve(int64_t l, int64_t extra) {
   List& list = lists_[l];
   Owned& o = Own(list);
   const size_t n = GrownCapacity(o.ids.capacity(), o.ids.size() + extra);
-  o.ids.reserve(n);
-  o.codes.reserve(code_bytes(n));
-  if (vec_dim_ > 0) o.vectors.reserve(n * vec_dim_);
-  if (entry_terms_) o.terms.reserve(n);
+  // Each reserve may move its array; the scan pointers follow them even when
+  // a later one throws, or they would point at freed memory.
+  try {
+    o.ids.reserve(n);
+    o.codes.reserve(code_bytes(n));
+    if (vec_dim_ > 0) o.vectors.reserve(n * vec_dim_);
+    if (entry_terms_) o.terms.reserve(n);
+  } catch (...) {
+    Sync(list);
+    throw;
+  }
   Sync(list);
 }
 
