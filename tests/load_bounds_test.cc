@@ -13,8 +13,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -382,11 +385,16 @@ struct SavedIndex {
   std::string bytes;
 };
 
-std::vector<SavedIndex> SmallSavedIndexes() {
-  constexpr int kDim = 8;
-  constexpr int64_t kN = 300;
-  const std::vector<float> base = testing::ClusteredVectors(kN, kDim, 4, 3);
-  const std::vector<int64_t> ids = SequentialIds(kN, 1000);
+// One small index of every family, untrained and empty, made by `make`.
+struct SmallIndex {
+  std::string name;
+  std::function<absl::StatusOr<std::unique_ptr<Index>>()> make;
+};
+
+constexpr int kSmallDim = 8;
+
+std::vector<SmallIndex> SmallIndexes() {
+  constexpr int kDim = kSmallDim;
   std::vector<std::pair<std::string, IndexSpec>> specs = {
       {"flat", FlatOptions{.dim = kDim}},
       {"ivf_flat", IvfFlatOptions{.ivf = {.dim = kDim, .nlist = 4}}},
@@ -410,27 +418,41 @@ std::vector<SavedIndex> SmallSavedIndexes() {
                                 .ef_construction = 16,
                                 .traversal = HnswOptions::Traversal::kFp16}},
   };
-  std::vector<std::pair<std::string, std::string>> factory_specs = {
-      {"rot_hnsw", "Rot,HNSW4"}, {"rot_ivf_flat", "Rot,IVF4,Flat"}};
+  std::vector<SmallIndex> out;
+  for (const auto& [name, spec] : specs) {
+    out.push_back({name, [spec] { return MakeIndex(spec); }});
+  }
+  for (const auto& [name, factory] :
+       {std::pair<std::string, std::string>{"rot_hnsw", "Rot,HNSW4"},
+        {"rot_ivf_flat", "Rot,IVF4,Flat"}}) {
+    out.push_back({name, [factory] { return MakeIndex(factory, kDim); }});
+  }
+  return out;
+}
+
+// The vectors the small indexes are trained on and hold.
+constexpr int64_t kSmallN = 300;
+std::vector<float> SmallBase() {
+  return testing::ClusteredVectors(kSmallN, kSmallDim, 4, 3);
+}
+
+std::vector<SavedIndex> SmallSavedIndexes() {
+  const std::vector<float> base = SmallBase();
+  const std::vector<int64_t> ids = SequentialIds(kSmallN, 1000);
+  const MatrixView<const float> x(base.data(), kSmallN, kSmallDim);
   std::vector<SavedIndex> out;
-  for (size_t i = 0; i < specs.size() + factory_specs.size(); ++i) {
-    const bool from_options = i < specs.size();
-    const std::string& name =
-        from_options ? specs[i].first : factory_specs[i - specs.size()].first;
-    auto index = from_options
-                     ? MakeIndex(specs[i].second)
-                     : MakeIndex(factory_specs[i - specs.size()].second, kDim);
-    EXPECT_TRUE(index.ok()) << name << ": " << index.status();
+  for (const SmallIndex& small : SmallIndexes()) {
+    auto index = small.make();
+    EXPECT_TRUE(index.ok()) << small.name << ": " << index.status();
     if (!index.ok()) continue;
-    MatrixView<const float> x(base.data(), kN, kDim);
     if ((*index)->capabilities().needs_training) {
-      EXPECT_TRUE((*index)->Train(x).ok()) << name;
+      EXPECT_TRUE((*index)->Train(x).ok()) << small.name;
     }
-    EXPECT_TRUE((*index)->Add(x, ids).ok()) << name;
+    EXPECT_TRUE((*index)->Add(x, ids).ok()) << small.name;
     std::string bytes;
     StringWriter w(&bytes);
-    EXPECT_TRUE((*index)->Save(w).ok()) << name;
-    out.push_back({name, std::move(bytes)});
+    EXPECT_TRUE((*index)->Save(w).ok()) << small.name;
+    out.push_back({small.name, std::move(bytes)});
   }
   return out;
 }
@@ -633,6 +655,52 @@ TEST(AllocationFailureTest, FailedAddOrRemoveLeavesTheIndexAsItWas) {
       EXPECT_GT(exhausted, 0) << what;
     }
   }
+}
+
+// Failing each allocation of a Train in turn: ResourceExhausted or OK, and a
+// refused Train leaves nothing behind: training again and adding the same
+// vectors saves exactly what an index trained at the first try saves.
+TEST(AllocationFailureTest, FailedTrainLeavesNothingBehind) {
+  const std::vector<float> base = SmallBase();
+  const std::vector<int64_t> ids = SequentialIds(kSmallN, 1000);
+  const MatrixView<const float> x(base.data(), kSmallN, kSmallDim);
+  int trained_families = 0;
+  for (const SmallIndex& small : SmallIndexes()) {
+    auto clean = small.make();
+    ASSERT_TRUE(clean.ok()) << small.name << ": " << clean.status();
+    if (!(*clean)->capabilities().needs_training) continue;
+    ++trained_families;
+    int64_t calls = 0;
+    {
+      AllocationScope scope;
+      ASSERT_TRUE((*clean)->Train(x).ok()) << small.name;
+      calls = scope.calls();
+    }
+    ASSERT_TRUE((*clean)->Add(x, ids).ok()) << small.name;
+    const std::string expected = testing::Saved(**clean);
+    int exhausted = 0;
+    for (int64_t k = 0; k < calls; ++k) {
+      auto index = small.make();
+      ASSERT_TRUE(index.ok()) << small.name;
+      absl::Status st;
+      {
+        AllocationScope scope(k);
+        st = (*index)->Train(x);
+      }
+      ASSERT_TRUE(st.ok() || st.code() == absl::StatusCode::kResourceExhausted)
+          << small.name << ", failing allocation " << k << ": " << st;
+      if (st.ok()) continue;
+      ++exhausted;
+      ASSERT_TRUE((*index)->Train(x).ok())
+          << small.name << ", failing allocation " << k;
+      ASSERT_TRUE((*index)->Add(x, ids).ok())
+          << small.name << ", failing allocation " << k;
+      ASSERT_EQ(testing::Saved(**index), expected)
+          << small.name << ", failing allocation " << k;
+    }
+    EXPECT_GT(exhausted, 0) << small.name;
+  }
+  EXPECT_GE(trained_families, 5);
 }
 
 }  // namespace
