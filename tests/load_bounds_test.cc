@@ -8,6 +8,7 @@
 // refuses leaves its index as it was.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include "io/crc32c.h"
 #include "io/format.h"
 #include "test_util.h"
+#include "vindex/executor.h"
 #include "vindex/index.h"
 #include "vindex/io.h"
 
@@ -701,6 +703,76 @@ TEST(AllocationFailureTest, FailedTrainLeavesNothingBehind) {
     EXPECT_GT(exhausted, 0) << small.name;
   }
   EXPECT_GE(trained_families, 5);
+}
+
+// As above with a pool of 3 threads and a batch large enough to be linked in
+// parallel: the allocations come in no fixed order, so a spread of them is
+// failed. Nothing hangs or aborts, each call is ResourceExhausted or OK, a
+// refused call leaves a non-HNSW index's bytes unchanged (an HNSW Add keeps
+// all of its batch or none), and the index then takes an Add and a Search.
+TEST(AllocationFailureTest, FailedParallelAddLeavesTheIndexUsable) {
+  constexpr int kDim = kSmallDim;
+  constexpr int64_t kExtra = 400;
+  const std::vector<float> extra =
+      testing::ClusteredVectors(kExtra, kDim, 4, 21);
+  const std::vector<int64_t> extra_ids = SequentialIds(kExtra, 20000);
+  const std::vector<float> more = testing::ClusteredVectors(10, kDim, 4, 11);
+  const std::vector<int64_t> more_ids = SequentialIds(10, 9000);
+  ThreadPool pool(3);
+  for (const SavedIndex& s : SmallSavedIndexes()) {
+    const bool hnsw = s.name.find("hnsw") != std::string::npos;
+    const auto load = [&] {
+      MemoryReader reader(s.bytes);
+      auto index = LoadIndex(reader);
+      EXPECT_TRUE(index.ok()) << s.name << ": " << index.status();
+      return std::move(*index);
+    };
+    const std::string before = testing::Saved(*load());
+    const int64_t size_before = load()->info().size;
+    int64_t calls = 0;
+    {
+      auto index = load();
+      AllocationScope scope;
+      ASSERT_TRUE(index
+                      ->Add(MatrixView<const float>(extra.data(), kExtra, kDim),
+                            extra_ids, &pool)
+                      .ok())
+          << s.name;
+      calls = scope.calls();
+    }
+    const int64_t step = std::max<int64_t>(1, calls / 40);
+    int exhausted = 0;
+    for (int64_t k = 0; k < calls; k += step) {
+      auto index = load();
+      absl::Status st;
+      {
+        AllocationScope scope(k);
+        st = index->Add(MatrixView<const float>(extra.data(), kExtra, kDim),
+                        extra_ids, &pool);
+      }
+      ASSERT_TRUE(st.ok() || st.code() == absl::StatusCode::kResourceExhausted)
+          << s.name << ", failing allocation " << k << ": " << st;
+      if (st.ok()) continue;
+      ++exhausted;
+      if (hnsw) {
+        const int64_t size = index->info().size;
+        ASSERT_TRUE(size == size_before || size == size_before + kExtra)
+            << s.name << ", failing allocation " << k << ": size " << size;
+      } else {
+        ASSERT_EQ(testing::Saved(*index), before)
+            << s.name << ", failing allocation " << k << " changed the index";
+      }
+      ASSERT_TRUE(index
+                      ->Add(MatrixView<const float>(more.data(), 10, kDim),
+                            more_ids, &pool)
+                      .ok())
+          << s.name << ", failing allocation " << k;
+      const auto found =
+          testing::RunSearch(*index, more, kDim, {.k = 1}, &pool);
+      ASSERT_TRUE(found.status.ok()) << s.name << ": " << found.status;
+    }
+    EXPECT_GT(exhausted, 0) << s.name;
+  }
 }
 
 }  // namespace
