@@ -575,6 +575,23 @@ TEST(LoadBoundsTest, AllocationFailureIsResourceExhausted) {
   }
 }
 
+// Whatever a failed call left, the index still takes an Add (of ids no test
+// batch uses) and a Search. `what` names the case in failure messages.
+void ExpectStillTakesCalls(Index& index, const std::string& what,
+                           Executor* executor = nullptr) {
+  constexpr int64_t kMore = 10;
+  const std::vector<float> more =
+      testing::ClusteredVectors(kMore, kSmallDim, 4, 11);
+  EXPECT_TRUE(index
+                  .Add(MatrixView<const float>(more.data(), kMore, kSmallDim),
+                       SequentialIds(kMore, 9000), executor)
+                  .ok())
+      << what;
+  const auto found =
+      testing::RunSearch(index, more, kSmallDim, {.k = 1}, executor);
+  EXPECT_TRUE(found.status.ok()) << what << ": " << found.status;
+}
+
 // Failing each allocation of an Add, and of a Remove, in turn (one thread,
 // so the allocations come in the same order every time): the call returns
 // ResourceExhausted or succeeds, and an index whose call failed saves the
@@ -582,13 +599,11 @@ TEST(LoadBoundsTest, AllocationFailureIsResourceExhausted) {
 // "Reliability"): an HNSW Add that runs out of memory while linking keeps
 // its whole batch, and the next Add works.
 TEST(AllocationFailureTest, FailedAddOrRemoveLeavesTheIndexAsItWas) {
-  constexpr int kDim = 8;
+  constexpr int kDim = kSmallDim;
   constexpr int64_t kExtra = 40;
   const std::vector<float> extra =
       testing::ClusteredVectors(kExtra, kDim, 4, 9);
   const std::vector<int64_t> extra_ids = SequentialIds(kExtra, 5000);
-  const std::vector<float> more = testing::ClusteredVectors(10, kDim, 4, 11);
-  const std::vector<int64_t> more_ids = SequentialIds(10, 9000);
   const std::vector<int64_t> gone = {1000, 1003, 1010, 1150, 1299};
   for (const SavedIndex& s : SmallSavedIndexes()) {
     const bool hnsw = s.name.find("hnsw") != std::string::npos;
@@ -646,13 +661,8 @@ TEST(AllocationFailureTest, FailedAddOrRemoveLeavesTheIndexAsItWas) {
         } else {
           ASSERT_EQ(index->info().size, size_before) << what;
         }
-        // Whatever the failure left, the index still takes calls.
-        ASSERT_TRUE(
-            index->Add(MatrixView<const float>(more.data(), 10, kDim), more_ids)
-                .ok())
-            << what << ", failing allocation " << k;
-        const auto found = testing::RunSearch(*index, more, kDim, {.k = 1});
-        ASSERT_TRUE(found.status.ok()) << what << ": " << found.status;
+        ExpectStillTakesCalls(
+            *index, what + ", failing allocation " + std::to_string(k));
       }
       EXPECT_GT(exhausted, 0) << what;
     }
@@ -731,8 +741,6 @@ TEST(AllocationFailureTest, FailedParallelAddLeavesTheIndexUsable) {
   const std::vector<float> extra =
       testing::ClusteredVectors(kExtra, kDim, 4, 21);
   const std::vector<int64_t> extra_ids = SequentialIds(kExtra, 20000);
-  const std::vector<float> more = testing::ClusteredVectors(10, kDim, 4, 11);
-  const std::vector<int64_t> more_ids = SequentialIds(10, 9000);
   ThreadPool pool(3);
   for (const SavedIndex& s : SmallSavedIndexes()) {
     const bool hnsw = s.name.find("hnsw") != std::string::npos;
@@ -777,14 +785,8 @@ TEST(AllocationFailureTest, FailedParallelAddLeavesTheIndexUsable) {
         ASSERT_EQ(testing::Saved(*index), before)
             << s.name << ", failing allocation " << k << " changed the index";
       }
-      ASSERT_TRUE(index
-                      ->Add(MatrixView<const float>(more.data(), 10, kDim),
-                            more_ids, &pool)
-                      .ok())
-          << s.name << ", failing allocation " << k;
-      const auto found =
-          testing::RunSearch(*index, more, kDim, {.k = 1}, &pool);
-      ASSERT_TRUE(found.status.ok()) << s.name << ": " << found.status;
+      ExpectStillTakesCalls(
+          *index, s.name + ", failing allocation " + std::to_string(k), &pool);
     }
     EXPECT_GT(exhausted, 0) << s.name;
   }
