@@ -4,8 +4,9 @@
 // allocates at most io::kLoadAllocationFactor bytes per byte of the file plus
 // io::kLoadAllocationSlack, values that only steer work are range-checked,
 // and a failed allocation is ResourceExhausted, never an exception. The same
-// hook fails each allocation of an Add or a Remove in turn: a call that
-// refuses leaves its index as it was.
+// hook fails the allocations of an Add, a Remove or a Train (in turn on one
+// thread, a spread of them on a pool): a call that refuses leaves its index
+// as it was.
 #include <unistd.h>
 
 #include <algorithm>

@@ -29,12 +29,12 @@ namespace vindex {
 // small per-slot array. With Traversal::kSq8, kSq4 (kFp16) the block holds
 // 8-bit or packed 4-bit codes (half floats) that are walked instead of the
 // floats, full vectors are kept apart, and the ef final candidates are
-// re-ranked exactly. Remove repairs
-// the removed nodes' neighbours at once and puts their slots on a free list for
-// later adds. Pruning can leave a node or a group with no way in. Contract:
-// when an Add or Remove returns, every live node is reachable on level 0 from
-// the entry point (after an Add that ran out of memory while linking, once
-// the next Add or Remove returns). Every Add repairs the reachability tree (see
+// re-ranked exactly. Remove repairs the removed nodes' neighbours at once and
+// puts their slots on a free list for later adds. Pruning can leave a node or
+// a group with no way in. Contract: when an Add or Remove returns, every live
+// node is reachable on level 0 from the entry point (after an Add that ran
+// out of memory while linking, or a Remove that ran out in its final walk,
+// once the next Add or Remove returns). Every Add repairs the reachability tree (see
 // RepairTree) over the nodes it added and those whose tree edge it cut; each
 // Remove, and each Add that brings the vectors added since the last check to
 // 1/16 of the index, instead walks level 0 from the entry point, links in every
