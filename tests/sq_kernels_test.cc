@@ -1,5 +1,6 @@
 #include "kernels/sq_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -174,6 +175,37 @@ TEST(ScalarQuantizerTest, EncodesWithinHalfAStep) {
   EXPECT_EQ(code[0], 255);
   sq.Encode(small.data(), code.data());
   EXPECT_EQ(code[0], 0);
+}
+
+// A code is the value in code units rounded to nearest, ties to even, then
+// clamped to [0, max code]; NaN encodes as 0. Checked on a dense grid of
+// quarter steps (every tie) and beyond the range, for 8 and 4 bits.
+TEST(ScalarQuantizerTest, CodesRoundToNearestEvenAndClamp) {
+  for (int bits : {8, 4}) {
+    const float max_code = static_cast<float>((1 << bits) - 1);
+    internal::ScalarQuantizer sq(bits);
+    sq.Set({0.0f}, 1.0f);
+    uint8_t code;
+    for (float v = -3.0f; v <= max_code + 3.0f; v += 0.25f) {
+      const float r = std::min(std::max(std::nearbyint(v), 0.0f), max_code);
+      sq.Encode(&v, &code);
+      EXPECT_EQ(code, static_cast<uint8_t>(r)) << "bits=" << bits << " v=" << v;
+    }
+    for (float v :
+         {std::nanf(""), -INFINITY, INFINITY, 1e30f, -1e30f, 4194303.5f}) {
+      sq.Encode(&v, &code);
+      EXPECT_EQ(code, v > 0 ? static_cast<uint8_t>(max_code) : 0)
+          << "bits=" << bits << " v=" << v;
+    }
+  }
+  // Ties go to the even neighbour: 2.5 -> 2, 3.5 -> 4.
+  internal::ScalarQuantizer sq8;
+  sq8.Set({0.0f, 0.0f}, 1.0f);
+  const float ties[2] = {2.5f, 3.5f};
+  uint8_t codes[2];
+  sq8.Encode(ties, codes);
+  EXPECT_EQ(codes[0], 2);
+  EXPECT_EQ(codes[1], 4);
 }
 
 TEST(ScalarQuantizerTest, FourBitCodesAndPacking) {

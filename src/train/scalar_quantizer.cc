@@ -8,11 +8,14 @@ namespace vindex::internal {
 namespace {
 
 inline uint8_t Quantize(float v, float max_code) {
-  // v is already in code units; round to nearest and clamp to [0, max_code].
-  float r = std::nearbyint(v);
-  if (!(r >= 0.0f)) return 0;  // Also catches NaN.
-  if (r >= max_code) return static_cast<uint8_t>(max_code);
-  return static_cast<uint8_t>(r);
+  // v is already in code units: clamp to [0, max_code] (NaN to 0), then round
+  // to nearest even by adding and taking away 1.5 * 2^23, exact below 2^22.
+  // Clamping first gives the same code as rounding first (max_code is a whole
+  // number), and needs no library call per element.
+  if (!(v >= 0.0f)) v = 0.0f;
+  if (v > max_code) v = max_code;
+  constexpr float kRound = 12582912.0f;
+  return static_cast<uint8_t>((v + kRound) - kRound);
 }
 
 }  // namespace
