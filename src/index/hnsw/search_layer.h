@@ -37,6 +37,7 @@ template <typename Space>
 uint32_t HnswIndex::GreedyDescend(const Space& space, uint32_t ep, float* d_ep,
                                   int from_level, int to_level) const {
   float best = *d_ep;
+  const size_t bytes = space.prefetch_bytes();
   for (int level = from_level; level > to_level; --level) {
     bool changed = true;
     while (changed) {
@@ -45,9 +46,17 @@ uint32_t HnswIndex::GreedyDescend(const Space& space, uint32_t ep, float* d_ep,
       const uint32_t n = std::min<uint32_t>(hnsw::LoadLink(list), m_);
       for (uint32_t i = 0; i < n; ++i)
         internal::PrefetchLine(space.Data(hnsw::LoadLink(list + 1 + i)));
+      for (uint32_t i = 0; i < n && i < 2; ++i)
+        internal::PrefetchRange(space.Data(hnsw::LoadLink(list + 1 + i)),
+                                bytes);
       for (uint32_t i = 0; i < n; ++i) {
+        if (i + 2 < n) {
+          internal::PrefetchRange(space.Data(hnsw::LoadLink(list + 3 + i)),
+                                  bytes);
+        }
         const uint32_t x = hnsw::LoadLink(list + 1 + i);
-        const float d = space.Dist(x);
+        // Only whether x beats the best matters: a partial sum past it will do.
+        const float d = space.DistBelow(x, best);
         if (d < best) {
           best = d;
           ep = x;
