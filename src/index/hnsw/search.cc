@@ -39,9 +39,13 @@ void HnswIndex::SearchOne(const Space& space, const float* query, int k, int ef,
     for (const Candidate& c : s.results) s.top.Push(c.d, ids_[c.slot]);
   } else {
     // Re-rank exactly; the full vectors live apart from the walked codes,
-    // so fetch a few ahead.
+    // so fetch a few ahead, at most their first kRerankPrefetchBytes: whole
+    // long vectors four ahead overflow the core's outstanding misses and
+    // stall on the prefetches (docs/decisions.md, HNSW).
     constexpr size_t kAhead = 4;
-    const size_t bytes = dim_ * sizeof(float);
+    constexpr size_t kRerankPrefetchBytes = 1024;
+    const size_t bytes =
+        std::min<size_t>(dim_ * sizeof(float), kRerankPrefetchBytes);
     const size_t n = s.results.size();
     for (size_t i = 0; i < n && i < kAhead; ++i)
       internal::PrefetchRange(FullVector(s.results[i].slot), bytes);
