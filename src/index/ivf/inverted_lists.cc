@@ -10,6 +10,41 @@ namespace vindex::internal {
 
 using kernels::kFastScanBlock;
 
+namespace {
+
+// Where entry `pos` of a fast-scan list keeps its codes: in block
+// pos / kFastScanBlock, sub-quantizer j's nibble is at byte
+// (j / 2) * 32 + (j % 2) * 16 + (pos % 16) of the block, in the low nibble
+// for the block's first 16 entries and the high one for the rest.
+struct FastScanSlot {
+  size_t block;  // Byte offset of the block in the list's codes.
+  int lane;
+  int shift;
+};
+
+FastScanSlot SlotOf(int64_t pos, size_t block_bytes) {
+  const int v = static_cast<int>(pos % kFastScanBlock);
+  return {static_cast<size_t>(pos / kFastScanBlock) * block_bytes, v & 15,
+          v < 16 ? 0 : 4};
+}
+
+size_t NibbleByte(const FastScanSlot& at, int j) {
+  return at.block + (j / 2) * 32 + (j % 2) * 16 + at.lane;
+}
+
+uint8_t ReadNibble(const uint8_t* codes, const FastScanSlot& at, int j) {
+  return (codes[NibbleByte(at, j)] >> at.shift) & 15;
+}
+
+void WriteNibble(uint8_t* codes, const FastScanSlot& at, int j,
+                 uint8_t nibble) {
+  uint8_t& byte = codes[NibbleByte(at, j)];
+  byte = static_cast<uint8_t>((byte & ~(0x0f << at.shift)) |
+                              ((nibble & 0x0f) << at.shift));
+}
+
+}  // namespace
+
 InvertedLists::InvertedLists(int64_t nlist, CodeLayout layout, int m,
                              int vec_dim, bool entry_terms)
     : layout_(layout),
@@ -129,20 +164,13 @@ void InvertedLists::Reserve(int64_t l, int64_t extra) {
 }
 
 void InvertedLists::SetCode(List& list, int64_t pos, const uint8_t* code) {
+  uint8_t* codes = list.own->codes.data();
   if (layout_ == CodeLayout::kBytes) {
-    std::memcpy(list.own->codes.data() + pos * m_, code, m_);
+    std::memcpy(codes + pos * m_, code, m_);
     return;
   }
-  uint8_t* block =
-      list.own->codes.data() + (pos / kFastScanBlock) * block_bytes();
-  const int v = static_cast<int>(pos % kFastScanBlock);
-  const int t = v & 15;
-  const int shift = v < 16 ? 0 : 4;
-  for (int j = 0; j < m_; ++j) {
-    uint8_t& byte = block[(j / 2) * 32 + (j % 2) * 16 + t];
-    byte = static_cast<uint8_t>((byte & ~(0x0f << shift)) |
-                                ((code[j] & 0x0f) << shift));
-  }
+  const FastScanSlot at = SlotOf(pos, block_bytes());
+  for (int j = 0; j < m_; ++j) WriteNibble(codes, at, j, code[j]);
 }
 
 void InvertedLists::MoveCode(List& list, int64_t from, int64_t to) {
@@ -151,30 +179,15 @@ void InvertedLists::MoveCode(List& list, int64_t from, int64_t to) {
     std::memcpy(codes + to * m_, codes + from * m_, m_);
     return;
   }
-  const uint8_t* from_block = codes + (from / kFastScanBlock) * block_bytes();
-  uint8_t* to_block = codes + (to / kFastScanBlock) * block_bytes();
-  const int fv = static_cast<int>(from % kFastScanBlock);
-  const int tv = static_cast<int>(to % kFastScanBlock);
-  const int from_shift = fv < 16 ? 0 : 4;
-  const int to_shift = tv < 16 ? 0 : 4;
-  for (int j = 0; j < m_; ++j) {
-    const size_t at = (j / 2) * 32 + (j % 2) * 16;
-    const uint8_t nibble = (from_block[at + (fv & 15)] >> from_shift) & 15;
-    uint8_t& byte = to_block[at + (tv & 15)];
-    byte = static_cast<uint8_t>((byte & ~(0x0f << to_shift)) |
-                                (nibble << to_shift));
-  }
+  const FastScanSlot src = SlotOf(from, block_bytes());
+  const FastScanSlot dst = SlotOf(to, block_bytes());
+  for (int j = 0; j < m_; ++j)
+    WriteNibble(codes, dst, j, ReadNibble(codes, src, j));
 }
 
 void InvertedLists::ClearCode(List& list, int64_t pos) {
-  uint8_t* block =
-      list.own->codes.data() + (pos / kFastScanBlock) * block_bytes();
-  const int v = static_cast<int>(pos % kFastScanBlock);
-  const int shift = v < 16 ? 0 : 4;
-  for (int j = 0; j < m_; ++j) {
-    uint8_t& byte = block[(j / 2) * 32 + (j % 2) * 16 + (v & 15)];
-    byte = static_cast<uint8_t>(byte & ~(0x0f << shift));
-  }
+  const FastScanSlot at = SlotOf(pos, block_bytes());
+  for (int j = 0; j < m_; ++j) WriteNibble(list.own->codes.data(), at, j, 0);
 }
 
 void InvertedLists::GetCode(int64_t l, int64_t pos, uint8_t* code) const {
@@ -184,12 +197,8 @@ void InvertedLists::GetCode(int64_t l, int64_t pos, uint8_t* code) const {
     return;
   }
   if (layout_ != CodeLayout::kFastScan4) return;
-  const uint8_t* block = list.codes + (pos / kFastScanBlock) * block_bytes();
-  const int v = static_cast<int>(pos % kFastScanBlock);
-  const int t = v & 15;
-  const int shift = v < 16 ? 0 : 4;
-  for (int j = 0; j < m_; ++j)
-    code[j] = (block[(j / 2) * 32 + (j % 2) * 16 + t] >> shift) & 15;
+  const FastScanSlot at = SlotOf(pos, block_bytes());
+  for (int j = 0; j < m_; ++j) code[j] = ReadNibble(list.codes, at, j);
 }
 
 void InvertedLists::Append(int64_t l, int64_t id, const uint8_t* code,
