@@ -9,7 +9,8 @@
 // own bytes_per_second column is in binary units.
 //
 // Useful filters: --benchmark_filter='MemRead|Rows/.*/256MiB' (bandwidth),
-// 'BruteForce' (kGemmMinQueries), 'TopK' (kHeapMaxK), 'Sgemm'.
+// 'BruteForce' (kGemmMinQueries), 'TopK' (kHeapMaxK), 'Sgemm', 'SqU4' (the
+// 4-bit codes of the HNSW walk).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include "core/topk.h"
 #include "index/brute_force.h"
 #include "kernels/kernels.h"
+#include "kernels/sq_kernels.h"
 #include "linalg/gemm.h"
 #include "machine_ceiling.h"
 #include "vindex/executor.h"
@@ -74,6 +76,30 @@ void BM_Pair(benchmark::State& state, const KernelTable* kt, bool l2,
     benchmark::ClobberMemory();
   }
   SetDecimalBytes(state, 2.0 * d * sizeof(float));
+}
+
+// The 4-bit walk's kernels (HNSW `SQ4`): one query against 4096 packed
+// codes of d dimensions, 64-byte aligned as in the graph's blocks (1.8 MB at
+// 784-d: in cache, so this times the arithmetic, not memory).
+void BM_SqU4(benchmark::State& state, const kernels::SqKernelTable* kt, bool l2,
+             size_t d) {
+  const size_t p = (d + 1) / 2, stride = (p + 63) / 64 * 64, n = 4096;
+  std::vector<uint8_t> codes(n * stride), q(2 * p);
+  std::mt19937 rng(5);
+  for (auto& c : codes) c = static_cast<uint8_t>(rng());
+  for (auto& c : q) c = static_cast<uint8_t>(rng() & (l2 ? 15 : 255));
+  for (auto _ : state) {
+    uint32_t s = 0;
+    for (size_t i = 0; i < n; ++i) {
+      s += l2 ? kt->l2_sqr_u4(q.data(), codes.data() + i * stride, p)
+              : kt->dot_u8_u4(q.data(), codes.data() + i * stride, p);
+    }
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["ns/code"] = benchmark::Counter(
+      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate |
+                                  benchmark::Counter::kInvert);
+  SetDecimalBytes(state, static_cast<double>(n * p));
 }
 
 void BM_Rows(benchmark::State& state, const KernelTable* kt, bool l2, size_t d,
@@ -378,6 +404,18 @@ void RegisterAll() {
                   .c_str(),
               BM_Rows, kt, l2, d, bytes);
         }
+      }
+    }
+    const kernels::SqKernelTable* sq =
+        kernels::Select<kernels::SqKernelTable>(kernels::IsaBit(isa));
+    for (bool l2 : {true, false}) {
+      for (size_t d : {size_t{128}, size_t{784}}) {
+        if (sq == nullptr) continue;
+        benchmark::RegisterBenchmark(
+            ((l2 ? "BM_SqU4/l2_sqr_u4/" : "BM_SqU4/dot_u8_u4/") + is +
+             "/d:" + std::to_string(d))
+                .c_str(),
+            BM_SqU4, sq, l2, d);
       }
     }
     for (size_t n : {size_t{1024}, size_t{16} << 20}) {
