@@ -151,6 +151,7 @@ uint32_t L2SqrU4(const uint8_t* q, const uint8_t* c, size_t p) {
                                         _mm256_maddubs_epi16(dhi, dhi));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(sq, ones));
   }
+  if (j == p) return SumLanes(acc);  // 128-d, 512-d, ...: no end.
   const __m128i acc4 = AddSseEnd(acc, q, c, p, &j, L2SqrU4Step);
   return SumLanes(acc4) + L2SqrU4Tail(q, c, p, j);
 }
@@ -179,6 +180,7 @@ uint32_t DotU8U4(const uint8_t* q, const uint8_t* c, size_t p) {
                          _mm256_maddubs_epi16(Load256(q + p + j), hi));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
   }
+  if (j == p) return SumLanes(acc);  // 128-d, 512-d, ...: no end.
   const __m128i acc4 = AddSseEnd(acc, q, c, p, &j, DotU8U4Step);
   return SumLanes(acc4) + DotU8U4Tail(q, c, p, j);
 }
