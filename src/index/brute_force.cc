@@ -13,6 +13,9 @@ namespace vindex::internal {
 namespace {
 
 constexpr int64_t kScanBlock = 1024;
+// Rows per bounded kernel call: smaller blocks hand the kernel a threshold
+// that tightens sooner.
+constexpr int64_t kBoundedScanBlock = 256;
 
 inline int64_t IdOfRow(const BruteForceRows& r, int64_t row) {
   if (r.mask != nullptr && !r.mask->Test(row)) return -1;
@@ -23,12 +26,28 @@ void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q,
                   int k, int64_t* out_ids, float* out_scores) {
   const kernels::KernelTable& kt = kernels::Active();
   TopK top(k);
-  std::vector<float> dist(kScanBlock);
-  std::vector<uint32_t> scratch(kScanBlock);
-  for (int64_t b0 = 0; b0 < rows.rows; b0 += kScanBlock) {
-    const int64_t bn = std::min(kScanBlock, rows.rows - b0);
+  // Long L2 rows stop once past the running k-th distance: on rotated data
+  // (principal axes first) most rows stop after their leading dimensions.
+  const bool bounded = score == Score::kL2 &&
+                       static_cast<size_t>(rows.dim) >= kernels::kBoundedMinDim;
+  const int64_t max_block = bounded ? kBoundedScanBlock : kScanBlock;
+  std::vector<float> dist(max_block);
+  std::vector<uint32_t> scratch(max_block);
+  // Bounded blocks start small and double, so the threshold is finite after
+  // the first few dozen rows instead of after the first full block.
+  int64_t block = bounded
+                      ? std::min<int64_t>(max_block, std::max<int64_t>(k, 32))
+                      : max_block;
+  for (int64_t b0 = 0, bn = 0; b0 < rows.rows;
+       b0 += bn, block = std::min(2 * block, max_block)) {
+    bn = std::min(block, rows.rows - b0);
     const float* base = rows.data + b0 * rows.stride;
-    if (score == Score::kL2) {
+    if (bounded) {
+      // Unfinished rows hold a partial sum above the threshold, so PushBlock
+      // drops them as it would their full distances.
+      kt.l2_sqr_rows_bounded(q, base, bn, rows.dim, rows.stride,
+                             top.threshold(), dist.data());
+    } else if (score == Score::kL2) {
       kt.l2_sqr_rows(q, base, bn, rows.dim, rows.stride, dist.data());
     } else {
       kt.inner_product_rows(q, base, bn, rows.dim, rows.stride, dist.data());

@@ -24,6 +24,10 @@ namespace vindex::kernels {
 // Dimensions a bounded kernel scores before its first comparison with the
 // bound; later checks come at 2x, 4x, ... this count.
 inline constexpr size_t kBoundedFirstCheck = 32;
+// Callers take the bounded kernels from this many dimensions: on 128-d rows
+// the checks cost more than the stopped rows save, raw or rotated
+// (docs/benchmarks.md).
+inline constexpr size_t kBoundedMinDim = 256;
 
 struct KernelTable {
   Isa isa;

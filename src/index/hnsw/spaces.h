@@ -31,8 +31,9 @@ class HnswIndex::FloatSpace {
         dim_(index.dim_),
         ip_(index.options_.metric != Metric::kL2),
         fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr),
-        below_(ip_ || dim_ < kMinBoundedDim ? nullptr
-                                            : kernels::Active().l2_sqr_below) {}
+        below_(ip_ || dim_ < kernels::kBoundedMinDim
+                   ? nullptr
+                   : kernels::Active().l2_sqr_below) {}
   float Dist(uint32_t slot) const {
     const float v =
         fn_(q_, reinterpret_cast<const float*>(base_ + slot * stride_), dim_);
@@ -55,9 +56,6 @@ class HnswIndex::FloatSpace {
   }
 
  private:
-  // On 128-d vectors the checks cost more than the exits save, raw or
-  // rotated (docs/benchmarks.md).
-  static constexpr size_t kMinBoundedDim = 256;
   // Prefetching whole long vectors would fetch what early exits skip (see
   // docs/decisions.md, HNSW).
   static constexpr size_t kPrefetchDims = 256;

@@ -20,10 +20,6 @@ constexpr int64_t kScanChunk = 1024;
 // List entries per bounded kernel call on the L2 path: smaller blocks hand the
 // kernel a threshold that tightens sooner.
 constexpr int64_t kBoundedScanChunk = 256;
-// Below this many dimensions the L2 scan takes the plain row kernel: on
-// 128-d rows the checks cost more than the stopped rows save, raw or rotated
-// (docs/benchmarks.md).
-constexpr int64_t kBoundedMinDim = 256;
 // Bytes of the next probed list prefetched before scanning the current one.
 constexpr size_t kPrefetchBytes = 4096;
 
@@ -55,7 +51,7 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const kernels::KernelTable& kt = kernels::Active();
   const int64_t d = ivf_options().dim;
   const bool l2 = ivf_options().metric == Metric::kL2;
-  const bool bounded = l2 && d >= kBoundedMinDim;
+  const bool bounded = l2 && static_cast<size_t>(d) >= kernels::kBoundedMinDim;
   auto scratch = scratch_.Acquire();
   scratch->dist.resize(kScanChunk);
   scratch->index.resize(kScanChunk);
