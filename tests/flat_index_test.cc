@@ -1,7 +1,9 @@
 #include "index/flat/flat_index.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -203,6 +205,55 @@ TEST(FlatIndex, BoundedOneQueryScanMatchesBruteForce) {
             RunSearch(*index, queries, d,
                       SearchParams{.k = k, .filter = filter}),
             want, nq, k, Metric::kL2);
+      }
+    }
+  }
+}
+
+// Distances come from one per-row kernel whatever the path (GEMM for
+// batches, scan for single queries) and wherever a row is stored, so a
+// batch answers bit for bit as its queries one at a time, and a shard of the
+// rows answers as the whole index for the rows it holds.
+TEST(FlatIndex, DistancesDoNotDependOnPathOrRowPosition) {
+  const int d = 37;
+  const int64_t n = 2999, nq = 40;
+  auto base = RandomVectors(n, d, 41);
+  auto queries = RandomVectors(nq, d, 42);
+  auto ids = SequentialIds(n, 7);
+  for (Metric metric : {Metric::kL2, Metric::kInnerProduct}) {
+    SCOPED_TRACE(static_cast<int>(metric));
+    const int k = 10;
+    std::vector<testing::SearchResult> got;
+    for (int force : {0, 1}) {
+      auto index = MakeFlat(d, metric);
+      index->set_force_gemm_for_testing(force);
+      ASSERT_TRUE(
+          index->Add(MatrixView<const float>(base.data(), n, d), ids).ok());
+      got.push_back(RunSearch(*index, queries, d, SearchParams{.k = k}));
+    }
+    // The rows in reverse order, searched by GEMM.
+    std::vector<float> reversed(base.size());
+    std::vector<int64_t> reversed_ids(n);
+    for (int64_t i = 0; i < n; ++i) {
+      std::copy(base.begin() + (n - 1 - i) * d, base.begin() + (n - i) * d,
+                reversed.begin() + i * d);
+      reversed_ids[i] = ids[n - 1 - i];
+    }
+    auto index = MakeFlat(d, metric);
+    index->set_force_gemm_for_testing(1);
+    ASSERT_TRUE(
+        index->Add(MatrixView<const float>(reversed.data(), n, d), reversed_ids)
+            .ok());
+    got.push_back(RunSearch(*index, queries, d, SearchParams{.k = k}));
+    for (size_t v = 1; v < got.size(); ++v) {
+      ASSERT_TRUE(got[v].status.ok()) << got[v].status;
+      EXPECT_EQ(got[v].ids, got[0].ids) << "variant " << v;
+      for (int64_t i = 0; i < nq * k; ++i) {
+        ASSERT_EQ(std::memcmp(&got[v].distances[i], &got[0].distances[i],
+                              sizeof(float)),
+                  0)
+            << "variant " << v << " query " << i / k << " rank " << i % k
+            << ": " << got[v].distances[i] << " vs " << got[0].distances[i];
       }
     }
   }

@@ -94,11 +94,11 @@ void GemmQueryTile(const BruteForceRows& rows, Score score,
   }
 }
 
-}  // namespace
-
-void BruteForceKnn(const BruteForceRows& rows, Score score,
-                   MatrixView<const float> queries, int k, BruteForceOutput out,
-                   Executor* executor, int force_gemm) {
+// The k best rows of every query by the scan or the GEMM path, each row's
+// score as that path rounds it.
+void SelectKnn(const BruteForceRows& rows, Score score,
+               MatrixView<const float> queries, int k, BruteForceOutput out,
+               Executor* executor, int force_gemm) {
   const int64_t nq = queries.rows;
   const int64_t threads = NumThreads(executor);
   bool use_gemm =
@@ -119,6 +119,46 @@ void BruteForceKnn(const BruteForceRows& rows, Score score,
   ParallelFor(executor, tiles, [&](int64_t t) {
     const int64_t q0 = t * tile;
     GemmQueryTile(rows, score, queries, q0, std::min(tile, nq - q0), k, out);
+  });
+}
+
+// Rows the fast paths select per query before the re-score: the k best by
+// the one-pair kernel are among them unless more than this many rows lie
+// within the paths' rounding of the k-th.
+int RescoreCandidates(int k) { return k + std::max(k, 16); }
+
+}  // namespace
+
+void BruteForceKnn(const BruteForceRows& rows, Score score,
+                   MatrixView<const float> queries, int k, BruteForceOutput out,
+                   Executor* executor, int force_gemm) {
+  if (!rows.rescore) {
+    SelectKnn(rows, score, queries, k, out, executor, force_gemm);
+    return;
+  }
+  const int64_t nq = queries.rows;
+  const int kc = RescoreCandidates(k);
+  BruteForceRows by_row = rows;
+  by_row.ids = nullptr;  // Candidates by row, so that they can be re-scored.
+  std::vector<int64_t> cand(nq * kc);
+  std::vector<float> cand_scores(nq * kc);
+  SelectKnn(by_row, score, queries, kc,
+            BruteForceOutput{cand.data(), kc, cand_scores.data(), kc}, executor,
+            force_gemm);
+  const kernels::KernelTable& kt = kernels::Active();
+  ParallelFor(executor, nq, [&](int64_t i) {
+    const float* q = queries.row(i);
+    TopK top(k);
+    for (int j = 0; j < kc; ++j) {
+      const int64_t row = cand[i * kc + j];
+      if (row < 0) break;  // Padding comes last.
+      const float* x = rows.data + row * rows.stride;
+      top.Push(score == Score::kL2 ? kt.l2_sqr(q, x, rows.dim)
+                                   : -kt.inner_product(q, x, rows.dim),
+               rows.ids != nullptr ? rows.ids[row] : row);
+    }
+    top.Finish(out.ids + i * out.ids_stride,
+               out.scores + i * out.scores_stride);
   });
 }
 

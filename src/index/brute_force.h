@@ -37,6 +37,11 @@ struct BruteForceRows {
   const float* sq_norms = nullptr;  // ||row||^2 per row; needed for kL2 GEMM.
   const int64_t* ids = nullptr;     // Reported id per row; null = row index.
   const RowMask* mask = nullptr;    // Allowed rows; null = all.
+  // Re-score the rows the scan or GEMM path selected with the one-pair
+  // kernel (KernelTable::l2_sqr, inner_product), so that a row's distance
+  // does not depend on its position, the batch or the path (the GEMM's
+  // rounding varies with a row's place in the tile on some BLAS kernels).
+  bool rescore = false;
 };
 
 struct BruteForceOutput {

@@ -74,6 +74,7 @@ void SearchDenseRows(const float* vectors, const float* sq_norms,
   rows.sq_norms = sq_norms;
   rows.ids = row_ids.data();
   rows.mask = mask;
+  rows.rescore = true;
   const Score score =
       metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct;
   BruteForceOutput bout{out.ids.data, out.ids.row_stride(), out.distances.data,
