@@ -58,6 +58,21 @@ void ExpectMatchesBruteForce(const testing::SearchResult& got,
   EXPECT_EQ(mismatches, 0);
 }
 
+// An L2 search with `filter` (null: none) against the filtered brute force.
+void ExpectFilteredL2MatchesBruteForce(Index& index,
+                                       const std::vector<float>& base,
+                                       const std::vector<int64_t>& ids,
+                                       const std::vector<float>& queries, int d,
+                                       int64_t nq, int k,
+                                       const IdFilter* filter) {
+  auto want = BruteForce(
+      base, ids, queries, d, k, Metric::kL2,
+      [&](int64_t id) { return filter == nullptr || filter->Allows(id); });
+  ExpectMatchesBruteForce(
+      RunSearch(index, queries, d, SearchParams{.k = k, .filter = filter}),
+      want, nq, k, Metric::kL2);
+}
+
 class FlatSearchTest
     : public ::testing::TestWithParam<std::tuple<Metric, int /*force_gemm*/>> {
 };
@@ -157,13 +172,8 @@ TEST(FlatIndex, FiltersMatchFilteredBruteForce) {
         index->Add(MatrixView<const float>(base.data(), n, d), ids).ok());
     for (const auto& c : cases) {
       SCOPED_TRACE(c.name);
-      const int k = 10;
-      auto want = BruteForce(base, ids, queries, d, k, Metric::kL2,
-                             [&](int64_t id) { return c.filter.Allows(id); });
-      ExpectMatchesBruteForce(
-          RunSearch(*index, queries, d,
-                    SearchParams{.k = k, .filter = &c.filter}),
-          want, nq, k, Metric::kL2);
+      ExpectFilteredL2MatchesBruteForce(*index, base, ids, queries, d, nq,
+                                        /*k=*/10, &c.filter);
     }
   }
 }
@@ -197,14 +207,8 @@ TEST(FlatIndex, BoundedOneQueryScanMatchesBruteForce) {
         SCOPED_TRACE(::testing::Message()
                      << "force_gemm " << force << " k " << k << " filter "
                      << (filter != nullptr));
-        auto want =
-            BruteForce(base, ids, queries, d, k, Metric::kL2, [&](int64_t id) {
-              return filter == nullptr || filter->Allows(id);
-            });
-        ExpectMatchesBruteForce(
-            RunSearch(*index, queries, d,
-                      SearchParams{.k = k, .filter = filter}),
-            want, nq, k, Metric::kL2);
+        ExpectFilteredL2MatchesBruteForce(*index, base, ids, queries, d, nq, k,
+                                          filter);
       }
     }
   }
