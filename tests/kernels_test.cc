@@ -2,6 +2,7 @@
 // dims 1..130, odd strides and unaligned pointers.
 #include "kernels/kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -151,6 +152,40 @@ TEST(Kernels, MultiQueryRowKernelsEqualOneQueryRowKernels) {
               // Past n in each output row nothing is written.
               for (size_t i = n; i < out_stride; ++i)
                 EXPECT_EQ(got[j * out_stride + i], -7.0f);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The *_rows kernels' group contract (kernels.h): a call on one group of
+// kRowsGroup rows, or on the last n % kRowsGroup, writes the bits the call on
+// all n rows writes for them.
+TEST(Kernels, RowKernelsScoreEachGroupAsTheWholeCall) {
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> u(-2, 2);
+  std::vector<const KernelTable*> tables = SimdTables();
+  tables.push_back(Select<KernelTable>(IsaBit(Isa::kScalar)));
+  for (const KernelTable* t : tables) {
+    for (size_t d : {1, 7, 16, 33, 130, 300}) {
+      const size_t stride = d + 1;
+      for (size_t n : {1, 3, 4, 9, 14}) {
+        std::vector<float> rows(n * stride), q(d);
+        for (auto& x : rows) x = u(rng);
+        for (auto& x : q) x = u(rng);
+        for (bool l2 : {true, false}) {
+          const auto fn = l2 ? t->l2_sqr_rows : t->inner_product_rows;
+          std::vector<float> whole(n), part(kRowsGroup);
+          fn(q.data(), rows.data(), n, d, stride, whole.data());
+          for (size_t g = 0; g < n; g += kRowsGroup) {
+            const size_t m = std::min(kRowsGroup, n - g);
+            fn(q.data(), rows.data() + g * stride, m, d, stride, part.data());
+            for (size_t j = 0; j < m; ++j) {
+              EXPECT_EQ(part[j], whole[g + j])
+                  << IsaName(t->isa) << (l2 ? " l2" : " ip") << " d=" << d
+                  << " n=" << n << " row " << g + j;
             }
           }
         }

@@ -28,6 +28,8 @@ inline constexpr size_t kBoundedFirstCheck = 32;
 // the checks cost more than the stopped rows save, raw or rotated
 // (docs/benchmarks.md).
 inline constexpr size_t kBoundedMinDim = 256;
+// The row group of the *_rows kernels (see inner_product_rows).
+inline constexpr size_t kRowsGroup = 4;
 
 struct KernelTable {
   Isa isa;
@@ -39,7 +41,10 @@ struct KernelTable {
   // out[i] = l2_sqr(q, rows + i * stride) for i in [0, n).
   void (*l2_sqr_rows)(const float* q, const float* rows, size_t n, size_t d,
                       size_t stride, float* out);
-  // out[i] = inner_product(q, rows + i * stride) for i in [0, n).
+  // out[i] = inner_product(q, rows + i * stride) for i in [0, n), up to
+  // rounding: the *_rows kernels score rows in groups of kRowsGroup from the
+  // first (the last n % kRowsGroup one by one), so a call on one such group
+  // alone writes the same bits for its rows as the call on all n.
   void (*inner_product_rows)(const float* q, const float* rows, size_t n,
                              size_t d, size_t stride, float* out);
   // Several queries against the same rows, each row read once for all of
