@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/metric_space.h"
 #include "gtest/gtest.h"
 #include "io/crc32c.h"
 #include "io/format.h"
@@ -112,6 +113,63 @@ INSTANTIATE_TEST_SUITE_P(
                                          Metric::kCosine),
                        ::testing::Values(Traversal::kFloat, Traversal::kSq8,
                                          Traversal::kSq4, Traversal::kFp16)));
+
+// A cosine walk over long rows screens nodes with the squared-L2 early exit
+// (spaces.h). It must decide exactly as the unscreened walk: a cosine index
+// and an inner-product index over the same unit rows (normalised once, by the
+// code cosine uses) build the same graph and return the same results. The
+// leading dimensions carry most of the spread, as after a PCA rotation, so
+// the screen stops most nodes early.
+TEST(HnswIndexTest, CosineScreenDecidesAsTheInnerProductWalk) {
+  constexpr int kLongDim = 300;
+  constexpr int64_t kN = 1500, kNq = 40;
+  auto decay = [](std::vector<float> v) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      v[i] *=
+          4.0f * std::exp(-static_cast<float>(i % kLongDim) / 12.0f) + 0.03f;
+    }
+    return v;
+  };
+  const auto base = decay(ClusteredVectors(kN, kLongDim, 20, 21));
+  const auto queries = decay(ClusteredVectors(kNq, kLongDim, 20, 22));
+  std::vector<float> unit_base, unit_queries;
+  ASSERT_TRUE(
+      internal::CopyRows(MatrixView<const float>(base.data(), kN, kLongDim),
+                         true, &unit_base, "vector")
+          .ok());
+  ASSERT_TRUE(
+      internal::CopyRows(MatrixView<const float>(queries.data(), kNq, kLongDim),
+                         true, &unit_queries, "query")
+          .ok());
+  auto make = [&](Metric metric) {
+    return MakeHnsw(HnswOptions{.dim = kLongDim,
+                                .metric = metric,
+                                .m = 12,
+                                .ef_construction = 64,
+                                .seed = 5});
+  };
+  auto cosine = make(Metric::kCosine);
+  auto ip = make(Metric::kInnerProduct);
+  const auto ids = SequentialIds(kN, 10);
+  ASSERT_TRUE(cosine
+                  ->Add(MatrixView<const float>(base.data(), kN, kLongDim), ids,
+                        nullptr)
+                  .ok());
+  ASSERT_TRUE(ip->Add(MatrixView<const float>(unit_base.data(), kN, kLongDim),
+                      ids, nullptr)
+                  .ok());
+  for (int ef : {10, 40, 200}) {
+    const SearchParams p{.k = kK, .ef = ef};
+    auto a = RunSearch(*cosine, queries, kLongDim, p);
+    auto b = RunSearch(*ip, unit_queries, kLongDim, p);
+    ASSERT_TRUE(a.status.ok() && b.status.ok());
+    for (size_t i = 0; i < a.ids.size(); ++i) {
+      ASSERT_EQ(a.ids[i], b.ids[i]) << "ef " << ef << " entry " << i;
+      ASSERT_EQ(a.distances[i], b.distances[i])
+          << "ef " << ef << " entry " << i;
+    }
+  }
+}
 
 TEST(HnswIndexTest, DistancesAreNaturalAndSorted) {
   auto base = RandomVectors(500, kDim, 3);

@@ -6,6 +6,7 @@
 
 #include "core/parallel.h"
 #include "core/topk.h"
+#include "index/ip_screen.h"
 #include "kernels/kernels.h"
 #include "linalg/gemm.h"
 
@@ -28,8 +29,13 @@ void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q,
   TopK top(k);
   // Long L2 rows stop once past the running k-th distance: on rotated data
   // (principal axes first) most rows stop after their leading dimensions.
-  const bool bounded = score == Score::kL2 &&
-                       static_cast<size_t>(rows.dim) >= kernels::kBoundedMinDim;
+  // Inner products of rows of known norm are screened the same way.
+  const bool long_rows =
+      static_cast<size_t>(rows.dim) >= kernels::kBoundedMinDim;
+  const bool screened = score == Score::kNegativeInnerProduct &&
+                        rows.max_sq_norm >= 0.0f && long_rows;
+  const bool bounded = (score == Score::kL2 && long_rows) || screened;
+  const float q_sq_norm = screened ? kt.inner_product(q, q, rows.dim) : 0.0f;
   const int64_t max_block = bounded ? kBoundedScanBlock : kScanBlock;
   std::vector<float> dist(max_block);
   std::vector<uint32_t> scratch(max_block);
@@ -42,7 +48,12 @@ void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q,
        b0 += bn, block = std::min(2 * block, max_block)) {
     bn = std::min(block, rows.rows - b0);
     const float* base = rows.data + b0 * rows.stride;
-    if (bounded) {
+    if (screened) {
+      const float l2_bound = InnerProductScreenBound(
+          top.threshold(), q_sq_norm, rows.max_sq_norm, rows.dim);
+      ScreenedNegativeInnerProducts(kt, q, base, bn, rows.dim, rows.stride,
+                                    l2_bound, dist.data());
+    } else if (bounded) {
       // Unfinished rows hold a partial sum above the threshold, so PushBlock
       // drops them as it would their full distances.
       kt.l2_sqr_rows_bounded(q, base, bn, rows.dim, rows.stride,

@@ -37,6 +37,10 @@ struct BruteForceRows {
   const float* sq_norms = nullptr;  // ||row||^2 per row; needed for kL2 GEMM.
   const int64_t* ids = nullptr;     // Reported id per row; null = row index.
   const RowMask* mask = nullptr;    // Allowed rows; null = all.
+  // The largest ||row||^2, or < 0 if unknown. When known, one-query
+  // inner-product scans of long rows screen them with the squared-L2 early
+  // exit (index/ip_screen.h).
+  float max_sq_norm = -1.0f;
   // Re-score the rows the scan or GEMM path selected with the one-pair
   // kernel (KernelTable::l2_sqr, inner_product), so that a row's distance
   // does not depend on its position, the batch or the path (the GEMM's

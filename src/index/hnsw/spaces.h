@@ -8,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/storage.h"
+#include "index/ip_screen.h"
 #include "kernels/kernels.h"
 #include "kernels/sq_kernels.h"
 
@@ -30,8 +32,9 @@ class HnswIndex::FloatSpace {
         stride_(stride),
         dim_(index.dim_),
         ip_(index.options_.metric != Metric::kL2),
+        cosine_(index.options_.metric == Metric::kCosine),
         fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr),
-        below_(ip_ || dim_ < kernels::kBoundedMinDim
+        below_((ip_ && !cosine_) || dim_ < kernels::kBoundedMinDim
                    ? nullptr
                    : kernels::Active().l2_sqr_below) {}
   float Dist(uint32_t slot) const {
@@ -43,16 +46,25 @@ class HnswIndex::FloatSpace {
   // `bound` (squared L2 only grows with more dimensions), so a node that
   // cannot enter the results costs only part of its vector (the
   // l2_sqr_below kernel: checks at doubling counts of dimensions).
+  // Cosine nodes are unit vectors: the same exit screens them against the
+  // matching squared-L2 bound, and a node it passes is scored exactly.
   float DistBelow(uint32_t slot, float bound) const {
     if (below_ == nullptr) return Dist(slot);
-    return below_(q_, reinterpret_cast<const float*>(base_ + slot * stride_),
-                  dim_, bound);
+    const float* x = reinterpret_cast<const float*>(base_ + slot * stride_);
+    if (!cosine_) return below_(q_, x, dim_, bound);
+    const float l2_bound =
+        internal::InnerProductScreenBound(bound, 1.0f, 1.0f, dim_);
+    if (below_(q_, x, dim_, l2_bound) > l2_bound) {
+      return std::numeric_limits<float>::infinity();
+    }
+    return Dist(slot);
   }
   const char* Data(uint32_t slot) const { return base_ + slot * stride_; }
   size_t bytes() const { return dim_ * sizeof(float); }
   // The bytes to prefetch of a node about to be scored.
   size_t prefetch_bytes() const {
-    return ip_ ? bytes() : std::min(bytes(), kPrefetchDims * sizeof(float));
+    return below_ == nullptr ? bytes()
+                             : std::min(bytes(), kPrefetchDims * sizeof(float));
   }
 
  private:
@@ -64,6 +76,7 @@ class HnswIndex::FloatSpace {
   size_t stride_;
   size_t dim_;
   bool ip_;
+  bool cosine_;
   float (*fn_)(const float*, const float*, size_t);
   float (*below_)(const float*, const float*, size_t, float);
 };

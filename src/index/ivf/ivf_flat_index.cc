@@ -10,6 +10,7 @@
 #include "core/status_macros.h"
 #include "core/topk.h"
 #include "core/validate.h"
+#include "index/ip_screen.h"
 #include "kernels/kernels.h"
 
 namespace vindex {
@@ -51,7 +52,11 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const kernels::KernelTable& kt = kernels::Active();
   const int64_t d = ivf_options().dim;
   const bool l2 = ivf_options().metric == Metric::kL2;
-  const bool bounded = l2 && static_cast<size_t>(d) >= kernels::kBoundedMinDim;
+  // Cosine rows are unit vectors, so the squared-L2 early exit screens them
+  // too; rows it passes are scored exactly by the inner product.
+  const bool cosine = ivf_options().metric == Metric::kCosine;
+  const bool bounded =
+      (l2 || cosine) && static_cast<size_t>(d) >= kernels::kBoundedMinDim;
   auto scratch = scratch_.Acquire();
   scratch->dist.resize(kScanChunk);
   scratch->index.resize(kScanChunk);
@@ -86,7 +91,13 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
     const int64_t chunk = bounded ? kBoundedScanChunk : kScanChunk;
     for (int64_t b = 0; b < n; b += chunk) {
       const int64_t bn = std::min(chunk, n - b);
-      if (bounded) {
+      if (bounded && cosine) {
+        // Unit query and rows (to rounding, which the bound allows for).
+        const float bound =
+            internal::InnerProductScreenBound(top.threshold(), 1.0f, 1.0f, d);
+        internal::ScreenedNegativeInnerProducts(kt, ctx.query, vecs + b * d, bn,
+                                                d, d, bound, dist);
+      } else if (bounded) {
         // Rows left unfinished hold a partial sum above the threshold, so
         // PushBlock drops them as it would their full distances.
         kt.l2_sqr_rows_bounded(ctx.query, vecs + b * d, bn, d, d,

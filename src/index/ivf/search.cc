@@ -56,6 +56,14 @@ void IvfIndexBase::CoarseProbe(MatrixView<const float> queries, int nprobe,
   crow.dim = ivf_.dim;
   crow.stride = ivf_.dim;
   crow.sq_norms = centroid_norms_.data();
+  if (ivf_.metric != Metric::kL2) {
+    // Spherical k-means centroids are unit vectors: the one-query coarse
+    // step can then screen them with the squared-L2 early exit.
+    crow.max_sq_norm = 0.0f;
+    for (const float n : centroid_norms_) {
+      crow.max_sq_norm = std::max(crow.max_sq_norm, n);
+    }
+  }
   BruteForceKnn(
       crow,
       ivf_.metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct,
