@@ -537,52 +537,61 @@ TEST(IvfFlatTest, SearchWhileAdding) {
 TEST(IvfFlatTest, BoundedOneQueryScanEqualsFullBatchScan) {
   constexpr int kDimBounded = 260;
   constexpr int64_t kN = 4000, kNq = 60;
-  // Inner product and cosine screen their centroids (and cosine its rows)
-  // with the squared-L2 exit, which must not change a result either.
-  for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine})
-    for (bool rotated_like : {false, true}) {
-      std::vector<float> base = ClusteredVectors(kN, kDimBounded, 30, 5);
-      std::vector<float> queries = ClusteredVectors(kNq, kDimBounded, 30, 6);
-      if (rotated_like) {
-        for (auto* v : {&base, &queries}) {
-          for (size_t i = 0; i < v->size(); ++i) {
-            (*v)[i] *=
-                4.0f * std::exp(-static_cast<float>(i % kDimBounded) / 10.0f) +
-                0.02f;
+  // Told that the leading axes dominate (as behind a rotation), inner
+  // product and cosine screen their centroids (and cosine its rows) with the
+  // squared-L2 exit, which must not change a result either.
+  for (bool hinted : {false, true})
+    for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine})
+      for (bool rotated_like : {false, true}) {
+        std::vector<float> base = ClusteredVectors(kN, kDimBounded, 30, 5);
+        std::vector<float> queries = ClusteredVectors(kNq, kDimBounded, 30, 6);
+        if (rotated_like) {
+          for (auto* v : {&base, &queries}) {
+            for (size_t i = 0; i < v->size(); ++i) {
+              (*v)[i] *= 4.0f * std::exp(-static_cast<float>(i % kDimBounded) /
+                                         10.0f) +
+                         0.02f;
+            }
           }
         }
-      }
-      auto made = MakeIndex(IvfFlatOptions{
-          .ivf = {.dim = kDimBounded, .metric = metric, .nlist = 16}});
-      ASSERT_TRUE(made.ok()) << made.status();
-      Index& index = **made;
-      const MatrixView<const float> view(base.data(), kN, kDimBounded);
-      ASSERT_TRUE(index.Train(view).ok());
-      ASSERT_TRUE(index.Add(view, SequentialIds(kN, 100)).ok());
-      for (int nprobe : {2, 8, 16}) {
-        for (int k : {1, 10, 50}) {
-          SearchParams p{.k = k, .nprobe = nprobe};
-          auto all = RunSearch(index, queries, kDimBounded, p);
-          ASSERT_TRUE(all.status.ok()) << all.status;
-          for (int64_t q = 0; q < kNq; ++q) {
-            std::vector<float> one(queries.begin() + q * kDimBounded,
-                                   queries.begin() + (q + 1) * kDimBounded);
-            auto single = RunSearch(index, one, kDimBounded, p);
-            ASSERT_TRUE(single.status.ok());
-            for (int j = 0; j < k; ++j) {
-              ASSERT_EQ(single.ids[j], all.ids[q * k + j])
-                  << "metric " << static_cast<int>(metric) << " rotated-like "
-                  << rotated_like << " nprobe " << nprobe << " k " << k
-                  << " query " << q << " rank " << j;
-              ASSERT_EQ(single.distances[j], all.distances[q * k + j])
-                  << "metric " << static_cast<int>(metric) << " rotated-like "
-                  << rotated_like << " nprobe " << nprobe << " k " << k
-                  << " query " << q << " rank " << j;
+        auto made = MakeIndex(IvfFlatOptions{
+            .ivf = {.dim = kDimBounded, .metric = metric, .nlist = 16}});
+        ASSERT_TRUE(made.ok()) << made.status();
+        Index& index = **made;
+        if (hinted) {
+          auto* hint = dynamic_cast<internal::LeadingAxesFirst*>(&index);
+          ASSERT_NE(hint, nullptr);
+          hint->SetLeadingAxesFirst();
+        }
+        const MatrixView<const float> view(base.data(), kN, kDimBounded);
+        ASSERT_TRUE(index.Train(view).ok());
+        ASSERT_TRUE(index.Add(view, SequentialIds(kN, 100)).ok());
+        for (int nprobe : {2, 8, 16}) {
+          for (int k : {1, 10, 50}) {
+            SearchParams p{.k = k, .nprobe = nprobe};
+            auto all = RunSearch(index, queries, kDimBounded, p);
+            ASSERT_TRUE(all.status.ok()) << all.status;
+            for (int64_t q = 0; q < kNq; ++q) {
+              std::vector<float> one(queries.begin() + q * kDimBounded,
+                                     queries.begin() + (q + 1) * kDimBounded);
+              auto single = RunSearch(index, one, kDimBounded, p);
+              ASSERT_TRUE(single.status.ok());
+              for (int j = 0; j < k; ++j) {
+                ASSERT_EQ(single.ids[j], all.ids[q * k + j])
+                    << "hinted " << hinted << " metric "
+                    << static_cast<int>(metric) << " rotated-like "
+                    << rotated_like << " nprobe " << nprobe << " k " << k
+                    << " query " << q << " rank " << j;
+                ASSERT_EQ(single.distances[j], all.distances[q * k + j])
+                    << "hinted " << hinted << " metric "
+                    << static_cast<int>(metric) << " rotated-like "
+                    << rotated_like << " nprobe " << nprobe << " k " << k
+                    << " query " << q << " rank " << j;
+              }
             }
           }
         }
       }
-    }
 }
 
 }  // namespace

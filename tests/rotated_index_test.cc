@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "index/hnsw/hnsw_index.h"
+#include "index/ivf/ivf_flat_index.h"
 #include "io/format.h"
 #include "test_util.h"
 #include "vindex/filter.h"
@@ -114,6 +116,26 @@ TEST_P(RotFlatTest, SameAnswersAsFlat) {
 INSTANTIATE_TEST_SUITE_P(Metrics, RotFlatTest,
                          ::testing::Values(Metric::kL2, Metric::kInnerProduct,
                                            Metric::kCosine));
+
+// The rotation tells the index behind it that the leading axes dominate,
+// which lets its inner-product and cosine scans stop rows early.
+TEST(RotatedIndexTest, TellsTheInnerIndexItsLeadingAxesComeFirst) {
+  auto ivf = IvfFlatIndex::Create(
+      IvfFlatOptions{.ivf = {.dim = 8, .metric = Metric::kCosine, .nlist = 4}});
+  ASSERT_TRUE(ivf.ok());
+  auto hnsw =
+      HnswIndex::Create(HnswOptions{.dim = 8, .metric = Metric::kCosine});
+  ASSERT_TRUE(hnsw.ok());
+  const IvfFlatIndex* ivf_inner = ivf->get();
+  const HnswIndex* hnsw_inner = hnsw->get();
+  EXPECT_FALSE(ivf_inner->leading_axes_first());
+  EXPECT_FALSE(hnsw_inner->leading_axes_first());
+  auto rot_ivf = RotatedIndex::Create(std::move(*ivf));
+  auto rot_hnsw = RotatedIndex::Create(std::move(*hnsw));
+  ASSERT_TRUE(rot_ivf.ok() && rot_hnsw.ok());
+  EXPECT_TRUE(ivf_inner->leading_axes_first());
+  EXPECT_TRUE(hnsw_inner->leading_axes_first());
+}
 
 TEST(RotatedIndexTest, RotationIsOrthonormalAndSortsVariance) {
   const int d = 24;

@@ -75,8 +75,6 @@ void SearchDenseRows(const float* vectors, const float* sq_norms,
   rows.ids = row_ids.data();
   rows.mask = mask;
   rows.rescore = true;
-  // Cosine rows are unit vectors (to rounding, which the screen allows for).
-  if (metric == Metric::kCosine) rows.max_sq_norm = 1.0f;
   const Score score =
       metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct;
   BruteForceOutput bout{out.ids.data, out.ids.row_stride(), out.distances.data,

@@ -16,6 +16,7 @@
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "core/scratch_pool.h"
+#include "index/leading_axes.h"
 #include "io/format.h"
 #include "train/scalar_quantizer.h"
 #include "vindex/index.h"
@@ -34,11 +35,11 @@ namespace vindex {
 // a group with no way in. Contract: when an Add or Remove returns, every live
 // node is reachable on level 0 from the entry point (after an Add that ran
 // out of memory while linking, or a Remove that ran out in its final walk,
-// once the next Add or Remove returns). Every Add repairs the reachability tree (see
-// RepairTree) over the nodes it added and those whose tree edge it cut; each
-// Remove, and each Add that brings the vectors added since the last check to
-// 1/16 of the index, instead walks level 0 from the entry point, links in every
-// live node it does not reach and rebuilds the tree.
+// once the next Add or Remove returns). Every Add repairs the reachability tree
+// (see RepairTree) over the nodes it added and those whose tree edge it cut;
+// each Remove, and each Add that brings the vectors added since the last check
+// to 1/16 of the index, instead walks level 0 from the entry point, links in
+// every live node it does not reach and rebuilds the tree.
 //
 // Loaded through a file mapping (MappedFileReader), the level-0 blocks (and
 // the exact vectors of a quantized index) are served from the mapping; the
@@ -52,7 +53,7 @@ namespace vindex {
 // plans its repairs while searches run, then excludes searches only to
 // write them and free the slots; the removed ids stop appearing at once
 // when it returns.
-class HnswIndex final : public Index {
+class HnswIndex final : public Index, public internal::LeadingAxesFirst {
  public:
   static absl::StatusOr<std::unique_ptr<HnswIndex>> Create(
       const HnswOptions& options);
@@ -104,6 +105,10 @@ class HnswIndex final : public Index {
   void set_epoch_for_testing(uint32_t epoch);
   // Slots allocated (live + free); stays bounded under remove/re-add churn.
   int64_t slot_capacity_for_testing() const;
+
+  // The cosine float walk then screens long rows (spaces.h).
+  void SetLeadingAxesFirst() override { leading_axes_first_ = true; }
+  bool leading_axes_first() const { return leading_axes_first_; }
 
  private:
   // The bodies of the public calls; each public method runs its body inside
@@ -299,6 +304,8 @@ class HnswIndex final : public Index {
   int dim_;
   int m_;
   int m0_;
+  // Set once before the index is shared (LeadingAxesFirst).
+  bool leading_axes_first_ = false;
   double level_mult_;
   bool quantized_;        // A compressed copy is walked (kSq8, kSq4 or kFp16).
   int sq_bits_;           // 8 or 4 for scalar-quantized codes, else 0.

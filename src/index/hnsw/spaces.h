@@ -32,7 +32,8 @@ class HnswIndex::FloatSpace {
         stride_(stride),
         dim_(index.dim_),
         ip_(index.options_.metric != Metric::kL2),
-        cosine_(index.options_.metric == Metric::kCosine),
+        cosine_(index.options_.metric == Metric::kCosine &&
+                index.leading_axes_first_),
         fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr),
         below_((ip_ && !cosine_) || dim_ < kernels::kBoundedMinDim
                    ? nullptr
@@ -46,8 +47,9 @@ class HnswIndex::FloatSpace {
   // `bound` (squared L2 only grows with more dimensions), so a node that
   // cannot enter the results costs only part of its vector (the
   // l2_sqr_below kernel: checks at doubling counts of dimensions).
-  // Cosine nodes are unit vectors: the same exit screens them against the
-  // matching squared-L2 bound, and a node it passes is scored exactly.
+  // Cosine nodes are unit vectors: behind a rotation the same exit screens
+  // them against the matching squared-L2 bound (index/ip_screen.h), and a
+  // node it passes is scored exactly.
   float DistBelow(uint32_t slot, float bound) const {
     if (below_ == nullptr) return Dist(slot);
     const float* x = reinterpret_cast<const float*>(base_ + slot * stride_);

@@ -20,6 +20,7 @@
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
 #include "index/ivf/inverted_lists.h"
+#include "index/leading_axes.h"
 #include "io/format.h"
 #include "train/kmeans.h"
 #include "vindex/index.h"
@@ -79,7 +80,7 @@ struct BatchProbeContext {
 // Remove are serialised by a mutation mutex and publish their result under
 // an exclusive lock taken only for the final, non-allocating step; searches
 // hold a shared lock, so they see each mutation entirely or not at all.
-class IvfIndexBase : public Index {
+class IvfIndexBase : public Index, public LeadingAxesFirst {
  public:
   IndexInfo info() const override;
   absl::Status Train(MatrixView<const float> samples,
@@ -130,6 +131,11 @@ class IvfIndexBase : public Index {
 
   // The shared options (device is always kCpu here).
   const IvfCommonOptions& ivf_options() const { return ivf_; }
+
+  // Inner-product and cosine one-query scans then screen long rows (the
+  // coarse step; IVF-Flat's lists for cosine).
+  void SetLeadingAxesFirst() override { leading_axes_first_ = true; }
+  bool leading_axes_first() const { return leading_axes_first_; }
 
  protected:
   // entry_terms: the lists keep one float per entry (EntryTerms).
@@ -311,6 +317,8 @@ class IvfIndexBase : public Index {
   bool trained_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<float> centroids_ ABSL_GUARDED_BY(mu_);  // nlist x dim.
   std::vector<float> centroid_norms_ ABSL_GUARDED_BY(mu_);
+  // Set once before the index is shared (LeadingAxesFirst).
+  bool leading_axes_first_ = false;
   InvertedLists lists_ ABSL_GUARDED_BY(mu_);
   IdMap<uint64_t> where_ ABSL_GUARDED_BY(mu_);  // id -> ListLocation, packed.
 };

@@ -52,9 +52,10 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const kernels::KernelTable& kt = kernels::Active();
   const int64_t d = ivf_options().dim;
   const bool l2 = ivf_options().metric == Metric::kL2;
-  // Cosine rows are unit vectors, so the squared-L2 early exit screens them
-  // too; rows it passes are scored exactly by the inner product.
-  const bool cosine = ivf_options().metric == Metric::kCosine;
+  // Cosine rows are unit vectors: behind a rotation the squared-L2 early
+  // exit screens them too, and rows it passes are scored exactly.
+  const bool cosine =
+      ivf_options().metric == Metric::kCosine && leading_axes_first();
   const bool bounded =
       (l2 || cosine) && static_cast<size_t>(d) >= kernels::kBoundedMinDim;
   auto scratch = scratch_.Acquire();

@@ -56,9 +56,9 @@ void IvfIndexBase::CoarseProbe(MatrixView<const float> queries, int nprobe,
   crow.dim = ivf_.dim;
   crow.stride = ivf_.dim;
   crow.sq_norms = centroid_norms_.data();
-  if (ivf_.metric != Metric::kL2) {
-    // Spherical k-means centroids are unit vectors: the one-query coarse
-    // step can then screen them with the squared-L2 early exit.
+  if (ivf_.metric != Metric::kL2 && leading_axes_first_) {
+    // Spherical k-means centroids are unit vectors: behind a rotation the
+    // one-query coarse step screens them with the squared-L2 early exit.
     crow.max_sq_norm = 0.0f;
     for (const float n : centroid_norms_) {
       crow.max_sq_norm = std::max(crow.max_sq_norm, n);

@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
+#include "index/leading_axes.h"
 #include "linalg/gemm.h"
 #include "train/pca_rotation.h"
 
@@ -57,7 +58,11 @@ absl::StatusOr<MatrixView<const float>> RotateInto(
 RotatedIndex::RotatedIndex(std::unique_ptr<Index> inner)
     : inner_(std::move(inner)),
       dim_(inner_->info().dim),
-      metric_(inner_->info().metric) {}
+      metric_(inner_->info().metric) {
+  if (auto* hinted = dynamic_cast<internal::LeadingAxesFirst*>(inner_.get())) {
+    hinted->SetLeadingAxesFirst();
+  }
+}
 
 absl::StatusOr<std::unique_ptr<RotatedIndex>> RotatedIndex::Create(
     std::unique_ptr<Index> inner) {
