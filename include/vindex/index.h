@@ -127,9 +127,13 @@ absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
 // from the training vectors (their principal axes, largest variance first)
 // and trains `inner` on the rotated vectors; Add and Search rotate vectors
 // and queries before `inner` sees them. L2, inner product and cosine are
-// unchanged by the rotation, so results are `inner`'s on the raw data
-// (distances equal within float rounding), while distances that stop early
-// against a bound (HNSW) stop sooner. GetVectors rotates back: the vectors
+// unchanged by the rotation, so an exact inner index (Flat, IVF-Flat, HNSW
+// walking floats or FP16) answers as on the raw data (distances equal
+// within float rounding), while distances that stop early against a bound
+// stop sooner. A quantized inner index (PQ codes, SQ8 / SQ4 walks) learns
+// its codes on the rotated vectors, whose variance crowds into the leading
+// coordinates, and can lose much recall (docs/choosing_an_index.md).
+// GetVectors rotates back: the vectors
 // added, within float rounding. Capabilities and thread safety are
 // `inner`'s, except that Train is required. The rotation runs on the CPU.
 absl::StatusOr<std::unique_ptr<Index>> MakeRotatedIndex(

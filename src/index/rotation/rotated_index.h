@@ -20,14 +20,14 @@ namespace vindex {
 // principal axes (largest variance first; see train::PcaRotation), and
 // trains the inner index on the rotated vectors; Add stores R x,
 // Search looks up R q. An orthogonal map keeps L2 distances, inner products
-// and norms, so the answers are the inner index's answers on the raw data
-// (distances equal within float rounding), while most of each distance sits
-// in the first coordinates, where a partial distance checked against a bound
-// stops early. GetVectors rotates back: what was added, within float
-// rounding. Ids pass through unchanged, so filters and Remove delegate.
-// Inputs are validated before they are rotated, with the inner index's
-// errors. The rotation runs on the CPU whatever device the inner index is on.
-// info() reports the inner family (its search knobs apply) and the
+// and norms, so an exact inner index answers as on the raw data (distances
+// equal within float rounding; codes learned on R x can lose recall), while
+// most of each distance sits in the first coordinates, where a partial
+// distance checked against a bound stops early. GetVectors rotates back: what
+// was added, within float rounding. Ids pass through unchanged, so filters and
+// Remove delegate. Inputs are validated before they are rotated, with the inner
+// index's errors. The rotation runs on the CPU whatever device the inner index
+// is on. info() reports the inner family (its search knobs apply) and the
 // description "Rot," + the inner description; the saved file's family is
 // IndexFamily::kRotated.
 // Owns the inner index. Thread safety: as the inner index. R changes only
