@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "index/flat/flat_index.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/ivf/ivf_flat_index.h"
 #include "io/format.h"
@@ -126,15 +127,22 @@ TEST(RotatedIndexTest, TellsTheInnerIndexItsLeadingAxesComeFirst) {
   auto hnsw =
       HnswIndex::Create(HnswOptions{.dim = 8, .metric = Metric::kCosine});
   ASSERT_TRUE(hnsw.ok());
+  auto flat =
+      FlatIndex::Create(FlatOptions{.dim = 8, .metric = Metric::kCosine});
+  ASSERT_TRUE(flat.ok());
   const IvfFlatIndex* ivf_inner = ivf->get();
   const HnswIndex* hnsw_inner = hnsw->get();
+  const FlatIndex* flat_inner = flat->get();
   EXPECT_FALSE(ivf_inner->leading_axes_first());
   EXPECT_FALSE(hnsw_inner->leading_axes_first());
+  EXPECT_FALSE(flat_inner->leading_axes_first());
   auto rot_ivf = RotatedIndex::Create(std::move(*ivf));
   auto rot_hnsw = RotatedIndex::Create(std::move(*hnsw));
-  ASSERT_TRUE(rot_ivf.ok() && rot_hnsw.ok());
+  auto rot_flat = RotatedIndex::Create(std::move(*flat));
+  ASSERT_TRUE(rot_ivf.ok() && rot_hnsw.ok() && rot_flat.ok());
   EXPECT_TRUE(ivf_inner->leading_axes_first());
   EXPECT_TRUE(hnsw_inner->leading_axes_first());
+  EXPECT_TRUE(flat_inner->leading_axes_first());
 }
 
 TEST(RotatedIndexTest, RotationIsOrthonormalAndSortsVariance) {

@@ -128,9 +128,10 @@ absl::Status FlatIndex::SearchImpl(MatrixView<const float> queries,
   internal::RowMask mask;
   VINDEX_RETURN_IF_ERROR(
       internal::FilterMaskForSearch(params.filter, ids_, row_of_, &mask));
-  internal::SearchDenseRows(data(), sq_norms_.data(), ids_, options_.dim,
-                            metric, params.filter != nullptr ? &mask : nullptr,
-                            queries, params.k, out, executor, force_gemm_);
+  internal::SearchDenseRows(
+      data(), sq_norms_.data(), ids_, options_.dim, metric,
+      params.filter != nullptr ? &mask : nullptr, queries, params.k, out,
+      executor, metric == Metric::kCosine && leading_axes_first_, force_gemm_);
   for (int64_t i = 0; i < queries.rows; ++i) {
     internal::ResultsToNatural(metric, out.ids.row(i), out.distances.row(i),
                                params.k);

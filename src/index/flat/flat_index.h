@@ -7,6 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "core/id_map.h"
 #include "core/rw_mutex.h"
+#include "index/leading_axes.h"
 #include "io/format.h"
 #include "vindex/index.h"
 
@@ -20,7 +21,7 @@ namespace vindex {
 // Thread safety: all methods may be called concurrently; Add and Remove take
 // an exclusive lock, searches a shared one, so a search sees an Add either
 // entirely or not at all.
-class FlatIndex final : public Index {
+class FlatIndex final : public Index, public internal::LeadingAxesFirst {
  public:
   static absl::StatusOr<std::unique_ptr<FlatIndex>> Create(
       const FlatOptions& options);
@@ -45,6 +46,10 @@ class FlatIndex final : public Index {
 
   // Test and bench hook: 0 forces the SIMD scan, 1 the GEMM path, -1 chooses.
   void set_force_gemm_for_testing(int mode) { force_gemm_ = mode; }
+
+  // Cosine single queries then screen their rows (index/ip_screen.h).
+  void SetLeadingAxesFirst() override { leading_axes_first_ = true; }
+  bool leading_axes_first() const { return leading_axes_first_; }
 
  private:
   // The bodies of the public calls, which run them inside GuardedCall.
@@ -71,6 +76,8 @@ class FlatIndex final : public Index {
 
   FlatOptions options_;
   int force_gemm_ = -1;
+  // Set once before the index is shared (LeadingAxesFirst).
+  bool leading_axes_first_ = false;
   mutable internal::RwMutex mu_;  // Writer-preferring (see rw_mutex.h).
   // size() * dim floats, unless mapped_.
   std::vector<float> vectors_ ABSL_GUARDED_BY(mu_);

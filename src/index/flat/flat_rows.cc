@@ -65,7 +65,7 @@ void SearchDenseRows(const float* vectors, const float* sq_norms,
                      absl::Span<const int64_t> row_ids, int dim, Metric metric,
                      const RowMask* mask, MatrixView<const float> queries,
                      int k, SearchOutput out, Executor* executor,
-                     int force_gemm) {
+                     bool screen_unit_rows, int force_gemm) {
   BruteForceRows rows;
   rows.data = vectors;
   rows.rows = static_cast<int64_t>(row_ids.size());
@@ -75,6 +75,7 @@ void SearchDenseRows(const float* vectors, const float* sq_norms,
   rows.ids = row_ids.data();
   rows.mask = mask;
   rows.rescore = true;
+  if (screen_unit_rows) rows.max_sq_norm = 1.0f;
   const Score score =
       metric == Metric::kL2 ? Score::kL2 : Score::kNegativeInnerProduct;
   BruteForceOutput bout{out.ids.data, out.ids.row_stride(), out.distances.data,

@@ -49,12 +49,14 @@ absl::Status FilterMaskForSearch(const IdFilter* filter,
 // Exact k-NN of `queries` (already normalised for cosine) over dense rows
 // (dim floats a row, with their squared norms and ids), restricted to `mask`
 // when not null. Writes internal scores (smaller is closer) into out;
-// force_gemm as for BruteForceKnn.
+// force_gemm as for BruteForceKnn. screen_unit_rows: the rows are cosine's
+// unit vectors with their leading axes first, so one-query scans screen them
+// (index/ip_screen.h).
 void SearchDenseRows(const float* vectors, const float* sq_norms,
                      absl::Span<const int64_t> row_ids, int dim, Metric metric,
                      const RowMask* mask, MatrixView<const float> queries,
                      int k, SearchOutput out, Executor* executor,
-                     int force_gemm = -1);
+                     bool screen_unit_rows = false, int force_gemm = -1);
 
 // Copies the row of each id (all present in row_of) from `vectors` (dense,
 // dim floats a row) into out.
