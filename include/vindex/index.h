@@ -133,9 +133,9 @@ absl::StatusOr<IndexSpec> ParseIndexSpec(std::string_view factory, int dim,
 // stop sooner. A quantized inner index (PQ codes, SQ8 / SQ4 walks) learns
 // its codes on the rotated vectors, whose variance crowds into the leading
 // coordinates, and can lose much recall (docs/choosing_an_index.md).
-// GetVectors rotates back: the vectors
-// added, within float rounding. Capabilities and thread safety are
-// `inner`'s, except that Train is required. The rotation runs on the CPU.
+// GetVectors rotates back: the vectors added, within float rounding.
+// Capabilities and thread safety are `inner`'s, except that Train is
+// required. The rotation runs on the CPU.
 absl::StatusOr<std::unique_ptr<Index>> MakeRotatedIndex(
     std::unique_ptr<Index> inner);
 

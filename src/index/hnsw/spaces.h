@@ -32,10 +32,10 @@ class HnswIndex::FloatSpace {
         stride_(stride),
         dim_(index.dim_),
         ip_(index.options_.metric != Metric::kL2),
-        cosine_(index.options_.metric == Metric::kCosine &&
-                index.leading_axes_first_),
+        screen_ip_(index.options_.metric == Metric::kCosine &&
+                   index.leading_axes_first_),
         fn_(ip_ ? kernels::Active().inner_product : kernels::Active().l2_sqr),
-        below_((ip_ && !cosine_) || dim_ < kernels::kBoundedMinDim
+        below_((ip_ && !screen_ip_) || dim_ < kernels::kBoundedMinDim
                    ? nullptr
                    : kernels::Active().l2_sqr_below) {}
   float Dist(uint32_t slot) const {
@@ -53,7 +53,7 @@ class HnswIndex::FloatSpace {
   float DistBelow(uint32_t slot, float bound) const {
     if (below_ == nullptr) return Dist(slot);
     const float* x = reinterpret_cast<const float*>(base_ + slot * stride_);
-    if (!cosine_) return below_(q_, x, dim_, bound);
+    if (!screen_ip_) return below_(q_, x, dim_, bound);
     const float l2_bound =
         internal::InnerProductScreenBound(bound, 1.0f, 1.0f, dim_);
     if (below_(q_, x, dim_, l2_bound) > l2_bound) {
@@ -78,7 +78,7 @@ class HnswIndex::FloatSpace {
   size_t stride_;
   size_t dim_;
   bool ip_;
-  bool cosine_;
+  bool screen_ip_;  // Cosine behind a rotation: screened (DistBelow).
   float (*fn_)(const float*, const float*, size_t);
   float (*below_)(const float*, const float*, size_t, float);
 };
