@@ -187,12 +187,8 @@ TEST(FlatIndex, FiltersMatchFilteredBruteForce) {
 TEST(FlatIndex, BoundedOneQueryScanMatchesBruteForce) {
   const int d = 300;
   const int64_t n = 3000, nq = 20;
-  auto base = RandomVectors(n, d, 31);
-  auto queries = RandomVectors(nq, d, 32);
-  for (auto* v : {&base, &queries}) {
-    for (size_t i = 0; i < v->size(); ++i)
-      (*v)[i] *= 4.0f * std::exp(-static_cast<float>(i % d) / 12.0f) + 0.02f;
-  }
+  const auto base = testing::RotatedLike(RandomVectors(n, d, 31), d);
+  const auto queries = testing::RotatedLike(RandomVectors(nq, d, 32), d);
   auto ids = SequentialIds(n, 50);
   const IdFilter range = IdFilter::Range(400, 2600);
   const IdFilter odd =
@@ -221,12 +217,8 @@ TEST(FlatIndex, BoundedOneQueryScanMatchesBruteForce) {
 TEST(FlatIndex, ScreenedCosineScanEqualsUnscreened) {
   const int d = 300;
   const int64_t n = 3000, nq = 20;
-  auto base = RandomVectors(n, d, 33);
-  auto queries = RandomVectors(nq, d, 34);
-  for (auto* v : {&base, &queries}) {
-    for (size_t i = 0; i < v->size(); ++i)
-      (*v)[i] *= 4.0f * std::exp(-static_cast<float>(i % d) / 12.0f) + 0.02f;
-  }
+  const auto base = testing::RotatedLike(RandomVectors(n, d, 33), d);
+  const auto queries = testing::RotatedLike(RandomVectors(nq, d, 34), d);
   auto ids = SequentialIds(n, 50);
   const IdFilter odd =
       IdFilter::Predicate([](int64_t id) { return id % 2 == 1; });

@@ -123,15 +123,10 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(HnswIndexTest, CosineScreenDecidesAsTheInnerProductWalk) {
   constexpr int kLongDim = 300;
   constexpr int64_t kN = 1500, kNq = 40;
-  auto decay = [](std::vector<float> v) {
-    for (size_t i = 0; i < v.size(); ++i) {
-      v[i] *=
-          4.0f * std::exp(-static_cast<float>(i % kLongDim) / 12.0f) + 0.03f;
-    }
-    return v;
-  };
-  const auto base = decay(ClusteredVectors(kN, kLongDim, 20, 21));
-  const auto queries = decay(ClusteredVectors(kNq, kLongDim, 20, 22));
+  const auto base = testing::RotatedLike(ClusteredVectors(kN, kLongDim, 20, 21),
+                                         kLongDim, 12.0f, 0.03f);
+  const auto queries = testing::RotatedLike(
+      ClusteredVectors(kNq, kLongDim, 20, 22), kLongDim, 12.0f, 0.03f);
   std::vector<float> unit_base, unit_queries;
   ASSERT_TRUE(
       internal::CopyRows(MatrixView<const float>(base.data(), kN, kLongDim),

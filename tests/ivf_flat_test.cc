@@ -546,13 +546,9 @@ TEST(IvfFlatTest, BoundedOneQueryScanEqualsFullBatchScan) {
         std::vector<float> base = ClusteredVectors(kN, kDimBounded, 30, 5);
         std::vector<float> queries = ClusteredVectors(kNq, kDimBounded, 30, 6);
         if (rotated_like) {
-          for (auto* v : {&base, &queries}) {
-            for (size_t i = 0; i < v->size(); ++i) {
-              (*v)[i] *= 4.0f * std::exp(-static_cast<float>(i % kDimBounded) /
-                                         10.0f) +
-                         0.02f;
-            }
-          }
+          base = testing::RotatedLike(std::move(base), kDimBounded, 10.0f);
+          queries =
+              testing::RotatedLike(std::move(queries), kDimBounded, 10.0f);
         }
         auto made = MakeIndex(IvfFlatOptions{
             .ivf = {.dim = kDimBounded, .metric = metric, .nlist = 16}});

@@ -25,6 +25,14 @@ std::vector<float> RandomVectors(int64_t n, int d, uint64_t seed) {
   return v;
 }
 
+std::vector<float> RotatedLike(std::vector<float> v, int d, float falloff,
+                               float floor) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    v[i] *= 4.0f * std::exp(-static_cast<float>(i % d) / falloff) + floor;
+  }
+  return v;
+}
+
 std::vector<float> ClusteredVectors(int64_t n, int d, int clusters,
                                     uint64_t seed, float sigma) {
   std::mt19937_64 rng(seed);

@@ -34,6 +34,12 @@ std::vector<float> RandomVectors(int64_t n, int d, uint64_t seed);
 std::vector<float> ClusteredVectors(int64_t n, int d, int clusters,
                                     uint64_t seed, float sigma = 0.15f);
 
+// `v` (rows of d floats) with dimension j scaled by 4 exp(-j / falloff) +
+// floor: the leading dimensions carry most of the spread, as after a
+// principal-axis rotation, so bounded scans stop most rows early.
+std::vector<float> RotatedLike(std::vector<float> v, int d,
+                               float falloff = 12.0f, float floor = 0.02f);
+
 // Ids 0..n-1 (or offset..offset+n-1).
 std::vector<int64_t> SequentialIds(int64_t n, int64_t offset = 0);
 
