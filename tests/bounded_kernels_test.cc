@@ -1,11 +1,13 @@
 // The bounded L2 kernels (l2_sqr_rows_bounded, l2_sqr_below) of every ISA
 // the machine has, pinned by mask: a finished distance is bit for bit the
 // same table's unbounded kernel's, an unfinished one is a partial sum above
-// the bound, and on data whose variance falls off with the dimension (as
+// the bound (the same bits when rows' first floats come from head copies),
+// and on data whose variance falls off with the dimension (as
 // after a PCA rotation) they do stop early.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -64,7 +66,29 @@ TEST(BoundedKernels, RowsFinishExactlyOrStopAboveBound) {
           for (float bound : bounds) {
             std::vector<float> got(n + 1, -7.0f);
             t->l2_sqr_rows_bounded(q.data() + 1, rp, n, d, stride, bound,
-                                   got.data());
+                                   got.data(), nullptr);
+            if (d >= kBoundedFirstCheck) {
+              // With head copies the rows' own first floats are never read
+              // (NaN here), and every output is the same bits.
+              std::vector<float> heads(n * kBoundedFirstCheck);
+              std::vector<float> hidden(rows.begin() + 1, rows.end());
+              for (size_t i = 0; i < n; ++i) {
+                std::copy_n(rp + i * stride, kBoundedFirstCheck,
+                            heads.begin() + i * kBoundedFirstCheck);
+                std::fill_n(hidden.begin() + i * stride, kBoundedFirstCheck,
+                            NAN);
+              }
+              std::vector<float> with_heads(n + 1, -7.0f);
+              t->l2_sqr_rows_bounded(q.data() + 1, hidden.data(), n, d, stride,
+                                     bound, with_heads.data(), heads.data());
+              for (size_t i = 0; i <= n; ++i) {
+                EXPECT_EQ(std::memcmp(&with_heads[i], &got[i], sizeof(float)),
+                          0)
+                    << IsaName(t->isa) << " d=" << d << " stride=" << stride
+                    << " n=" << n << " bound=" << bound << " row " << i << ": "
+                    << with_heads[i] << " vs " << got[i];
+              }
+            }
             size_t stopped = 0;
             for (size_t i = 0; i < n; ++i) {
               if (got[i] <= bound) {
@@ -144,7 +168,8 @@ TEST(BoundedKernels, FinishedDistancesMatchScalar) {
       std::vector<float> want(n), got(n);
       ref.l2_sqr_rows(q.data(), rows.data(), n, d, d, want.data());
       const float bound = Quantile(want, 0.6);
-      t->l2_sqr_rows_bounded(q.data(), rows.data(), n, d, d, bound, got.data());
+      t->l2_sqr_rows_bounded(q.data(), rows.data(), n, d, d, bound, got.data(),
+                             nullptr);
       for (size_t i = 0; i < n; ++i) {
         const double tol = 1e-5 * want[i] + 1e-6;
         if (want[i] <= bound - tol) {

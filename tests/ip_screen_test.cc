@@ -55,7 +55,8 @@ size_t CheckScreen(const KernelTable& t, const float* q, const float* rows,
   for (auto& w : want) w = -w;
   const float bound =
       InnerProductScreenBound(threshold, SqNorm(q, d), max_row_sq_norm, d);
-  ScreenedNegativeInnerProducts(t, q, rows, n, d, stride, bound, got.data());
+  ScreenedNegativeInnerProducts(t, q, rows, n, d, stride, bound, got.data(),
+                                nullptr);
   size_t screened = 0;
   for (size_t i = 0; i < n; ++i) {
     if (got[i] == kInf) {

@@ -52,12 +52,12 @@ void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q,
       const float l2_bound = InnerProductScreenBound(
           top.threshold(), q_sq_norm, rows.max_sq_norm, rows.dim);
       ScreenedNegativeInnerProducts(kt, q, base, bn, rows.dim, rows.stride,
-                                    l2_bound, dist.data());
+                                    l2_bound, dist.data(), nullptr);
     } else if (bounded) {
       // Unfinished rows hold a partial sum above the threshold, so PushBlock
       // drops them as it would their full distances.
       kt.l2_sqr_rows_bounded(q, base, bn, rows.dim, rows.stride,
-                             top.threshold(), dist.data());
+                             top.threshold(), dist.data(), nullptr);
     } else if (score == Score::kL2) {
       kt.l2_sqr_rows(q, base, bn, rows.dim, rows.stride, dist.data());
     } else {

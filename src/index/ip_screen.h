@@ -35,11 +35,13 @@ inline float InnerProductScreenBound(float score_bound, float q_sq_norm,
 // Writes -<q, row i> for each of n rows (stride floats apart) whose partial
 // squared L2 stays under l2_bound, +inf for the others. The scores are
 // inner_product_rows' over the n rows, bit for bit: the rows that pass are
-// scored in that kernel's groups of four.
+// scored in that kernel's groups of four. `heads`: as for
+// l2_sqr_rows_bounded.
 inline void ScreenedNegativeInnerProducts(const kernels::KernelTable& kt,
                                           const float* q, const float* rows,
                                           size_t n, size_t d, size_t stride,
-                                          float l2_bound, float* out) {
+                                          float l2_bound, float* out,
+                                          const float* heads) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   if (!(l2_bound < kInf)) {
     // Nothing can be screened out yet.
@@ -47,7 +49,7 @@ inline void ScreenedNegativeInnerProducts(const kernels::KernelTable& kt,
     for (size_t i = 0; i < n; ++i) out[i] = -out[i];
     return;
   }
-  kt.l2_sqr_rows_bounded(q, rows, n, d, stride, l2_bound, out);
+  kt.l2_sqr_rows_bounded(q, rows, n, d, stride, l2_bound, out, heads);
   for (size_t g = 0; g < n; g += kernels::kRowsGroup) {
     const size_t m = std::min(kernels::kRowsGroup, n - g);
     bool any = false;

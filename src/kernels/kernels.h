@@ -25,8 +25,9 @@ namespace vindex::kernels {
 // bound; later checks come at 2x, 4x, ... this count.
 inline constexpr size_t kBoundedFirstCheck = 32;
 // Callers take the bounded kernels from this many dimensions: on 128-d rows
-// the checks cost more than the stopped rows save, raw or rotated
-// (docs/benchmarks.md).
+// read in place the checks cost more than the stopped rows save, raw or
+// rotated (docs/benchmarks.md). Shorter rows stop early only from head
+// copies (the `heads` of l2_sqr_rows_bounded), behind a rotation.
 inline constexpr size_t kBoundedMinDim = 256;
 // The row group of the *_rows kernels (see inner_product_rows).
 inline constexpr size_t kRowsGroup = 4;
@@ -66,8 +67,12 @@ struct KernelTable {
   // holding that partial sum (> bound, and <= the full distance). Every row
   // it finishes (out[i] <= bound always means finished) is bit for bit what
   // this table's l2_sqr_rows writes.
+  // `heads`: null, or a copy of every row's first kBoundedFirstCheck floats,
+  // row i's at heads + i * kBoundedFirstCheck (d >= kBoundedFirstCheck),
+  // read in their place, so rows stopped at the first check are never read.
   void (*l2_sqr_rows_bounded)(const float* q, const float* rows, size_t n,
-                              size_t d, size_t stride, float bound, float* out);
+                              size_t d, size_t stride, float bound, float* out,
+                              const float* heads);
   // l2_sqr with early exits: may return a partial sum once it exceeds
   // `bound` (checked after kBoundedFirstCheck dimensions, or the ISA's
   // unrolled step if larger, then at doubling counts); otherwise the full

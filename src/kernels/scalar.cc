@@ -48,9 +48,11 @@ void InnerProductRowsMulti(const float* const* queries, size_t nq,
     InnerProductRows(queries[j], rows, n, d, stride, out + j * out_stride);
 }
 
-// L2Sqr's sum in L2Sqr's order, compared with bound after
-// kBoundedFirstCheck dimensions and then at doubling counts.
-float L2SqrBelow(const float* a, const float* b, size_t d, float bound) {
+// L2Sqr's sum of a and b in L2Sqr's order, compared with bound after
+// kBoundedFirstCheck dimensions and then at doubling counts; b's first
+// kBoundedFirstCheck floats come from `head` when it is not null.
+float L2SqrBelowWithHead(const float* a, const float* head, const float* b,
+                         size_t d, float bound) {
   float s = 0;
   size_t check = kBoundedFirstCheck;
   for (size_t j = 0; j < d; ++j) {
@@ -58,16 +60,24 @@ float L2SqrBelow(const float* a, const float* b, size_t d, float bound) {
       if (s > bound) return s;
       check *= 2;
     }
-    float t = a[j] - b[j];
+    const float x = head != nullptr && j < kBoundedFirstCheck ? head[j] : b[j];
+    float t = a[j] - x;
     s += t * t;
   }
   return s;
 }
 
+float L2SqrBelow(const float* a, const float* b, size_t d, float bound) {
+  return L2SqrBelowWithHead(a, nullptr, b, d, bound);
+}
+
 void L2SqrRowsBounded(const float* q, const float* rows, size_t n, size_t d,
-                      size_t stride, float bound, float* out) {
+                      size_t stride, float bound, float* out,
+                      const float* heads) {
   for (size_t i = 0; i < n; ++i) {
-    out[i] = L2SqrBelow(q, rows + i * stride, d, bound);
+    const float* head =
+        heads == nullptr ? nullptr : heads + i * kBoundedFirstCheck;
+    out[i] = L2SqrBelowWithHead(q, head, rows + i * stride, d, bound);
   }
 }
 

@@ -43,38 +43,61 @@ inline void PrefetchFourRows(const float* rows, size_t first, size_t n,
                           (3 * stride + d) * sizeof(float));
 }
 
+// Row b read in place.
+struct PlainRow {
+  const float* b;
+  const float* At(size_t j) const { return b + j; }
+};
+
+// Row b whose first kBoundedFirstCheck floats are read from a copy, `head`
+// (offsets j are multiples of the vector width, which divides the check).
+struct HeadedRow {
+  const float* head;
+  const float* b;
+  const float* At(size_t j) const {
+    return j < kBoundedFirstCheck ? head + j : b + j;
+  }
+};
+
 // A pair's last steps from j (past its whole 4-vector steps): whole vectors
 // into s0, the masked tail into s1; returns the sum of the four accumulators.
-template <class Simd, class Step>
-float FinishPair(const float* a, const float* b, size_t j, size_t d,
+template <class Simd, class Step, class Row = PlainRow>
+float FinishPair(const float* a, Row b, size_t j, size_t d,
                  typename Simd::Vec s0, typename Simd::Vec s1,
                  typename Simd::Vec s2, typename Simd::Vec s3) {
   constexpr size_t kW = Simd::kW;
   for (; j + kW <= d; j += kW) {
-    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
+    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b.At(j)));
   }
   if (j < d) {
     const typename Simd::Mask m = Simd::FirstLanes(d - j);
-    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b + j, m));
+    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b.At(j), m));
   }
   return Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
 }
 
 // One pair, four accumulators wide; the tail is a masked load.
-template <class Simd, template <class> class Op>
-float Pair(const float* a, const float* b, size_t d) {
+template <class Simd, template <class> class Op, class Row = PlainRow>
+float RowPair(const float* a, Row b, size_t d) {
   constexpr size_t kW = Simd::kW;
   using Step = Op<Simd>;
   typename Simd::Vec s0 = Simd::Zero(), s1 = Simd::Zero();
   typename Simd::Vec s2 = Simd::Zero(), s3 = Simd::Zero();
   size_t j = 0;
   for (; j + 4 * kW <= d; j += 4 * kW) {
-    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
-    s1 = Step::Step(s1, Simd::Load(a + j + kW), Simd::Load(b + j + kW));
-    s2 = Step::Step(s2, Simd::Load(a + j + 2 * kW), Simd::Load(b + j + 2 * kW));
-    s3 = Step::Step(s3, Simd::Load(a + j + 3 * kW), Simd::Load(b + j + 3 * kW));
+    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b.At(j)));
+    s1 = Step::Step(s1, Simd::Load(a + j + kW), Simd::Load(b.At(j + kW)));
+    s2 = Step::Step(s2, Simd::Load(a + j + 2 * kW),
+                    Simd::Load(b.At(j + 2 * kW)));
+    s3 = Step::Step(s3, Simd::Load(a + j + 3 * kW),
+                    Simd::Load(b.At(j + 3 * kW)));
   }
   return FinishPair<Simd, Step>(a, b, j, d, s0, s1, s2, s3);
+}
+
+template <class Simd, template <class> class Op>
+float Pair(const float* a, const float* b, size_t d) {
+  return RowPair<Simd, Op>(a, PlainRow{b}, d);
 }
 
 // One query against four rows at a time: the query is loaded once per step,
@@ -144,7 +167,7 @@ float PairBelow(const float* a, const float* b, size_t d, float bound) {
     if (partial > bound) return partial;
     check *= 2;
   }
-  return FinishPair<Simd, Step>(a, b, j, d, s0, s1, s2, s3);
+  return FinishPair<Simd, Step>(a, PlainRow{b}, j, d, s0, s1, s2, s3);
 }
 
 // Rows scored per pass of RowsBounded: their accumulators stay in L1.
@@ -179,9 +202,14 @@ void StepFourRows(const float* q, const float* const* r, size_t j, size_t end,
 // accumulator takes Rows' steps in Rows' order whatever rows it is grouped
 // with, and StoreSums4 reduces each lane on its own, so a finished row is
 // Rows' bit for bit. The last n % 4 rows go through Pair, as in Rows.
-template <class Simd>
-void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
-                 size_t stride, float bound, float* out) {
+// With kHeads, `heads` holds each row's first kBoundedFirstCheck floats
+// (KernelTable::l2_sqr_rows_bounded): the first stage reads those, and each
+// row that passes a check has its next stage's floats prefetched as it is
+// kept.
+template <class Simd, bool kHeads>
+void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
+                     size_t stride, float bound, float* out,
+                     const float* heads) {
   constexpr size_t kW = Simd::kW;
   using Step = L2Op<Simd>;
   using Vec = typename Simd::Vec;
@@ -189,8 +217,11 @@ void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
   const typename Simd::Mask tail = Simd::FirstLanes(d - full);
   const size_t first_check =
       kBoundedFirstCheck < full ? kBoundedFirstCheck : full;
+  constexpr size_t kHeadStride = kBoundedFirstCheck;
   const size_t head_bytes =
-      (d < 2 * kBoundedFirstCheck ? d : 2 * kBoundedFirstCheck) * sizeof(float);
+      kHeads ? kHeadStride * sizeof(float)
+             : (d < 2 * kBoundedFirstCheck ? d : 2 * kBoundedFirstCheck) *
+                   sizeof(float);
   const size_t ahead = internal::PrefetchRowsAhead(head_bytes, 4);
   const size_t n4 = n & ~size_t{3};
   Vec acc[kBoundedBlock];
@@ -216,13 +247,22 @@ void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
           r[t] = rows + live[at] * stride;
           s[t] = acc[at];
         }
-        if (j == 0 && live[g] + ahead + 4 <= n) {
+        // Heads are one sequential stream: the hardware prefetches them.
+        if (!kHeads && j == 0 && live[g] + ahead + 4 <= n) {
           for (size_t t = 0; t < 4; ++t) {
             internal::PrefetchRange(rows + (live[g] + ahead + t) * stride,
                                     head_bytes);
           }
         }
-        StepFourRows<Simd>(q, r, j, check, s);
+        if (kHeads && j == 0) {
+          // The first stage ends at kBoundedFirstCheck: all in the heads.
+          const float* h[4];
+          for (size_t t = 0; t < 4; ++t)
+            h[t] = heads + live[idx[t]] * kHeadStride;
+          StepFourRows<Simd>(q, h, j, check, s);
+        } else {
+          StepFourRows<Simd>(q, r, j, check, s);
+        }
         if (last) {
           if (full < d) {
             const Vec x = Simd::MaskLoad(q + full, tail);
@@ -246,6 +286,11 @@ void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
             live[kept] = live[g + t];
             acc[kept] = s[t];
             ++kept;
+            if constexpr (kHeads) {
+              const size_t next = 2 * check < full ? 2 * check : d;
+              internal::PrefetchRange(r[t] + check,
+                                      (next - check) * sizeof(float));
+            }
           }
         }
       }
@@ -256,7 +301,24 @@ void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
     }
   }
   for (size_t i = n4; i < n; ++i) {
-    out[i] = Pair<Simd, L2Op>(q, rows + i * stride, d);
+    const float* row = rows + i * stride;
+    if constexpr (kHeads) {
+      out[i] =
+          RowPair<Simd, L2Op>(q, HeadedRow{heads + i * kHeadStride, row}, d);
+    } else {
+      out[i] = Pair<Simd, L2Op>(q, row, d);
+    }
+  }
+}
+
+// KernelTable::l2_sqr_rows_bounded.
+template <class Simd>
+void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
+                 size_t stride, float bound, float* out, const float* heads) {
+  if (heads == nullptr) {
+    RowsBoundedWith<Simd, false>(q, rows, n, d, stride, bound, out, nullptr);
+  } else {
+    RowsBoundedWith<Simd, true>(q, rows, n, d, stride, bound, out, heads);
   }
 }
 

@@ -97,12 +97,12 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
         const float bound =
             internal::InnerProductScreenBound(top.threshold(), 1.0f, 1.0f, d);
         internal::ScreenedNegativeInnerProducts(kt, ctx.query, vecs + b * d, bn,
-                                                d, d, bound, dist);
+                                                d, d, bound, dist, nullptr);
       } else if (bounded) {
         // Rows left unfinished hold a partial sum above the threshold, so
         // PushBlock drops them as it would their full distances.
         kt.l2_sqr_rows_bounded(ctx.query, vecs + b * d, bn, d, d,
-                               top.threshold(), dist);
+                               top.threshold(), dist, nullptr);
       } else if (l2) {
         kt.l2_sqr_rows(ctx.query, vecs + b * d, bn, d, d, dist);
       } else {
