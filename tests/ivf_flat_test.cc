@@ -535,59 +535,145 @@ TEST(IvfFlatTest, SearchWhileAdding) {
 // stop at the first checks), with a dimension that is no multiple of the
 // vector width.
 TEST(IvfFlatTest, BoundedOneQueryScanEqualsFullBatchScan) {
-  constexpr int kDimBounded = 260;
   constexpr int64_t kN = 4000, kNq = 60;
   // Told that the leading axes dominate (as behind a rotation), inner
   // product and cosine screen their centroids (and cosine its rows) with the
-  // squared-L2 exit, which must not change a result either.
-  for (bool hinted : {false, true})
-    for (Metric metric : {Metric::kL2, Metric::kInnerProduct, Metric::kCosine})
-      for (bool rotated_like : {false, true}) {
-        std::vector<float> base = ClusteredVectors(kN, kDimBounded, 30, 5);
-        std::vector<float> queries = ClusteredVectors(kNq, kDimBounded, 30, 6);
-        if (rotated_like) {
-          base = testing::RotatedLike(std::move(base), kDimBounded, 10.0f);
-          queries =
-              testing::RotatedLike(std::move(queries), kDimBounded, 10.0f);
-        }
-        auto made = MakeIndex(IvfFlatOptions{
-            .ivf = {.dim = kDimBounded, .metric = metric, .nlist = 16}});
-        ASSERT_TRUE(made.ok()) << made.status();
-        Index& index = **made;
-        if (hinted) {
-          auto* hint = dynamic_cast<internal::LeadingAxesFirst*>(&index);
-          ASSERT_NE(hint, nullptr);
-          hint->SetLeadingAxesFirst();
-        }
-        const MatrixView<const float> view(base.data(), kN, kDimBounded);
-        ASSERT_TRUE(index.Train(view).ok());
-        ASSERT_TRUE(index.Add(view, SequentialIds(kN, 100)).ok());
-        for (int nprobe : {2, 8, 16}) {
-          for (int k : {1, 10, 50}) {
-            SearchParams p{.k = k, .nprobe = nprobe};
-            auto all = RunSearch(index, queries, kDimBounded, p);
-            ASSERT_TRUE(all.status.ok()) << all.status;
-            for (int64_t q = 0; q < kNq; ++q) {
-              std::vector<float> one(queries.begin() + q * kDimBounded,
-                                     queries.begin() + (q + 1) * kDimBounded);
-              auto single = RunSearch(index, one, kDimBounded, p);
-              ASSERT_TRUE(single.status.ok());
-              for (int j = 0; j < k; ++j) {
-                ASSERT_EQ(single.ids[j], all.ids[q * k + j])
-                    << "hinted " << hinted << " metric "
-                    << static_cast<int>(metric) << " rotated-like "
-                    << rotated_like << " nprobe " << nprobe << " k " << k
-                    << " query " << q << " rank " << j;
-                ASSERT_EQ(single.distances[j], all.distances[q * k + j])
-                    << "hinted " << hinted << " metric "
-                    << static_cast<int>(metric) << " rotated-like "
-                    << rotated_like << " nprobe " << nprobe << " k " << k
-                    << " query " << q << " rank " << j;
+  // squared-L2 exit, and L2 and cosine lists of 64-255 dimensions keep each
+  // row's head apart (so 100-d rows stop early too), which must not change a
+  // result either.
+  for (int dim : {260, 100})
+    for (bool hinted : {false, true})
+      for (Metric metric :
+           {Metric::kL2, Metric::kInnerProduct, Metric::kCosine})
+        for (bool rotated_like : {false, true}) {
+          std::vector<float> base = ClusteredVectors(kN, dim, 30, 5);
+          std::vector<float> queries = ClusteredVectors(kNq, dim, 30, 6);
+          if (rotated_like) {
+            base = testing::RotatedLike(std::move(base), dim, 10.0f);
+            queries = testing::RotatedLike(std::move(queries), dim, 10.0f);
+          }
+          auto made = MakeIndex(IvfFlatOptions{
+              .ivf = {.dim = dim, .metric = metric, .nlist = 16}});
+          ASSERT_TRUE(made.ok()) << made.status();
+          Index& index = **made;
+          if (hinted) {
+            auto* hint = dynamic_cast<internal::LeadingAxesFirst*>(&index);
+            ASSERT_NE(hint, nullptr);
+            hint->SetLeadingAxesFirst();
+          }
+          const MatrixView<const float> view(base.data(), kN, dim);
+          ASSERT_TRUE(index.Train(view).ok());
+          ASSERT_TRUE(index.Add(view, SequentialIds(kN, 100)).ok());
+          for (int nprobe : {2, 8, 16}) {
+            for (int k : {1, 10, 50}) {
+              SearchParams p{.k = k, .nprobe = nprobe};
+              auto all = RunSearch(index, queries, dim, p);
+              ASSERT_TRUE(all.status.ok()) << all.status;
+              for (int64_t q = 0; q < kNq; ++q) {
+                std::vector<float> one(queries.begin() + q * dim,
+                                       queries.begin() + (q + 1) * dim);
+                auto single = RunSearch(index, one, dim, p);
+                ASSERT_TRUE(single.status.ok());
+                for (int j = 0; j < k; ++j) {
+                  ASSERT_EQ(single.ids[j], all.ids[q * k + j])
+                      << "hinted " << hinted << " metric "
+                      << static_cast<int>(metric) << " rotated-like "
+                      << rotated_like << " nprobe " << nprobe << " k " << k
+                      << " query " << q << " rank " << j;
+                  ASSERT_EQ(single.distances[j], all.distances[q * k + j])
+                      << "hinted " << hinted << " metric "
+                      << static_cast<int>(metric) << " rotated-like "
+                      << rotated_like << " nprobe " << nprobe << " k " << k
+                      << " query " << q << " rank " << j;
+                }
               }
             }
           }
         }
+}
+
+// Behind a rotation, L2 and cosine lists keep a copy of each row's leading
+// floats (the heads the one-query scan's first check reads). A finished
+// row's distance is computed from them, so a head out of step with its row
+// would change results: the hinted index must answer as the plain one,
+// bit for bit, after every kind of mutation, a load and a mapped load.
+TEST(IvfFlatTest, ListHeadsFollowEveryMutation) {
+  constexpr int kD = 100;
+  constexpr int64_t kN = 3000;
+  for (Metric metric : {Metric::kL2, Metric::kCosine}) {
+    const std::vector<float> base =
+        testing::RotatedLike(ClusteredVectors(kN, kD, 30, 7), kD, 10.0f);
+    const std::vector<float> queries =
+        testing::RotatedLike(ClusteredVectors(40, kD, 30, 8), kD, 10.0f);
+    const std::vector<int64_t> ids = SequentialIds(kN, 5);
+    const MatrixView<const float> view(base.data(), kN, kD);
+    const auto hint = [](Index& index) {
+      auto* h = dynamic_cast<internal::LeadingAxesFirst*>(&index);
+      ASSERT_NE(h, nullptr);
+      h->SetLeadingAxesFirst();
+    };
+    auto plain = MakeIndex(
+        IvfFlatOptions{.ivf = {.dim = kD, .metric = metric, .nlist = 16}});
+    auto headed = MakeIndex(
+        IvfFlatOptions{.ivf = {.dim = kD, .metric = metric, .nlist = 16}});
+    ASSERT_TRUE(plain.ok() && headed.ok());
+    hint(**headed);
+    for (auto* index : {&*plain, &*headed}) {
+      ASSERT_TRUE((*index)->Train(view).ok());
+      ASSERT_TRUE((*index)->Add(view, ids).ok());
+    }
+    // The heads cost 32 floats per row.
+    EXPECT_GE((*headed)->info().memory_bytes,
+              (*plain)->info().memory_bytes + kN * 32 * sizeof(float));
+    const auto same = [&](const Index& a, const Index& b, const char* when) {
+      for (int nprobe : {1, 4, 16}) {
+        SearchParams p{.k = 10, .nprobe = nprobe};
+        for (int64_t q = 0; q < 40; ++q) {
+          std::vector<float> one(queries.begin() + q * kD,
+                                 queries.begin() + (q + 1) * kD);
+          auto ra = RunSearch(a, one, kD, p);
+          auto rb = RunSearch(b, one, kD, p);
+          ASSERT_TRUE(ra.status.ok() && rb.status.ok());
+          ASSERT_EQ(ra.ids, rb.ids) << when << " nprobe " << nprobe;
+          ASSERT_EQ(ra.distances, rb.distances) << when << " nprobe " << nprobe;
+        }
       }
+    };
+    same(**plain, **headed, "after Add");
+    // Removals move each list's last row into the hole.
+    std::vector<int64_t> gone;
+    for (int64_t i = 0; i < kN; i += 3) gone.push_back(ids[i]);
+    ASSERT_TRUE((*plain)->Remove(gone).ok());
+    ASSERT_TRUE((*headed)->Remove(gone).ok());
+    same(**plain, **headed, "after Remove");
+    std::vector<float> back;
+    for (int64_t i = 0; i < kN; i += 3)
+      back.insert(back.end(), base.begin() + i * kD,
+                  base.begin() + (i + 1) * kD);
+    const MatrixView<const float> back_view(
+        back.data(), static_cast<int64_t>(gone.size()), kD);
+    ASSERT_TRUE((*plain)->Add(back_view, gone).ok());
+    ASSERT_TRUE((*headed)->Add(back_view, gone).ok());
+    same(**plain, **headed, "after Add again");
+
+    const std::string path = ::testing::TempDir() + "/ivf_flat_heads.vindex";
+    ASSERT_TRUE(SaveIndexToFile(**headed, path).ok());
+    for (bool map : {false, true}) {
+      auto loaded = LoadIndexFromFile(path, LoadOptions{.memory_map = map});
+      ASSERT_TRUE(loaded.ok()) << loaded.status();
+      auto bare = LoadIndexFromFile(path, LoadOptions{.memory_map = map});
+      ASSERT_TRUE(bare.ok()) << bare.status();
+      hint(**loaded);  // As RotatedIndex does after loading its inner index.
+      EXPECT_GE((*loaded)->info().memory_bytes,
+                (*bare)->info().memory_bytes + kN * 32 * sizeof(float));
+      same(**plain, **loaded, map ? "mapped" : "loaded");
+      // A mapped index copies its lists (heads too) before the mutation.
+      ASSERT_TRUE((*loaded)->Remove({gone[0], gone[1]}).ok());
+      ASSERT_TRUE((*plain)->Remove({gone[0], gone[1]}).ok());
+      same(**plain, **loaded, map ? "mapped, after Remove" : "after Remove");
+      ASSERT_TRUE((*plain)->Add({back.data(), 2, kD}, {gone[0], gone[1]}).ok());
+    }
+  }
 }
 
 }  // namespace

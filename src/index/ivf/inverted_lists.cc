@@ -82,6 +82,7 @@ void InvertedLists::Sync(List& list) {
   list.codes = o.codes.empty() ? nullptr : o.codes.data();
   list.vectors = o.vectors.empty() ? nullptr : o.vectors.data();
   list.terms = o.terms.empty() ? nullptr : o.terms.data();
+  list.heads = o.heads.empty() ? nullptr : o.heads.data();
   list.size = static_cast<int64_t>(o.ids.size());
   list.view = false;
 }
@@ -96,6 +97,7 @@ void InvertedLists::SetView(int64_t l, int64_t n, const int64_t* ids,
   list.vectors = vectors;
   list.view = true;
   if (mapping_ == nullptr) mapping_ = std::move(mapping);
+  if (head_dim_ > 0) FillHeads(list);
 }
 
 void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
@@ -107,6 +109,33 @@ void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
   o.codes = std::move(codes);
   o.vectors = std::move(vectors);
   Sync(list);
+  if (head_dim_ > 0) FillHeads(list);
+}
+
+void InvertedLists::FillHeads(List& list) {
+  Owned& o = Own(list);
+  o.heads.resize(static_cast<size_t>(list.size) * head_dim_);
+  for (int64_t i = 0; i < list.size; ++i) {
+    std::copy_n(list.vectors + i * vec_dim_, head_dim_,
+                o.heads.begin() + i * head_dim_);
+  }
+  list.heads = o.heads.empty() ? nullptr : o.heads.data();
+}
+
+void InvertedLists::EnableHeads(int head_dim) {
+  head_dim_ = head_dim;
+  try {
+    for (List& list : lists_) {
+      if (list.size > 0) FillHeads(list);
+    }
+  } catch (...) {
+    head_dim_ = 0;
+    for (List& list : lists_) {
+      if (list.own != nullptr) std::vector<float>().swap(list.own->heads);
+      list.heads = nullptr;
+    }
+    throw;
+  }
 }
 
 void InvertedLists::SetTerms(int64_t l, std::vector<float> terms) {
@@ -118,6 +147,7 @@ void InvertedLists::SetTerms(int64_t l, std::vector<float> terms) {
 
 InvertedLists InvertedLists::OwnedCopy() const {
   InvertedLists copy(nlist(), layout_, m_, vec_dim_, entry_terms_);
+  copy.head_dim_ = head_dim_;
   for (int64_t l = 0; l < nlist(); ++l) {
     const List& from = lists_[l];
     const uint64_t n = from.size;
@@ -128,6 +158,7 @@ InvertedLists InvertedLists::OwnedCopy() const {
       o.codes.assign(from.codes, from.codes + code_bytes(n));
       o.vectors.assign(from.vectors, from.vectors + n * vec_dim_);
       if (entry_terms_) o.terms.assign(from.terms, from.terms + n);
+      if (head_dim_ > 0) o.heads.assign(from.heads, from.heads + n * head_dim_);
       Sync(to);
     }
   }
@@ -156,6 +187,7 @@ void InvertedLists::Reserve(int64_t l, int64_t extra) {
     o.codes.reserve(code_bytes(n));
     if (vec_dim_ > 0) o.vectors.reserve(n * vec_dim_);
     if (entry_terms_) o.terms.reserve(n);
+    if (head_dim_ > 0) o.heads.reserve(n * head_dim_);
   } catch (...) {
     Sync(list);
     throw;
@@ -217,6 +249,7 @@ void InvertedLists::Append(int64_t l, int64_t id, const uint8_t* code,
   }
   if (vec_dim_ > 0) o.vectors.insert(o.vectors.end(), vec, vec + vec_dim_);
   if (entry_terms_) o.terms.push_back(term);
+  if (head_dim_ > 0) o.heads.insert(o.heads.end(), vec, vec + head_dim_);
   Sync(list);
 }
 
@@ -232,6 +265,10 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
                   o.vectors.data() + last * vec_dim_, vec_dim_ * sizeof(float));
     }
     if (entry_terms_) o.terms[pos] = o.terms[last];
+    if (head_dim_ > 0) {
+      std::memcpy(o.heads.data() + pos * head_dim_,
+                  o.heads.data() + last * head_dim_, head_dim_ * sizeof(float));
+    }
   }
   o.ids.pop_back();
   if (entry_terms_) o.terms.pop_back();
@@ -244,11 +281,13 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
     }
   }
   if (vec_dim_ > 0) o.vectors.resize(o.vectors.size() - vec_dim_);
+  if (head_dim_ > 0) o.heads.resize(o.heads.size() - head_dim_);
   if (o.ids.capacity() > 2 * o.ids.size() + 1024) {
     o.ids.shrink_to_fit();
     o.codes.shrink_to_fit();
     o.vectors.shrink_to_fit();
     o.terms.shrink_to_fit();
+    o.heads.shrink_to_fit();
   }
   Sync(list);
 }
@@ -262,7 +301,8 @@ size_t InvertedLists::MemoryBytes() const {
     }
     if (l.own == nullptr) continue;
     const Owned& o = *l.own;
-    b += sizeof(Owned) + o.terms.capacity() * sizeof(float);
+    b += sizeof(Owned) +
+         (o.terms.capacity() + o.heads.capacity()) * sizeof(float);
     if (!l.view) {
       b += o.ids.capacity() * sizeof(int64_t) + o.codes.capacity() +
            o.vectors.capacity() * sizeof(float);

@@ -7,7 +7,10 @@
 // list's ids, codes and vectors are either owned vectors or views into a
 // read-only file mapping (see io/format.h, section LSTA); a mapped list is
 // read-only until OwnedCopy copies it. Terms are derived data, never saved:
-// always owned, recomputed by the index after a load (SetTerms).
+// always owned, recomputed by the index after a load (SetTerms). Heads are
+// derived too: with EnableHeads, a copy of each entry's first head_dim()
+// floats, contiguous per list, kept in step with the vectors by every call
+// here, so a bounded scan's first check reads no row.
 
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +44,8 @@ class InvertedLists {
   int m() const { return m_; }
   int vec_dim() const { return vec_dim_; }
   bool has_terms() const { return entry_terms_; }
+  // Floats per entry in heads(l); 0 when the lists keep no heads.
+  int head_dim() const { return head_dim_; }
   // Fast-scan: sub-quantizer pairs, and bytes per block of 32 entries.
   int pairs() const { return (m_ + 1) / 2; }
   size_t block_bytes() const { return size_t(pairs()) * 32; }
@@ -55,6 +60,9 @@ class InvertedLists {
   const float* vectors(int64_t l) const { return lists_[l].vectors; }
   // list_size(l) entry terms when has_terms() (null when empty or unset).
   const float* terms(int64_t l) const { return lists_[l].terms; }
+  // list_size(l) * head_dim() floats, entry i's at i * head_dim() (null
+  // when empty or without heads).
+  const float* heads(int64_t l) const { return lists_[l].heads; }
   int64_t total() const;
 
   // Whether some list is a view into a mapping.
@@ -72,6 +80,10 @@ class InvertedLists {
   void SetTerms(int64_t l, std::vector<float> terms);
   // A copy in which every list is owned (may throw bad_alloc).
   InvertedLists OwnedCopy() const;
+  // Keeps heads of head_dim floats (0 < head_dim <= vec_dim) from now on,
+  // computed here for the entries already held; allowed on mapped lists.
+  // May throw bad_alloc, leaving the lists without heads.
+  void EnableHeads(int head_dim);
 
   // --- Mutations: only when !mapped(). ---
   // Makes room for `extra` more entries in list l (may throw bad_alloc);
@@ -101,6 +113,7 @@ class InvertedLists {
     std::vector<uint8_t> codes;
     std::vector<float> vectors;
     std::vector<float> terms;
+    std::vector<float> heads;
   };
   // Small, so that many empty lists cost little (a loaded file pays 12
   // bytes per list at least); the owned arrays live apart, made on demand.
@@ -111,6 +124,7 @@ class InvertedLists {
     const uint8_t* codes = nullptr;  // kBytes: size * m; kFastScan4: blocks.
     const float* vectors = nullptr;  // size * vec_dim.
     const float* terms = nullptr;    // size, always own->terms.
+    const float* heads = nullptr;    // size * head_dim, always own->heads.
     bool view = false;
     std::unique_ptr<Owned> own;  // Null until the list owns something.
   };
@@ -123,11 +137,14 @@ class InvertedLists {
   // fast-scan code (a padding slot); neither allocates.
   void MoveCode(List& list, int64_t from, int64_t to);
   void ClearCode(List& list, int64_t pos);
+  // Sets list's heads from its vectors (may throw).
+  void FillHeads(List& list);
 
   CodeLayout layout_ = CodeLayout::kNone;
   int m_ = 0;
   int vec_dim_ = 0;
   bool entry_terms_ = false;
+  int head_dim_ = 0;
   std::vector<List> lists_;
   std::shared_ptr<const void> mapping_;  // Keeps the views alive.
 };

@@ -4,6 +4,7 @@
 #include "index/ivf/ivf_base.h"
 
 #include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "core/call_guard.h"
@@ -51,6 +52,19 @@ IvfIndexBase::IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
 }
 // The nlist lists are created by Train or Load, once their size is known to
 // be sound (a hostile file's nlist is bounded by its centroids section).
+
+void IvfIndexBase::SetLeadingAxesFirst() {
+  leading_axes_first_ = true;
+  const int head_dim = ListHeadDim();
+  if (head_dim == 0) return;
+  MutexLock write(write_mu_);
+  WriterLock lock(mu_);
+  // Heads only speed scans up: without memory for them, scan without.
+  try {
+    lists_.EnableHeads(head_dim);
+  } catch (const std::bad_alloc&) {
+  }
+}
 
 IndexInfo IvfIndexBase::info() const {
   ReaderLock lock(mu_);

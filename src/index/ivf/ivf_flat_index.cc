@@ -48,6 +48,17 @@ std::string IvfFlatIndex::Description() const {
   return absl::StrCat("IVF", ivf_options().nlist, ",Flat");
 }
 
+int IvfFlatIndex::ListHeadDim() const {
+  const Metric metric = ivf_options().metric;
+  const bool screened = metric == Metric::kL2 || metric == Metric::kCosine;
+  const size_t d = static_cast<size_t>(ivf_options().dim);
+  return screened && leading_axes_first() &&
+                 d >= 2 * kernels::kBoundedFirstCheck &&
+                 d < kernels::kBoundedMinDim
+             ? static_cast<int>(kernels::kBoundedFirstCheck)
+             : 0;
+}
+
 void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const kernels::KernelTable& kt = kernels::Active();
   const int64_t d = ivf_options().dim;
@@ -56,8 +67,9 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   // exit screens them too, and rows it passes are scored exactly.
   const bool cosine =
       ivf_options().metric == Metric::kCosine && leading_axes_first();
-  const bool bounded =
-      (l2 || cosine) && static_cast<size_t>(d) >= kernels::kBoundedMinDim;
+  // Long rows stop early in place; behind a rotation the lists keep shorter
+  // rows' heads apart (ListHeadDim), so those stop early too.
+  const bool long_rows = static_cast<size_t>(d) >= kernels::kBoundedMinDim;
   auto scratch = scratch_.Acquire();
   scratch->dist.resize(kScanChunk);
   scratch->index.resize(kScanChunk);
@@ -89,20 +101,25 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
       }
       continue;
     }
+    const float* heads = lists().heads(l);
+    const int head_dim = lists().head_dim();
+    const bool bounded = (l2 || cosine) && (long_rows || heads != nullptr);
     const int64_t chunk = bounded ? kBoundedScanChunk : kScanChunk;
     for (int64_t b = 0; b < n; b += chunk) {
       const int64_t bn = std::min(chunk, n - b);
+      const float* block_heads =
+          heads == nullptr ? nullptr : heads + b * head_dim;
       if (bounded && cosine) {
         // Unit query and rows (to rounding, which the bound allows for).
         const float bound =
             internal::InnerProductScreenBound(top.threshold(), 1.0f, 1.0f, d);
         internal::ScreenedNegativeInnerProducts(kt, ctx.query, vecs + b * d, bn,
-                                                d, d, bound, dist, nullptr);
+                                                d, d, bound, dist, block_heads);
       } else if (bounded) {
         // Rows left unfinished hold a partial sum above the threshold, so
         // PushBlock drops them as it would their full distances.
         kt.l2_sqr_rows_bounded(ctx.query, vecs + b * d, bn, d, d,
-                               top.threshold(), dist, nullptr);
+                               top.threshold(), dist, block_heads);
       } else if (l2) {
         kt.l2_sqr_rows(ctx.query, vecs + b * d, bn, d, d, dist);
       } else {
