@@ -233,6 +233,38 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
     for (size_t t = 0; t < bn; ++t) acc[t] = Simd::Zero();
     size_t j = 0;
     size_t check = first_check;
+    if constexpr (kHeads) {
+      if (first_check < full) {
+        // The first stage walks the block's heads in order: every row
+        // writes its partial sum, and the rows not above the bound stay,
+        // without a branch per row.
+        m = 0;
+        for (size_t i = b; i < b + bn; i += 4) {
+          const float* h[4];
+          Vec s[4];
+          for (size_t t = 0; t < 4; ++t) {
+            h[t] = heads + (i + t) * kHeadStride;
+            s[t] = Simd::Zero();
+          }
+          StepFourRows<Simd>(q, h, 0, first_check, s);
+          float partial[4];
+          Simd::StoreSums4(partial, s[0], s[1], s[2], s[3]);
+          for (size_t t = 0; t < 4; ++t) {
+            out[i + t] = partial[t];
+            live[m] = static_cast<uint32_t>(i + t);
+            acc[m] = s[t];
+            m += partial[t] > bound ? 0 : 1;
+          }
+        }
+        j = first_check;
+        check = 2 * check < full ? 2 * check : full;
+        const size_t next = check < full ? check : d;
+        for (size_t t = 0; t < m; ++t) {
+          internal::PrefetchRange(rows + live[t] * stride + j,
+                                  (next - j) * sizeof(float));
+        }
+      }
+    }
     while (m > 0) {
       const bool last = check >= full;
       size_t kept = 0;
