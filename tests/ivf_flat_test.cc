@@ -622,9 +622,10 @@ TEST(IvfFlatTest, ListHeadsFollowEveryMutation) {
       ASSERT_TRUE((*index)->Train(view).ok());
       ASSERT_TRUE((*index)->Add(view, ids).ok());
     }
-    // The heads cost 32 floats per row.
+    // The heads cost kBoundedFirstCheck floats per row.
     EXPECT_GE((*headed)->info().memory_bytes,
-              (*plain)->info().memory_bytes + kN * 32 * sizeof(float));
+              (*plain)->info().memory_bytes +
+                  kN * kernels::kBoundedFirstCheck * sizeof(float));
     const auto same = [&](const Index& a, const Index& b, const char* when) {
       for (int nprobe : {1, 4, 16}) {
         SearchParams p{.k = 10, .nprobe = nprobe};
@@ -665,7 +666,8 @@ TEST(IvfFlatTest, ListHeadsFollowEveryMutation) {
       ASSERT_TRUE(bare.ok()) << bare.status();
       hint(**loaded);  // As RotatedIndex does after loading its inner index.
       EXPECT_GE((*loaded)->info().memory_bytes,
-                (*bare)->info().memory_bytes + kN * 32 * sizeof(float));
+                (*bare)->info().memory_bytes +
+                    kN * kernels::kBoundedFirstCheck * sizeof(float));
       same(**plain, **loaded, map ? "mapped" : "loaded");
       // A mapped index copies its lists (heads too) before the mutation.
       ASSERT_TRUE((*loaded)->Remove({gone[0], gone[1]}).ok());

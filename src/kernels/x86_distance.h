@@ -203,9 +203,9 @@ void StepFourRows(const float* q, const float* const* r, size_t j, size_t end,
 // with, and StoreSums4 reduces each lane on its own, so a finished row is
 // Rows' bit for bit. The last n % 4 rows go through Pair, as in Rows.
 // With kHeads, `heads` holds each row's first kBoundedFirstCheck floats
-// (KernelTable::l2_sqr_rows_bounded): the first stage reads those, and each
-// row that passes a check has its next stage's floats prefetched as it is
-// kept.
+// (KernelTable::l2_sqr_rows_bounded): the first stage reads those, every
+// row in order, and the rows that pass a check have their next stage's
+// floats prefetched.
 template <class Simd, bool kHeads>
 void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
                      size_t stride, float bound, float* out,
@@ -218,10 +218,10 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
   const size_t first_check =
       kBoundedFirstCheck < full ? kBoundedFirstCheck : full;
   constexpr size_t kHeadStride = kBoundedFirstCheck;
+  // Without heads, the rows ahead have what the first checks read
+  // prefetched; heads are one sequential stream the hardware fetches.
   const size_t head_bytes =
-      kHeads ? kHeadStride * sizeof(float)
-             : (d < 2 * kBoundedFirstCheck ? d : 2 * kBoundedFirstCheck) *
-                   sizeof(float);
+      (d < 2 * kBoundedFirstCheck ? d : 2 * kBoundedFirstCheck) * sizeof(float);
   const size_t ahead = internal::PrefetchRowsAhead(head_bytes, 4);
   const size_t n4 = n & ~size_t{3};
   Vec acc[kBoundedBlock];
@@ -229,40 +229,39 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
   for (size_t b = 0; b < n4; b += kBoundedBlock) {
     const size_t bn = n4 - b < kBoundedBlock ? n4 - b : kBoundedBlock;
     size_t m = bn;
-    for (size_t t = 0; t < bn; ++t) live[t] = static_cast<uint32_t>(b + t);
-    for (size_t t = 0; t < bn; ++t) acc[t] = Simd::Zero();
     size_t j = 0;
     size_t check = first_check;
-    if constexpr (kHeads) {
-      if (first_check < full) {
-        // The first stage walks the block's heads in order: every row
-        // writes its partial sum, and the rows not above the bound stay,
-        // without a branch per row.
-        m = 0;
-        for (size_t i = b; i < b + bn; i += 4) {
-          const float* h[4];
-          Vec s[4];
-          for (size_t t = 0; t < 4; ++t) {
-            h[t] = heads + (i + t) * kHeadStride;
-            s[t] = Simd::Zero();
-          }
-          StepFourRows<Simd>(q, h, 0, first_check, s);
-          float partial[4];
-          Simd::StoreSums4(partial, s[0], s[1], s[2], s[3]);
-          for (size_t t = 0; t < 4; ++t) {
-            out[i + t] = partial[t];
-            live[m] = static_cast<uint32_t>(i + t);
-            acc[m] = s[t];
-            m += partial[t] > bound ? 0 : 1;
-          }
+    if (!kHeads || first_check >= full) {
+      for (size_t t = 0; t < bn; ++t) live[t] = static_cast<uint32_t>(b + t);
+      for (size_t t = 0; t < bn; ++t) acc[t] = Simd::Zero();
+    } else {
+      // The first stage walks the block's heads in order: every row
+      // writes its partial sum, and the rows not above the bound stay,
+      // without a branch per row.
+      m = 0;
+      for (size_t i = b; i < b + bn; i += 4) {
+        const float* h[4];
+        Vec s[4];
+        for (size_t t = 0; t < 4; ++t) {
+          h[t] = heads + (i + t) * kHeadStride;
+          s[t] = Simd::Zero();
         }
-        j = first_check;
-        check = 2 * check < full ? 2 * check : full;
-        const size_t next = check < full ? check : d;
-        for (size_t t = 0; t < m; ++t) {
-          internal::PrefetchRange(rows + live[t] * stride + j,
-                                  (next - j) * sizeof(float));
+        StepFourRows<Simd>(q, h, 0, first_check, s);
+        float partial[4];
+        Simd::StoreSums4(partial, s[0], s[1], s[2], s[3]);
+        for (size_t t = 0; t < 4; ++t) {
+          out[i + t] = partial[t];
+          live[m] = static_cast<uint32_t>(i + t);
+          acc[m] = s[t];
+          m += partial[t] > bound ? 0 : 1;
         }
+      }
+      j = first_check;
+      check = 2 * check < full ? 2 * check : full;
+      const size_t next = check < full ? check : d;
+      for (size_t t = 0; t < m; ++t) {
+        internal::PrefetchRange(rows + live[t] * stride + j,
+                                (next - j) * sizeof(float));
       }
     }
     while (m > 0) {
@@ -279,7 +278,6 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
           r[t] = rows + live[at] * stride;
           s[t] = acc[at];
         }
-        // Heads are one sequential stream: the hardware prefetches them.
         if (!kHeads && j == 0 && live[g] + ahead + 4 <= n) {
           for (size_t t = 0; t < 4; ++t) {
             internal::PrefetchRange(rows + (live[g] + ahead + t) * stride,
