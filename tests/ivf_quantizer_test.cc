@@ -221,5 +221,27 @@ TEST(IvfQuantizerTest, ProbedSearchEqualsSearchAndSplitsByList) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(IvfQuantizerTest, CoarseSeedsFollowTheDensity) {
+  // Every 20th vector lies far out (1000 times the spread of the rest). The
+  // coarse k-means seeds uniformly, so with no Lloyd iterations about 5% of
+  // the lists start out there (20 of 400); k-means++ seeds put about 20%
+  // there (kmeans_test.cc).
+  const int d = 8, nlist = 400;
+  const int64_t n = 20000;
+  const std::vector<float> x = testing::CoreAndFarVectors(n, d, 5);
+  MatrixView<const float> all(x.data(), n, d);
+  for (bool pq : {false, true}) {
+    IvfCommonOptions ivf{.dim = d, .nlist = nlist, .kmeans_iterations = 0};
+    IndexSpec spec = pq ? IndexSpec(IvfPqOptions{.ivf = ivf, .pq_m = 4})
+                        : IndexSpec(IvfFlatOptions{.ivf = ivf});
+    auto index = MakeIndex(spec);
+    ASSERT_TRUE(index.ok());
+    ASSERT_TRUE((*index)->Train(all).ok());
+    auto centroids = IvfCentroids(**index);
+    ASSERT_TRUE(centroids.ok());
+    EXPECT_LT(testing::CountFarRows(*centroids, d), 40) << (pq ? "PQ" : "Flat");
+  }
+}
+
 }  // namespace
 }  // namespace vindex

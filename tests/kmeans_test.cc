@@ -148,6 +148,48 @@ TEST_P(AssignNearestTest, InnerProductPicksLargestProduct) {
 
 INSTANTIATE_TEST_SUITE_P(Dims, AssignNearestTest, ::testing::Values(13, 40));
 
+TEST(KMeansTest, UniformSeedsFollowTheDensity) {
+  // 5% of the points are far out: uniform seeds put about 5% of the
+  // centroids there (20 of 400). k-means++ takes nearly every far point of
+  // its 4-per-centroid sample first, about four times their share.
+  const int d = 8, n = 20000, k = 400;
+  const std::vector<float> x = testing::CoreAndFarVectors(n, d, 5);
+  MatrixView<const float> all(x.data(), n, d);
+  KMeansOptions o{.k = k, .iterations = 0, .seed = 9};
+  o.seeding = KMeansOptions::Seeding::kUniform;
+  auto uniform = KMeans(all, o);
+  o.seeding = KMeansOptions::Seeding::kPlusPlus;
+  auto plus_plus = KMeans(all, o);
+  ASSERT_TRUE(uniform.ok() && plus_plus.ok());
+  EXPECT_LT(testing::CountFarRows(uniform->centroids, d), 40);
+  EXPECT_GT(testing::CountFarRows(plus_plus->centroids, d), 50);
+}
+
+TEST(KMeansTest, UniformSeedsAreReproducibleAndDistinct) {
+  const int d = 6, n = 500, k = 50;
+  const std::vector<float> x = RandomVectors(n, d, 8);
+  MatrixView<const float> all(x.data(), n, d);
+  KMeansOptions o{.k = k, .iterations = 0, .seed = 4};
+  o.seeding = KMeansOptions::Seeding::kUniform;
+  auto a = KMeans(all, o);
+  auto b = KMeans(all, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->centroids, b->centroids);
+  // With no iterations the centroids are the seeds: k distinct data points.
+  std::vector<std::vector<float>> seeds;
+  for (int c = 0; c < k; ++c) {
+    seeds.emplace_back(a->centroids.begin() + c * d,
+                       a->centroids.begin() + (c + 1) * d);
+    bool found = false;
+    for (int i = 0; i < n && !found; ++i)
+      found = std::equal(seeds.back().begin(), seeds.back().end(),
+                         x.begin() + i * d);
+    EXPECT_TRUE(found) << "seed " << c << " is not a data point";
+  }
+  std::sort(seeds.begin(), seeds.end());
+  EXPECT_EQ(std::adjacent_find(seeds.begin(), seeds.end()), seeds.end());
+}
+
 TEST(KMeansTest, InnerProductKMeansIsReproducible) {
   const int d = 9, n = 300;
   std::vector<float> x = RandomVectors(n, d, 4);

@@ -49,6 +49,27 @@ std::vector<float> ClusteredVectors(int64_t n, int d, int clusters,
   return v;
 }
 
+std::vector<float> CoreAndFarVectors(int64_t n, int d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n * d);
+  for (int64_t i = 0; i < n; ++i) {
+    const float scale = i % 20 == 0 ? 1000.0f : 1.0f;
+    for (int j = 0; j < d; ++j) v[i * d + j] = scale * normal(rng);
+  }
+  return v;
+}
+
+int CountFarRows(const std::vector<float>& v, int d) {
+  int far = 0;
+  for (size_t r = 0; r < v.size() / d; ++r) {
+    double sq = 0;
+    for (int j = 0; j < d; ++j) sq += double{v[r * d + j]} * v[r * d + j];
+    far += sq > 100.0;
+  }
+  return far;
+}
+
 std::vector<int64_t> SequentialIds(int64_t n, int64_t offset) {
   std::vector<int64_t> ids(n);
   for (int64_t i = 0; i < n; ++i) ids[i] = offset + i;

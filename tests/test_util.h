@@ -34,6 +34,14 @@ std::vector<float> RandomVectors(int64_t n, int d, uint64_t seed);
 std::vector<float> ClusteredVectors(int64_t n, int d, int clusters,
                                     uint64_t seed, float sigma = 0.15f);
 
+// n x d standard Gaussian floats, but every 20th row 1000 times wider: 5%
+// of the points lie far out (beyond 10 from the origin, the rest within
+// about 6). Seeding that favours outliers shows here.
+std::vector<float> CoreAndFarVectors(int64_t n, int d, uint64_t seed);
+
+// Rows of `v` (d wide) farther than 10 from the origin.
+int CountFarRows(const std::vector<float>& v, int d);
+
 // `v` (rows of d floats) with dimension j scaled by 4 exp(-j / falloff) +
 // floor: the leading dimensions carry most of the spread, as after a
 // principal-axis rotation, so bounded scans stop most rows early.

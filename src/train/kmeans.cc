@@ -348,8 +348,11 @@ absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
   result.points_used = m;
   result.centroids.resize(k * d);
   {
-    // k-means++ on a seed sample gathered from the parts in row order.
-    const int64_t s = std::min(m, kSeedPointsPerCentroid * k);
+    // The seeds are drawn from a sample gathered from the parts in row
+    // order: k-means++ chooses among its points, uniform seeding takes them
+    // all.
+    const bool plus_plus = options.seeding == KMeansOptions::Seeding::kPlusPlus;
+    const int64_t s = plus_plus ? std::min(m, kSeedPointsPerCentroid * k) : k;
     std::vector<int64_t> idx = SampleIndices(m, s, rng);
     auto lo = std::lower_bound(idx.begin(), idx.end(), m_first);
     auto hi = std::lower_bound(lo, idx.end(), m_first + m_local);
@@ -365,8 +368,12 @@ absl::StatusOr<KMeansResult> KMeans(MatrixView<const float> data,
     if (static_cast<int64_t>(sample.size()) != s * d) {
       return absl::InternalError("k-means seed sample of the wrong size");
     }
-    InitPlusPlus(sample.data(), s, d, k, rng, executor,
-                 result.centroids.data());
+    if (plus_plus) {
+      InitPlusPlus(sample.data(), s, d, k, rng, executor,
+                   result.centroids.data());
+    } else {
+      std::copy(sample.begin(), sample.end(), result.centroids.begin());
+    }
   }
   if (options.spherical) {
     for (int64_t c = 0; c < k; ++c)

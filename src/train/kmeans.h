@@ -27,8 +27,18 @@ struct KMeansOptions {
   int k = 0;            // Centroids, >= 1 and <= the points given.
   int iterations = 10;  // Lloyd iterations (assign + update).
   int max_points_per_centroid =
-      256;                 // The sample is capped at k * this points.
-  uint64_t seed = 1234;    // Drives subsampling and k-means++ seeding.
+      256;               // The sample is capped at k * this points.
+  uint64_t seed = 1234;  // Drives subsampling and seeding.
+  // How the k starting centroids are drawn from the sample.
+  enum class Seeding {
+    // k-means++: each next point with probability proportional to its
+    // squared distance from those chosen (on 4 sample points per centroid).
+    kPlusPlus,
+    // k distinct points drawn uniformly: the seeds follow the data's density,
+    // so dense regions get many lists and the lists stay near equal in size.
+    kUniform,
+  };
+  Seeding seeding = Seeding::kPlusPlus;
   bool spherical = false;  // Normalise centroids after each update.
   // Assign each point to the centroid of largest inner product instead of
   // the nearest one (inner-product indexes: training then assigns as adding

@@ -102,6 +102,10 @@ train::KMeansOptions CoarseKMeansOptions(const IvfCommonOptions& ivf) {
   ko.iterations = ivf.kmeans_iterations;
   ko.max_points_per_centroid = ivf.max_points_per_centroid;
   ko.seed = ivf.seed;
+  // Uniform seeds, as FAISS's IVF training draws them: k-means++ favours
+  // outlying points, which left sift-wallpapers' dense regions few, large
+  // lists (docs/decisions.md, IVF).
+  ko.seeding = train::KMeansOptions::Seeding::kUniform;
   // Unit-norm centroids for inner product too (as FAISS's IVF does): with
   // raw means, the largest-inner-product assignment favours the centroids
   // of large norm, and the lists grow lopsided (docs/decisions.md, IVF).
