@@ -154,6 +154,22 @@ TEST(BoundedKernels, PairFinishesExactlyOrStopsAboveBound) {
   }
 }
 
+TEST(BoundedKernels, PairStopsWithinOneCheckStepOfALateCrossing) {
+  // The query is zero and the vector zero up to dimension 300, then 1: its
+  // partial distance passes the bound 10 at dimension 311. The check at 320
+  // (a multiple of kBoundedCheckStep) must stop it there, so the NaNs from
+  // 320 on are never summed.
+  constexpr size_t kD = 784, kStop = 320;
+  static_assert(kStop % kBoundedCheckStep == 0);
+  std::vector<float> q(kD, 0.0f), x(kD, 0.0f);
+  for (size_t j = 300; j < kStop; ++j) x[j] = 1.0f;
+  for (size_t j = kStop; j < kD; ++j) x[j] = std::nanf("");
+  for (const KernelTable* t : AllTables()) {
+    EXPECT_EQ(t->l2_sqr_below(q.data(), x.data(), kD, 10.0f), 20.0f)
+        << IsaName(t->isa);
+  }
+}
+
 // The bounded kernels' finished distances agree with the scalar reference
 // within float rounding, like the unbounded ones.
 TEST(BoundedKernels, FinishedDistancesMatchScalar) {

@@ -24,6 +24,10 @@ namespace vindex::kernels {
 // Dimensions a bounded kernel scores before its first comparison with the
 // bound; later checks come at 2x, 4x, ... this count.
 inline constexpr size_t kBoundedFirstCheck = 32;
+// l2_sqr_below's checks stop doubling here and come every this many
+// dimensions after it: a long vector whose distance crosses the bound late
+// stops within 64 dimensions of the crossing, not up to twice as far.
+inline constexpr size_t kBoundedCheckStep = 64;
 // Callers take the bounded kernels from this many dimensions: on 128-d rows
 // read in place the checks cost more than the stopped rows save, raw or
 // rotated (docs/benchmarks.md). Shorter rows stop early only from head
@@ -62,10 +66,10 @@ struct KernelTable {
                                    size_t stride, float* out,
                                    size_t out_stride);
   // l2_sqr_rows with early exits: a row whose squared distance over its
-  // first dimensions (checked after kBoundedFirstCheck, then at doubling
-  // counts) already exceeds `bound` may be left unfinished, out[i] then
-  // holding that partial sum (> bound, and <= the full distance). Every row
-  // it finishes (out[i] <= bound always means finished) is bit for bit what
+  // first dimensions (checked after kBoundedFirstCheck, then at least at
+  // doubling counts) already exceeds `bound` may be left unfinished, out[i]
+  // then holding that partial sum (> bound, and <= the full distance). Every
+  // row it finishes (out[i] <= bound always means finished) is bit for bit what
   // this table's l2_sqr_rows writes.
   // `heads`: null, or a copy of every row's first kBoundedFirstCheck floats,
   // row i's at heads + i * kBoundedFirstCheck (d >= kBoundedFirstCheck),
@@ -75,8 +79,9 @@ struct KernelTable {
                               const float* heads);
   // l2_sqr with early exits: may return a partial sum once it exceeds
   // `bound` (checked after kBoundedFirstCheck dimensions, or the ISA's
-  // unrolled step if larger, then at doubling counts); otherwise the full
-  // distance, bit for bit this table's l2_sqr.
+  // unrolled step if larger, then at doubling counts up to
+  // kBoundedCheckStep and every kBoundedCheckStep after it); otherwise the
+  // full distance, bit for bit this table's l2_sqr.
   float (*l2_sqr_below)(const float* a, const float* b, size_t d, float bound);
   // out[i] = norms[i] - 2 * ip[i] (+ qnorm), the GEMM-to-L2 step; may alias.
   void (*l2_from_ip)(const float* ip, const float* norms, float qnorm, size_t n,

@@ -49,7 +49,8 @@ void InnerProductRowsMulti(const float* const* queries, size_t nq,
 }
 
 // L2Sqr's sum of a and b in L2Sqr's order, compared with bound after
-// kBoundedFirstCheck dimensions and then at doubling counts; b's first
+// kBoundedFirstCheck dimensions, then at doubling counts up to
+// kBoundedCheckStep and every kBoundedCheckStep after it; b's first
 // kBoundedFirstCheck floats come from `head` when it is not null.
 float L2SqrBelowWithHead(const float* a, const float* head, const float* b,
                          size_t d, float bound) {
@@ -58,7 +59,7 @@ float L2SqrBelowWithHead(const float* a, const float* head, const float* b,
   for (size_t j = 0; j < d; ++j) {
     if (j == check) {
       if (s > bound) return s;
-      check *= 2;
+      check = check < kBoundedCheckStep ? 2 * check : check + kBoundedCheckStep;
     }
     const float x = head != nullptr && j < kBoundedFirstCheck ? head[j] : b[j];
     float t = a[j] - x;

@@ -140,8 +140,9 @@ void Rows(const float* q, const float* rows, size_t n, size_t d, size_t stride,
 }
 
 // Pair<Simd, L2Op> with early exits: the same steps in the same order, and
-// at kBoundedFirstCheck, 2x, 4x, ... dimensions (rounded to whole 4-vector
-// steps) a reduced copy of the accumulators is compared with bound.
+// at kBoundedFirstCheck, 2x, 4x, ... dimensions up to kBoundedCheckStep, then
+// every kBoundedCheckStep (rounded to whole 4-vector steps), a reduced copy
+// of the accumulators is compared with bound.
 template <class Simd>
 float PairBelow(const float* a, const float* b, size_t d, float bound) {
   constexpr size_t kW = Simd::kW;
@@ -165,7 +166,7 @@ float PairBelow(const float* a, const float* b, size_t d, float bound) {
     const float partial =
         Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
     if (partial > bound) return partial;
-    check *= 2;
+    check = check < kBoundedCheckStep ? 2 * check : check + kBoundedCheckStep;
   }
   return FinishPair<Simd, Step>(a, PlainRow{b}, j, d, s0, s1, s2, s3);
 }
