@@ -46,7 +46,7 @@ class HnswIndex::FloatSpace {
   // Like Dist, but may stop early with a partial sum once it exceeds
   // `bound` (squared L2 only grows with more dimensions), so a node that
   // cannot enter the results costs only part of its vector (the
-  // l2_sqr_below kernel: checks at doubling counts of dimensions).
+  // l2_sqr_below kernel: checks after 32 and 64 dimensions, then every 64).
   // Cosine nodes are unit vectors: behind a rotation the same exit screens
   // them against the matching squared-L2 bound (index/ip_screen.h), and a
   // node it passes is scored exactly.
