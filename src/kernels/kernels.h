@@ -28,6 +28,12 @@ inline constexpr size_t kBoundedFirstCheck = 32;
 // dimensions after it: a long vector whose distance crosses the bound late
 // stops within 64 dimensions of the crossing, not up to twice as far.
 inline constexpr size_t kBoundedCheckStep = 64;
+// The check after one at `check` dimensions in l2_sqr_below's schedule (its
+// scalar reference and SIMD versions share it, so they stop at the same
+// dimensions).
+constexpr size_t NextBelowCheck(size_t check) {
+  return check < kBoundedCheckStep ? 2 * check : check + kBoundedCheckStep;
+}
 // Callers take the bounded kernels from this many dimensions: on 128-d rows
 // read in place the checks cost more than the stopped rows save, raw or
 // rotated (docs/benchmarks.md). Shorter rows stop early only from head

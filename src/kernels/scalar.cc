@@ -59,7 +59,7 @@ float L2SqrBelowWithHead(const float* a, const float* head, const float* b,
   for (size_t j = 0; j < d; ++j) {
     if (j == check) {
       if (s > bound) return s;
-      check = check < kBoundedCheckStep ? 2 * check : check + kBoundedCheckStep;
+      check = NextBelowCheck(check);
     }
     const float x = head != nullptr && j < kBoundedFirstCheck ? head[j] : b[j];
     float t = a[j] - x;

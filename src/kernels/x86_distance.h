@@ -166,7 +166,7 @@ float PairBelow(const float* a, const float* b, size_t d, float bound) {
     const float partial =
         Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
     if (partial > bound) return partial;
-    check = check < kBoundedCheckStep ? 2 * check : check + kBoundedCheckStep;
+    check = NextBelowCheck(check);
   }
   return FinishPair<Simd, Step>(a, PlainRow{b}, j, d, s0, s1, s2, s3);
 }
