@@ -1,9 +1,8 @@
 // The bounded L2 kernels (l2_sqr_rows_bounded, l2_sqr_below) of every ISA
 // the machine has, pinned by mask: a finished distance is bit for bit the
 // same table's unbounded kernel's, an unfinished one is a partial sum above
-// the bound (the same bits when rows' first floats come from head copies),
-// and on data whose variance falls off with the dimension (as
-// after a PCA rotation) they do stop early.
+// the bound (with coded heads, a floor above it), and on data whose variance
+// falls off with the dimension (as after a PCA rotation) they do stop early.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "index/ivf/head_codec.h"
 #include "kernels/kernels.h"
 
 namespace vindex::kernels {
@@ -41,6 +41,49 @@ float Quantile(std::vector<float> v, double f) {
   return v[static_cast<size_t>(f * (v.size() - 1))];
 }
 
+// l2_sqr_rows_bounded with coded heads (from a codec fitted to the first
+// eight rows only, so other rows clamp somewhere): a finished row is bit for
+// bit l2_sqr_rows', a stopped one holds a value in (bound, full distance],
+// and on this data the heads do stop rows.
+void ExpectCodedHeadsSound(const KernelTable& t, const float* q,
+                           const float* rows, size_t n, size_t d, size_t stride,
+                           float bound, const std::vector<float>& full) {
+  constexpr size_t kFit = 8;
+  std::vector<float> fit(kFit * d, 0.0f);
+  for (size_t i = 0; i < std::min(n, kFit); ++i)
+    std::copy_n(rows + i * stride, d, fit.begin() + i * d);
+  const internal::HeadCodec codec = internal::HeadCodec::FromCentroids(
+      fit.data(), std::max<size_t>(std::min(n, kFit), 1), static_cast<int>(d));
+  std::vector<uint8_t> codes(n * kCodedHeadDim);
+  std::vector<float> slack(n);
+  for (size_t i = 0; i < n; ++i)
+    slack[i] =
+        codec.Encode(rows + i * stride, codes.data() + i * kCodedHeadDim);
+  std::vector<float> offset(kCodedHeadDim);
+  CodedHeads heads{codes.data(), slack.data(), codec.step(), offset.data(),
+                   codec.PrepareQuery(q, offset.data())};
+  std::vector<float> got(n + 1, -7.0f);
+  t.l2_sqr_rows_bounded(q, rows, n, d, stride, bound, got.data(), &heads);
+  size_t stopped = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (got[i] <= bound) {
+      EXPECT_EQ(std::memcmp(&got[i], &full[i], sizeof(float)), 0)
+          << IsaName(t.isa) << " heads d=" << d << " n=" << n
+          << " bound=" << bound << " row " << i << ": " << got[i] << " vs "
+          << full[i];
+    } else {
+      EXPECT_LE(got[i], full[i]) << IsaName(t.isa) << " heads d=" << d;
+      EXPECT_GT(full[i], bound) << IsaName(t.isa) << " heads d=" << d;
+      if (got[i] != full[i]) ++stopped;
+    }
+  }
+  EXPECT_EQ(got[n], -7.0f) << "wrote past n";
+  if (n >= 13 && bound >= 0.0f && bound < INFINITY) {
+    EXPECT_GT(stopped, 0u) << IsaName(t.isa) << " heads d=" << d << " n=" << n
+                           << " bound=" << bound;
+  }
+}
+
 TEST(BoundedKernels, RowsFinishExactlyOrStopAboveBound) {
   std::mt19937 rng(11);
   for (const KernelTable* t : AllTables()) {
@@ -67,27 +110,9 @@ TEST(BoundedKernels, RowsFinishExactlyOrStopAboveBound) {
             std::vector<float> got(n + 1, -7.0f);
             t->l2_sqr_rows_bounded(q.data() + 1, rp, n, d, stride, bound,
                                    got.data(), nullptr);
-            if (d >= kBoundedFirstCheck) {
-              // With head copies the rows' own first floats are never read
-              // (NaN here), and every output is the same bits.
-              std::vector<float> heads(n * kBoundedFirstCheck);
-              std::vector<float> hidden(rows.begin() + 1, rows.end());
-              for (size_t i = 0; i < n; ++i) {
-                std::copy_n(rp + i * stride, kBoundedFirstCheck,
-                            heads.begin() + i * kBoundedFirstCheck);
-                std::fill_n(hidden.begin() + i * stride, kBoundedFirstCheck,
-                            NAN);
-              }
-              std::vector<float> with_heads(n + 1, -7.0f);
-              t->l2_sqr_rows_bounded(q.data() + 1, hidden.data(), n, d, stride,
-                                     bound, with_heads.data(), heads.data());
-              for (size_t i = 0; i <= n; ++i) {
-                EXPECT_EQ(std::memcmp(&with_heads[i], &got[i], sizeof(float)),
-                          0)
-                    << IsaName(t->isa) << " d=" << d << " stride=" << stride
-                    << " n=" << n << " bound=" << bound << " row " << i << ": "
-                    << with_heads[i] << " vs " << got[i];
-              }
+            if (d >= kCodedHeadDim) {
+              ExpectCodedHeadsSound(*t, q.data() + 1, rp, n, d, stride, bound,
+                                    full);
             }
             size_t stopped = 0;
             for (size_t i = 0; i < n; ++i) {
@@ -110,6 +135,28 @@ TEST(BoundedKernels, RowsFinishExactlyOrStopAboveBound) {
             }
           }
         }
+      }
+    }
+  }
+}
+
+// Coded heads far from the origin, where the rounding of q - lo is largest
+// against the distances, with every row's own distance as the bound: each
+// of those rows must finish.
+TEST(BoundedKernels, CodedHeadsHoldFarFromTheOrigin) {
+  std::mt19937 rng(13);
+  for (const KernelTable* t : AllTables()) {
+    for (float origin : {0.0f, 1000.0f, -30000.0f}) {
+      constexpr size_t d = 128, n = 41;
+      std::vector<float> rows(n * d), q(d);
+      for (size_t k = 0; k < rows.size(); ++k)
+        rows[k] = origin + Draw(rng, k % d);
+      for (size_t j = 0; j < d; ++j) q[j] = origin + Draw(rng, j);
+      std::vector<float> full(n);
+      t->l2_sqr_rows(q.data(), rows.data(), n, d, d, full.data());
+      for (size_t i = 0; i < n; i += 5) {
+        ExpectCodedHeadsSound(*t, q.data(), rows.data(), n, d, d, full[i],
+                              full);
       }
     }
   }

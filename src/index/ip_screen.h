@@ -41,7 +41,7 @@ inline void ScreenedNegativeInnerProducts(const kernels::KernelTable& kt,
                                           const float* q, const float* rows,
                                           size_t n, size_t d, size_t stride,
                                           float l2_bound, float* out,
-                                          const float* heads) {
+                                          const kernels::CodedHeads* heads) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   if (!(l2_bound < kInf)) {
     // Nothing can be screened out yet.

@@ -13,6 +13,7 @@
 //   element described by the arguments.
 // - `d` >= 1; `n` >= 0. `stride` is in elements, >= d.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -36,11 +37,42 @@ constexpr size_t NextBelowCheck(size_t check) {
 }
 // Callers take the bounded kernels from this many dimensions: on 128-d rows
 // read in place the checks cost more than the stopped rows save, raw or
-// rotated (docs/benchmarks.md). Shorter rows stop early only from head
-// copies (the `heads` of l2_sqr_rows_bounded), behind a rotation.
+// rotated (docs/benchmarks.md). Shorter rows stop early only from coded
+// heads (the `heads` of l2_sqr_rows_bounded), behind a rotation.
 inline constexpr size_t kBoundedMinDim = 256;
 // The row group of the *_rows kernels (see inner_product_rows).
 inline constexpr size_t kRowsGroup = 4;
+
+// Coordinates per row in CodedHeads.
+inline constexpr size_t kCodedHeadDim = 64;
+
+// Every row's first kCodedHeadDim coordinates in 8 bits, for
+// l2_sqr_rows_bounded: row i's lie within slack[i] (L2 norm) of
+// lo[j] + codes[i * kCodedHeadDim + j] * step[j], j < kCodedHeadDim.
+// `offset` holds q[j] - lo[j] for the query scored, and `query_slack` an
+// absolute allowance for the rounding of offset and of the decoded sum
+// (index/ivf/head_codec.h makes all three).
+struct CodedHeads {
+  const uint8_t* codes;
+  const float* slack;
+  const float* step;
+  const float* offset;
+  float query_slack;
+};
+
+// The factor CodedHeadFloor shrinks by, twice.
+inline constexpr float kCodedHeadShrink = 1.0f - 1.0f / 4096.0f;
+
+// A row's distance is at least this floor, given `decoded`, the sum over
+// its head of (codes[j] * step[j] - offset[j])^2, and its slack: the
+// decoded distance less both slacks, shrunk by 2^-12 twice for the rounding
+// of every step (that of l2_sqr_rows too, for d < 4096). 0 when the slacks
+// cover the decoded distance. A row whose floor exceeds the bound stops.
+inline float CodedHeadFloor(float decoded, float slack, float query_slack) {
+  const float reach =
+      std::sqrt(decoded) * kCodedHeadShrink - slack - query_slack;
+  return reach > 0.0f ? reach * reach * kCodedHeadShrink : 0.0f;
+}
 
 struct KernelTable {
   Isa isa;
@@ -77,12 +109,13 @@ struct KernelTable {
   // then holding that partial sum (> bound, and <= the full distance). Every
   // row it finishes (out[i] <= bound always means finished) is bit for bit what
   // this table's l2_sqr_rows writes.
-  // `heads`: null, or a copy of every row's first kBoundedFirstCheck floats,
-  // row i's at heads + i * kBoundedFirstCheck (d >= kBoundedFirstCheck),
-  // read in their place, so rows stopped at the first check are never read.
+  // `heads`: null, or the rows' coded heads (d >= kCodedHeadDim). The first
+  // check then reads only those: a row whose heads prove its distance above
+  // `bound` (with room for rounding) is never read, out[i] holding a value in
+  // (bound, full distance]; the others are scored from their rows.
   void (*l2_sqr_rows_bounded)(const float* q, const float* rows, size_t n,
                               size_t d, size_t stride, float bound, float* out,
-                              const float* heads);
+                              const CodedHeads* heads);
   // l2_sqr with early exits: may return a partial sum once it exceeds
   // `bound` (checked after kBoundedFirstCheck dimensions, or the ISA's
   // unrolled step if larger, then at doubling counts up to

@@ -1,6 +1,7 @@
 // The reference kernels: plain loops, the executable specification that every
 // SIMD variant is tested against.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -50,10 +51,8 @@ void InnerProductRowsMulti(const float* const* queries, size_t nq,
 
 // L2Sqr's sum of a and b in L2Sqr's order, compared with bound after
 // kBoundedFirstCheck dimensions, then at doubling counts up to
-// kBoundedCheckStep and every kBoundedCheckStep after it; b's first
-// kBoundedFirstCheck floats come from `head` when it is not null.
-float L2SqrBelowWithHead(const float* a, const float* head, const float* b,
-                         size_t d, float bound) {
+// kBoundedCheckStep and every kBoundedCheckStep after it.
+float L2SqrBelow(const float* a, const float* b, size_t d, float bound) {
   float s = 0;
   size_t check = kBoundedFirstCheck;
   for (size_t j = 0; j < d; ++j) {
@@ -61,24 +60,36 @@ float L2SqrBelowWithHead(const float* a, const float* head, const float* b,
       if (s > bound) return s;
       check = NextBelowCheck(check);
     }
-    const float x = head != nullptr && j < kBoundedFirstCheck ? head[j] : b[j];
-    float t = a[j] - x;
+    float t = a[j] - b[j];
     s += t * t;
   }
   return s;
 }
 
-float L2SqrBelow(const float* a, const float* b, size_t d, float bound) {
-  return L2SqrBelowWithHead(a, nullptr, b, d, bound);
+// The sum over row i's coded head of (code * step - offset)^2.
+float DecodedHeadDistance(const CodedHeads& heads, size_t i) {
+  const uint8_t* code = heads.codes + i * kCodedHeadDim;
+  float s = 0;
+  for (size_t j = 0; j < kCodedHeadDim; ++j) {
+    const float t =
+        std::fma(static_cast<float>(code[j]), heads.step[j], -heads.offset[j]);
+    s += t * t;
+  }
+  return s;
 }
 
 void L2SqrRowsBounded(const float* q, const float* rows, size_t n, size_t d,
                       size_t stride, float bound, float* out,
-                      const float* heads) {
+                      const CodedHeads* heads) {
   for (size_t i = 0; i < n; ++i) {
-    const float* head =
-        heads == nullptr ? nullptr : heads + i * kBoundedFirstCheck;
-    out[i] = L2SqrBelowWithHead(q, head, rows + i * stride, d, bound);
+    const float* row = rows + i * stride;
+    if (heads == nullptr) {
+      out[i] = L2SqrBelow(q, row, d, bound);
+      continue;
+    }
+    const float floor = CodedHeadFloor(DecodedHeadDistance(*heads, i),
+                                       heads->slack[i], heads->query_slack);
+    out[i] = floor > bound ? floor : L2Sqr(q, row, d);
   }
 }
 

@@ -43,61 +43,38 @@ inline void PrefetchFourRows(const float* rows, size_t first, size_t n,
                           (3 * stride + d) * sizeof(float));
 }
 
-// Row b read in place.
-struct PlainRow {
-  const float* b;
-  const float* At(size_t j) const { return b + j; }
-};
-
-// Row b whose first kBoundedFirstCheck floats are read from a copy, `head`
-// (offsets j are multiples of the vector width, which divides the check).
-struct HeadedRow {
-  const float* head;
-  const float* b;
-  const float* At(size_t j) const {
-    return j < kBoundedFirstCheck ? head + j : b + j;
-  }
-};
-
 // A pair's last steps from j (past its whole 4-vector steps): whole vectors
 // into s0, the masked tail into s1; returns the sum of the four accumulators.
-template <class Simd, class Step, class Row = PlainRow>
-float FinishPair(const float* a, Row b, size_t j, size_t d,
+template <class Simd, class Step>
+float FinishPair(const float* a, const float* b, size_t j, size_t d,
                  typename Simd::Vec s0, typename Simd::Vec s1,
                  typename Simd::Vec s2, typename Simd::Vec s3) {
   constexpr size_t kW = Simd::kW;
   for (; j + kW <= d; j += kW) {
-    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b.At(j)));
+    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
   }
   if (j < d) {
     const typename Simd::Mask m = Simd::FirstLanes(d - j);
-    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b.At(j), m));
+    s1 = Step::Step(s1, Simd::MaskLoad(a + j, m), Simd::MaskLoad(b + j, m));
   }
   return Simd::ReduceAdd(Simd::Add(Simd::Add(s0, s1), Simd::Add(s2, s3)));
 }
 
 // One pair, four accumulators wide; the tail is a masked load.
-template <class Simd, template <class> class Op, class Row = PlainRow>
-float RowPair(const float* a, Row b, size_t d) {
+template <class Simd, template <class> class Op>
+float Pair(const float* a, const float* b, size_t d) {
   constexpr size_t kW = Simd::kW;
   using Step = Op<Simd>;
   typename Simd::Vec s0 = Simd::Zero(), s1 = Simd::Zero();
   typename Simd::Vec s2 = Simd::Zero(), s3 = Simd::Zero();
   size_t j = 0;
   for (; j + 4 * kW <= d; j += 4 * kW) {
-    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b.At(j)));
-    s1 = Step::Step(s1, Simd::Load(a + j + kW), Simd::Load(b.At(j + kW)));
-    s2 = Step::Step(s2, Simd::Load(a + j + 2 * kW),
-                    Simd::Load(b.At(j + 2 * kW)));
-    s3 = Step::Step(s3, Simd::Load(a + j + 3 * kW),
-                    Simd::Load(b.At(j + 3 * kW)));
+    s0 = Step::Step(s0, Simd::Load(a + j), Simd::Load(b + j));
+    s1 = Step::Step(s1, Simd::Load(a + j + kW), Simd::Load(b + j + kW));
+    s2 = Step::Step(s2, Simd::Load(a + j + 2 * kW), Simd::Load(b + j + 2 * kW));
+    s3 = Step::Step(s3, Simd::Load(a + j + 3 * kW), Simd::Load(b + j + 3 * kW));
   }
   return FinishPair<Simd, Step>(a, b, j, d, s0, s1, s2, s3);
-}
-
-template <class Simd, template <class> class Op>
-float Pair(const float* a, const float* b, size_t d) {
-  return RowPair<Simd, Op>(a, PlainRow{b}, d);
 }
 
 // One query against four rows at a time: the query is loaded once per step,
@@ -168,7 +145,7 @@ float PairBelow(const float* a, const float* b, size_t d, float bound) {
     if (partial > bound) return partial;
     check = NextBelowCheck(check);
   }
-  return FinishPair<Simd, Step>(a, PlainRow{b}, j, d, s0, s1, s2, s3);
+  return FinishPair<Simd, Step>(a, b, j, d, s0, s1, s2, s3);
 }
 
 // Rows scored per pass of RowsBounded: their accumulators stay in L1.
@@ -193,34 +170,76 @@ void StepFourRows(const float* q, const float* const* r, size_t j, size_t end,
   s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
 }
 
-// Rows<Simd, L2Op> with early exits (KernelTable::l2_sqr_rows_bounded). Only
-// the heads of the rows ahead are prefetched (what the first checks read):
-// the rest of a row is fetched only if it survives them. A block of rows is
-// scored in stages: every live row's accumulator (one per
+// The sums over rows r[0..3]'s coded heads of (code * step - offset)^2
+// (CodedHeads), one accumulator per row.
+template <class Simd>
+void DecodedHeadsFour(const CodedHeads& heads, size_t first, float* sums) {
+  constexpr size_t kW = Simd::kW;
+  using Vec = typename Simd::Vec;
+  const uint8_t* codes = heads.codes + first * kCodedHeadDim;
+  Vec s0 = Simd::Zero(), s1 = Simd::Zero(), s2 = Simd::Zero();
+  Vec s3 = Simd::Zero();
+  for (size_t j = 0; j < kCodedHeadDim; j += kW) {
+    const Vec step = Simd::Load(heads.step + j);
+    const Vec offset = Simd::Load(heads.offset + j);
+    const Vec t0 = Simd::Fmsub(Simd::LoadBytes(codes + j), step, offset);
+    const Vec t1 =
+        Simd::Fmsub(Simd::LoadBytes(codes + kCodedHeadDim + j), step, offset);
+    const Vec t2 = Simd::Fmsub(Simd::LoadBytes(codes + 2 * kCodedHeadDim + j),
+                               step, offset);
+    const Vec t3 = Simd::Fmsub(Simd::LoadBytes(codes + 3 * kCodedHeadDim + j),
+                               step, offset);
+    s0 = Simd::Fmadd(t0, t0, s0);
+    s1 = Simd::Fmadd(t1, t1, s1);
+    s2 = Simd::Fmadd(t2, t2, s2);
+    s3 = Simd::Fmadd(t3, t3, s3);
+  }
+  Simd::StoreSums4(sums, s0, s1, s2, s3);
+}
+
+// The same sum for row i alone.
+template <class Simd>
+float DecodedHead(const CodedHeads& heads, size_t i) {
+  constexpr size_t kW = Simd::kW;
+  const uint8_t* code = heads.codes + i * kCodedHeadDim;
+  typename Simd::Vec s = Simd::Zero();
+  for (size_t j = 0; j < kCodedHeadDim; j += kW) {
+    const typename Simd::Vec t =
+        Simd::Fmsub(Simd::LoadBytes(code + j), Simd::Load(heads.step + j),
+                    Simd::Load(heads.offset + j));
+    s = Simd::Fmadd(t, t, s);
+  }
+  return Simd::ReduceAdd(s);
+}
+
+// Rows<Simd, L2Op> with early exits (KernelTable::l2_sqr_rows_bounded). A
+// block of rows is scored in stages: every live row's accumulator (one per
 // row, as in Rows) advances to the next check, four rows at a time; a
 // reduced copy is compared with bound and the rows above it leave with that
 // partial sum; the live ones regroup by four for the next stage. A row's
 // accumulator takes Rows' steps in Rows' order whatever rows it is grouped
 // with, and StoreSums4 reduces each lane on its own, so a finished row is
 // Rows' bit for bit. The last n % 4 rows go through Pair, as in Rows.
-// With kHeads, `heads` holds each row's first kBoundedFirstCheck floats
-// (KernelTable::l2_sqr_rows_bounded): the first stage reads those, every
-// row in order, and the rows that pass a check have their next stage's
-// floats prefetched.
+// Without coded heads, only the first floats of the rows ahead are
+// prefetched (what the first checks read): the rest of a row is fetched
+// only if it survives them. With kHeads, a first stage walks the block's coded
+// heads in order and keeps, without a branch per row, the rows whose floor
+// (CodedHeadFloor) is not above bound; those are then scored from their
+// rows, from the first dimension, each stage's floats prefetched for the
+// rows that enter it.
 template <class Simd, bool kHeads>
 void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
                      size_t stride, float bound, float* out,
-                     const float* heads) {
+                     const CodedHeads* heads) {
   constexpr size_t kW = Simd::kW;
   using Step = L2Op<Simd>;
   using Vec = typename Simd::Vec;
   const size_t full = d & ~(kW - 1);
   const typename Simd::Mask tail = Simd::FirstLanes(d - full);
-  const size_t first_check =
-      kBoundedFirstCheck < full ? kBoundedFirstCheck : full;
-  constexpr size_t kHeadStride = kBoundedFirstCheck;
-  // Without heads, the rows ahead have what the first checks read
-  // prefetched; heads are one sequential stream the hardware fetches.
+  // With heads, the rows' own first check comes past the coded dimensions.
+  const size_t first_check_dims =
+      kHeads ? 2 * kCodedHeadDim : kBoundedFirstCheck;
+  const size_t first_check = first_check_dims < full ? first_check_dims : full;
   const size_t head_bytes =
       (d < 2 * kBoundedFirstCheck ? d : 2 * kBoundedFirstCheck) * sizeof(float);
   const size_t ahead = internal::PrefetchRowsAhead(head_bytes, 4);
@@ -232,37 +251,25 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
     size_t m = bn;
     size_t j = 0;
     size_t check = first_check;
-    if (!kHeads || first_check >= full) {
+    for (size_t t = 0; t < bn; ++t) acc[t] = Simd::Zero();
+    if constexpr (!kHeads) {
       for (size_t t = 0; t < bn; ++t) live[t] = static_cast<uint32_t>(b + t);
-      for (size_t t = 0; t < bn; ++t) acc[t] = Simd::Zero();
     } else {
-      // The first stage walks the block's heads in order: every row
-      // writes its partial sum, and the rows not above the bound stay,
-      // without a branch per row.
       m = 0;
       for (size_t i = b; i < b + bn; i += 4) {
-        const float* h[4];
-        Vec s[4];
+        float decoded[4];
+        DecodedHeadsFour<Simd>(*heads, i, decoded);
         for (size_t t = 0; t < 4; ++t) {
-          h[t] = heads + (i + t) * kHeadStride;
-          s[t] = Simd::Zero();
-        }
-        StepFourRows<Simd>(q, h, 0, first_check, s);
-        float partial[4];
-        Simd::StoreSums4(partial, s[0], s[1], s[2], s[3]);
-        for (size_t t = 0; t < 4; ++t) {
-          out[i + t] = partial[t];
+          const float floor = CodedHeadFloor(decoded[t], heads->slack[i + t],
+                                             heads->query_slack);
+          out[i + t] = floor;
           live[m] = static_cast<uint32_t>(i + t);
-          acc[m] = s[t];
-          m += partial[t] > bound ? 0 : 1;
+          m += floor > bound ? 0 : 1;
         }
       }
-      j = first_check;
-      check = 2 * check < full ? 2 * check : full;
-      const size_t next = check < full ? check : d;
+      const size_t end = check < full ? check : d;
       for (size_t t = 0; t < m; ++t) {
-        internal::PrefetchRange(rows + live[t] * stride + j,
-                                (next - j) * sizeof(float));
+        internal::PrefetchRange(rows + live[t] * stride, end * sizeof(float));
       }
     }
     while (m > 0) {
@@ -285,15 +292,7 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
                                     head_bytes);
           }
         }
-        if (kHeads && j == 0) {
-          // The first stage ends at kBoundedFirstCheck: all in the heads.
-          const float* h[4];
-          for (size_t t = 0; t < 4; ++t)
-            h[t] = heads + live[idx[t]] * kHeadStride;
-          StepFourRows<Simd>(q, h, j, check, s);
-        } else {
-          StepFourRows<Simd>(q, r, j, check, s);
-        }
+        StepFourRows<Simd>(q, r, j, check, s);
         if (last) {
           if (full < d) {
             const Vec x = Simd::MaskLoad(q + full, tail);
@@ -334,8 +333,9 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
   for (size_t i = n4; i < n; ++i) {
     const float* row = rows + i * stride;
     if constexpr (kHeads) {
-      out[i] =
-          RowPair<Simd, L2Op>(q, HeadedRow{heads + i * kHeadStride, row}, d);
+      const float floor = CodedHeadFloor(DecodedHead<Simd>(*heads, i),
+                                         heads->slack[i], heads->query_slack);
+      out[i] = floor > bound ? floor : Pair<Simd, L2Op>(q, row, d);
     } else {
       out[i] = Pair<Simd, L2Op>(q, row, d);
     }
@@ -345,7 +345,8 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
 // KernelTable::l2_sqr_rows_bounded.
 template <class Simd>
 void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
-                 size_t stride, float bound, float* out, const float* heads) {
+                 size_t stride, float bound, float* out,
+                 const CodedHeads* heads) {
   if (heads == nullptr) {
     RowsBoundedWith<Simd, false>(q, rows, n, d, stride, bound, out, nullptr);
   } else {

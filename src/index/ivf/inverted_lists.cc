@@ -82,7 +82,8 @@ void InvertedLists::Sync(List& list) {
   list.codes = o.codes.empty() ? nullptr : o.codes.data();
   list.vectors = o.vectors.empty() ? nullptr : o.vectors.data();
   list.terms = o.terms.empty() ? nullptr : o.terms.data();
-  list.heads = o.heads.empty() ? nullptr : o.heads.data();
+  list.head_codes = o.head_codes.empty() ? nullptr : o.head_codes.data();
+  list.head_slack = o.head_slack.empty() ? nullptr : o.head_slack.data();
   list.size = static_cast<int64_t>(o.ids.size());
   list.view = false;
 }
@@ -97,7 +98,7 @@ void InvertedLists::SetView(int64_t l, int64_t n, const int64_t* ids,
   list.vectors = vectors;
   list.view = true;
   if (mapping_ == nullptr) mapping_ = std::move(mapping);
-  if (head_dim_ > 0) FillHeads(list);
+  if (head_codec_ != nullptr) FillHeads(list);
 }
 
 void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
@@ -109,30 +110,42 @@ void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
   o.codes = std::move(codes);
   o.vectors = std::move(vectors);
   Sync(list);
-  if (head_dim_ > 0) FillHeads(list);
+  if (head_codec_ != nullptr) FillHeads(list);
+}
+
+void InvertedLists::AppendHead(Owned& o, const float* vec) const {
+  o.head_codes.resize(o.head_codes.size() + HeadCodec::kDim);
+  o.head_slack.push_back(head_codec_->Encode(
+      vec, o.head_codes.data() + o.head_codes.size() - HeadCodec::kDim));
 }
 
 void InvertedLists::FillHeads(List& list) {
   Owned& o = Own(list);
-  o.heads.resize(static_cast<size_t>(list.size) * head_dim_);
-  for (int64_t i = 0; i < list.size; ++i) {
-    std::copy_n(list.vectors + i * vec_dim_, head_dim_,
-                o.heads.begin() + i * head_dim_);
-  }
-  list.heads = o.heads.empty() ? nullptr : o.heads.data();
+  const size_t n = static_cast<size_t>(list.size);
+  o.head_codes.clear();
+  o.head_slack.clear();
+  o.head_codes.reserve(n * HeadCodec::kDim);
+  o.head_slack.reserve(n);
+  for (size_t i = 0; i < n; ++i) AppendHead(o, list.vectors + i * vec_dim_);
+  list.head_codes = o.head_codes.empty() ? nullptr : o.head_codes.data();
+  list.head_slack = o.head_slack.empty() ? nullptr : o.head_slack.data();
 }
 
-void InvertedLists::EnableHeads(int head_dim) {
-  head_dim_ = head_dim;
+void InvertedLists::EnableHeads(const HeadCodec& codec) {
   try {
+    head_codec_ = std::make_shared<const HeadCodec>(codec);
     for (List& list : lists_) {
       if (list.size > 0) FillHeads(list);
     }
   } catch (...) {
-    head_dim_ = 0;
+    head_codec_ = nullptr;
     for (List& list : lists_) {
-      if (list.own != nullptr) std::vector<float>().swap(list.own->heads);
-      list.heads = nullptr;
+      if (list.own != nullptr) {
+        std::vector<uint8_t>().swap(list.own->head_codes);
+        std::vector<float>().swap(list.own->head_slack);
+      }
+      list.head_codes = nullptr;
+      list.head_slack = nullptr;
     }
     throw;
   }
@@ -147,7 +160,7 @@ void InvertedLists::SetTerms(int64_t l, std::vector<float> terms) {
 
 InvertedLists InvertedLists::OwnedCopy() const {
   InvertedLists copy(nlist(), layout_, m_, vec_dim_, entry_terms_);
-  copy.head_dim_ = head_dim_;
+  copy.head_codec_ = head_codec_;
   for (int64_t l = 0; l < nlist(); ++l) {
     const List& from = lists_[l];
     const uint64_t n = from.size;
@@ -158,7 +171,11 @@ InvertedLists InvertedLists::OwnedCopy() const {
       o.codes.assign(from.codes, from.codes + code_bytes(n));
       o.vectors.assign(from.vectors, from.vectors + n * vec_dim_);
       if (entry_terms_) o.terms.assign(from.terms, from.terms + n);
-      if (head_dim_ > 0) o.heads.assign(from.heads, from.heads + n * head_dim_);
+      if (head_codec_ != nullptr) {
+        o.head_codes.assign(from.head_codes,
+                            from.head_codes + n * HeadCodec::kDim);
+        o.head_slack.assign(from.head_slack, from.head_slack + n);
+      }
       Sync(to);
     }
   }
@@ -187,7 +204,10 @@ void InvertedLists::Reserve(int64_t l, int64_t extra) {
     o.codes.reserve(code_bytes(n));
     if (vec_dim_ > 0) o.vectors.reserve(n * vec_dim_);
     if (entry_terms_) o.terms.reserve(n);
-    if (head_dim_ > 0) o.heads.reserve(n * head_dim_);
+    if (head_codec_ != nullptr) {
+      o.head_codes.reserve(n * HeadCodec::kDim);
+      o.head_slack.reserve(n);
+    }
   } catch (...) {
     Sync(list);
     throw;
@@ -249,7 +269,7 @@ void InvertedLists::Append(int64_t l, int64_t id, const uint8_t* code,
   }
   if (vec_dim_ > 0) o.vectors.insert(o.vectors.end(), vec, vec + vec_dim_);
   if (entry_terms_) o.terms.push_back(term);
-  if (head_dim_ > 0) o.heads.insert(o.heads.end(), vec, vec + head_dim_);
+  if (head_codec_ != nullptr) AppendHead(o, vec);
   Sync(list);
 }
 
@@ -265,9 +285,11 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
                   o.vectors.data() + last * vec_dim_, vec_dim_ * sizeof(float));
     }
     if (entry_terms_) o.terms[pos] = o.terms[last];
-    if (head_dim_ > 0) {
-      std::memcpy(o.heads.data() + pos * head_dim_,
-                  o.heads.data() + last * head_dim_, head_dim_ * sizeof(float));
+    if (head_codec_ != nullptr) {
+      std::memcpy(o.head_codes.data() + pos * HeadCodec::kDim,
+                  o.head_codes.data() + last * HeadCodec::kDim,
+                  HeadCodec::kDim);
+      o.head_slack[pos] = o.head_slack[last];
     }
   }
   o.ids.pop_back();
@@ -281,13 +303,17 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
     }
   }
   if (vec_dim_ > 0) o.vectors.resize(o.vectors.size() - vec_dim_);
-  if (head_dim_ > 0) o.heads.resize(o.heads.size() - head_dim_);
+  if (head_codec_ != nullptr) {
+    o.head_codes.resize(o.head_codes.size() - HeadCodec::kDim);
+    o.head_slack.pop_back();
+  }
   if (o.ids.capacity() > 2 * o.ids.size() + 1024) {
     o.ids.shrink_to_fit();
     o.codes.shrink_to_fit();
     o.vectors.shrink_to_fit();
     o.terms.shrink_to_fit();
-    o.heads.shrink_to_fit();
+    o.head_codes.shrink_to_fit();
+    o.head_slack.shrink_to_fit();
   }
   Sync(list);
 }
@@ -302,7 +328,8 @@ size_t InvertedLists::MemoryBytes() const {
     if (l.own == nullptr) continue;
     const Owned& o = *l.own;
     b += sizeof(Owned) +
-         (o.terms.capacity() + o.heads.capacity()) * sizeof(float);
+         (o.terms.capacity() + o.head_slack.capacity()) * sizeof(float) +
+         o.head_codes.capacity();
     if (!l.view) {
       b += o.ids.capacity() * sizeof(int64_t) + o.codes.capacity() +
            o.vectors.capacity() * sizeof(float);

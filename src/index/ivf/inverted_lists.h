@@ -8,14 +8,17 @@
 // read-only file mapping (see io/format.h, section LSTA); a mapped list is
 // read-only until OwnedCopy copies it. Terms are derived data, never saved:
 // always owned, recomputed by the index after a load (SetTerms). Heads are
-// derived too: with EnableHeads, a copy of each entry's first head_dim()
-// floats, contiguous per list, kept in step with the vectors by every call
-// here, so a bounded scan's first check reads no row.
+// derived too: with EnableHeads, each entry's first HeadCodec::kDim
+// coordinates in 8 bits and its coding error (head_codec.h), contiguous per
+// list, kept in step with the vectors by every call here, so a bounded
+// scan's first check reads no row.
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "index/ivf/head_codec.h"
 
 namespace vindex::internal {
 
@@ -44,8 +47,8 @@ class InvertedLists {
   int m() const { return m_; }
   int vec_dim() const { return vec_dim_; }
   bool has_terms() const { return entry_terms_; }
-  // Floats per entry in heads(l); 0 when the lists keep no heads.
-  int head_dim() const { return head_dim_; }
+  // The codec of the heads; null when the lists keep none.
+  const HeadCodec* head_codec() const { return head_codec_.get(); }
   // Fast-scan: sub-quantizer pairs, and bytes per block of 32 entries.
   int pairs() const { return (m_ + 1) / 2; }
   size_t block_bytes() const { return size_t(pairs()) * 32; }
@@ -60,9 +63,10 @@ class InvertedLists {
   const float* vectors(int64_t l) const { return lists_[l].vectors; }
   // list_size(l) entry terms when has_terms() (null when empty or unset).
   const float* terms(int64_t l) const { return lists_[l].terms; }
-  // list_size(l) * head_dim() floats, entry i's at i * head_dim() (null
-  // when empty or without heads).
-  const float* heads(int64_t l) const { return lists_[l].heads; }
+  // With heads: list_size(l) * HeadCodec::kDim codes, entry i's at
+  // i * HeadCodec::kDim, and list_size(l) slacks (null when empty).
+  const uint8_t* head_codes(int64_t l) const { return lists_[l].head_codes; }
+  const float* head_slack(int64_t l) const { return lists_[l].head_slack; }
   int64_t total() const;
 
   // Whether some list is a view into a mapping.
@@ -80,10 +84,10 @@ class InvertedLists {
   void SetTerms(int64_t l, std::vector<float> terms);
   // A copy in which every list is owned (may throw bad_alloc).
   InvertedLists OwnedCopy() const;
-  // Keeps heads of head_dim floats (0 < head_dim <= vec_dim) from now on,
+  // Keeps heads coded by `codec` (vec_dim >= HeadCodec::kDim) from now on,
   // computed here for the entries already held; allowed on mapped lists.
   // May throw bad_alloc, leaving the lists without heads.
-  void EnableHeads(int head_dim);
+  void EnableHeads(const HeadCodec& codec);
 
   // --- Mutations: only when !mapped(). ---
   // Makes room for `extra` more entries in list l (may throw bad_alloc);
@@ -113,7 +117,8 @@ class InvertedLists {
     std::vector<uint8_t> codes;
     std::vector<float> vectors;
     std::vector<float> terms;
-    std::vector<float> heads;
+    std::vector<uint8_t> head_codes;
+    std::vector<float> head_slack;
   };
   // Small, so that many empty lists cost little (a loaded file pays 12
   // bytes per list at least); the owned arrays live apart, made on demand.
@@ -124,7 +129,9 @@ class InvertedLists {
     const uint8_t* codes = nullptr;  // kBytes: size * m; kFastScan4: blocks.
     const float* vectors = nullptr;  // size * vec_dim.
     const float* terms = nullptr;    // size, always own->terms.
-    const float* heads = nullptr;    // size * head_dim, always own->heads.
+    // size * HeadCodec::kDim and size, always own's.
+    const uint8_t* head_codes = nullptr;
+    const float* head_slack = nullptr;
     bool view = false;
     std::unique_ptr<Owned> own;  // Null until the list owns something.
   };
@@ -139,12 +146,14 @@ class InvertedLists {
   void ClearCode(List& list, int64_t pos);
   // Sets list's heads from its vectors (may throw).
   void FillHeads(List& list);
+  // Appends the head of vec to o.
+  void AppendHead(Owned& o, const float* vec) const;
 
   CodeLayout layout_ = CodeLayout::kNone;
   int m_ = 0;
   int vec_dim_ = 0;
   bool entry_terms_ = false;
-  int head_dim_ = 0;
+  std::shared_ptr<const HeadCodec> head_codec_;
   std::vector<List> lists_;
   std::shared_ptr<const void> mapping_;  // Keeps the views alive.
 };

@@ -55,13 +55,15 @@ IvfIndexBase::IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
 
 void IvfIndexBase::SetLeadingAxesFirst() {
   leading_axes_first_ = true;
-  const int head_dim = ListHeadDim();
-  if (head_dim == 0) return;
+  if (!KeepsListHeads()) return;
   MutexLock write(write_mu_);
   WriterLock lock(mu_);
-  // Heads only speed scans up: without memory for them, scan without.
+  // Untrained, training enables them; heads only speed scans up: without
+  // memory for them, scan without.
+  if (!trained_) return;
   try {
-    lists_.EnableHeads(head_dim);
+    lists_.EnableHeads(
+        HeadCodec::FromCentroids(centroids_.data(), ivf_.nlist, ivf_.dim));
   } catch (const std::bad_alloc&) {
   }
 }

@@ -133,8 +133,8 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
   const IvfCommonOptions& ivf_options() const { return ivf_; }
 
   // Inner-product and cosine one-query scans then screen long rows (the
-  // coarse step; IVF-Flat's lists for cosine), and the lists keep the heads
-  // the family asks for (ListHeadDim).
+  // coarse step; IVF-Flat's lists for cosine), and the lists keep heads if
+  // the family asks for them (KeepsListHeads).
   void SetLeadingAxesFirst() override;
   bool leading_axes_first() const { return leading_axes_first_; }
 
@@ -174,9 +174,9 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
   // The lists a call probes: `requested` (0: the default), at most nlist;
   // InvalidArgument if negative.
   absl::StatusOr<int> ResolveNprobe(int requested) const;
-  // Floats of each entry's head the lists keep (InvertedLists::heads) once
-  // the leading axes come first; 0 for none.
-  virtual int ListHeadDim() const { return 0; }
+  // Whether the lists keep coded heads (InvertedLists::EnableHeads) once
+  // the leading axes come first.
+  virtual bool KeepsListHeads() const { return false; }
   // Per-call checks of family knobs (e.g. rerank_factor) and their default.
   virtual absl::StatusOr<int> ResolveRerank(
       const SearchParams& /*params*/) const {
@@ -255,7 +255,6 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
     CodeLayout layout = CodeLayout::kNone;
     int vec_dim = 0;
     bool with_terms = false;
-    int head_dim = 0;
   };
   // The lists' shape, or FailedPrecondition when the index holds vectors
   // (an index is trained once, before its first Add).

@@ -48,15 +48,12 @@ std::string IvfFlatIndex::Description() const {
   return absl::StrCat("IVF", ivf_options().nlist, ",Flat");
 }
 
-int IvfFlatIndex::ListHeadDim() const {
+bool IvfFlatIndex::KeepsListHeads() const {
   const Metric metric = ivf_options().metric;
   const bool screened = metric == Metric::kL2 || metric == Metric::kCosine;
   const size_t d = static_cast<size_t>(ivf_options().dim);
-  return screened && leading_axes_first() &&
-                 d >= 2 * kernels::kBoundedFirstCheck &&
-                 d < kernels::kBoundedMinDim
-             ? static_cast<int>(kernels::kBoundedFirstCheck)
-             : 0;
+  return screened && leading_axes_first() && d >= kernels::kCodedHeadDim &&
+         d < kernels::kBoundedMinDim;
 }
 
 void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
@@ -68,12 +65,21 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   const bool cosine =
       ivf_options().metric == Metric::kCosine && leading_axes_first();
   // Long rows stop early in place; behind a rotation the lists keep shorter
-  // rows' heads apart (ListHeadDim), so those stop early too.
+  // rows' coded heads (KeepsListHeads), so those stop early too.
   const bool long_rows = static_cast<size_t>(d) >= kernels::kBoundedMinDim;
   auto scratch = scratch_.Acquire();
   scratch->dist.resize(kScanChunk);
   scratch->index.resize(kScanChunk);
   float* dist = scratch->dist.data();
+  // The query's part of the lists' coded heads.
+  const internal::HeadCodec* codec = lists().head_codec();
+  alignas(64) float head_offset[internal::HeadCodec::kDim];
+  kernels::CodedHeads coded{};
+  if (codec != nullptr) {
+    coded.step = codec->step();
+    coded.offset = head_offset;
+    coded.query_slack = codec->PrepareQuery(ctx.query, head_offset);
+  }
   internal::TopK top(ctx.k);
   for (int p = 0; p < ctx.nprobe; ++p) {
     const int64_t l = ctx.lists[p];
@@ -101,14 +107,17 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
       }
       continue;
     }
-    const float* heads = lists().heads(l);
-    const int head_dim = lists().head_dim();
-    const bool bounded = (l2 || cosine) && (long_rows || heads != nullptr);
+    const uint8_t* head_codes = lists().head_codes(l);
+    const bool bounded = (l2 || cosine) && (long_rows || head_codes != nullptr);
     const int64_t chunk = bounded ? kBoundedScanChunk : kScanChunk;
     for (int64_t b = 0; b < n; b += chunk) {
       const int64_t bn = std::min(chunk, n - b);
-      const float* block_heads =
-          heads == nullptr ? nullptr : heads + b * head_dim;
+      const kernels::CodedHeads* block_heads = nullptr;
+      if (head_codes != nullptr) {
+        coded.codes = head_codes + b * internal::HeadCodec::kDim;
+        coded.slack = lists().head_slack(l) + b;
+        block_heads = &coded;
+      }
       if (bounded && cosine) {
         // Unit query and rows (to rounding, which the bound allows for).
         const float bound =

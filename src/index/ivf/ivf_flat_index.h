@@ -54,11 +54,11 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
 
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& /*b*/) const override {}
-  // Behind a rotation, L2 and cosine rows of 64 to kBoundedMinDim - 1
-  // dimensions keep heads of kernels::kBoundedFirstCheck floats: the
-  // one-query scan's first check streams only those, where rows read in
-  // place would cost more than the exits save (docs/decisions.md, IVF).
-  int ListHeadDim() const override;
+  // Behind a rotation, L2 and cosine rows of kernels::kCodedHeadDim to
+  // kBoundedMinDim - 1 dimensions keep coded heads: the one-query scan's
+  // first check streams only those, and reads a row only if they cannot
+  // rule it out (docs/decisions.md, IVF).
+  bool KeepsListHeads() const override;
   void ScanLists(const internal::ProbeContext& ctx) const override;
   bool ScanBatch(MatrixView<const float> queries, const int64_t* probe,
                  const float* coarse, int nprobe, int k, SearchOutput out,

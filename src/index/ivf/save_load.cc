@@ -91,13 +91,11 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   CodeLayout layout = CodeLayout::kNone;
   int vec_dim = 0;
   bool with_terms = false;
-  int head_dim = 0;
   {
     ReaderLock read(mu_);  // Uncontended: no other thread sees the index yet.
     layout = lists_.layout();
     vec_dim = lists_.vec_dim();
     with_terms = lists_.has_terms();
-    head_dim = lists_.head_dim();
   }
   InvertedLists lists(nlist, layout, code_m_, vec_dim, with_terms);
   VINDEX_ASSIGN_OR_RETURN(uint64_t length,
@@ -115,9 +113,11 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
       FillEntryTerms(centroids.data(), &lists);
     }));
   }
-  if (head_dim > 0) {
-    VINDEX_RETURN_IF_ERROR(TryAllocate("copying the lists' heads",
-                                       [&] { lists.EnableHeads(head_dim); }));
+  if (KeepsListHeads()) {
+    VINDEX_RETURN_IF_ERROR(TryAllocate("coding the lists' heads", [&] {
+      lists.EnableHeads(
+          HeadCodec::FromCentroids(centroids.data(), nlist, ivf_.dim));
+    }));
   }
   VINDEX_RETURN_IF_ERROR(r.ReadEnd());
   if (seen != count) {

@@ -66,8 +66,7 @@ absl::StatusOr<IvfIndexBase::ListsShape> IvfIndexBase::ShapeForRetrain() const {
   }
   return ListsShape{.layout = lists_.layout(),
                     .vec_dim = lists_.vec_dim(),
-                    .with_terms = lists_.has_terms(),
-                    .head_dim = lists_.head_dim()};
+                    .with_terms = lists_.has_terms()};
 }
 
 absl::Status IvfIndexBase::StageAndPublish(MatrixView<const float> x,
@@ -83,7 +82,10 @@ absl::Status IvfIndexBase::StageAndPublish(MatrixView<const float> x,
   VINDEX_RETURN_IF_ERROR(TryAllocate("creating the inverted lists", [&] {
     fresh = InvertedLists(ivf_.nlist, shape.layout, code_m_, shape.vec_dim,
                           shape.with_terms);
-    if (shape.head_dim > 0) fresh.EnableHeads(shape.head_dim);
+    if (KeepsListHeads()) {
+      fresh.EnableHeads(
+          HeadCodec::FromCentroids(centroids.data(), ivf_.nlist, ivf_.dim));
+    }
   }));
 
   WriterLock lock(mu_);
