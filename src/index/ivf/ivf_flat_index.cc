@@ -52,8 +52,7 @@ bool IvfFlatIndex::KeepsListHeads() const {
   const Metric metric = ivf_options().metric;
   const bool screened = metric == Metric::kL2 || metric == Metric::kCosine;
   const size_t d = static_cast<size_t>(ivf_options().dim);
-  return screened && leading_axes_first() && d >= kernels::kCodedHeadDim &&
-         d < kernels::kBoundedMinDim;
+  return screened && leading_axes_first() && d >= kernels::kCodedHeadDim;
 }
 
 void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
@@ -64,8 +63,8 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
   // exit screens them too, and rows it passes are scored exactly.
   const bool cosine =
       ivf_options().metric == Metric::kCosine && leading_axes_first();
-  // Long rows stop early in place; behind a rotation the lists keep shorter
-  // rows' coded heads (KeepsListHeads), so those stop early too.
+  // Long rows stop early in place; behind a rotation the lists keep coded
+  // heads (KeepsListHeads), which stop rows before they are read.
   const bool long_rows = static_cast<size_t>(d) >= kernels::kBoundedMinDim;
   auto scratch = scratch_.Acquire();
   scratch->dist.resize(kScanChunk);

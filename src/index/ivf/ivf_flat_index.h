@@ -54,10 +54,10 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
 
   std::string Description() const override;
   void AppendParams(io::ByteBuilder& /*b*/) const override {}
-  // Behind a rotation, L2 and cosine rows of kernels::kCodedHeadDim to
-  // kBoundedMinDim - 1 dimensions keep coded heads: the one-query scan's
-  // first check streams only those, and reads a row only if they cannot
-  // rule it out (docs/decisions.md, IVF).
+  // Behind a rotation, L2 and cosine rows of kernels::kCodedHeadDim or more
+  // dimensions keep coded heads: the one-query scan's first check streams
+  // only those, and reads a row only if they cannot rule it out
+  // (docs/decisions.md, IVF).
   bool KeepsListHeads() const override;
   void ScanLists(const internal::ProbeContext& ctx) const override;
   bool ScanBatch(MatrixView<const float> queries, const int64_t* probe,
