@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "core/prefetch.h"
 #include "kernels/kernels.h"
@@ -347,6 +348,12 @@ template <class Simd>
 void RowsBounded(const float* q, const float* rows, size_t n, size_t d,
                  size_t stride, float bound, float* out,
                  const CodedHeads* heads) {
+  if (!(bound < std::numeric_limits<float>::infinity())) {
+    // Nothing can stop (the first rows of a scan): the plain scan, whose
+    // prefetch streams the rows.
+    Rows<Simd, L2Op>(q, rows, n, d, stride, out);
+    return;
+  }
   if (heads == nullptr) {
     RowsBoundedWith<Simd, false>(q, rows, n, d, stride, bound, out, nullptr);
   } else {
