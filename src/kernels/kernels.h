@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "kernels/dispatch.h"
 #include "kernels/isa.h"
@@ -60,18 +61,25 @@ struct CodedHeads {
   float query_slack;
 };
 
-// The factor CodedHeadFloor shrinks by, twice.
-inline constexpr float kCodedHeadShrink = 1.0f - 1.0f / 4096.0f;
+// The factor CodedHeadFloor shrinks by, twice, for rows of d dimensions:
+// 2^-12 plus 4 (d + kCodedHeadDim) epsilon, above the relative rounding of
+// a sum of d + kCodedHeadDim non-negative float terms in any order (the
+// decoded sum, and the row's distance as l2_sqr_rows computes it).
+inline float CodedHeadShrink(size_t d) {
+  return 1.0f - 1.0f / 4096.0f -
+         4.0f * static_cast<float>(d + kCodedHeadDim) *
+             std::numeric_limits<float>::epsilon();
+}
 
 // A row's distance is at least this floor, given `decoded`, the sum over
-// its head of (codes[j] * step[j] - offset[j])^2, and its slack: the
-// decoded distance less both slacks, shrunk by 2^-12 twice for the rounding
-// of every step (that of l2_sqr_rows too, for d < 4096). 0 when the slacks
-// cover the decoded distance. A row whose floor exceeds the bound stops.
-inline float CodedHeadFloor(float decoded, float slack, float query_slack) {
-  const float reach =
-      std::sqrt(decoded) * kCodedHeadShrink - slack - query_slack;
-  return reach > 0.0f ? reach * reach * kCodedHeadShrink : 0.0f;
+// its head of (codes[j] * step[j] - offset[j])^2, its slack and
+// `shrink` = CodedHeadShrink(d): the decoded distance less both slacks,
+// shrunk twice. 0 when the slacks cover the decoded distance. A row whose
+// floor exceeds the bound stops.
+inline float CodedHeadFloor(float decoded, float slack, float query_slack,
+                            float shrink) {
+  const float reach = std::sqrt(decoded) * shrink - slack - query_slack;
+  return reach > 0.0f ? reach * reach * shrink : 0.0f;
 }
 
 struct KernelTable {

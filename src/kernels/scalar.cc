@@ -81,14 +81,16 @@ float DecodedHeadDistance(const CodedHeads& heads, size_t i) {
 void L2SqrRowsBounded(const float* q, const float* rows, size_t n, size_t d,
                       size_t stride, float bound, float* out,
                       const CodedHeads* heads) {
+  const float shrink = CodedHeadShrink(d);
   for (size_t i = 0; i < n; ++i) {
     const float* row = rows + i * stride;
     if (heads == nullptr) {
       out[i] = L2SqrBelow(q, row, d, bound);
       continue;
     }
-    const float floor = CodedHeadFloor(DecodedHeadDistance(*heads, i),
-                                       heads->slack[i], heads->query_slack);
+    const float floor =
+        CodedHeadFloor(DecodedHeadDistance(*heads, i), heads->slack[i],
+                       heads->query_slack, shrink);
     out[i] = floor > bound ? floor : L2Sqr(q, row, d);
   }
 }

@@ -245,6 +245,7 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
       (d < 2 * kBoundedFirstCheck ? d : 2 * kBoundedFirstCheck) * sizeof(float);
   const size_t ahead = internal::PrefetchRowsAhead(head_bytes, 4);
   const size_t n4 = n & ~size_t{3};
+  const float shrink = CodedHeadShrink(d);
   Vec acc[kBoundedBlock];
   uint32_t live[kBoundedBlock];
   for (size_t b = 0; b < n4; b += kBoundedBlock) {
@@ -262,7 +263,7 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
         DecodedHeadsFour<Simd>(*heads, i, decoded);
         for (size_t t = 0; t < 4; ++t) {
           const float floor = CodedHeadFloor(decoded[t], heads->slack[i + t],
-                                             heads->query_slack);
+                                             heads->query_slack, shrink);
           out[i + t] = floor;
           live[m] = static_cast<uint32_t>(i + t);
           m += floor > bound ? 0 : 1;
@@ -334,8 +335,9 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
   for (size_t i = n4; i < n; ++i) {
     const float* row = rows + i * stride;
     if constexpr (kHeads) {
-      const float floor = CodedHeadFloor(DecodedHead<Simd>(*heads, i),
-                                         heads->slack[i], heads->query_slack);
+      const float floor =
+          CodedHeadFloor(DecodedHead<Simd>(*heads, i), heads->slack[i],
+                         heads->query_slack, shrink);
       out[i] = floor > bound ? floor : Pair<Simd, L2Op>(q, row, d);
     } else {
       out[i] = Pair<Simd, L2Op>(q, row, d);
