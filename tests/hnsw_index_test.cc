@@ -11,6 +11,7 @@
 
 #include "core/metric_space.h"
 #include "gtest/gtest.h"
+#include "index/hnsw/diversity.h"
 #include "io/crc32c.h"
 #include "io/format.h"
 #include "test_util.h"
@@ -247,6 +248,102 @@ TEST(HnswIndexTest, FewerVectorsThanKArePadded) {
   EXPECT_EQ(got.ids[2], -1);
   EXPECT_TRUE(std::isinf(got.distances[2]));
   EXPECT_NE(got.ids[0], -1);
+}
+
+// The relaxed diversity test: a candidate 1.9925 from the node and 1.8925
+// from a kept neighbour (squared) is pruned by the strict rule only.
+TEST(HnswDiversityTest, RelaxationKeepsNearlyDominatedCandidates) {
+  EXPECT_TRUE(hnsw::Dominates(Metric::kL2, 1.0f, 1.8925f, 1.9925f));
+  EXPECT_FALSE(hnsw::Dominates(Metric::kL2, 1.1f, 1.8925f, 1.9925f));
+  EXPECT_TRUE(hnsw::Dominates(Metric::kL2, 1.1f, 1.5f, 1.9925f));
+  // Cosine scores are -cos: unit vectors at squared distances 1.9 and 1.96.
+  EXPECT_TRUE(hnsw::Dominates(Metric::kCosine, 1.0f, -0.05f, -0.02f));
+  EXPECT_FALSE(hnsw::Dominates(Metric::kCosine, 1.1f, -0.05f, -0.02f));
+  EXPECT_TRUE(hnsw::Dominates(Metric::kCosine, 1.1f, -0.5f, -0.02f));
+  // Inner products are never relaxed.
+  EXPECT_TRUE(hnsw::Dominates(Metric::kInnerProduct, 1.1f, -0.05f, -0.02f));
+}
+
+// From the origin, b = (0.55, 1.3) is nearly as close to a = (1, 0) as to
+// the origin and e = (2, 0) far closer to a: the strict heuristic keeps a
+// and the far c, which leaves a place of m = 3; alpha 1.1 fills it with b.
+const std::vector<float> kFillPoints = {1.0f,  0.0f,   // a, slot 0
+                                        0.55f, 1.3f,   // b, slot 1
+                                        -3.0f, -3.0f,  // c, slot 2
+                                        2.0f,  0.0f,   // e, slot 3
+                                        0.0f,  0.0f};  // the new node, slot 4
+
+std::vector<uint32_t> SortedLinks(const HnswIndex& index, uint32_t slot) {
+  std::vector<uint32_t> links = index.Level0LinksForTesting(slot);
+  std::sort(links.begin(), links.end());
+  return links;
+}
+
+TEST(HnswIndexTest, AlphaFillsTheLinksTheHeuristicLeaves) {
+  for (float alpha : {1.0f, 1.1f}) {
+    auto index = MakeHnsw(
+        HnswOptions{.dim = 2, .m = 3, .ef_construction = 16, .alpha = alpha});
+    ASSERT_TRUE(index
+                    ->Add(MatrixView<const float>(kFillPoints.data(), 5, 2),
+                          SequentialIds(5), nullptr)
+                    .ok());
+    const std::vector<uint32_t> want = alpha == 1.0f
+                                           ? std::vector<uint32_t>{0, 2}
+                                           : std::vector<uint32_t>{0, 1, 2};
+    EXPECT_EQ(SortedLinks(*index, 4), want) << "alpha " << alpha;
+    EXPECT_TRUE(index->CheckGraphForTesting().ok());
+  }
+}
+
+// alpha is saved with the index: a loaded index fills its new nodes' links
+// as the one saved did.
+TEST(HnswIndexTest, AlphaSurvivesSaveAndLoad) {
+  auto index = MakeIndex("HNSW3,alpha1.1", 2, Metric::kL2);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ((*index)->info().description, "HNSW3,alpha1.1");
+  ASSERT_TRUE((*index)
+                  ->Add(MatrixView<const float>(kFillPoints.data(), 4, 2),
+                        SequentialIds(4), nullptr)
+                  .ok());
+  const std::string bytes = Saved(**index);
+  MemoryReader r(bytes);
+  auto loaded = LoadIndex(r);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->info().description, "HNSW3,alpha1.1");
+  ASSERT_TRUE((*loaded)
+                  ->Add(MatrixView<const float>(kFillPoints.data() + 8, 1, 2),
+                        SequentialIds(1, 4), nullptr)
+                  .ok());
+  auto* hnsw = dynamic_cast<HnswIndex*>(loaded->get());
+  ASSERT_NE(hnsw, nullptr);
+  EXPECT_EQ(SortedLinks(*hnsw, 4), (std::vector<uint32_t>{0, 1, 2}));
+  // A default graph's file carries no alpha.
+  auto plain = MakeIndex("HNSW3", 2, Metric::kL2);
+  ASSERT_TRUE(plain.ok());
+  ASSERT_TRUE((*plain)
+                  ->Add(MatrixView<const float>(kFillPoints.data(), 4, 2),
+                        SequentialIds(4), nullptr)
+                  .ok());
+  EXPECT_EQ(Saved(**plain).size() + sizeof(float), bytes.size());
+}
+
+TEST(HnswIndexTest, AlphaOutOfRangeIsRejected) {
+  for (const char* spec : {"HNSW16,alpha0.9", "HNSW16,alpha2.5", "HNSW16,alpha",
+                           "HNSW16,alphax", "HNSW16,alpha1.1x"}) {
+    EXPECT_EQ(MakeIndex(spec, 8, Metric::kL2).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << spec;
+  }
+  for (float alpha : {0.5f, 2.01f, std::numeric_limits<float>::quiet_NaN()}) {
+    EXPECT_EQ(HnswIndex::Create(HnswOptions{.dim = 8, .alpha = alpha})
+                  .status()
+                  .code(),
+              absl::StatusCode::kInvalidArgument)
+        << alpha;
+  }
+  auto sq = MakeIndex("HNSW8,SQ4,alpha1.25", 16, Metric::kCosine);
+  ASSERT_TRUE(sq.ok()) << sq.status();
+  EXPECT_EQ((*sq)->info().description, "HNSW8,SQ4,alpha1.25");
 }
 
 TEST(HnswIndexTest, SameSeedSameGraph) {

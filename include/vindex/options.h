@@ -145,6 +145,15 @@ struct HnswOptions {
   // graph is reproducible).
   uint64_t seed = 100;
   Traversal traversal = Traversal::kFloat;
+  // How a new node fills the links its diversity heuristic leaves free, in
+  // [1, 2]: 1 (the default) leaves them free, as hnswlib and FAISS do; above
+  // 1 they go to the nearest candidates the heuristic pruned that no kept
+  // link is alpha times closer to (squared L2; cosine as the squared L2 of
+  // unit vectors; inner-product graphs ignore it). More links per node: a
+  // given recall at a smaller ef, but more work per step and a slower
+  // build, so it pays where the recall sought needs ef well above k (factory
+  // token "alpha1.1"; docs/choosing_an_index.md). Saved with the index.
+  float alpha = 1.0f;
 };
 
 // The options of any family; MakeIndex(IndexSpec) builds the matching index.

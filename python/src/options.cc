@@ -320,7 +320,7 @@ void RegisterOptions(py::module_& m) {
     hnsw.def(
         py::init([](int dim, std::string_view metric, std::string_view device,
                     int hnsw_m, int ef_construction, int default_ef,
-                    uint64_t seed, std::string_view traversal) {
+                    uint64_t seed, std::string_view traversal, float alpha) {
           HnswOptions o;
           o.dim = dim;
           o.metric = ParseMetric(metric);
@@ -330,13 +330,14 @@ void RegisterOptions(py::module_& m) {
           o.default_ef = default_ef;
           o.seed = seed;
           o.traversal = ParseTraversal(traversal);
+          o.alpha = alpha;
           return o;
         }),
         py::kw_only(), py::arg("dim") = 0, py::arg("metric") = "l2",
         py::arg("device") = "cpu", py::arg("m") = d.m,
         py::arg("ef_construction") = d.ef_construction,
         py::arg("default_ef") = d.default_ef, py::arg("seed") = d.seed,
-        py::arg("traversal") = "float");
+        py::arg("traversal") = "float", py::arg("alpha") = d.alpha);
   }
   DefCommon(hnsw);
   hnsw.def_readwrite("m", &HnswOptions::m,
@@ -353,12 +354,15 @@ void RegisterOptions(py::module_& m) {
           },
           "'float', 'sq8' or 'fp16': what the search walks before the "
           "exact re-rank.")
+      .def_readwrite("alpha", &HnswOptions::alpha,
+                     "In [1, 2]: above 1, a new node fills the links the "
+                     "diversity heuristic leaves free (more links per node).")
       .def("__repr__", [](const HnswOptions& o) {
         return Repr(
             "HnswOptions", o,
             absl::StrCat(", m=", o.m, ", ef_construction=", o.ef_construction,
                          ", default_ef=", o.default_ef, ", traversal='",
-                         TraversalString(o.traversal), "'"));
+                         TraversalString(o.traversal), "', alpha=", o.alpha));
       });
 }
 

@@ -110,6 +110,17 @@ def test_hnsw_traversals_and_remove_get_vectors(data):
     assert 0 not in index.search(base[:1], K)[1]
 
 
+def test_hnsw_alpha_is_an_option_and_a_factory_token(data):
+    base, queries = data
+    index = vindex.Index(vindex.HnswOptions(dim=DIM, m=16, alpha=1.1))
+    index.add(base)
+    _, truth = brute_force(base, queries, K, "l2")
+    assert recall(truth, index.search(queries, K, ef=64)[1]) >= 0.9
+    assert index.info.description == "HNSW16,alpha1.1"
+    with pytest.raises(ValueError):
+        vindex.Index(vindex.HnswOptions(dim=DIM, alpha=0.5))
+
+
 def test_tune_reaches_the_target(data):
     base, queries = data
     index = build("IVF16,Flat", "l2", base)

@@ -92,9 +92,11 @@ class HnswOptions:
     default_ef: int
     seed: int
     traversal: str
+    alpha: float
     def __init__(self, *, dim: int = 0, metric: MetricName = "l2", device: DeviceName = "cpu",
                  m: int = 32, ef_construction: int = 200, default_ef: int = 64, seed: int = 100,
-                 traversal: Literal["float", "sq8", "sq4", "fp16"] = "float") -> None: ...
+                 traversal: Literal["float", "sq8", "sq4", "fp16"] = "float",
+                 alpha: float = 1.0) -> None: ...
 
 Options = Union[FlatOptions, IvfFlatOptions, IvfPqOptions, HnswOptions]
 

@@ -84,8 +84,15 @@ absl::StatusOr<IndexSpec> ParseFactory(absl::string_view factory, int dim,
         o.traversal = HnswOptions::Traversal::kSq4;
       } else if (tokens[i] == "FP16") {
         o.traversal = HnswOptions::Traversal::kFp16;
+      } else if (absl::StartsWith(tokens[i], "alpha")) {
+        const absl::string_view v = tokens[i].substr(5);
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.alpha);
+        if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
+          return BadToken(factory, tokens[i], "alpha<number>, e.g. alpha1.1");
+        }
       } else {
-        return BadToken(factory, tokens[i], "SQ8, SQ4 or FP16 after HNSW<M>");
+        return BadToken(factory, tokens[i],
+                        "SQ8, SQ4, FP16 or alpha<number> after HNSW<M>");
       }
     }
     return IndexSpec(o);

@@ -20,8 +20,9 @@ CommandSpec BuildSpec() {
       "Builds an index from a vector file and saves it.",
       "vindex build --spec SPEC --input FILE --out INDEX [flags]",
       std::string("SPEC is a factory string: Flat | IVF<nlist>,Flat |\n"
-                  "IVF<nlist>,PQ<m>[x4fs|x8][,Rerank] | HNSW<M>, e.g. "
-                  "\"IVF4096,PQ32x4fs,Rerank\".\n") +
+                  "IVF<nlist>,PQ<m>[x4fs|x8][,Rerank] |\n"
+                  "HNSW<M>[,SQ8|,SQ4|,FP16][,alpha<a>], any of them after "
+                  "\"Rot,\", e.g.\n\"IVF4096,PQ32x4fs,Rerank\".\n") +
           kFormats,
       {{"spec", "SPEC", "Index factory string (required)."},
        {"input", "FILE", "Base vectors (required)."},

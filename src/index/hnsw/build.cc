@@ -15,6 +15,7 @@
 #include "core/parallel.h"
 #include "core/status_macros.h"
 #include "core/validate.h"
+#include "index/hnsw/diversity.h"
 #include "index/hnsw/hnsw_index.h"
 #include "index/hnsw/search_layer.h"
 #include "index/hnsw/spaces.h"
@@ -38,7 +39,8 @@ constexpr uint64_t kLinkCheckShare = 16;
 
 void HnswIndex::SelectNeighbors(const float* base,
                                 std::vector<Candidate>& cands, int max,
-                                std::vector<Candidate>* fill) const {
+                                float alpha,
+                                std::vector<Candidate>* passed_over) const {
   if (cands.size() <= static_cast<size_t>(max)) return;
   // Exact copies of the base never dominate one another (every distance
   // among them ties), so without a cap a group of copies fills its lists
@@ -52,33 +54,42 @@ void HnswIndex::SelectNeighbors(const float* base,
   constexpr size_t kNone = std::numeric_limits<size_t>::max();
   size_t copy_at = kNone;  // The kept copy, if any.
   size_t kept = 0;
-  for (size_t i = 0; i < cands.size() && kept < static_cast<size_t>(max); ++i) {
-    const bool copy = is_copy(cands[i]);
-    bool diverse = !copy || copy_at == kNone;
-    if (diverse) {
-      const float* v = FullVector(cands[i].slot);
-      for (size_t j = 0; j < kept; ++j) {
-        if (j != copy_at &&
-            Distance(v, FullVector(cands[j].slot)) < cands[i].d) {
-          diverse = false;
-          break;
-        }
+  // Whether no kept neighbour dominates candidate c under relaxation a.
+  const auto diverse_under = [&](const Candidate& c,
+                                 float a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const float* v = FullVector(c.slot);
+    for (size_t j = 0; j < kept; ++j) {
+      if (j != copy_at &&
+          hnsw::Dominates(options_.metric, a,
+                          Distance(v, FullVector(cands[j].slot)), c.d)) {
+        return false;
       }
     }
-    if (diverse) {
+    return true;
+  };
+  const bool relax = alpha > 1.0f && passed_over != nullptr &&
+                     options_.metric != Metric::kInnerProduct;
+  if (relax) passed_over->clear();
+  // The strict heuristic first, so every link it picks stays; then, while
+  // places are left, the candidates it pruned that the relaxed test passes,
+  // nearest first.
+  for (size_t i = 0; i < cands.size() && kept < static_cast<size_t>(max); ++i) {
+    const bool copy = is_copy(cands[i]);
+    if ((!copy || copy_at == kNone) && diverse_under(cands[i], 1.0f)) {
       if (copy) copy_at = kept;
       cands[kept++] = cands[i];
-    } else if (fill != nullptr) {
-      fill->push_back(cands[i]);
+    } else if (relax && !copy) {
+      passed_over->push_back(cands[i]);
+    }
+  }
+  if (relax) {
+    for (size_t i = 0;
+         i < passed_over->size() && kept < static_cast<size_t>(max); ++i) {
+      const Candidate c = (*passed_over)[i];
+      if (diverse_under(c, alpha)) cands[kept++] = c;
     }
   }
   cands.resize(kept);
-  if (fill != nullptr) {
-    for (size_t i = 0;
-         i < fill->size() && cands.size() < static_cast<size_t>(max); ++i) {
-      cands.push_back((*fill)[i]);
-    }
-  }
 }
 
 void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
@@ -104,7 +115,7 @@ void HnswIndex::Connect(uint32_t from, uint32_t to, float d, int level,
     });
     auto& candidates = s.prune_candidates;
     if (level == 0) candidates.assign(p.begin(), p.end());
-    SelectNeighbors(v, p, static_cast<int>(cap));
+    SelectNeighbors(v, p, static_cast<int>(cap), /*alpha=*/1.0f, nullptr);
     if (level == 0) {
       // The kept list is a subsequence of the sorted candidates (the old
       // links and `to`): walk both to report the old links it drops.
@@ -161,7 +172,7 @@ void HnswIndex::Insert(uint32_t slot, Scratch& s) {
                 });
       ep = sel.front().slot;
       d_ep = sel.front().d;
-      SelectNeighbors(v, sel, m_);
+      SelectNeighbors(v, sel, m_, options_.alpha, &s.passed_over);
     }
     chosen.insert(chosen.end(), sel.begin(), sel.end());
     s.chosen_end[l] = chosen.size();

@@ -16,6 +16,7 @@
 
 namespace vindex {
 
+using hnsw::kMaxAlpha;
 using hnsw::kMaxEf;
 using hnsw::kMaxM;
 using hnsw::RoundUp;
@@ -39,6 +40,10 @@ absl::StatusOr<std::unique_ptr<HnswIndex>> HnswIndex::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("HNSW default_ef must be in [1, ", kMaxEf, "], got ",
                      options.default_ef));
+  }
+  if (!(options.alpha >= 1.0f && options.alpha <= kMaxAlpha)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "HNSW alpha must be in [1, ", kMaxAlpha, "], got ", options.alpha));
   }
   switch (options.traversal) {
     case HnswOptions::Traversal::kFloat:
@@ -115,11 +120,13 @@ IndexInfo HnswIndex::info() const {
       upper_words_ * sizeof(uint32_t);
   info.memory_bytes = bytes;
   info.memory_mapped = mapping_ != nullptr;
-  info.description = absl::StrCat("HNSW", m_,
-                                  !quantized_     ? ""
-                                  : sq_bits_ == 8 ? ",SQ8"
-                                  : sq_bits_ == 4 ? ",SQ4"
-                                                  : ",FP16");
+  info.description = absl::StrCat(
+      "HNSW", m_,
+      !quantized_     ? ""
+      : sq_bits_ == 8 ? ",SQ8"
+      : sq_bits_ == 4 ? ",SQ4"
+                      : ",FP16",
+      options_.alpha == 1.0f ? "" : absl::StrCat(",alpha", options_.alpha));
   return info;
 }
 

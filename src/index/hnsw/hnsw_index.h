@@ -100,6 +100,8 @@ class HnswIndex final : public Index, public internal::LeadingAxesFirst {
   // Test hook: the live slots other than the entry point that no level-0 list
   // links to (counted from the lists).
   std::vector<uint32_t> OrphanSlotsForTesting() const;
+  // Test hook: the slots in `slot`'s level-0 list, in list order.
+  std::vector<uint32_t> Level0LinksForTesting(uint32_t slot) const;
   // Test hook: sets the count of published Adds (the insert epoch), e.g. near
   // its end to exercise the wrap. Not for concurrent use.
   void set_epoch_for_testing(uint32_t epoch);
@@ -208,11 +210,14 @@ class HnswIndex final : public Index, public internal::LeadingAxesFirst {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Build (build.cc). Keeps at most `max` of `cands` (sorted ascending by
-  // distance to `base`) with the diversity heuristic, in place, and at most
-  // one exact copy of `base`. With `fill`, the places left are filled with
-  // the closest pruned candidates (fill is scratch).
+  // distance to `base`), in place, with the diversity heuristic and at most
+  // one exact copy of `base`. With `alpha` > 1 and `passed_over` (scratch),
+  // the places the heuristic leaves are then filled, nearest first, with
+  // the candidates it pruned that no kept neighbour dominates under that
+  // relaxation (hnsw::Dominates).
   void SelectNeighbors(const float* base, std::vector<Candidate>& cands,
-                       int max, std::vector<Candidate>* fill = nullptr) const
+                       int max, float alpha,
+                       std::vector<Candidate>* passed_over) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void Insert(uint32_t slot, Scratch& s) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Adds `to` (at distance d) to the list of `from` on `level`, pruning a

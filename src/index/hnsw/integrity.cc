@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "index/hnsw/hnsw_index.h"
@@ -115,6 +116,13 @@ absl::Status HnswIndex::CheckGraphForTesting() const {
         "entry point is not a live node of the top level");
   }
   return absl::OkStatus();
+}
+
+std::vector<uint32_t> HnswIndex::Level0LinksForTesting(uint32_t slot) const {
+  internal::ReaderLock lock(mu_);
+  if (slot >= num_slots_ || ids_[slot] == -1) return {};
+  const uint32_t* list = Links(slot, 0);
+  return std::vector<uint32_t>(list + 1, list + 1 + list[0]);
 }
 
 }  // namespace vindex

@@ -33,6 +33,7 @@ using hnsw::UnpackEntry;
 //   PARM  m, ef_construction, default_ef (u32), seed (u64), traversal (u32),
 //         insert counter (u64), entry row (i64, -1 if empty), sq fitted (u32)
 //         [, sq step (f32), dim offsets (f32)], layout (u32, kLayoutBlocks)
+//         [, alpha (f32), only when not 1]
 //   IDS_  count x i64
 //   GRL0  count level-0 blocks of block_bytes_ as held in memory: payload,
 //         link count (u32), 2m link rows (u32; unused ones 0). The payload is
@@ -84,6 +85,8 @@ absl::Status HnswIndex::SaveImpl(Writer& writer) const {
     for (float o : sq_.offsets()) p.F32(o);
   }
   p.U32(kLayoutBlocks);
+  // Files of the default graph stay as they were.
+  if (options_.alpha != 1.0f) p.F32(options_.alpha);
   VINDEX_RETURN_IF_ERROR(w.WriteSection(io::kTagParams, p.bytes()));
 
   VINDEX_RETURN_IF_ERROR(w.BeginSection(io::kTagIds, n * sizeof(int64_t)));
@@ -235,8 +238,9 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   std::unique_ptr<HnswIndex> index = std::move(*created);
   if (fitted) {
     VINDEX_ASSIGN_OR_RETURN(float step, c.F32());
-    if (c.remaining() != d * sizeof(float) &&
-        c.remaining() != d * sizeof(float) + sizeof(uint32_t)) {
+    // The offsets, then the layout word and an optional alpha.
+    if (c.remaining() < d * sizeof(float) ||
+        c.remaining() > d * sizeof(float) + 2 * sizeof(uint32_t)) {
       return absl::DataLossError(
           "HNSW params section has the wrong quantizer size");
     }
@@ -257,6 +261,13 @@ absl::StatusOr<std::unique_ptr<Index>> HnswIndex::Load(
   if (layout != kLayoutBlocks) {
     return absl::DataLossError(
         absl::StrCat("unknown HNSW file layout ", layout));
+  }
+  if (c.remaining() == sizeof(float)) {
+    VINDEX_ASSIGN_OR_RETURN(float alpha, c.F32());
+    if (!(alpha > 1.0f && alpha <= hnsw::kMaxAlpha)) {
+      return absl::DataLossError("HNSW params section has an invalid alpha");
+    }
+    index->options_.alpha = alpha;
   }
   VINDEX_RETURN_IF_ERROR(c.ExpectEnd());
   if (n >= std::numeric_limits<uint32_t>::max() - 1) {

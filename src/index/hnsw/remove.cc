@@ -76,7 +76,7 @@ void HnswIndex::PlanRepairs(const std::vector<uint8_t>& removed, Scratch& s,
                 [](const Candidate& a, const Candidate& b) {
                   return ByDistance(a, b);
                 });
-      SelectNeighbors(v, cands, Capacity(l));
+      SelectNeighbors(v, cands, Capacity(l), /*alpha=*/1.0f, nullptr);
       on_repair(x, l, cands);
     }
   }

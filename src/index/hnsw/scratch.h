@@ -16,11 +16,12 @@ namespace vindex {
 // Per-query (or per-insert) scratch, from scratch_.
 struct HnswIndex::Scratch {
   internal::VisitedSet visited;
-  std::vector<Candidate> candidates;        // Min-heap by d.
-  std::vector<Candidate> results;           // Max-heap by d, at most ef.
-  std::vector<uint32_t> batch;              // Unvisited neighbours of one node.
-  std::vector<Candidate> select;            // Neighbour selection of an insert.
-  std::vector<Candidate> prune;             // Pruning a full list in Connect.
+  std::vector<Candidate> candidates;   // Min-heap by d.
+  std::vector<Candidate> results;      // Max-heap by d, at most ef.
+  std::vector<uint32_t> batch;         // Unvisited neighbours of one node.
+  std::vector<Candidate> select;       // Neighbour selection of an insert.
+  std::vector<Candidate> passed_over;  // Its candidates the strict test pruned.
+  std::vector<Candidate> prune;        // Pruning a full list in Connect.
   std::vector<Candidate> prune_candidates;  // Connect: before pruning.
   std::vector<Candidate> chosen;   // An insert's lists, top level first.
   std::vector<size_t> chosen_end;  // Per level: end of its list in chosen.
@@ -34,6 +35,7 @@ struct HnswIndex::Scratch {
     internal::ReleaseIfAbove(results);
     internal::ReleaseIfAbove(batch);
     internal::ReleaseIfAbove(select);
+    internal::ReleaseIfAbove(passed_over);
     internal::ReleaseIfAbove(prune);
     internal::ReleaseIfAbove(prune_candidates);
     top.ReleaseIfAbove(internal::kMaxPooledBufferBytes);

@@ -19,6 +19,8 @@ constexpr int kMaxM = 256;
 // bound keeps a hostile file from making every Add or Search crawl.
 constexpr int kMaxEf = 1 << 16;
 constexpr size_t kBlockAlign = 4;
+// The largest HnswOptions::alpha.
+constexpr float kMaxAlpha = 2.0f;
 
 // The entry point, published as one atomic word (level in the high half, slot
 // in the low half) so a reader never sees the level of one node with another.
