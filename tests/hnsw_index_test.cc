@@ -325,6 +325,29 @@ TEST(HnswIndexTest, AlphaSurvivesSaveAndLoad) {
                         SequentialIds(4), nullptr)
                   .ok());
   EXPECT_EQ(Saved(**plain).size() + sizeof(float), bytes.size());
+  // A saved alpha out of (1, 2] (checksum patched so only the range check
+  // can catch it) is DataLoss.
+  const uint32_t tag = io::kTagParams;
+  const size_t at =
+      bytes.find(std::string(reinterpret_cast<const char*>(&tag), 4));
+  ASSERT_NE(at, std::string::npos);
+  uint64_t length;
+  std::memcpy(&length, bytes.data() + at + 8, 8);
+  for (float bad :
+       {1.0f, 0.5f, 3.0f, std::numeric_limits<float>::quiet_NaN()}) {
+    std::string patched = bytes;
+    char* payload = patched.data() + at + 16;
+    float saved_alpha;
+    std::memcpy(&saved_alpha, payload + length - sizeof(float), 4);
+    ASSERT_EQ(saved_alpha, 1.1f);
+    std::memcpy(payload + length - sizeof(float), &bad, 4);
+    const uint32_t crc = io::Crc32c(0, payload, length);
+    std::memcpy(payload + length, &crc, 4);
+    MemoryReader bad_reader(patched);
+    EXPECT_EQ(LoadIndex(bad_reader).status().code(),
+              absl::StatusCode::kDataLoss)
+        << bad;
+  }
 }
 
 TEST(HnswIndexTest, AlphaOutOfRangeIsRejected) {

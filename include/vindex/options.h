@@ -152,7 +152,7 @@ struct HnswOptions {
   // unit vectors; inner-product graphs ignore it). More links per node: a
   // given recall at a smaller ef, but more work per step and a slower
   // build, so it pays where the recall sought needs ef well above k (factory
-  // token "alpha1.1"; docs/choosing_an_index.md). Saved with the index.
+  // token "alpha1.1"; docs/parameters.md). Saved with the index.
   float alpha = 1.0f;
 };
 
