@@ -12,7 +12,6 @@
 #include "core/metric_space.h"
 #include "gtest/gtest.h"
 #include "index/hnsw/diversity.h"
-#include "io/crc32c.h"
 #include "io/format.h"
 #include "test_util.h"
 #include "vindex/index.h"
@@ -327,22 +326,15 @@ TEST(HnswIndexTest, AlphaSurvivesSaveAndLoad) {
   EXPECT_EQ(Saved(**plain).size() + sizeof(float), bytes.size());
   // A saved alpha out of (1, 2] (checksum patched so only the range check
   // can catch it) is DataLoss.
-  const uint32_t tag = io::kTagParams;
-  const size_t at =
-      bytes.find(std::string(reinterpret_cast<const char*>(&tag), 4));
-  ASSERT_NE(at, std::string::npos);
-  uint64_t length;
-  std::memcpy(&length, bytes.data() + at + 8, 8);
   for (float bad :
        {1.0f, 0.5f, 3.0f, std::numeric_limits<float>::quiet_NaN()}) {
-    std::string patched = bytes;
-    char* payload = patched.data() + at + 16;
-    float saved_alpha;
-    std::memcpy(&saved_alpha, payload + length - sizeof(float), 4);
-    ASSERT_EQ(saved_alpha, 1.1f);
-    std::memcpy(payload + length - sizeof(float), &bad, 4);
-    const uint32_t crc = io::Crc32c(0, payload, length);
-    std::memcpy(payload + length, &crc, 4);
+    const std::string patched = testing::PatchSection(
+        bytes, io::kTagParams, [&](char* payload, uint64_t length) {
+          float saved_alpha;
+          std::memcpy(&saved_alpha, payload + length - sizeof(float), 4);
+          EXPECT_EQ(saved_alpha, 1.1f);
+          std::memcpy(payload + length - sizeof(float), &bad, 4);
+        });
     MemoryReader bad_reader(patched);
     EXPECT_EQ(LoadIndex(bad_reader).status().code(),
               absl::StatusCode::kDataLoss)
@@ -1053,21 +1045,14 @@ TEST(HnswIndexTest, MappedBadLinkIsDataLoss) {
   auto base = ClusteredVectors(200, kDim, 4, 91);
   auto index = MakeHnsw(Options());
   ASSERT_TRUE(AddAll(*index, base, SequentialIds(200)).ok());
-  std::string bytes = Saved(*index);
-  // Find the GRL0 section and point row 5's first link at row 5000.
-  const uint32_t tag = io::kTagLevel0;
-  const size_t at =
-      bytes.find(std::string(reinterpret_cast<const char*>(&tag), 4));
-  ASSERT_NE(at, std::string::npos);
-  uint64_t length;
-  std::memcpy(&length, bytes.data() + at + 8, 8);
-  const size_t block = length / 200;
-  char* payload = bytes.data() + at + 16;
-  const size_t link = 5 * block + kDim * sizeof(float) + sizeof(uint32_t);
-  const uint32_t bad = 5000;
-  std::memcpy(payload + link, &bad, 4);
-  const uint32_t crc = io::Crc32c(0, payload, length);
-  std::memcpy(payload + length, &crc, 4);
+  // Point row 5's first link at row 5000.
+  const std::string bytes = testing::PatchSection(
+      Saved(*index), io::kTagLevel0, [](char* payload, uint64_t length) {
+        const size_t block = length / 200;
+        const size_t link = 5 * block + kDim * sizeof(float) + sizeof(uint32_t);
+        const uint32_t bad = 5000;
+        std::memcpy(payload + link, &bad, 4);
+      });
   const std::string path = ::testing::TempDir() + "/hnsw_bad_link.vindex";
   WriteFile(path, bytes);
   for (bool map : {false, true}) {

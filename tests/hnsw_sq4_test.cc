@@ -10,7 +10,6 @@
 
 #include "gtest/gtest.h"
 #include "index/hnsw/hnsw_index.h"
-#include "io/crc32c.h"
 #include "io/format.h"
 #include "test_util.h"
 #include "vindex/index.h"
@@ -95,19 +94,12 @@ TEST(HnswSq4Test, RecallAndExactDistancesAcrossMetricsAndDims) {
 // the section checksum, so only the block checks can catch it.
 std::string PatchBlock(std::string bytes, int64_t rows, int64_t row,
                        const std::function<void(uint8_t*)>& patch) {
-  const uint32_t tag = io::kTagLevel0;
-  const size_t at =
-      bytes.find(std::string(reinterpret_cast<const char*>(&tag), 4));
-  EXPECT_NE(at, std::string::npos);
-  uint64_t length;
-  std::memcpy(&length, bytes.data() + at + 8, 8);
-  const size_t block = length / rows;
-  EXPECT_EQ(block % 64, 0u);  // 4-bit blocks fill whole cache lines.
-  char* payload = bytes.data() + at + 16;
-  patch(reinterpret_cast<uint8_t*>(payload + row * block));
-  const uint32_t crc = io::Crc32c(0, payload, length);
-  std::memcpy(payload + length, &crc, 4);
-  return bytes;
+  return testing::PatchSection(
+      std::move(bytes), io::kTagLevel0, [&](char* payload, uint64_t length) {
+        const size_t block = length / rows;
+        EXPECT_EQ(block % 64, 0u);  // 4-bit blocks fill whole cache lines.
+        patch(reinterpret_cast<uint8_t*>(payload + row * block));
+      });
 }
 
 absl::StatusCode LoadCode(const std::string& bytes, bool map) {

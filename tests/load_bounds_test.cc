@@ -23,7 +23,6 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "io/crc32c.h"
 #include "io/format.h"
 #include "test_util.h"
 #include "vindex/executor.h"
@@ -362,24 +361,11 @@ std::string EmptyListsIvfFile(IndexFamily family, uint32_t nlist) {
 // section's checksum.
 std::string PatchU32(std::string bytes, uint32_t tag, size_t offset,
                      uint32_t value) {
-  size_t pos = io::kHeaderBytes;
-  while (pos + io::kSectionHeaderBytes <= bytes.size()) {
-    uint32_t got;
-    uint64_t length;
-    std::memcpy(&got, bytes.data() + pos, 4);
-    std::memcpy(&length, bytes.data() + pos + 8, 8);
-    char* payload = bytes.data() + pos + io::kSectionHeaderBytes;
-    if (got == tag) {
-      EXPECT_LE(offset + 4, length);
-      std::memcpy(payload + offset, &value, 4);
-      const uint32_t crc = io::Crc32c(0, payload, length);
-      std::memcpy(payload + length, &crc, 4);
-      return bytes;
-    }
-    pos += io::kSectionHeaderBytes + length + 4;
-  }
-  ADD_FAILURE() << "no section " << io::TagName(tag);
-  return bytes;
+  return testing::PatchSection(std::move(bytes), tag,
+                               [&](char* payload, uint64_t length) {
+                                 ASSERT_LE(offset + 4, length);
+                                 std::memcpy(payload + offset, &value, 4);
+                               });
 }
 
 // Small saved indexes of every family and traversal.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -13,6 +14,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "gtest/gtest.h"
+#include "io/crc32c.h"
+#include "io/format.h"
 #include "vindex/io.h"
 
 namespace vindex::testing {
@@ -228,6 +231,29 @@ std::string Saved(const Index& index) {
   std::string bytes;
   StringWriter w(&bytes);
   EXPECT_TRUE(index.Save(w).ok());
+  return bytes;
+}
+
+std::string PatchSection(
+    std::string bytes, uint32_t tag,
+    const std::function<void(char* payload, uint64_t length)>& patch) {
+  size_t pos = io::kHeaderBytes;
+  while (pos + io::kSectionHeaderBytes <= bytes.size()) {
+    uint32_t got;
+    uint64_t length;
+    std::memcpy(&got, bytes.data() + pos, 4);
+    std::memcpy(&length, bytes.data() + pos + 8, 8);
+    if (length > bytes.size() - pos - io::kSectionHeaderBytes - 4) break;
+    char* payload = bytes.data() + pos + io::kSectionHeaderBytes;
+    if (got == tag) {
+      patch(payload, length);
+      const uint32_t crc = io::Crc32c(0, payload, length);
+      std::memcpy(payload + length, &crc, 4);
+      return bytes;
+    }
+    pos += io::kSectionHeaderBytes + length + 4;
+  }
+  ADD_FAILURE() << "no section " << io::TagName(tag);
   return bytes;
 }
 

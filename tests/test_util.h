@@ -82,6 +82,13 @@ SearchResult RunSearch(const Index& index, const std::vector<float>& queries,
 // an index's state before and after a call.
 std::string Saved(const Index& index);
 
+// Calls `patch` on the payload of the first section tagged `tag` in the saved
+// file `bytes` and fixes that section's checksum, so only the loader's own
+// checks can reject the result. Fails the test if there is no such section.
+std::string PatchSection(
+    std::string bytes, uint32_t tag,
+    const std::function<void(char* payload, uint64_t length)>& patch);
+
 // A TEXMEX dataset from the data folder above (unpacked from .zst into the
 // build folder when needed). Absent data gives std::nullopt; tests then skip.
 struct Dataset {
