@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "index/ivf/head_codec.h"
+#include "index/head_codec.h"
 #include "kernels/kernels.h"
 
 namespace vindex::kernels {

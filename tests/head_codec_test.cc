@@ -2,7 +2,7 @@
 // heads InvertedLists keeps with it: a row's slack bounds its coding error
 // however far out the row lies, and every list mutation keeps each entry's
 // head that of its vector.
-#include "index/ivf/head_codec.h"
+#include "index/head_codec.h"
 
 #include <cmath>
 #include <cstdint>

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "index/leading_axes.h"
+#include "kernels/kernels.h"
 #include "test_util.h"
 
 namespace vindex {
@@ -219,6 +221,70 @@ TEST(IvfQuantizerTest, ProbedSearchEqualsSearchAndSplitsByList) {
                           -1, &probe, &coarse, nullptr)
                 .code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Behind a rotation the centroids keep coded heads, which the one-query
+// coarse step reads first (past its first block of centroids): the probes
+// and their scores must be those of the same index without them, bit for
+// bit, for every family, metric and length of head-only or longer rows.
+TEST(IvfQuantizerTest, CentroidHeadsChangeNoProbe) {
+  constexpr int64_t kN = 3000, kNq = 40;
+  constexpr int kNlist = 128;
+  for (int dim : {64, 100, 272}) {
+    const std::vector<float> x = testing::RotatedLike(
+        testing::ClusteredVectors(kN, dim, 40, 11), dim, 10.0f);
+    const std::vector<float> qv = testing::RotatedLike(
+        testing::ClusteredVectors(kNq, dim, 40, 12), dim, 10.0f);
+    const MatrixView<const float> all(x.data(), kN, dim);
+    for (Metric metric :
+         {Metric::kL2, Metric::kInnerProduct, Metric::kCosine}) {
+      for (bool pq : {false, true}) {
+        IvfCommonOptions ivf{.dim = dim, .metric = metric, .nlist = kNlist};
+        IndexSpec spec = pq ? IndexSpec(IvfPqOptions{.ivf = ivf, .pq_m = 4})
+                            : IndexSpec(IvfFlatOptions{.ivf = ivf});
+        auto plain = MakeIndex(spec);
+        auto headed = MakeIndex(spec);
+        ASSERT_TRUE(plain.ok() && headed.ok());
+        ASSERT_TRUE((*plain)->Train(all).ok());
+        auto centroids = IvfCentroids(**plain);
+        ASSERT_TRUE(centroids.ok());
+        ASSERT_TRUE(TrainIvfWithCentroids(
+                        **headed,
+                        MatrixView<const float>(centroids->data(), kNlist, dim),
+                        all)
+                        .ok());
+        auto* hint = dynamic_cast<internal::LeadingAxesFirst*>(&**headed);
+        ASSERT_NE(hint, nullptr);
+        hint->SetLeadingAxesFirst();
+        // The heads cost kCodedHeadDim bytes and a float per centroid.
+        EXPECT_GE((*headed)->info().memory_bytes,
+                  (*plain)->info().memory_bytes +
+                      kNlist * (kernels::kCodedHeadDim + sizeof(float)));
+        for (int nprobe : {1, 8, 40}) {
+          for (int64_t q = 0; q < kNq; ++q) {
+            const MatrixView<const float> one(qv.data() + q * dim, 1, dim);
+            std::vector<int64_t> want_probe, got_probe;
+            std::vector<float> want_coarse, got_coarse;
+            int resolved = 0;
+            ASSERT_TRUE(ProbeIvfLists(**plain, one, nprobe, &want_probe,
+                                      &want_coarse, &resolved)
+                            .ok());
+            ASSERT_TRUE(ProbeIvfLists(**headed, one, nprobe, &got_probe,
+                                      &got_coarse, &resolved)
+                            .ok());
+            ASSERT_EQ(got_probe, want_probe)
+                << "dim " << dim << " metric " << MetricName(metric) << " pq "
+                << pq << " nprobe " << nprobe << " query " << q;
+            ASSERT_EQ(std::memcmp(got_coarse.data(), want_coarse.data(),
+                                  nprobe * sizeof(float)),
+                      0)
+                << "dim " << dim << " metric " << MetricName(metric) << " pq "
+                << pq << " nprobe " << nprobe << " query " << q;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(IvfQuantizerTest, CoarseSeedsFollowTheDensity) {

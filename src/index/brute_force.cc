@@ -6,6 +6,7 @@
 
 #include "core/parallel.h"
 #include "core/topk.h"
+#include "index/head_codec.h"
 #include "index/ip_screen.h"
 #include "kernels/kernels.h"
 #include "linalg/gemm.h"
@@ -29,13 +30,23 @@ void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q,
   TopK top(k);
   // Long L2 rows stop once past the running k-th distance: on rotated data
   // (principal axes first) most rows stop after their leading dimensions.
-  // Inner products of rows of known norm are screened the same way.
-  const bool long_rows =
-      static_cast<size_t>(rows.dim) >= kernels::kBoundedMinDim;
+  // Inner products of rows of known norm are screened the same way. Rows
+  // with coded heads stop before they are read, at any length.
+  const bool coded = rows.head_codec != nullptr &&
+                     static_cast<size_t>(rows.dim) >= kernels::kCodedHeadDim;
+  const bool stops_early =
+      static_cast<size_t>(rows.dim) >= kernels::kBoundedMinDim || coded;
   const bool screened = score == Score::kNegativeInnerProduct &&
-                        rows.max_sq_norm >= 0.0f && long_rows;
-  const bool bounded = (score == Score::kL2 && long_rows) || screened;
+                        rows.max_sq_norm >= 0.0f && stops_early;
+  const bool bounded = (score == Score::kL2 && stops_early) || screened;
   const float q_sq_norm = screened ? kt.inner_product(q, q, rows.dim) : 0.0f;
+  alignas(64) float head_offset[kernels::kCodedHeadDim];
+  kernels::CodedHeads heads{};
+  if (coded && bounded) {
+    heads.step = rows.head_codec->step();
+    heads.offset = head_offset;
+    heads.query_slack = rows.head_codec->PrepareQuery(q, head_offset);
+  }
   const int64_t max_block = bounded ? kBoundedScanBlock : kScanBlock;
   std::vector<float> dist(max_block);
   std::vector<uint32_t> scratch(max_block);
@@ -48,16 +59,22 @@ void ScanOneQuery(const BruteForceRows& rows, Score score, const float* q,
        b0 += bn, block = std::min(2 * block, max_block)) {
     bn = std::min(block, rows.rows - b0);
     const float* base = rows.data + b0 * rows.stride;
+    const kernels::CodedHeads* block_heads = nullptr;
+    if (coded && bounded) {
+      heads.codes = rows.head_codes + b0 * kernels::kCodedHeadDim;
+      heads.slack = rows.head_slack + b0;
+      block_heads = &heads;
+    }
     if (screened) {
       const float l2_bound = InnerProductScreenBound(
           top.threshold(), q_sq_norm, rows.max_sq_norm, rows.dim);
       ScreenedNegativeInnerProducts(kt, q, base, bn, rows.dim, rows.stride,
-                                    l2_bound, dist.data(), nullptr);
+                                    l2_bound, dist.data(), block_heads);
     } else if (bounded) {
       // Unfinished rows hold a partial sum above the threshold, so PushBlock
       // drops them as it would their full distances.
       kt.l2_sqr_rows_bounded(q, base, bn, rows.dim, rows.stride,
-                             top.threshold(), dist.data(), nullptr);
+                             top.threshold(), dist.data(), block_heads);
     } else if (score == Score::kL2) {
       kt.l2_sqr_rows(q, base, bn, rows.dim, rows.stride, dist.data());
     } else {

@@ -16,6 +16,8 @@
 
 namespace vindex::internal {
 
+class HeadCodec;
+
 // The internal score: smaller is closer.
 enum class Score { kL2, kNegativeInnerProduct };
 
@@ -46,6 +48,14 @@ struct BruteForceRows {
   // does not depend on its position, the batch or the path (the GEMM's
   // rounding varies with a row's place in the tile on some BLAS kernels).
   bool rescore = false;
+  // The rows' coded heads (kernels::kCodedHeadDim codes per row, at
+  // head_codes + row * kCodedHeadDim, and head_slack[row], coded by
+  // head_codec), or all three null. With them one-query scans of L2 rows,
+  // and screened inner-product scans, read a row only when its head cannot
+  // rule it out (kernels::CodedHeads); the results are the same.
+  const HeadCodec* head_codec = nullptr;
+  const uint8_t* head_codes = nullptr;
+  const float* head_slack = nullptr;
 };
 
 struct BruteForceOutput {

@@ -52,7 +52,7 @@ inline constexpr size_t kCodedHeadDim = 64;
 // lo[j] + codes[i * kCodedHeadDim + j] * step[j], j < kCodedHeadDim.
 // `offset` holds q[j] - lo[j] for the query scored, and `query_slack` an
 // absolute allowance for the rounding of offset and of the decoded sum
-// (index/ivf/head_codec.h makes all three).
+// (index/head_codec.h makes all three).
 struct CodedHeads {
   const uint8_t* codes;
   const float* slack;

@@ -18,7 +18,7 @@
 #include <memory>
 #include <vector>
 
-#include "index/ivf/head_codec.h"
+#include "index/head_codec.h"
 
 namespace vindex::internal {
 

@@ -55,15 +55,42 @@ IvfIndexBase::IvfIndexBase(IndexFamily family, const IvfCommonOptions& options,
 
 void IvfIndexBase::SetLeadingAxesFirst() {
   leading_axes_first_ = true;
-  if (!KeepsListHeads()) return;
   MutexLock write(write_mu_);
   WriterLock lock(mu_);
-  // Untrained, training enables them; heads only speed scans up: without
+  // Untrained, training codes them; heads only speed scans up: without
   // memory for them, scan without.
   if (!trained_) return;
+  CodeCentroidHeads();
+  if (!KeepsListHeads()) return;
   try {
     lists_.EnableHeads(
         HeadCodec::FromCentroids(centroids_.data(), ivf_.nlist, ivf_.dim));
+  } catch (const std::bad_alloc&) {
+  }
+}
+
+void IvfIndexBase::CodeCentroidHeads() {
+  centroid_codec_.reset();
+  centroid_head_codes_.clear();
+  centroid_head_slack_.clear();
+  const int64_t nlist = ivf_.nlist;
+  if (!leading_axes_first_ ||
+      static_cast<size_t>(ivf_.dim) < kernels::kCodedHeadDim ||
+      centroids_.size() != static_cast<size_t>(nlist) * ivf_.dim) {
+    return;
+  }
+  try {
+    std::vector<uint8_t> codes(nlist * HeadCodec::kDim);
+    std::vector<float> slack(nlist);
+    const HeadCodec codec =
+        HeadCodec::FromCentroids(centroids_.data(), nlist, ivf_.dim);
+    for (int64_t c = 0; c < nlist; ++c) {
+      slack[c] = codec.Encode(centroids_.data() + c * ivf_.dim,
+                              codes.data() + c * HeadCodec::kDim);
+    }
+    centroid_codec_ = codec;
+    centroid_head_codes_ = std::move(codes);
+    centroid_head_slack_ = std::move(slack);
   } catch (const std::bad_alloc&) {
   }
 }
@@ -80,6 +107,8 @@ IndexInfo IvfIndexBase::info() const {
   info.memory_bytes = lists_.MemoryBytes() +
                       centroids_.capacity() * sizeof(float) +
                       centroid_norms_.capacity() * sizeof(float) +
+                      centroid_head_codes_.capacity() +
+                      centroid_head_slack_.capacity() * sizeof(float) +
                       where_.bytes() + ExtraMemory();
   info.description = Description();
   info.memory_mapped = lists_.mapped();

@@ -19,6 +19,7 @@
 #include "core/mutex.h"
 #include "core/row_mask.h"
 #include "core/rw_mutex.h"
+#include "index/head_codec.h"
 #include "index/ivf/inverted_lists.h"
 #include "index/leading_axes.h"
 #include "io/format.h"
@@ -133,8 +134,10 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
   const IvfCommonOptions& ivf_options() const { return ivf_; }
 
   // Inner-product and cosine one-query scans then screen long rows (the
-  // coarse step; IVF-Flat's lists for cosine), and the lists keep heads if
-  // the family asks for them (KeepsListHeads).
+  // coarse step; IVF-Flat's lists for cosine), the centroids keep coded
+  // heads for the one-query coarse step (from kernels::kCodedHeadDim
+  // dimensions), and the lists keep heads if the family asks for them
+  // (KeepsListHeads).
   void SetLeadingAxesFirst() override;
   bool leading_axes_first() const { return leading_axes_first_; }
 
@@ -297,6 +300,11 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
                           Executor* executor) const;
   absl::Status SaveImpl(Writer& writer) const;
   absl::Status RemoveImpl(absl::Span<const int64_t> ids);
+  // Codes the centroids' heads when the coarse step keeps them (behind a
+  // rotation, from kernels::kCodedHeadDim dimensions); clears them
+  // otherwise, or when memory runs out (they only speed the scan up).
+  void CodeCentroidHeads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Status GetVectorsImpl(absl::Span<const int64_t> ids,
                               MatrixView<float> out) const;
 
@@ -321,6 +329,11 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
   bool trained_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<float> centroids_ ABSL_GUARDED_BY(mu_);  // nlist x dim.
   std::vector<float> centroid_norms_ ABSL_GUARDED_BY(mu_);
+  // The centroids' coded heads (CodeCentroidHeads): a codec fitted to them,
+  // nlist x kCodedHeadDim codes and nlist slacks; empty when not kept.
+  std::optional<HeadCodec> centroid_codec_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint8_t> centroid_head_codes_ ABSL_GUARDED_BY(mu_);
+  std::vector<float> centroid_head_slack_ ABSL_GUARDED_BY(mu_);
   // Set once before the index is shared (LeadingAxesFirst).
   bool leading_axes_first_ = false;
   InvertedLists lists_ ABSL_GUARDED_BY(mu_);

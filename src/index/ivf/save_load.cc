@@ -131,6 +131,7 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   WriterLock lock(mu_);
   centroids_ = std::move(centroids);
   centroid_norms_ = std::move(norms);
+  CodeCentroidHeads();
   lists_ = std::move(lists);
   where_ = std::move(where);
   trained_ = true;

@@ -56,6 +56,11 @@ void IvfIndexBase::CoarseProbe(MatrixView<const float> queries, int nprobe,
   crow.dim = ivf_.dim;
   crow.stride = ivf_.dim;
   crow.sq_norms = centroid_norms_.data();
+  if (centroid_codec_.has_value()) {
+    crow.head_codec = &*centroid_codec_;
+    crow.head_codes = centroid_head_codes_.data();
+    crow.head_slack = centroid_head_slack_.data();
+  }
   if (ivf_.metric != Metric::kL2 && leading_axes_first_) {
     // Spherical k-means centroids are unit vectors: behind a rotation the
     // one-query coarse step screens them with the squared-L2 early exit.

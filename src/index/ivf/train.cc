@@ -93,6 +93,7 @@ absl::Status IvfIndexBase::StageAndPublish(MatrixView<const float> x,
   where_.Clear();
   centroids_ = std::move(centroids);
   centroid_norms_ = std::move(norms);
+  CodeCentroidHeads();
   trained_ = true;
   CommitTraining();
   return absl::OkStatus();

@@ -1,4 +1,4 @@
-#include "index/ivf/head_codec.h"
+#include "index/head_codec.h"
 
 #include <algorithm>
 #include <cmath>

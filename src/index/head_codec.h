@@ -1,12 +1,12 @@
-#ifndef VINDEX_SRC_INDEX_IVF_HEAD_CODEC_H_
-#define VINDEX_SRC_INDEX_IVF_HEAD_CODEC_H_
+#ifndef VINDEX_SRC_INDEX_HEAD_CODEC_H_
+#define VINDEX_SRC_INDEX_HEAD_CODEC_H_
 
-// 8-bit codes of the first kernels::kCodedHeadDim coordinates of IVF-Flat
-// rows, which the one-query list scan reads before any row
-// (kernels::CodedHeads). One uniform scale per coordinate, fixed from the
-// coarse centroids; each row also keeps the L2 norm of its coding error, so
-// the floor the scan derives holds for every row, however far out (codes
-// clamp, and the error grows with the distance clamped).
+// 8-bit codes of the first kernels::kCodedHeadDim coordinates of rows
+// (IVF-Flat list rows, IVF coarse centroids), which one-query scans read
+// before any row (kernels::CodedHeads). One uniform scale per coordinate, fixed
+// from the coarse centroids; each row also keeps the L2 norm of its coding
+// error, so the floor the scan derives holds for every row, however far out
+// (codes clamp, and the error grows with the distance clamped).
 
 #include <array>
 #include <cstddef>
@@ -42,4 +42,4 @@ class HeadCodec {
 
 }  // namespace vindex::internal
 
-#endif  // VINDEX_SRC_INDEX_IVF_HEAD_CODEC_H_
+#endif  // VINDEX_SRC_INDEX_HEAD_CODEC_H_
