@@ -221,6 +221,20 @@ TEST(IvfQuantizerTest, ProbedSearchEqualsSearchAndSplitsByList) {
                           -1, &probe, &coarse, nullptr)
                 .code(),
             absl::StatusCode::kInvalidArgument);
+  // The resolved nprobe is optional; the outputs are not.
+  EXPECT_TRUE(ProbeIvfLists(**index,
+                            MatrixView<const float>(qv.data(), 1, kDim), 2,
+                            &probe, &coarse, nullptr)
+                  .ok());
+  EXPECT_EQ(probe.size(), 2u);
+  EXPECT_EQ(ProbeIvfLists(**index, MatrixView<const float>(qv.data(), 1, kDim),
+                          2, nullptr, &coarse, nullptr)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ProbeIvfLists(**index, MatrixView<const float>(qv.data(), 1, kDim),
+                          2, &probe, nullptr, nullptr)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // Behind a rotation the centroids keep coded heads, which the one-query

@@ -52,7 +52,8 @@ absl::Status AddIvfWithLists(Index& index, MatrixView<const float> vectors,
 // would scan (probe: rows x nprobe, closest first, -1 for none) and their
 // coarse scores (internal: smaller is closer), with nprobe as
 // SearchParams::nprobe (0: the index default) capped at nlist, written to
-// *resolved_nprobe. FailedPrecondition before training.
+// *resolved_nprobe unless it is null. FailedPrecondition before training;
+// InvalidArgument if probe or coarse is null.
 absl::Status ProbeIvfLists(const Index& index, MatrixView<const float> queries,
                            int nprobe, std::vector<int64_t>* probe,
                            std::vector<float>* coarse, int* resolved_nprobe,

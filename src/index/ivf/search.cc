@@ -166,6 +166,9 @@ absl::Status IvfIndexBase::ProbeImpl(MatrixView<const float> queries,
                                      int nprobe, std::vector<int64_t>* probe,
                                      std::vector<float>* coarse, int* resolved,
                                      Executor* executor) const {
+  if (probe == nullptr || coarse == nullptr) {
+    return absl::InvalidArgumentError("probe and coarse must not be null");
+  }
   VINDEX_RETURN_IF_ERROR(
       CheckMatrix(queries, ivf_.dim, "query", /*allow_empty=*/true));
   VINDEX_ASSIGN_OR_RETURN(const int np, ResolveNprobe(nprobe));
@@ -177,7 +180,7 @@ absl::Status IvfIndexBase::ProbeImpl(MatrixView<const float> queries,
   const int64_t nq = queries.rows;
   probe->assign(nq * np, -1);
   coarse->assign(nq * np, 0.0f);
-  *resolved = np;
+  if (resolved != nullptr) *resolved = np;
   if (nq > 0) CoarseProbe(queries, np, probe->data(), coarse->data(), executor);
   return absl::OkStatus();
 }
