@@ -74,8 +74,10 @@ void IvfIndexBase::CodeCentroidHeads() {
   centroid_head_codes_.clear();
   centroid_head_slack_.clear();
   const int64_t nlist = ivf_.nlist;
+  // Shorter centroids are cheaper to scan in full than through their heads
+  // (docs/decisions.md, IVF).
   if (!leading_axes_first_ ||
-      static_cast<size_t>(ivf_.dim) < kernels::kCodedHeadDim ||
+      static_cast<size_t>(ivf_.dim) < kernels::kBoundedMinDim ||
       centroids_.size() != static_cast<size_t>(nlist) * ivf_.dim) {
     return;
   }

@@ -135,7 +135,7 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
 
   // Inner-product and cosine one-query scans then screen long rows (the
   // coarse step; IVF-Flat's lists for cosine), the centroids keep coded
-  // heads for the one-query coarse step (from kernels::kCodedHeadDim
+  // heads for the one-query coarse step (from kernels::kBoundedMinDim
   // dimensions), and the lists keep heads if the family asks for them
   // (KeepsListHeads).
   void SetLeadingAxesFirst() override;
@@ -301,7 +301,7 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
   absl::Status SaveImpl(Writer& writer) const;
   absl::Status RemoveImpl(absl::Span<const int64_t> ids);
   // Codes the centroids' heads when the coarse step keeps them (behind a
-  // rotation, from kernels::kCodedHeadDim dimensions); clears them
+  // rotation, from kernels::kBoundedMinDim dimensions); clears them
   // otherwise, or when memory runs out (they only speed the scan up).
   void CodeCentroidHeads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
