@@ -34,26 +34,17 @@ constexpr int kDim = 16;
 constexpr int64_t kN = 400;
 constexpr int kK = 10;
 
-struct Span {
-  uint64_t offset;  // In the file.
-  uint64_t length;
-};
+using Span = testing::SectionSpan;
 
 // The payloads of the sections an index may serve from a mapping.
 std::vector<Span> MappedSections(const std::string& bytes) {
   std::vector<Span> spans;
-  size_t pos = io::kHeaderBytes;
-  while (pos + io::kSectionHeaderBytes <= bytes.size()) {
-    uint32_t tag;
-    uint64_t length;
-    std::memcpy(&tag, bytes.data() + pos, 4);
-    std::memcpy(&length, bytes.data() + pos + 8, 8);
-    if ((tag == io::kTagLevel0 || tag == io::kTagVectors ||
-         tag == io::kTagListsAligned) &&
-        length >= 4) {
-      spans.push_back({pos + io::kSectionHeaderBytes, length});
+  for (const Span& s : testing::Sections(bytes)) {
+    if ((s.tag == io::kTagLevel0 || s.tag == io::kTagVectors ||
+         s.tag == io::kTagListsAligned) &&
+        s.length >= 4) {
+      spans.push_back(s);
     }
-    pos += io::kSectionHeaderBytes + length + 4;
   }
   return spans;
 }

@@ -234,24 +234,31 @@ std::string Saved(const Index& index) {
   return bytes;
 }
 
+std::vector<SectionSpan> Sections(const std::string& bytes) {
+  std::vector<SectionSpan> spans;
+  size_t pos = io::kHeaderBytes;
+  while (pos + io::kSectionHeaderBytes <= bytes.size()) {
+    uint32_t tag;
+    uint64_t length;
+    std::memcpy(&tag, bytes.data() + pos, 4);
+    std::memcpy(&length, bytes.data() + pos + 8, 8);
+    if (length > bytes.size() - pos - io::kSectionHeaderBytes - 4) break;
+    spans.push_back({tag, pos + io::kSectionHeaderBytes, length});
+    pos += io::kSectionHeaderBytes + length + 4;
+  }
+  return spans;
+}
+
 std::string PatchSection(
     std::string bytes, uint32_t tag,
     const std::function<void(char* payload, uint64_t length)>& patch) {
-  size_t pos = io::kHeaderBytes;
-  while (pos + io::kSectionHeaderBytes <= bytes.size()) {
-    uint32_t got;
-    uint64_t length;
-    std::memcpy(&got, bytes.data() + pos, 4);
-    std::memcpy(&length, bytes.data() + pos + 8, 8);
-    if (length > bytes.size() - pos - io::kSectionHeaderBytes - 4) break;
-    char* payload = bytes.data() + pos + io::kSectionHeaderBytes;
-    if (got == tag) {
-      patch(payload, length);
-      const uint32_t crc = io::Crc32c(0, payload, length);
-      std::memcpy(payload + length, &crc, 4);
-      return bytes;
-    }
-    pos += io::kSectionHeaderBytes + length + 4;
+  for (const SectionSpan& s : Sections(bytes)) {
+    if (s.tag != tag) continue;
+    char* payload = bytes.data() + s.offset;
+    patch(payload, s.length);
+    const uint32_t crc = io::Crc32c(0, payload, s.length);
+    std::memcpy(payload + s.length, &crc, 4);
+    return bytes;
   }
   ADD_FAILURE() << "no section " << io::TagName(tag);
   return bytes;

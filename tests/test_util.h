@@ -82,6 +82,16 @@ SearchResult RunSearch(const Index& index, const std::vector<float>& queries,
 // an index's state before and after a call.
 std::string Saved(const Index& index);
 
+// The top-level sections of the saved file `bytes`, in file order: each
+// one's tag and its payload's offset and length (the walk stops at a
+// section that claims more bytes than remain).
+struct SectionSpan {
+  uint32_t tag;
+  uint64_t offset;
+  uint64_t length;
+};
+std::vector<SectionSpan> Sections(const std::string& bytes);
+
 // Calls `patch` on the payload of the first section tagged `tag` in the saved
 // file `bytes` and fixes that section's checksum, so only the loader's own
 // checks can reject the result. Fails the test if there is no such section.
