@@ -352,7 +352,7 @@ void RegisterOptions(py::module_& m) {
           [](HnswOptions& o, std::string_view v) {
             o.traversal = ParseTraversal(v);
           },
-          "'float', 'sq8' or 'fp16': what the search walks before the "
+          "'float', 'sq8', 'sq4' or 'fp16': what the search walks before the "
           "exact re-rank.")
       .def_readwrite("alpha", &HnswOptions::alpha,
                      "In [1, 2]: above 1, a new node fills the links the "
