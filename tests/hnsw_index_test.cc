@@ -53,6 +53,15 @@ absl::Status AddAll(Index& index, const std::vector<float>& x,
                    ex);
 }
 
+// Scales each row of `v` (d wide) to unit length, in double.
+void NormalizeRows(std::vector<float>* v, int d) {
+  for (size_t r = 0; r < v->size() / d; ++r) {
+    double sq = 0;
+    for (int j = 0; j < d; ++j) sq += (*v)[r * d + j] * (*v)[r * d + j];
+    for (int j = 0; j < d; ++j) (*v)[r * d + j] /= std::sqrt(sq);
+  }
+}
+
 double Recall(const Index& index, const std::vector<float>& base,
               const std::vector<int64_t>& ids,
               const std::vector<float>& queries, Metric metric,
@@ -86,14 +95,8 @@ TEST_P(HnswMetricTest, RecallAgainstBruteForce) {
   EXPECT_EQ(index->info().size, n);
   if (metric == Metric::kCosine) {
     // Brute force on normalised copies.
-    for (auto* v : {&base, &queries}) {
-      for (size_t r = 0; r < v->size() / kDim; ++r) {
-        double s = 0;
-        for (int j = 0; j < kDim; ++j)
-          s += (*v)[r * kDim + j] * (*v)[r * kDim + j];
-        for (int j = 0; j < kDim; ++j) (*v)[r * kDim + j] /= std::sqrt(s);
-      }
-    }
+    NormalizeRows(&base, kDim);
+    NormalizeRows(&queries, kDim);
   }
   const bool ip = metric == Metric::kInnerProduct;
   const double recall =
@@ -391,14 +394,8 @@ TEST(HnswIndexTest, AlphaGraphRecallAgainstBruteForce) {
         EXPECT_TRUE(index->CheckGraphForTesting().ok());
         if (metric == Metric::kCosine) {
           // Brute force on normalised copies.
-          for (auto* v : {&base, &queries}) {
-            for (size_t r = 0; r < v->size() / dim; ++r) {
-              double sq = 0;
-              for (int j = 0; j < dim; ++j)
-                sq += (*v)[r * dim + j] * (*v)[r * dim + j];
-              for (int j = 0; j < dim; ++j) (*v)[r * dim + j] /= std::sqrt(sq);
-            }
-          }
+          NormalizeRows(&base, dim);
+          NormalizeRows(&queries, dim);
         }
         const auto truth =
             BruteForce(base, ids, queries, dim, kK, metric, nullptr);
