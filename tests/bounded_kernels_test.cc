@@ -41,10 +41,64 @@ float Quantile(std::vector<float> v, double f) {
   return v[static_cast<size_t>(f * (v.size() - 1))];
 }
 
+// ExpectCodedHeadsSound's checks for one codec, with tails if it codes them.
+void ExpectCodecSound(const KernelTable& t, const internal::HeadCodec& codec,
+                      const float* q, const float* rows, size_t n, size_t d,
+                      size_t stride, float bound,
+                      const std::vector<float>& full, bool expect_stops) {
+  std::vector<uint8_t> codes(n * kCodedHeadDim);
+  std::vector<float> slack(n);
+  const size_t tail_bytes = codec.tail_bytes();
+  std::vector<uint8_t> tails(n * tail_bytes);
+  std::vector<float> row_slack(n);
+  for (size_t i = 0; i < n; ++i) {
+    slack[i] =
+        codec.Encode(rows + i * stride, codes.data() + i * kCodedHeadDim);
+    if (tail_bytes > 0) {
+      row_slack[i] = codec.EncodeTail(rows + i * stride, slack[i],
+                                      tails.data() + i * tail_bytes);
+    }
+  }
+  std::vector<float> offset(kCodedHeadDim), tail_offset(codec.tail_dim());
+  CodedHeads heads{codes.data(), slack.data(), codec.step(), offset.data(),
+                   codec.PrepareQuery(q, offset.data())};
+  if (tail_bytes > 0) {
+    heads.tail_codes = tails.data();
+    heads.row_slack = row_slack.data();
+    heads.tail_step = codec.tail_step();
+    heads.tail_offset = tail_offset.data();
+    heads.tail_dim = codec.tail_dim();
+    heads.tail_query_slack = codec.PrepareQueryTail(q, tail_offset.data());
+  }
+  std::vector<float> got(n + 1, -7.0f);
+  t.l2_sqr_rows_bounded(q, rows, n, d, stride, bound, got.data(), &heads);
+  size_t stopped = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (got[i] <= bound) {
+      EXPECT_EQ(std::memcmp(&got[i], &full[i], sizeof(float)), 0)
+          << IsaName(t.isa) << " heads d=" << d << " tail " << tail_bytes
+          << " n=" << n << " bound=" << bound << " row " << i << ": " << got[i]
+          << " vs " << full[i];
+    } else {
+      EXPECT_LE(got[i], full[i])
+          << IsaName(t.isa) << " heads d=" << d << " tail " << tail_bytes;
+      EXPECT_GT(full[i], bound)
+          << IsaName(t.isa) << " heads d=" << d << " tail " << tail_bytes;
+      if (got[i] != full[i]) ++stopped;
+    }
+  }
+  EXPECT_EQ(got[n], -7.0f) << "wrote past n";
+  if (expect_stops && n >= 13 && bound >= 0.0f && bound < INFINITY) {
+    EXPECT_GT(stopped, 0u) << IsaName(t.isa) << " heads d=" << d << " n=" << n
+                           << " bound=" << bound;
+  }
+}
+
 // l2_sqr_rows_bounded with coded heads (from a codec fitted to the first
-// eight rows only, so other rows clamp somewhere): a finished row is bit for
-// bit l2_sqr_rows', a stopped one holds a value in (bound, full distance],
-// and (when asked) on this data the heads do stop rows.
+// eight rows only, so other rows clamp somewhere), without and with 4-bit
+// tails: a finished row is bit for bit l2_sqr_rows', a stopped one holds a
+// value in (bound, full distance], and (when asked) on this data the heads
+// do stop rows.
 void ExpectCodedHeadsSound(const KernelTable& t, const float* q,
                            const float* rows, size_t n, size_t d, size_t stride,
                            float bound, const std::vector<float>& full,
@@ -53,35 +107,13 @@ void ExpectCodedHeadsSound(const KernelTable& t, const float* q,
   std::vector<float> fit(kFit * d, 0.0f);
   for (size_t i = 0; i < std::min(n, kFit); ++i)
     std::copy_n(rows + i * stride, d, fit.begin() + i * d);
-  const internal::HeadCodec codec = internal::HeadCodec::FromCentroids(
-      fit.data(), std::max<size_t>(std::min(n, kFit), 1), static_cast<int>(d));
-  std::vector<uint8_t> codes(n * kCodedHeadDim);
-  std::vector<float> slack(n);
-  for (size_t i = 0; i < n; ++i)
-    slack[i] =
-        codec.Encode(rows + i * stride, codes.data() + i * kCodedHeadDim);
-  std::vector<float> offset(kCodedHeadDim);
-  CodedHeads heads{codes.data(), slack.data(), codec.step(), offset.data(),
-                   codec.PrepareQuery(q, offset.data())};
-  std::vector<float> got(n + 1, -7.0f);
-  t.l2_sqr_rows_bounded(q, rows, n, d, stride, bound, got.data(), &heads);
-  size_t stopped = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (got[i] <= bound) {
-      EXPECT_EQ(std::memcmp(&got[i], &full[i], sizeof(float)), 0)
-          << IsaName(t.isa) << " heads d=" << d << " n=" << n
-          << " bound=" << bound << " row " << i << ": " << got[i] << " vs "
-          << full[i];
-    } else {
-      EXPECT_LE(got[i], full[i]) << IsaName(t.isa) << " heads d=" << d;
-      EXPECT_GT(full[i], bound) << IsaName(t.isa) << " heads d=" << d;
-      if (got[i] != full[i]) ++stopped;
-    }
-  }
-  EXPECT_EQ(got[n], -7.0f) << "wrote past n";
-  if (expect_stops && n >= 13 && bound >= 0.0f && bound < INFINITY) {
-    EXPECT_GT(stopped, 0u) << IsaName(t.isa) << " heads d=" << d << " n=" << n
-                           << " bound=" << bound;
+  for (bool tail : {false, true}) {
+    if (tail && d <= kCodedHeadDim) continue;
+    const internal::HeadCodec codec = internal::HeadCodec::FromCentroids(
+        fit.data(), std::max<size_t>(std::min(n, kFit), 1), static_cast<int>(d),
+        tail);
+    ExpectCodecSound(t, codec, q, rows, n, d, stride, bound, full,
+                     expect_stops);
   }
 }
 
@@ -161,6 +193,71 @@ TEST(BoundedKernels, CodedHeadsHoldFarFromTheOrigin) {
           // A row's own distance as the bound may leave none to stop.
           ExpectCodedHeadsSound(*t, q.data(), rows.data(), n, d, d, full[i],
                                 full, /*expect_stops=*/false);
+        }
+      }
+    }
+  }
+}
+
+// Rows whose heads match the query's but whose tails lie far from it: the
+// heads cannot stop them, their tails must, before any float is read (the
+// floats are NaN once coded, so a row read would come out NaN).
+TEST(BoundedKernels, TailsStopRowsTheHeadsLeaveUnread) {
+  std::mt19937 rng(17);
+  for (const KernelTable* t : AllTables()) {
+    for (size_t d : {100, 300, 784}) {
+      for (size_t n : {4, 37, 130}) {
+        std::vector<float> q(d), rows(n * d);
+        for (size_t j = 0; j < d; ++j) q[j] = Draw(rng, j % 40);
+        for (size_t i = 0; i < n; ++i) {
+          for (size_t j = 0; j < d; ++j) {
+            rows[i * d + j] = j < kCodedHeadDim ? q[j] : q[j] + 3.0f;
+          }
+        }
+        // The codec knows the rows' range (its centroids: the query and a
+        // row), so they code to within half a step.
+        std::vector<float> fit(q);
+        fit.insert(fit.end(), rows.begin(), rows.begin() + d);
+        for (bool tail : {false, true}) {
+          const internal::HeadCodec codec =
+              internal::HeadCodec::FromCentroids(fit.data(), 2, d, tail);
+          std::vector<uint8_t> codes(n * kCodedHeadDim);
+          std::vector<float> slack(n), row_slack(n);
+          std::vector<uint8_t> tails(n * codec.tail_bytes());
+          for (size_t i = 0; i < n; ++i) {
+            slack[i] = codec.Encode(&rows[i * d], &codes[i * kCodedHeadDim]);
+            if (tail) {
+              row_slack[i] = codec.EncodeTail(&rows[i * d], slack[i],
+                                              &tails[i * codec.tail_bytes()]);
+            }
+          }
+          std::vector<float> unread(rows.size(), std::nanf(""));
+          std::vector<float> offset(kCodedHeadDim),
+              tail_offset(codec.tail_dim());
+          CodedHeads heads{codes.data(), slack.data(), codec.step(),
+                           offset.data(),
+                           codec.PrepareQuery(q.data(), offset.data())};
+          if (tail) {
+            heads.tail_codes = tails.data();
+            heads.row_slack = row_slack.data();
+            heads.tail_step = codec.tail_step();
+            heads.tail_offset = tail_offset.data();
+            heads.tail_dim = codec.tail_dim();
+            heads.tail_query_slack =
+                codec.PrepareQueryTail(q.data(), tail_offset.data());
+          }
+          // Each row is 9 (d - 64) away; the bound is well below that.
+          const float bound = 4.0f * static_cast<float>(d - kCodedHeadDim);
+          std::vector<float> got(n);
+          t->l2_sqr_rows_bounded(q.data(), unread.data(), n, d, d, bound,
+                                 got.data(), &heads);
+          size_t stopped = 0;
+          for (size_t i = 0; i < n; ++i) {
+            if (got[i] > bound && got[i] <= 9.0f * (d - kCodedHeadDim))
+              ++stopped;
+          }
+          EXPECT_EQ(stopped, tail ? n : 0) << IsaName(t->isa) << " d=" << d
+                                           << " n=" << n << " tail " << tail;
         }
       }
     }

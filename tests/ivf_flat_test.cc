@@ -600,8 +600,21 @@ TEST(IvfFlatTest, BoundedOneQueryScanEqualsFullBatchScan) {
 class ListHeadsTest : public ::testing::TestWithParam<int> {};
 
 // Rows shorter than kBoundedMinDim stop only by their heads; longer ones
-// could stop in place too.
+// keep 4-bit tails too, and could stop in place.
 INSTANTIATE_TEST_SUITE_P(Dims, ListHeadsTest, ::testing::Values(100, 272));
+
+// What a row's coded head costs at least: kCodedHeadDim bytes and a slack,
+// and from kBoundedMinDim dimensions its tail (4 bits per later coordinate,
+// padded to kCodedTailBlock) and the whole row's slack.
+size_t CodedRowBytes(int dim) {
+  size_t bytes = kernels::kCodedHeadDim + sizeof(float);
+  if (static_cast<size_t>(dim) >= kernels::kBoundedMinDim) {
+    const size_t tail = dim - kernels::kCodedHeadDim;
+    constexpr size_t kBlock = kernels::kCodedTailBlock;
+    bytes += (tail + kBlock - 1) / kBlock * kBlock / 2 + sizeof(float);
+  }
+  return bytes;
+}
 
 TEST_P(ListHeadsTest, ListHeadsFollowEveryMutation) {
   const int kD = GetParam();
@@ -628,10 +641,8 @@ TEST_P(ListHeadsTest, ListHeadsFollowEveryMutation) {
       ASSERT_TRUE((*index)->Train(view).ok());
       ASSERT_TRUE((*index)->Add(view, ids).ok());
     }
-    // The heads cost kCodedHeadDim bytes and a float per row.
     EXPECT_GE((*headed)->info().memory_bytes,
-              (*plain)->info().memory_bytes +
-                  kN * (kernels::kCodedHeadDim + sizeof(float)));
+              (*plain)->info().memory_bytes + kN * CodedRowBytes(kD));
     const auto same = [&](const Index& a, const Index& b, const char* when) {
       for (int nprobe : {1, 4, 16}) {
         SearchParams p{.k = 10, .nprobe = nprobe};
@@ -675,8 +686,7 @@ TEST_P(ListHeadsTest, ListHeadsFollowEveryMutation) {
       ASSERT_TRUE(bare.ok()) << bare.status();
       hint(**loaded);  // As RotatedIndex does after loading its inner index.
       EXPECT_GE((*loaded)->info().memory_bytes,
-                (*bare)->info().memory_bytes +
-                    kN * (kernels::kCodedHeadDim + sizeof(float)));
+                (*bare)->info().memory_bytes + kN * CodedRowBytes(kD));
       // Against the same file loaded without the hint: rows in the same
       // order score to the same bits (the kernels' sums follow the rows'
       // positions in their groups of four).

@@ -35,6 +35,20 @@ struct Simd {
         _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
   }
 
+  // kW bytes at p, the low (high) 4 bits of each as a float.
+  static Vec LoadLowNibbles(const uint8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_and_si256(
+        _mm256_cvtepu8_epi32(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))),
+        _mm256_set1_epi32(15)));
+  }
+  static Vec LoadHighNibbles(const uint8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_srli_epi32(
+        _mm256_cvtepu8_epi32(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))),
+        4));
+  }
+
   // Lanes [0, live), live <= kW.
   static Mask FirstLanes(size_t live) {
     alignas(32) static const int32_t kMask[16] = {

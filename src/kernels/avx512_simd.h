@@ -35,6 +35,20 @@ struct Simd {
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
   }
 
+  // kW bytes at p, the low (high) 4 bits of each as a float.
+  static Vec LoadLowNibbles(const uint8_t* p) {
+    return _mm512_cvtepi32_ps(_mm512_and_si512(
+        _mm512_cvtepu8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+        _mm512_set1_epi32(15)));
+  }
+  static Vec LoadHighNibbles(const uint8_t* p) {
+    return _mm512_cvtepi32_ps(_mm512_srli_epi32(
+        _mm512_cvtepu8_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+        4));
+  }
+
   // Lanes [0, live), live <= kW.
   static Mask FirstLanes(size_t live) {
     return static_cast<__mmask16>((1u << live) - 1u);

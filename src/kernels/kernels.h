@@ -44,8 +44,9 @@ inline constexpr size_t kBoundedMinDim = 256;
 // The row group of the *_rows kernels (see inner_product_rows).
 inline constexpr size_t kRowsGroup = 4;
 
-// Coordinates per row in CodedHeads.
+// Coordinates per row in CodedHeads, and per block of its 4-bit tails.
 inline constexpr size_t kCodedHeadDim = 64;
+inline constexpr size_t kCodedTailBlock = 32;
 
 // Every row's first kCodedHeadDim coordinates in 8 bits, for
 // l2_sqr_rows_bounded: row i's lie within slack[i] (L2 norm) of
@@ -53,21 +54,38 @@ inline constexpr size_t kCodedHeadDim = 64;
 // `offset` holds q[j] - lo[j] for the query scored, and `query_slack` an
 // absolute allowance for the rounding of offset and of the decoded sum
 // (index/head_codec.h makes all three).
+// Optionally (tail_codes non-null) also the rest of every row in 4 bits, read
+// for the rows the heads leave: coordinates kCodedHeadDim + t, t <
+// tail_dim (a multiple of kCodedTailBlock, padded with codes and steps of 0),
+// lie, with the head, within row_slack[i] (L2 norm, the whole row's) of
+// their decoded values (code * tail_step[t] less tail_offset[t] is the
+// tail's coordinate t decoded, less the query's). Row i's tail is
+// tail_dim / 2 bytes at tail_codes + i * tail_dim / 2; in each block of
+// kCodedTailBlock coordinates, byte b holds coordinate b in its low nibble
+// and b + kCodedTailBlock / 2 in its high one. `tail_offset` is 0 on padding;
+// `tail_query_slack` allows for the head's and the tail's offsets together.
 struct CodedHeads {
   const uint8_t* codes;
   const float* slack;
   const float* step;
   const float* offset;
   float query_slack;
+  const uint8_t* tail_codes = nullptr;
+  const float* row_slack = nullptr;
+  const float* tail_step = nullptr;
+  const float* tail_offset = nullptr;
+  size_t tail_dim = 0;
+  float tail_query_slack = 0.0f;
 };
 
-// The factor CodedHeadFloor shrinks by, twice, for rows of d dimensions:
-// 2^-12 plus 4 (d + kCodedHeadDim) epsilon, above the relative rounding of
-// a sum of d + kCodedHeadDim non-negative float terms in any order (the
+// The factor CodedHeadFloor shrinks by, twice, for rows of d dimensions
+// whose `coded` coordinates were decoded (kCodedHeadDim, or that plus a
+// tail's tail_dim): 2^-12 plus 4 (d + coded) epsilon, above the relative
+// rounding of a sum of d + coded non-negative float terms in any order (the
 // decoded sum, and the row's distance as l2_sqr_rows computes it).
-inline float CodedHeadShrink(size_t d) {
+inline float CodedHeadShrink(size_t d, size_t coded = kCodedHeadDim) {
   return 1.0f - 1.0f / 4096.0f -
-         4.0f * static_cast<float>(d + kCodedHeadDim) *
+         4.0f * static_cast<float>(d + coded) *
              std::numeric_limits<float>::epsilon();
 }
 
@@ -120,7 +138,9 @@ struct KernelTable {
   // `heads`: null, or the rows' coded heads (d >= kCodedHeadDim). The first
   // check then reads only those: a row whose heads prove its distance above
   // `bound` (with room for rounding) is never read, out[i] holding a value in
-  // (bound, full distance]; the others are scored from their rows.
+  // (bound, full distance]; with tails, those the heads leave are checked
+  // the same way on head and tail before any float is read; the others are
+  // scored from their rows.
   void (*l2_sqr_rows_bounded)(const float* q, const float* rows, size_t n,
                               size_t d, size_t stride, float bound, float* out,
                               const CodedHeads* heads);

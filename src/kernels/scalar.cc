@@ -78,20 +78,52 @@ float DecodedHeadDistance(const CodedHeads& heads, size_t i) {
   return s;
 }
 
+// The same sum over row i's coded tail.
+float DecodedTailDistance(const CodedHeads& heads, size_t i) {
+  constexpr size_t kHalf = kCodedTailBlock / 2;
+  const uint8_t* code = heads.tail_codes + i * (heads.tail_dim / 2);
+  float s = 0;
+  for (size_t t = 0; t < heads.tail_dim; ++t) {
+    const size_t in = t % kCodedTailBlock;
+    const uint8_t byte = code[t / kCodedTailBlock * kHalf + in % kHalf];
+    const int c = in < kHalf ? (byte & 15) : (byte >> 4);
+    const float x = std::fma(static_cast<float>(c), heads.tail_step[t],
+                             -heads.tail_offset[t]);
+    s += x * x;
+  }
+  return s;
+}
+
 void L2SqrRowsBounded(const float* q, const float* rows, size_t n, size_t d,
                       size_t stride, float bound, float* out,
                       const CodedHeads* heads) {
   const float shrink = CodedHeadShrink(d);
+  const float tail_shrink =
+      heads == nullptr ? 0.0f
+                       : CodedHeadShrink(d, kCodedHeadDim + heads->tail_dim);
   for (size_t i = 0; i < n; ++i) {
     const float* row = rows + i * stride;
     if (heads == nullptr) {
       out[i] = L2SqrBelow(q, row, d, bound);
       continue;
     }
+    const float head = DecodedHeadDistance(*heads, i);
     const float floor =
-        CodedHeadFloor(DecodedHeadDistance(*heads, i), heads->slack[i],
-                       heads->query_slack, shrink);
-    out[i] = floor > bound ? floor : L2Sqr(q, row, d);
+        CodedHeadFloor(head, heads->slack[i], heads->query_slack, shrink);
+    if (floor > bound) {
+      out[i] = floor;
+      continue;
+    }
+    if (heads->tail_codes != nullptr) {
+      const float row_floor = CodedHeadFloor(
+          head + DecodedTailDistance(*heads, i), heads->row_slack[i],
+          heads->tail_query_slack, tail_shrink);
+      if (row_floor > bound) {
+        out[i] = row_floor;
+        continue;
+      }
+    }
+    out[i] = L2Sqr(q, row, d);
   }
 }
 

@@ -213,6 +213,86 @@ float DecodedHead(const CodedHeads& heads, size_t i) {
   return Simd::ReduceAdd(s);
 }
 
+// The sums over rows rows[0..3]'s coded tails of (code * tail_step -
+// tail_offset)^2 (CodedHeads), one accumulator per row.
+template <class Simd>
+void DecodedTailsFour(const CodedHeads& heads, const uint32_t* rows,
+                      float* sums) {
+  constexpr size_t kW = Simd::kW;
+  constexpr size_t kHalf = kCodedTailBlock / 2;
+  using Vec = typename Simd::Vec;
+  const size_t bytes = heads.tail_dim / 2;
+  const uint8_t* c0 = heads.tail_codes + rows[0] * bytes;
+  const uint8_t* c1 = heads.tail_codes + rows[1] * bytes;
+  const uint8_t* c2 = heads.tail_codes + rows[2] * bytes;
+  const uint8_t* c3 = heads.tail_codes + rows[3] * bytes;
+  Vec s0 = Simd::Zero(), s1 = Simd::Zero(), s2 = Simd::Zero();
+  Vec s3 = Simd::Zero();
+  for (size_t j = 0, at = 0; j < heads.tail_dim;
+       j += kCodedTailBlock, at += kHalf) {
+    for (size_t h = 0; h < kHalf; h += kW) {
+      const Vec lo_step = Simd::Load(heads.tail_step + j + h);
+      const Vec lo_offset = Simd::Load(heads.tail_offset + j + h);
+      const Vec hi_step = Simd::Load(heads.tail_step + j + kHalf + h);
+      const Vec hi_offset = Simd::Load(heads.tail_offset + j + kHalf + h);
+      const size_t b = at + h;
+      Vec t0 = Simd::Fmsub(Simd::LoadLowNibbles(c0 + b), lo_step, lo_offset);
+      Vec t1 = Simd::Fmsub(Simd::LoadLowNibbles(c1 + b), lo_step, lo_offset);
+      Vec t2 = Simd::Fmsub(Simd::LoadLowNibbles(c2 + b), lo_step, lo_offset);
+      Vec t3 = Simd::Fmsub(Simd::LoadLowNibbles(c3 + b), lo_step, lo_offset);
+      s0 = Simd::Fmadd(t0, t0, s0);
+      s1 = Simd::Fmadd(t1, t1, s1);
+      s2 = Simd::Fmadd(t2, t2, s2);
+      s3 = Simd::Fmadd(t3, t3, s3);
+      t0 = Simd::Fmsub(Simd::LoadHighNibbles(c0 + b), hi_step, hi_offset);
+      t1 = Simd::Fmsub(Simd::LoadHighNibbles(c1 + b), hi_step, hi_offset);
+      t2 = Simd::Fmsub(Simd::LoadHighNibbles(c2 + b), hi_step, hi_offset);
+      t3 = Simd::Fmsub(Simd::LoadHighNibbles(c3 + b), hi_step, hi_offset);
+      s0 = Simd::Fmadd(t0, t0, s0);
+      s1 = Simd::Fmadd(t1, t1, s1);
+      s2 = Simd::Fmadd(t2, t2, s2);
+      s3 = Simd::Fmadd(t3, t3, s3);
+    }
+  }
+  Simd::StoreSums4(sums, s0, s1, s2, s3);
+}
+
+// Of the m rows live[0..m) whose heads did not stop them (head_sum[t]: row
+// live[t]'s decoded head), keeps in live, in order, those whose whole coded
+// row does not prove them above bound either, writing every row's floor to
+// out; returns how many it kept.
+template <class Simd>
+size_t KeepByTails(const CodedHeads& heads, uint32_t* live,
+                   const float* head_sum, size_t m, float bound, float shrink,
+                   float* out) {
+  constexpr size_t kAhead = 8;  // Rows whose tails are fetched ahead.
+  const size_t bytes = heads.tail_dim / 2;
+  for (size_t t = 0; t < m && t < kAhead; ++t) {
+    internal::PrefetchRange(heads.tail_codes + live[t] * bytes, bytes);
+  }
+  size_t kept = 0;
+  for (size_t g = 0; g < m; g += 4) {
+    for (size_t t = g + kAhead; t < g + kAhead + 4 && t < m; ++t) {
+      internal::PrefetchRange(heads.tail_codes + live[t] * bytes, bytes);
+    }
+    // A short last group repeats its last row (decoded twice, kept once).
+    uint32_t rows[4];
+    for (size_t t = 0; t < 4; ++t) rows[t] = live[g + t < m ? g + t : m - 1];
+    float tails[4];
+    DecodedTailsFour<Simd>(heads, rows, tails);
+    const size_t distinct = m - g < 4 ? m - g : 4;
+    for (size_t t = 0; t < distinct; ++t) {
+      const float floor =
+          CodedHeadFloor(head_sum[g + t] + tails[t], heads.row_slack[rows[t]],
+                         heads.tail_query_slack, shrink);
+      out[rows[t]] = floor;
+      live[kept] = rows[t];  // kept <= g + t: rows[] holds this group.
+      kept += floor > bound ? 0 : 1;
+    }
+  }
+  return kept;
+}
+
 // Rows<Simd, L2Op> with early exits (KernelTable::l2_sqr_rows_bounded). A
 // block of rows is scored in stages: every live row's accumulator (one per
 // row, as in Rows) advances to the next check, four rows at a time; a
@@ -246,8 +326,12 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
   const size_t ahead = internal::PrefetchRowsAhead(head_bytes, 4);
   const size_t n4 = n & ~size_t{3};
   const float shrink = CodedHeadShrink(d);
+  const bool tails = kHeads && heads->tail_codes != nullptr;
+  const float tail_shrink =
+      tails ? CodedHeadShrink(d, kCodedHeadDim + heads->tail_dim) : 0.0f;
   Vec acc[kBoundedBlock];
   uint32_t live[kBoundedBlock];
+  float head_sum[kBoundedBlock];
   for (size_t b = 0; b < n4; b += kBoundedBlock) {
     const size_t bn = n4 - b < kBoundedBlock ? n4 - b : kBoundedBlock;
     size_t m = bn;
@@ -266,8 +350,13 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
                                              heads->query_slack, shrink);
           out[i + t] = floor;
           live[m] = static_cast<uint32_t>(i + t);
+          head_sum[m] = decoded[t];
           m += floor > bound ? 0 : 1;
         }
+      }
+      if (tails) {
+        m = KeepByTails<Simd>(*heads, live, head_sum, m, bound, tail_shrink,
+                              out);
       }
       const size_t end = check < full ? check : d;
       for (size_t t = 0; t < m; ++t) {
@@ -335,10 +424,16 @@ void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
   for (size_t i = n4; i < n; ++i) {
     const float* row = rows + i * stride;
     if constexpr (kHeads) {
+      const float head = DecodedHead<Simd>(*heads, i);
       const float floor =
-          CodedHeadFloor(DecodedHead<Simd>(*heads, i), heads->slack[i],
-                         heads->query_slack, shrink);
-      out[i] = floor > bound ? floor : Pair<Simd, L2Op>(q, row, d);
+          CodedHeadFloor(head, heads->slack[i], heads->query_slack, shrink);
+      uint32_t one = static_cast<uint32_t>(i);
+      if (floor > bound) {
+        out[i] = floor;
+      } else if (!tails || KeepByTails<Simd>(*heads, &one, &head, 1, bound,
+                                             tail_shrink, out) == 1) {
+        out[i] = Pair<Simd, L2Op>(q, row, d);
+      }  // Else out[i] holds the floor of the whole coded row.
     } else {
       out[i] = Pair<Simd, L2Op>(q, row, d);
     }

@@ -82,8 +82,7 @@ void InvertedLists::Sync(List& list) {
   list.codes = o.codes.empty() ? nullptr : o.codes.data();
   list.vectors = o.vectors.empty() ? nullptr : o.vectors.data();
   list.terms = o.terms.empty() ? nullptr : o.terms.data();
-  list.head_codes = o.head_codes.empty() ? nullptr : o.head_codes.data();
-  list.head_slack = o.head_slack.empty() ? nullptr : o.head_slack.data();
+  SyncHeads(list, o);
   list.size = static_cast<int64_t>(o.ids.size());
   list.view = false;
 }
@@ -113,10 +112,23 @@ void InvertedLists::SetOwned(int64_t l, std::vector<int64_t> ids,
   if (head_codec_ != nullptr) FillHeads(list);
 }
 
+void InvertedLists::SyncHeads(List& list, const Owned& o) {
+  list.head_codes = o.head_codes.empty() ? nullptr : o.head_codes.data();
+  list.head_slack = o.head_slack.empty() ? nullptr : o.head_slack.data();
+  list.tail_codes = o.tail_codes.empty() ? nullptr : o.tail_codes.data();
+  list.row_slack = o.row_slack.empty() ? nullptr : o.row_slack.data();
+}
+
 void InvertedLists::AppendHead(Owned& o, const float* vec) const {
   o.head_codes.resize(o.head_codes.size() + HeadCodec::kDim);
-  o.head_slack.push_back(head_codec_->Encode(
-      vec, o.head_codes.data() + o.head_codes.size() - HeadCodec::kDim));
+  const float slack = head_codec_->Encode(
+      vec, o.head_codes.data() + o.head_codes.size() - HeadCodec::kDim);
+  o.head_slack.push_back(slack);
+  const size_t tail = tail_bytes();
+  if (tail == 0) return;
+  o.tail_codes.resize(o.tail_codes.size() + tail);
+  o.row_slack.push_back(head_codec_->EncodeTail(
+      vec, slack, o.tail_codes.data() + o.tail_codes.size() - tail));
 }
 
 void InvertedLists::FillHeads(List& list) {
@@ -124,11 +136,16 @@ void InvertedLists::FillHeads(List& list) {
   const size_t n = static_cast<size_t>(list.size);
   o.head_codes.clear();
   o.head_slack.clear();
+  o.tail_codes.clear();
+  o.row_slack.clear();
   o.head_codes.reserve(n * HeadCodec::kDim);
   o.head_slack.reserve(n);
+  if (tail_bytes() > 0) {
+    o.tail_codes.reserve(n * tail_bytes());
+    o.row_slack.reserve(n);
+  }
   for (size_t i = 0; i < n; ++i) AppendHead(o, list.vectors + i * vec_dim_);
-  list.head_codes = o.head_codes.empty() ? nullptr : o.head_codes.data();
-  list.head_slack = o.head_slack.empty() ? nullptr : o.head_slack.data();
+  SyncHeads(list, o);
 }
 
 void InvertedLists::EnableHeads(const HeadCodec& codec) {
@@ -143,9 +160,13 @@ void InvertedLists::EnableHeads(const HeadCodec& codec) {
       if (list.own != nullptr) {
         std::vector<uint8_t>().swap(list.own->head_codes);
         std::vector<float>().swap(list.own->head_slack);
+        std::vector<uint8_t>().swap(list.own->tail_codes);
+        std::vector<float>().swap(list.own->row_slack);
       }
       list.head_codes = nullptr;
       list.head_slack = nullptr;
+      list.tail_codes = nullptr;
+      list.row_slack = nullptr;
     }
     throw;
   }
@@ -175,6 +196,11 @@ InvertedLists InvertedLists::OwnedCopy() const {
         o.head_codes.assign(from.head_codes,
                             from.head_codes + n * HeadCodec::kDim);
         o.head_slack.assign(from.head_slack, from.head_slack + n);
+        if (tail_bytes() > 0) {
+          o.tail_codes.assign(from.tail_codes,
+                              from.tail_codes + n * tail_bytes());
+          o.row_slack.assign(from.row_slack, from.row_slack + n);
+        }
       }
       Sync(to);
     }
@@ -207,6 +233,8 @@ void InvertedLists::Reserve(int64_t l, int64_t extra) {
     if (head_codec_ != nullptr) {
       o.head_codes.reserve(n * HeadCodec::kDim);
       o.head_slack.reserve(n);
+      o.tail_codes.reserve(n * tail_bytes());
+      o.row_slack.reserve(tail_bytes() > 0 ? n : 0);
     }
   } catch (...) {
     Sync(list);
@@ -290,6 +318,12 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
                   o.head_codes.data() + last * HeadCodec::kDim,
                   HeadCodec::kDim);
       o.head_slack[pos] = o.head_slack[last];
+      const size_t tail = tail_bytes();
+      if (tail > 0) {
+        std::memcpy(o.tail_codes.data() + pos * tail,
+                    o.tail_codes.data() + last * tail, tail);
+        o.row_slack[pos] = o.row_slack[last];
+      }
     }
   }
   o.ids.pop_back();
@@ -306,6 +340,10 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
   if (head_codec_ != nullptr) {
     o.head_codes.resize(o.head_codes.size() - HeadCodec::kDim);
     o.head_slack.pop_back();
+    if (tail_bytes() > 0) {
+      o.tail_codes.resize(o.tail_codes.size() - tail_bytes());
+      o.row_slack.pop_back();
+    }
   }
   if (o.ids.capacity() > 2 * o.ids.size() + 1024) {
     o.ids.shrink_to_fit();
@@ -314,6 +352,8 @@ void InvertedLists::RemoveAt(int64_t l, int64_t pos) {
     o.terms.shrink_to_fit();
     o.head_codes.shrink_to_fit();
     o.head_slack.shrink_to_fit();
+    o.tail_codes.shrink_to_fit();
+    o.row_slack.shrink_to_fit();
   }
   Sync(list);
 }
@@ -328,8 +368,10 @@ size_t InvertedLists::MemoryBytes() const {
     if (l.own == nullptr) continue;
     const Owned& o = *l.own;
     b += sizeof(Owned) +
-         (o.terms.capacity() + o.head_slack.capacity()) * sizeof(float) +
-         o.head_codes.capacity();
+         (o.terms.capacity() + o.head_slack.capacity() +
+          o.row_slack.capacity()) *
+             sizeof(float) +
+         o.head_codes.capacity() + o.tail_codes.capacity();
     if (!l.view) {
       b += o.ids.capacity() * sizeof(int64_t) + o.codes.capacity() +
            o.vectors.capacity() * sizeof(float);

@@ -9,9 +9,10 @@
 // read-only until OwnedCopy copies it. Terms are derived data, never saved:
 // always owned, recomputed by the index after a load (SetTerms). Heads are
 // derived too: with EnableHeads, each entry's first HeadCodec::kDim
-// coordinates in 8 bits and its coding error (head_codec.h), contiguous per
-// list, kept in step with the vectors by every call here, so a bounded
-// scan's first check reads no row.
+// coordinates in 8 bits and its coding error (head_codec.h), and the codec's
+// 4-bit tail of the rest when it codes one, contiguous per list, kept in step
+// with the vectors by every call here, so a bounded scan's first check reads no
+// row.
 
 #include <cstddef>
 #include <cstdint>
@@ -67,6 +68,10 @@ class InvertedLists {
   // i * HeadCodec::kDim, and list_size(l) slacks (null when empty).
   const uint8_t* head_codes(int64_t l) const { return lists_[l].head_codes; }
   const float* head_slack(int64_t l) const { return lists_[l].head_slack; }
+  // With a codec that codes tails: list_size(l) * tail_bytes() codes, and
+  // list_size(l) slacks of the whole rows (null otherwise or when empty).
+  const uint8_t* tail_codes(int64_t l) const { return lists_[l].tail_codes; }
+  const float* row_slack(int64_t l) const { return lists_[l].row_slack; }
   int64_t total() const;
 
   // Whether some list is a view into a mapping.
@@ -119,6 +124,8 @@ class InvertedLists {
     std::vector<float> terms;
     std::vector<uint8_t> head_codes;
     std::vector<float> head_slack;
+    std::vector<uint8_t> tail_codes;
+    std::vector<float> row_slack;
   };
   // Small, so that many empty lists cost little (a loaded file pays 12
   // bytes per list at least); the owned arrays live apart, made on demand.
@@ -129,9 +136,11 @@ class InvertedLists {
     const uint8_t* codes = nullptr;  // kBytes: size * m; kFastScan4: blocks.
     const float* vectors = nullptr;  // size * vec_dim.
     const float* terms = nullptr;    // size, always own->terms.
-    // size * HeadCodec::kDim and size, always own's.
+    // size * HeadCodec::kDim and size, always own's; so are the tails.
     const uint8_t* head_codes = nullptr;
     const float* head_slack = nullptr;
+    const uint8_t* tail_codes = nullptr;
+    const float* row_slack = nullptr;
     bool view = false;
     std::unique_ptr<Owned> own;  // Null until the list owns something.
   };
@@ -146,6 +155,12 @@ class InvertedLists {
   void ClearCode(List& list, int64_t pos);
   // Sets list's heads from its vectors (may throw).
   void FillHeads(List& list);
+  // Points list's head arrays at o's.
+  static void SyncHeads(List& list, const Owned& o);
+  // The tail bytes per entry (0 without heads or tails).
+  size_t tail_bytes() const {
+    return head_codec_ == nullptr ? 0 : head_codec_->tail_bytes();
+  }
   // Appends the head of vec to o.
   void AppendHead(Owned& o, const float* vec) const;
 

@@ -63,10 +63,15 @@ void IvfIndexBase::SetLeadingAxesFirst() {
   CodeCentroidHeads();
   if (!KeepsListHeads()) return;
   try {
-    lists_.EnableHeads(
-        HeadCodec::FromCentroids(centroids_.data(), ivf_.nlist, ivf_.dim));
+    lists_.EnableHeads(ListHeadCodec(centroids_.data(), ivf_.nlist));
   } catch (const std::bad_alloc&) {
   }
+}
+
+HeadCodec IvfIndexBase::ListHeadCodec(const float* centroids,
+                                      int64_t nlist) const {
+  const bool tail = static_cast<size_t>(ivf_.dim) >= kernels::kBoundedMinDim;
+  return HeadCodec::FromCentroids(centroids, nlist, ivf_.dim, tail);
 }
 
 void IvfIndexBase::CodeCentroidHeads() {

@@ -180,6 +180,10 @@ class IvfIndexBase : public Index, public LeadingAxesFirst {
   // Whether the lists keep coded heads (InvertedLists::EnableHeads) once
   // the leading axes come first.
   virtual bool KeepsListHeads() const { return false; }
+  // The codec of the lists' heads for these centroids: with 4-bit tails
+  // from kernels::kBoundedMinDim dimensions, where rows are long enough
+  // that reading a tail instead of floats pays.
+  HeadCodec ListHeadCodec(const float* centroids, int64_t nlist) const;
   // Per-call checks of family knobs (e.g. rerank_factor) and their default.
   virtual absl::StatusOr<int> ResolveRerank(
       const SearchParams& /*params*/) const {

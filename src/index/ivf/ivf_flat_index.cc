@@ -78,6 +78,14 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
     coded.step = codec->step();
     coded.offset = head_offset;
     coded.query_slack = codec->PrepareQuery(ctx.query, head_offset);
+    if (codec->tail_dim() > 0) {
+      scratch->tail_offset.resize(codec->tail_dim());
+      coded.tail_step = codec->tail_step();
+      coded.tail_offset = scratch->tail_offset.data();
+      coded.tail_dim = codec->tail_dim();
+      coded.tail_query_slack =
+          codec->PrepareQueryTail(ctx.query, scratch->tail_offset.data());
+    }
   }
   internal::TopK top(ctx.k);
   for (int p = 0; p < ctx.nprobe; ++p) {
@@ -115,6 +123,10 @@ void IvfFlatIndex::ScanLists(const internal::ProbeContext& ctx) const {
       if (head_codes != nullptr) {
         coded.codes = head_codes + b * internal::HeadCodec::kDim;
         coded.slack = lists().head_slack(l) + b;
+        if (coded.tail_dim > 0) {
+          coded.tail_codes = lists().tail_codes(l) + b * (coded.tail_dim / 2);
+          coded.row_slack = lists().row_slack(l) + b;
+        }
         block_heads = &coded;
       }
       if (bounded && cosine) {

@@ -39,6 +39,7 @@ class IvfFlatIndex final : public internal::IvfIndexBase {
   struct Scratch {
     std::vector<float> dist;
     std::vector<uint32_t> index;
+    std::vector<float> tail_offset;  // The query's part of the heads' tails.
     BatchScratch batch;
     // Called by the pool: buffers grown by a huge request are not kept.
     void Trim() {

@@ -115,8 +115,7 @@ absl::Status IvfIndexBase::LoadBody(io::ContainerReader& r, uint64_t count,
   }
   if (KeepsListHeads()) {
     VINDEX_RETURN_IF_ERROR(TryAllocate("coding the lists' heads", [&] {
-      lists.EnableHeads(
-          HeadCodec::FromCentroids(centroids.data(), nlist, ivf_.dim));
+      lists.EnableHeads(ListHeadCodec(centroids.data(), nlist));
     }));
   }
   VINDEX_RETURN_IF_ERROR(r.ReadEnd());

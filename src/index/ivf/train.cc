@@ -83,8 +83,7 @@ absl::Status IvfIndexBase::StageAndPublish(MatrixView<const float> x,
     fresh = InvertedLists(ivf_.nlist, shape.layout, code_m_, shape.vec_dim,
                           shape.with_terms);
     if (KeepsListHeads()) {
-      fresh.EnableHeads(
-          HeadCodec::FromCentroids(centroids.data(), ivf_.nlist, ivf_.dim));
+      fresh.EnableHeads(ListHeadCodec(centroids.data(), ivf_.nlist));
     }
   }));
 
