@@ -59,11 +59,15 @@ HeadCodec HeadCodec::FromCentroids(const float* centroids, int64_t nlist,
                           kernels::kCodedTailBlock * kernels::kCodedTailBlock;
     codec.tail_lo_.assign(padded, 0.0f);
     codec.tail_step_.assign(padded, 0.0f);
+    codec.tail_inverse_step_.assign(padded, 0.0f);
     for (size_t t = 0; t < coded; ++t) {
       float lo, hi;
       RangeOf(centroids, nlist, dim, kDim + t, &lo, &hi);
       codec.tail_lo_[t] = lo;
       codec.tail_step_[t] = (hi - lo) / kTailSteps;
+      if (codec.tail_step_[t] > 0.0f) {
+        codec.tail_inverse_step_[t] = 1.0f / codec.tail_step_[t];
+      }
       lo_sq += double(lo) * lo;
     }
   }
@@ -89,23 +93,26 @@ float HeadCodec::EncodeTail(const float* row, float head_slack,
   const size_t coded = static_cast<size_t>(dim_) - kDim;
   constexpr size_t kHalf = kernels::kCodedTailBlock / 2;
   std::fill(code, code + tail_bytes(), uint8_t{0});
-  double err_sq = double(head_slack) * head_slack;
+  double err_sq[4] = {double(head_slack) * head_slack, 0.0, 0.0, 0.0};
   for (size_t t = 0; t < coded; ++t) {
     const float x = row[kDim + t];
-    const float c = CodeOf(x, tail_lo_[t], tail_step_[t], kTailSteps);
+    // The nearest code but for rounding (the slack measures what it is),
+    // clamped, NaN to 0; no libm call, as this runs at every load.
+    float v = (x - tail_lo_[t]) * tail_inverse_step_[t];
+    v = v > 0.0f ? v : 0.0f;
+    v = v < kTailSteps ? v : kTailSteps;
+    const float c = static_cast<float>(static_cast<int>(v + 0.5f));
     // Block b's byte i holds coordinate b * 32 + i (low nibble) and
     // b * 32 + 16 + i (high nibble).
-    const size_t block = t / kernels::kCodedTailBlock;
     const size_t in = t % kernels::kCodedTailBlock;
     const uint8_t nibble = static_cast<uint8_t>(c);
-    code[block * kHalf + in % kHalf] |=
+    code[t / kernels::kCodedTailBlock * kHalf + in % kHalf] |=
         in < kHalf ? nibble : static_cast<uint8_t>(nibble << 4);
-    const double decoded =
-        double(tail_lo_[t]) + double(c) * double(tail_step_[t]);
-    const double e = double(x) - decoded;
-    err_sq += e * e;
+    const double e =
+        double(x) - (double(tail_lo_[t]) + double(c) * double(tail_step_[t]));
+    err_sq[t % 4] += e * e;  // Four sums: no chain of dependent adds.
   }
-  return RoundedUpNorm(err_sq);
+  return RoundedUpNorm((err_sq[0] + err_sq[1]) + (err_sq[2] + err_sq[3]));
 }
 
 float HeadCodec::PrepareQuery(const float* q, float* offset) const {
