@@ -171,6 +171,17 @@ void StepFourRows(const float* q, const float* const* r, size_t j, size_t end,
   s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
 }
 
+// s + (codes * step - offset)^2, lane by lane: one decoded coordinate's
+// term of a coded distance.
+template <class Simd>
+typename Simd::Vec AddDecodedSquare(typename Simd::Vec codes,
+                                    typename Simd::Vec step,
+                                    typename Simd::Vec offset,
+                                    typename Simd::Vec s) {
+  const typename Simd::Vec t = Simd::Fmsub(codes, step, offset);
+  return Simd::Fmadd(t, t, s);
+}
+
 // The sums over rows r[0..3]'s coded heads of (code * step - offset)^2
 // (CodedHeads), one accumulator per row.
 template <class Simd>
@@ -183,17 +194,14 @@ void DecodedHeadsFour(const CodedHeads& heads, size_t first, float* sums) {
   for (size_t j = 0; j < kCodedHeadDim; j += kW) {
     const Vec step = Simd::Load(heads.step + j);
     const Vec offset = Simd::Load(heads.offset + j);
-    const Vec t0 = Simd::Fmsub(Simd::LoadBytes(codes + j), step, offset);
-    const Vec t1 =
-        Simd::Fmsub(Simd::LoadBytes(codes + kCodedHeadDim + j), step, offset);
-    const Vec t2 = Simd::Fmsub(Simd::LoadBytes(codes + 2 * kCodedHeadDim + j),
-                               step, offset);
-    const Vec t3 = Simd::Fmsub(Simd::LoadBytes(codes + 3 * kCodedHeadDim + j),
-                               step, offset);
-    s0 = Simd::Fmadd(t0, t0, s0);
-    s1 = Simd::Fmadd(t1, t1, s1);
-    s2 = Simd::Fmadd(t2, t2, s2);
-    s3 = Simd::Fmadd(t3, t3, s3);
+    const uint8_t* c = codes + j;
+    s0 = AddDecodedSquare<Simd>(Simd::LoadBytes(c), step, offset, s0);
+    c += kCodedHeadDim;
+    s1 = AddDecodedSquare<Simd>(Simd::LoadBytes(c), step, offset, s1);
+    c += kCodedHeadDim;
+    s2 = AddDecodedSquare<Simd>(Simd::LoadBytes(c), step, offset, s2);
+    c += kCodedHeadDim;
+    s3 = AddDecodedSquare<Simd>(Simd::LoadBytes(c), step, offset, s3);
   }
   Simd::StoreSums4(sums, s0, s1, s2, s3);
 }
@@ -205,10 +213,9 @@ float DecodedHead(const CodedHeads& heads, size_t i) {
   const uint8_t* code = heads.codes + i * kCodedHeadDim;
   typename Simd::Vec s = Simd::Zero();
   for (size_t j = 0; j < kCodedHeadDim; j += kW) {
-    const typename Simd::Vec t =
-        Simd::Fmsub(Simd::LoadBytes(code + j), Simd::Load(heads.step + j),
-                    Simd::Load(heads.offset + j));
-    s = Simd::Fmadd(t, t, s);
+    s = AddDecodedSquare<Simd>(Simd::LoadBytes(code + j),
+                               Simd::Load(heads.step + j),
+                               Simd::Load(heads.offset + j), s);
   }
   return Simd::ReduceAdd(s);
 }
@@ -236,22 +243,22 @@ void DecodedTailsFour(const CodedHeads& heads, const uint32_t* rows,
       const Vec hi_step = Simd::Load(heads.tail_step + j + kHalf + h);
       const Vec hi_offset = Simd::Load(heads.tail_offset + j + kHalf + h);
       const size_t b = at + h;
-      Vec t0 = Simd::Fmsub(Simd::LoadLowNibbles(c0 + b), lo_step, lo_offset);
-      Vec t1 = Simd::Fmsub(Simd::LoadLowNibbles(c1 + b), lo_step, lo_offset);
-      Vec t2 = Simd::Fmsub(Simd::LoadLowNibbles(c2 + b), lo_step, lo_offset);
-      Vec t3 = Simd::Fmsub(Simd::LoadLowNibbles(c3 + b), lo_step, lo_offset);
-      s0 = Simd::Fmadd(t0, t0, s0);
-      s1 = Simd::Fmadd(t1, t1, s1);
-      s2 = Simd::Fmadd(t2, t2, s2);
-      s3 = Simd::Fmadd(t3, t3, s3);
-      t0 = Simd::Fmsub(Simd::LoadHighNibbles(c0 + b), hi_step, hi_offset);
-      t1 = Simd::Fmsub(Simd::LoadHighNibbles(c1 + b), hi_step, hi_offset);
-      t2 = Simd::Fmsub(Simd::LoadHighNibbles(c2 + b), hi_step, hi_offset);
-      t3 = Simd::Fmsub(Simd::LoadHighNibbles(c3 + b), hi_step, hi_offset);
-      s0 = Simd::Fmadd(t0, t0, s0);
-      s1 = Simd::Fmadd(t1, t1, s1);
-      s2 = Simd::Fmadd(t2, t2, s2);
-      s3 = Simd::Fmadd(t3, t3, s3);
+      s0 = AddDecodedSquare<Simd>(Simd::LoadLowNibbles(c0 + b), lo_step,
+                                  lo_offset, s0);
+      s1 = AddDecodedSquare<Simd>(Simd::LoadLowNibbles(c1 + b), lo_step,
+                                  lo_offset, s1);
+      s2 = AddDecodedSquare<Simd>(Simd::LoadLowNibbles(c2 + b), lo_step,
+                                  lo_offset, s2);
+      s3 = AddDecodedSquare<Simd>(Simd::LoadLowNibbles(c3 + b), lo_step,
+                                  lo_offset, s3);
+      s0 = AddDecodedSquare<Simd>(Simd::LoadHighNibbles(c0 + b), hi_step,
+                                  hi_offset, s0);
+      s1 = AddDecodedSquare<Simd>(Simd::LoadHighNibbles(c1 + b), hi_step,
+                                  hi_offset, s1);
+      s2 = AddDecodedSquare<Simd>(Simd::LoadHighNibbles(c2 + b), hi_step,
+                                  hi_offset, s2);
+      s3 = AddDecodedSquare<Simd>(Simd::LoadHighNibbles(c3 + b), hi_step,
+                                  hi_offset, s3);
     }
   }
   Simd::StoreSums4(sums, s0, s1, s2, s3);
