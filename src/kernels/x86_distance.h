@@ -312,9 +312,10 @@ size_t KeepByTails(const CodedHeads& heads, uint32_t* live,
 // prefetched (what the first checks read): the rest of a row is fetched
 // only if it survives them. With kHeads, a first stage walks the block's coded
 // heads in order and keeps, without a branch per row, the rows whose floor
-// (CodedHeadFloor) is not above bound; those are then scored from their
-// rows, from the first dimension, each stage's floats prefetched for the
-// rows that enter it.
+// (CodedHeadFloor) is not above bound; with tails, a second stage
+// (KeepByTails) keeps those whose whole coded row's floor is not above it
+// either; those are then scored from their rows, from the first dimension,
+// each stage's floats prefetched for the rows that enter it.
 template <class Simd, bool kHeads>
 void RowsBoundedWith(const float* q, const float* rows, size_t n, size_t d,
                      size_t stride, float bound, float* out,
