@@ -60,7 +60,7 @@ class HeadCodec {
   int dim_ = 0;
   std::vector<float> tail_lo_;
   std::vector<float> tail_step_;
-  std::vector<float> tail_inverse_step_;  // 0 where the step is.
+  std::vector<float> tail_inverse_step_;  // 0 where the step is 0.
   float row_lo_norm_ = 0.0f;              // |lo| over the head and the tail.
 };
 
