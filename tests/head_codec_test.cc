@@ -171,9 +171,9 @@ void ExpectHeadsInStep(const InvertedLists& lists, const HeadCodec& codec) {
   }
 }
 
-class ListHeadsTest : public ::testing::TestWithParam<bool> {};
+class InvertedListHeadsTest : public ::testing::TestWithParam<bool> {};
 
-TEST_P(ListHeadsTest, FollowEveryMutation) {
+TEST_P(InvertedListHeadsTest, FollowEveryMutation) {
   const std::vector<float> centroids = Gaussian(4, kVecDim, 1.0f, 3);
   const HeadCodec codec =
       HeadCodec::FromCentroids(centroids.data(), 4, kVecDim, GetParam());
@@ -210,8 +210,8 @@ TEST_P(ListHeadsTest, FollowEveryMutation) {
   ExpectHeadsInStep(whole, codec);
 }
 
-INSTANTIATE_TEST_SUITE_P(HeadCodecTest, ListHeadsTest, ::testing::Bool(),
-                         [](const auto& info) {
+INSTANTIATE_TEST_SUITE_P(HeadCodecTest, InvertedListHeadsTest,
+                         ::testing::Bool(), [](const auto& info) {
                            return info.param ? "WithTails" : "HeadsOnly";
                          });
 
